@@ -1,0 +1,118 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { Attribution } from '../record.js';
+import { ConfigurationError } from '../errors/configuration-error.js';
+
+/** Longest attribution value kept; longer values are cut (values are untrusted data). */
+export const MAX_ATTRIBUTION_VALUE_LENGTH = 128;
+/** Longest attribution key. */
+export const MAX_ATTRIBUTION_KEY_LENGTH = 64;
+/** Key prefixes that belong to OpenTelemetry semantic conventions and cannot be attribution keys. */
+export const RESERVED_KEY_PREFIXES: readonly string[] = [
+  'gen_ai.',
+  'server.',
+  'error.',
+  'aws.',
+  'bedrock_finops.',
+  'otel.',
+  'telemetry.',
+  'service.',
+];
+
+const KEY = /^[a-z][a-z0-9_.]*$/;
+const EMPTY: Attribution = Object.freeze({});
+
+/** Throws a {@link ConfigurationError} naming `field` when `key` cannot be an attribution key. */
+export function assertAttributionKey(key: string, field: string): void {
+  if (key.length === 0) throw new ConfigurationError(field, 'an attribution key must not be empty');
+  if (key.length > MAX_ATTRIBUTION_KEY_LENGTH)
+    throw new ConfigurationError(field, `attribution key "${key.slice(0, 80)}" is longer than ${MAX_ATTRIBUTION_KEY_LENGTH} characters`);
+  if (!KEY.test(key))
+    throw new ConfigurationError(field, `attribution key "${key}" must match [a-z][a-z0-9_.]* (lower case, digits, "_" and ".")`);
+  const reserved = RESERVED_KEY_PREFIXES.find((p) => key.startsWith(p));
+  if (reserved !== undefined)
+    throw new ConfigurationError(field, `attribution key "${key}" is in the reserved namespace "${reserved}"`);
+}
+
+/** Bounds an untrusted attribution value: never throws; non-strings are converted, long values cut. */
+export function boundValue(value: unknown): string | undefined {
+  let s: string;
+  if (typeof value === 'string') s = value;
+  else if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') s = String(value);
+  else return undefined;
+  return s.length > MAX_ATTRIBUTION_VALUE_LENGTH ? s.slice(0, MAX_ATTRIBUTION_VALUE_LENGTH) : s;
+}
+
+/**
+ * Validates keys (throws, naming `field`) and bounds values (never throws) of a caller-supplied
+ * attribution, returning a frozen copy. Entries whose value is not a string, number or boolean are dropped.
+ */
+export function normalizeAttribution(attrs: unknown, field: string): Attribution {
+  if (attrs === undefined || attrs === null) return EMPTY;
+  if (typeof attrs !== 'object' || Array.isArray(attrs)) throw new ConfigurationError(field, 'attribution must be an object of key → string value');
+  const out: Record<string, string> = {};
+  let any = false;
+  for (const [key, value] of Object.entries(attrs)) {
+    assertAttributionKey(key, `${field}.${key}`);
+    const v = boundValue(value);
+    if (v !== undefined) {
+      out[key] = v;
+      any = true;
+    }
+  }
+  return any ? Object.freeze(out) : EMPTY;
+}
+
+/** Merges two attributions, `inner` winning; returns one of them unchanged when the other is empty. */
+export function mergeAttribution(outer: Attribution, inner: Attribution): Attribution {
+  if (inner === EMPTY || Object.keys(inner).length === 0) return outer;
+  if (outer === EMPTY || Object.keys(outer).length === 0) return inner;
+  return Object.freeze({ ...outer, ...inner });
+}
+
+const scope = new AsyncLocalStorage<Attribution>();
+
+/** The attribution of the current `withAttribution` scope (already merged across nesting), if any. */
+export function currentScopeAttribution(): Attribution | undefined {
+  return scope.getStore();
+}
+
+/**
+ * Runs `fn` with `attrs` attributed to every Bedrock call made inside it, including calls made
+ * after `await`s, in timers, and streams consumed later. Scopes nest and merge; the inner value
+ * wins. Keys are checked (an invalid key throws before `fn` runs); values are bounded, never rejected.
+ *
+ * @example
+ * await withAttribution({ feature: 'autocomplete', tenant: req.tenantId }, () => client.send(cmd));
+ */
+export function withAttribution<T>(attrs: Readonly<Record<string, string>>, fn: () => T): T {
+  const own = normalizeAttribution(attrs, 'withAttribution');
+  const outer = scope.getStore();
+  return scope.run(outer === undefined ? own : mergeAttribution(outer, own), fn);
+}
+
+const overrides = new WeakMap<object, Attribution>();
+
+/**
+ * Attributes one command: its attribution wins over the plugin defaults and any
+ * `withAttribution` scope. Returns the same command, so it can wrap `new XCommand(...)` inline.
+ *
+ * @example
+ * await client.send(attribute(new ConverseCommand(input), { feature: 'summarize' }));
+ */
+export function attribute<C extends { readonly input: object }>(command: C, attrs: Readonly<Record<string, string>>): C {
+  const own = normalizeAttribution(attrs, 'attribute');
+  const previous = overrides.get(command);
+  const merged = previous === undefined ? own : mergeAttribution(previous, own);
+  overrides.set(command, merged);
+  // The initialize step sees the command itself as `args`; the input is a second handle in case a
+  // middleware before ours re-wrapped the arguments.
+  overrides.set(command.input, merged);
+  return command;
+}
+
+/** The per-command attribution set with {@link attribute}, looked up by the middleware's arguments. */
+export function commandAttribution(args: object, input: unknown): Attribution | undefined {
+  return overrides.get(args) ?? (typeof input === 'object' && input !== null ? overrides.get(input) : undefined);
+}
+
+export { EMPTY as EMPTY_ATTRIBUTION };

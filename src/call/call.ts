@@ -1,0 +1,50 @@
+import type { Attribution, FallbackInfo } from '../record.js';
+import type { ObservedUsage } from '../usage/invoke-model.js';
+import type { ResolvedModel } from './model-resolver.js';
+import type { OperationInfo } from './operations.js';
+
+/** How a call ended. */
+export type Outcome = 'success' | 'error' | 'abandoned';
+
+/** Receives each call exactly once, when it settles. */
+export interface CallSettler {
+  settle(call: Call, outcome: Outcome, observed: ObservedUsage | undefined, error: unknown): void;
+}
+
+/** One metered operation in flight: what the plugin knows about it until it settles. */
+export class Call {
+  /** The model id that is being (or was) sent; changes on fallback. */
+  modelId: string;
+  model: ResolvedModel;
+  fallback: FallbackInfo | undefined = undefined;
+  requestId: string | undefined = undefined;
+  /** `performance.now()` when the first stream event reached the caller; -1 before. */
+  firstEventAt = -1;
+  private settled = false;
+
+  constructor(
+    readonly info: OperationInfo,
+    readonly requestedModelId: string,
+    model: ResolvedModel,
+    readonly attribution: Attribution,
+    /** Epoch ms. */
+    readonly startedAt: number,
+    /** `performance.now()` at start. */
+    readonly t0: number,
+    private readonly settler: CallSettler,
+  ) {
+    this.modelId = requestedModelId;
+    this.model = model;
+  }
+
+  get isSettled(): boolean {
+    return this.settled;
+  }
+
+  /** Settles the call; every call after the first is ignored. */
+  settle(outcome: Outcome, observed: ObservedUsage | undefined, error: unknown): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.settler.settle(this, outcome, observed, error);
+  }
+}

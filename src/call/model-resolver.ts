@@ -1,0 +1,63 @@
+import { parseModelId, type ModelRef } from './model-id.js';
+
+/** A model id resolved once, with everything the hot path needs about it. */
+export interface ResolvedModel<P = unknown> {
+  readonly ref: ModelRef;
+  /** The id to price and extract as: a `models` / `provisioned` mapping target, else the id itself. */
+  readonly pricedAs: string;
+  /** The foundation model behind it, when known. */
+  readonly baseModelId: string | undefined;
+  /** Its provider (`anthropic`, `amazon`, …), when known. */
+  readonly provider: string | undefined;
+  /** Whether it is an embeddings model (for the GenAI operation name). */
+  readonly embeddings: boolean;
+  /** What the price lookup returned for `pricedAs` (resolved once, here). */
+  readonly price: P;
+}
+
+const MAX_CACHED = 2048;
+
+/** What an id is priced as without a mapping: the profile id for profile ARNs, the base id for model ARNs. */
+function defaultPricedAs(ref: ModelRef): string {
+  if (ref.baseModelId === undefined) return ref.id;
+  if (ref.kind === 'inference-profile' && ref.geography !== undefined) return `${ref.geography}.${ref.baseModelId}`;
+  return ref.baseModelId;
+}
+
+/**
+ * Resolves model ids to {@link ResolvedModel}s once and caches them; callers pass ids from
+ * requests, so the cache is bounded (cleared when full, which only costs re-resolution).
+ */
+export class ModelResolver<P> {
+  private readonly cache = new Map<string, ResolvedModel<P>>();
+
+  constructor(
+    private readonly aliases: ReadonlyMap<string, string>,
+    private readonly lookupPrice: (pricedAs: string, target: ModelRef) => P,
+  ) {}
+
+  resolve(id: string): ResolvedModel<P> {
+    const hit = this.cache.get(id);
+    if (hit !== undefined) return hit;
+    const resolved = this.build(id);
+    if (this.cache.size >= MAX_CACHED) this.cache.clear();
+    this.cache.set(id, resolved);
+    return resolved;
+  }
+
+  private build(id: string): ResolvedModel<P> {
+    const ref = parseModelId(id);
+    const alias = this.aliases.get(id);
+    const target = alias === undefined ? ref : parseModelId(alias);
+    const pricedAs = alias ?? defaultPricedAs(ref);
+    const base = target.baseModelId;
+    return {
+      ref,
+      pricedAs,
+      baseModelId: base,
+      provider: target.provider,
+      embeddings: base !== undefined && /embed/i.test(base),
+      price: this.lookupPrice(pricedAs, target),
+    };
+  }
+}

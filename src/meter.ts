@@ -1,0 +1,199 @@
+import { Call, type CallSettler, type Outcome } from './call/call.js';
+import { commandAttribution, currentScopeAttribution, mergeAttribution } from './call/attribution.js';
+import type { ModelResolver } from './call/model-resolver.js';
+import type { OperationInfo } from './call/operations.js';
+import { OnceReporter } from './diagnostics.js';
+import { errorName } from './errors/error-name.js';
+import type { Attribution, UsageRecord } from './record.js';
+import { BidiUsageTracker } from './usage/bidi-usage.js';
+import { ChunkUsageTracker } from './usage/chunk-usage.js';
+import { usageFromConverse } from './usage/converse.js';
+import { ConverseStreamUsageTracker } from './usage/converse-stream-usage.js';
+import { usageFromInvokeModel, type ObservedUsage } from './usage/invoke-model.js';
+import { observeStream, type StreamEnd, type StreamObserver } from './usage/observed-stream.js';
+import { toTokenUsage, ZERO_USAGE } from './usage/token-usage.js';
+
+/** Something that receives every settled record (metrics, budgets, the user's `onUsage`). */
+export type RecordSink = (record: UsageRecord) => void;
+
+/** Prices a record's usage from what the resolver looked up once for its model. */
+export type CostFunction = (call: Call, usage: UsageRecord) => number | undefined;
+
+interface Tracker {
+  add(event: unknown): void;
+  result(provider: string | undefined): ObservedUsage | undefined;
+}
+
+const END_OUTCOME: Readonly<Record<StreamEnd, Outcome>> = {
+  completed: 'success',
+  failed: 'error',
+  abandoned: 'abandoned',
+};
+
+/** Connects a wrapped stream to its call. */
+class StreamCallObserver implements StreamObserver<unknown> {
+  constructor(
+    private readonly call: Call,
+    private readonly tracker: Tracker,
+    private readonly reporter: OnceReporter,
+  ) {}
+
+  event(value: unknown): void {
+    try {
+      this.tracker.add(value);
+    } catch (error) {
+      this.reporter.error('stream-event', 'could not read a stream event for usage', error);
+    }
+  }
+
+  end(how: StreamEnd, error: unknown): void {
+    let observed: ObservedUsage | undefined;
+    try {
+      observed = this.tracker.result(this.call.model.provider);
+    } catch (e) {
+      this.reporter.error('stream-end', 'could not read stream usage', e);
+    }
+    this.call.settle(END_OUTCOME[how], observed, error);
+  }
+}
+
+function metadataRequestId(output: unknown): string | undefined {
+  const id = (output as { $metadata?: { requestId?: unknown } } | undefined)?.$metadata?.requestId;
+  return typeof id === 'string' ? id : undefined;
+}
+
+/**
+ * The metering pipeline shared by every client the plugin is applied to: begins a call
+ * (model, attribution), observes its output, and settles it into one record for every sink.
+ */
+export class Meter implements CallSettler {
+  readonly reporter = new OnceReporter();
+  private readonly sinks: RecordSink[] = [];
+  private readonly scopeCache = new WeakMap<Attribution, Attribution>();
+
+  constructor(
+    private readonly resolver: ModelResolver<unknown>,
+    private readonly defaults: Attribution,
+    private readonly cost: CostFunction | undefined,
+  ) {}
+
+  addSink(sink: RecordSink): void {
+    this.sinks.push(sink);
+  }
+
+  /** Plugin defaults < `withAttribution` scope < per-command override. */
+  attributionFor(args: object, input: unknown): Attribution {
+    let attribution = this.defaults;
+    const scope = currentScopeAttribution();
+    if (scope !== undefined) {
+      let merged = this.scopeCache.get(scope);
+      if (merged === undefined) {
+        merged = mergeAttribution(this.defaults, scope);
+        this.scopeCache.set(scope, merged);
+      }
+      attribution = merged;
+    }
+    const override = commandAttribution(args, input);
+    return override === undefined ? attribution : mergeAttribution(attribution, override);
+  }
+
+  /** Starts metering one operation. */
+  begin(info: OperationInfo, args: { readonly input: unknown }): Call {
+    const input = args.input as { modelId?: unknown } | undefined;
+    const modelId = typeof input?.modelId === 'string' ? input.modelId : '';
+    return new Call(
+      info,
+      modelId,
+      this.resolver.resolve(modelId),
+      this.attributionFor(args, input),
+      Date.now(),
+      performance.now(),
+      this,
+    );
+  }
+
+  /** Reads usage from a finished response, or wraps its stream so usage is read as it passes. */
+  observe(call: Call, result: { readonly output: unknown; readonly response?: unknown }): void {
+    const output = result.output as Record<string, unknown> | undefined;
+    call.requestId = metadataRequestId(output);
+    switch (call.info.delivery) {
+      case 'converse': {
+        const usage = usageFromConverse(output?.usage);
+        call.settle('success', usage === undefined ? undefined : { usage, source: 'usage' }, undefined);
+        return;
+      }
+      case 'invoke': {
+        const headers = (result.response as { headers?: Record<string, string> } | undefined)?.headers;
+        const body = output?.body instanceof Uint8Array ? output.body : undefined;
+        call.settle('success', usageFromInvokeModel(headers, body, call.model.provider), undefined);
+        return;
+      }
+      case 'converse-stream':
+        this.wrap(call, output, 'stream', new ConverseStreamUsageTracker());
+        return;
+      case 'invoke-stream':
+        this.wrap(call, output, 'body', new ChunkUsageTracker());
+        return;
+      case 'bidi-stream':
+        this.wrap(call, output, 'body', new BidiUsageTracker());
+        return;
+    }
+  }
+
+  private wrap(call: Call, output: Record<string, unknown> | undefined, key: string, tracker: Tracker): void {
+    // The SDK resolves send() for event streams only once the first event has arrived.
+    call.firstEventAt = performance.now();
+    const stream = output?.[key];
+    if (output === undefined || typeof stream !== 'object' || stream === null || !(Symbol.asyncIterator in stream)) {
+      call.settle('success', undefined, undefined);
+      return;
+    }
+    output[key] = observeStream(stream as AsyncIterable<unknown>, new StreamCallObserver(call, tracker, this.reporter));
+  }
+
+  settle(call: Call, outcome: Outcome, observed: ObservedUsage | undefined, error: unknown): void {
+    const now = performance.now();
+    const usage = observed === undefined ? ZERO_USAGE : toTokenUsage(observed.usage);
+    const record: {
+      -readonly [K in keyof UsageRecord]: UsageRecord[K];
+    } = {
+      operation: call.info.operation,
+      requestedModelId: call.requestedModelId,
+      modelId: call.modelId,
+      modelKind: call.model.ref.kind,
+      baseModelId: call.model.baseModelId,
+      attribution: call.attribution,
+      inputTokens: usage.inputTokens,
+      outputTokens: usage.outputTokens,
+      cacheReadInputTokens: usage.cacheReadInputTokens,
+      cacheWriteInputTokens: usage.cacheWriteInputTokens,
+      usageSource: observed === undefined ? 'none' : observed.source,
+      costUsd: undefined,
+      durationMs: now - call.t0,
+      timeToFirstChunkMs: call.firstEventAt < 0 ? undefined : call.firstEventAt - call.t0,
+      startedAt: call.startedAt,
+      fallback: call.fallback,
+      outcome,
+      error: outcome === 'error' ? errorName(error) : undefined,
+      requestId: call.requestId ?? requestIdOfError(error),
+    };
+    if (this.cost !== undefined) {
+      try {
+        record.costUsd = this.cost(call, record);
+      } catch (e) {
+        this.reporter.error('cost', 'pricing failed', e);
+      }
+    }
+    for (const sink of this.sinks) {
+      try {
+        sink(record);
+      } catch (e) {
+        this.reporter.error(`sink:${sink.name}`, 'a usage sink threw (the call is unaffected)', e);
+      }
+    }
+  }
+}
+
+function requestIdOfError(error: unknown): string | undefined {
+  return typeof error === 'object' && error !== null ? metadataRequestId(error) : undefined;
+}

@@ -1,0 +1,61 @@
+import type {
+  AbsoluteLocation,
+  HandlerExecutionContext,
+  InitializeHandler,
+  InitializeHandlerArguments,
+  InitializeHandlerOptions,
+  InitializeHandlerOutput,
+  InitializeMiddleware,
+  MetadataBearer,
+} from '@smithy/types';
+import { meteredOperation } from './call/operations.js';
+import type { Call } from './call/call.js';
+import type { Meter } from './meter.js';
+
+/**
+ * Where the plugin's middleware sits: the `initialize` step runs once per operation, outside the
+ * SDK's retries, so each call is admitted, counted and charged once. `priority: 'high'` puts it
+ * outermost, so its duration covers retries and backoff too. Remove it with
+ * `client.middlewareStack.remove(FINOPS_MIDDLEWARE.name)`.
+ */
+export const FINOPS_MIDDLEWARE = {
+  name: 'bedrockFinOpsMiddleware',
+  step: 'initialize',
+  priority: 'high',
+  tags: ['BEDROCK_FINOPS', 'METRICS'],
+  override: true,
+} as const satisfies InitializeHandlerOptions & AbsoluteLocation & { name: string; override: boolean };
+
+/** The metering middleware: begin → send → observe, and settle on failure. */
+export function finOpsMiddleware<Input extends object, Output extends MetadataBearer>(
+  meter: Meter,
+): InitializeMiddleware<Input, Output> {
+  return (next: InitializeHandler<Input, Output>, context: HandlerExecutionContext): InitializeHandler<Input, Output> => {
+    const info = meteredOperation(context.commandName);
+    // Operations that bill no tokens get the next handler itself: zero cost per call.
+    if (info === undefined) return next;
+    return async (args: InitializeHandlerArguments<Input>): Promise<InitializeHandlerOutput<Output>> => {
+      let call: Call | undefined;
+      try {
+        call = meter.begin(info, args);
+      } catch (error) {
+        meter.reporter.error('begin', 'could not start metering a call (it is sent unmetered)', error);
+      }
+      if (call === undefined) return next(args);
+      let result: InitializeHandlerOutput<Output>;
+      try {
+        result = await next(args);
+      } catch (error) {
+        call.settle('error', undefined, error);
+        throw error;
+      }
+      try {
+        meter.observe(call, result);
+      } catch (error) {
+        meter.reporter.error('observe', 'could not read usage from a response', error);
+        call.settle('success', undefined, undefined);
+      }
+      return result;
+    };
+  };
+}

@@ -1,0 +1,112 @@
+import type { MeterProvider } from '@opentelemetry/api';
+import { normalizeAttribution } from './call/attribution.js';
+import { parseModelId } from './call/model-id.js';
+import { ConfigurationError } from './errors/configuration-error.js';
+import type { Attribution, UsageRecord } from './record.js';
+
+/** A provisioned-throughput model: what it serves and where to send calls it cannot take. */
+export interface ProvisionedModelConfig {
+  /** The model it serves (a foundation model id or inference profile id): used for pricing and the on-demand equivalent. */
+  readonly model: string;
+  /** The on-demand model id or inference profile to re-issue a call to when the provisioned model answers 429. */
+  readonly fallback?: string;
+  /** Purchased model units (capacity), for utilization metrics. */
+  readonly modelUnits?: number;
+  /** What the commitment costs per hour, for break-even reporting. */
+  readonly hourlyCostUsd?: number;
+}
+
+/** Options of {@link bedrockFinOps}. Everything is optional. */
+export interface BedrockFinOpsOptions {
+  /**
+   * Attribution given to every call through this plugin; `withAttribution` scopes and
+   * `attribute(command, …)` override it key by key.
+   * @defaultValue `{}`
+   */
+  readonly attribution?: Readonly<Record<string, string>>;
+  /**
+   * Called once per metered call, after it settles (for streams: when the stream ends, fails or
+   * is abandoned). Runs inline, before `send()` resolves for non-streaming calls: keep it cheap.
+   * An exception it throws is reported through OTel `diag` and never reaches the caller.
+   */
+  readonly onUsage?: (record: UsageRecord) => void;
+  /**
+   * Maps a model id or ARN (application inference profile, custom or imported model) to the
+   * model id to treat it as for pricing and usage extraction.
+   * @defaultValue `{}`
+   */
+  readonly models?: Readonly<Record<string, string>>;
+  /**
+   * Provisioned-throughput models by ARN.
+   * @defaultValue `{}`
+   */
+  readonly provisioned?: Readonly<Record<string, ProvisionedModelConfig>>;
+  /**
+   * Where metric instruments come from.
+   * @defaultValue the global `MeterProvider` of `@opentelemetry/api`
+   */
+  readonly meterProvider?: MeterProvider;
+}
+
+/** Options after validation, in the shapes the plugin uses. */
+export interface ResolvedOptions {
+  readonly attribution: Attribution;
+  readonly onUsage: ((record: UsageRecord) => void) | undefined;
+  /** Id/ARN → model to price and extract as (`models` plus each provisioned ARN's `model`). */
+  readonly aliases: ReadonlyMap<string, string>;
+  readonly provisioned: ReadonlyMap<string, ProvisionedModelConfig>;
+  readonly meterProvider: MeterProvider | undefined;
+}
+
+function assertObject(value: unknown, field: string): asserts value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigurationError(field, 'must be an object');
+}
+
+function assertModelId(value: unknown, field: string): asserts value is string {
+  if (typeof value !== 'string' || value.length === 0) throw new ConfigurationError(field, 'must be a non-empty model id');
+}
+
+function optionalPositive(value: unknown, field: string): void {
+  if (value === undefined) return;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw new ConfigurationError(field, 'must be a positive number');
+}
+
+/** Validates options; throws {@link ConfigurationError} naming the field at fault. */
+export function resolveOptions(options: BedrockFinOpsOptions | undefined): ResolvedOptions {
+  const o: BedrockFinOpsOptions = options ?? {};
+  assertObject(o as unknown, 'options');
+  const attribution = normalizeAttribution(o.attribution, 'attribution');
+  if (o.onUsage !== undefined && typeof o.onUsage !== 'function') throw new ConfigurationError('onUsage', 'must be a function');
+
+  const aliases = new Map<string, string>();
+  if (o.models !== undefined) {
+    assertObject(o.models, 'models');
+    for (const [id, target] of Object.entries(o.models)) {
+      assertModelId(target, `models["${id}"]`);
+      aliases.set(id, target);
+    }
+  }
+
+  const provisioned = new Map<string, ProvisionedModelConfig>();
+  if (o.provisioned !== undefined) {
+    assertObject(o.provisioned, 'provisioned');
+    for (const [arn, config] of Object.entries(o.provisioned)) {
+      const field = `provisioned["${arn}"]`;
+      if (parseModelId(arn).kind !== 'provisioned-model')
+        throw new ConfigurationError(field, 'the key must be a provisioned-model ARN (arn:aws:bedrock:REGION:ACCOUNT:provisioned-model/ID)');
+      assertObject(config, field);
+      assertModelId(config.model, `${field}.model`);
+      if (config.fallback !== undefined) assertModelId(config.fallback, `${field}.fallback`);
+      optionalPositive(config.modelUnits, `${field}.modelUnits`);
+      optionalPositive(config.hourlyCostUsd, `${field}.hourlyCostUsd`);
+      provisioned.set(arn, config as unknown as ProvisionedModelConfig);
+      if (!aliases.has(arn)) aliases.set(arn, config.model);
+    }
+  }
+
+  const meterProvider = o.meterProvider;
+  if (meterProvider !== undefined && typeof (meterProvider as { getMeter?: unknown }).getMeter !== 'function')
+    throw new ConfigurationError('meterProvider', 'must be an OpenTelemetry MeterProvider (with getMeter)');
+
+  return { attribution, onUsage: o.onUsage, aliases, provisioned, meterProvider };
+}

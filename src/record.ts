@@ -1,0 +1,75 @@
+import type { ModelKind } from './call/model-id.js';
+
+/** Bedrock Runtime operations this plugin knows by name (SDK command name without `Command`). */
+export type BedrockOperation =
+  | 'Converse'
+  | 'ConverseStream'
+  | 'InvokeModel'
+  | 'InvokeModelWithResponseStream'
+  | 'InvokeModelWithBidirectionalStream';
+
+/** Attribution: who spent the tokens. Keys are configuration, values are data. */
+export type Attribution = Readonly<Record<string, string>>;
+
+/**
+ * Where a record's token counts came from, most to least authoritative.
+ * - `usage`: Converse `output.usage` or the ConverseStream `metadata` event (what Bedrock bills).
+ * - `headers`: InvokeModel `x-amzn-bedrock-*-token-count` response headers (what Bedrock bills).
+ * - `invocation-metrics`: the final stream chunk's `amazon-bedrock-invocationMetrics` (what Bedrock bills).
+ * - `body`: the model family's own usage fields (fallback when Bedrock's counts are absent).
+ * - `none`: nothing was reported (failed call, or a response without usage); token fields are 0.
+ */
+export type UsageSource = 'usage' | 'headers' | 'invocation-metrics' | 'body' | 'none';
+
+/** Token counts with Bedrock's meaning: `inputTokens` excludes cache reads and writes. */
+export interface TokenUsage {
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+  readonly cacheReadInputTokens: number;
+  readonly cacheWriteInputTokens: number;
+}
+
+/** Present on a record when the call was re-routed from a provisioned model to its fallback. */
+export interface FallbackInfo {
+  /** The model id or ARN the call was first sent to. */
+  readonly from: string;
+  /** Why it was re-routed: the exception name (e.g. `ThrottlingException`) or `breaker-open`. */
+  readonly reason: string;
+}
+
+/** One record per metered call, emitted once after the call settles. Never carries prompt or completion text. */
+export interface UsageRecord extends TokenUsage {
+  /** SDK command name without `Command`, e.g. `Converse`. */
+  readonly operation: BedrockOperation;
+  /** The model id or ARN exactly as the caller passed it. */
+  readonly requestedModelId: string;
+  /** The model id or ARN that actually served the call (differs from `requestedModelId` after a fallback). */
+  readonly modelId: string;
+  /** What kind of id `modelId` is. */
+  readonly modelKind: ModelKind;
+  /** The foundation model behind `modelId` when it can be known (profile prefix stripped, ARN resolved, `models` option applied). */
+  readonly baseModelId: string | undefined;
+  /** Merged attribution: plugin defaults, then `withAttribution` scopes, then a per-command override. True values, not the metric-safe ones. */
+  readonly attribution: Attribution;
+  /** Where the token counts came from. */
+  readonly usageSource: UsageSource;
+  /** USD cost of this call; `undefined` when the model's price is unknown. */
+  readonly costUsd: number | undefined;
+  /** Wall time from send to settle, in milliseconds (for streams: until the stream ended). */
+  readonly durationMs: number;
+  /** For streams: milliseconds until the first event reached the caller. */
+  readonly timeToFirstChunkMs: number | undefined;
+  /** Epoch milliseconds at which the call started. */
+  readonly startedAt: number;
+  /** Present when the call was re-routed to a fallback model. */
+  readonly fallback: FallbackInfo | undefined;
+  /**
+   * How the call ended: `success`; `error` (service error, broken stream, abort: see `error`);
+   * `abandoned` (the caller stopped reading a stream early, or dropped it unread).
+   */
+  readonly outcome: 'success' | 'error' | 'abandoned';
+  /** Exception name when the call failed (service error, broken stream, abort); `undefined` on success. */
+  readonly error: string | undefined;
+  /** The AWS request id, when the response carried one. */
+  readonly requestId: string | undefined;
+}

@@ -1,0 +1,30 @@
+import { extractorsFor } from './families/index.js';
+import { parseJsonObject } from './json.js';
+import { usageFromHeaders } from './headers.js';
+import { hasAnyCount, type PartialUsage } from './token-usage.js';
+import type { UsageSource } from '../record.js';
+
+export interface ObservedUsage {
+  readonly usage: PartialUsage;
+  readonly source: UsageSource;
+}
+
+/**
+ * InvokeModel usage: the billed-token headers when present (no body parse at all), else the
+ * model family's own body fields. `undefined` when neither says anything.
+ */
+export function usageFromInvokeModel(
+  headers: Readonly<Record<string, string | undefined>> | undefined,
+  body: Uint8Array | undefined,
+  provider: string | undefined,
+): ObservedUsage | undefined {
+  const fromHeaders = usageFromHeaders(headers);
+  if (fromHeaders !== undefined) return { usage: fromHeaders, source: 'headers' };
+  const json = parseJsonObject(body);
+  if (json === undefined) return undefined;
+  for (const extractor of extractorsFor(provider)) {
+    const usage = extractor.body(json);
+    if (hasAnyCount(usage)) return { usage, source: 'body' };
+  }
+  return undefined;
+}

@@ -1,0 +1,46 @@
+import type { TokenUsage } from '../record.js';
+
+/** Usage as an extractor reports it: each count known or not. */
+export interface PartialUsage {
+  inputTokens?: number | undefined;
+  outputTokens?: number | undefined;
+  cacheReadInputTokens?: number | undefined;
+  cacheWriteInputTokens?: number | undefined;
+}
+
+export const ZERO_USAGE: TokenUsage = Object.freeze({
+  inputTokens: 0,
+  outputTokens: 0,
+  cacheReadInputTokens: 0,
+  cacheWriteInputTokens: 0,
+});
+
+/** Whether an extractor found anything at all. */
+export function hasAnyCount(u: PartialUsage | undefined): u is PartialUsage {
+  return (
+    u !== undefined &&
+    (u.inputTokens !== undefined ||
+      u.outputTokens !== undefined ||
+      u.cacheReadInputTokens !== undefined ||
+      u.cacheWriteInputTokens !== undefined)
+  );
+}
+
+/** Completes a partial usage with zeros. */
+export function toTokenUsage(u: PartialUsage): TokenUsage {
+  return {
+    inputTokens: u.inputTokens ?? 0,
+    outputTokens: u.outputTokens ?? 0,
+    cacheReadInputTokens: u.cacheReadInputTokens ?? 0,
+    cacheWriteInputTokens: u.cacheWriteInputTokens ?? 0,
+  };
+}
+
+/** Copies every count `from` knows onto `into` (later events win: stream counts are cumulative). */
+export function mergeUsage(into: PartialUsage, from: PartialUsage | undefined): void {
+  if (from === undefined) return;
+  if (from.inputTokens !== undefined) into.inputTokens = from.inputTokens;
+  if (from.outputTokens !== undefined) into.outputTokens = from.outputTokens;
+  if (from.cacheReadInputTokens !== undefined) into.cacheReadInputTokens = from.cacheReadInputTokens;
+  if (from.cacheWriteInputTokens !== undefined) into.cacheWriteInputTokens = from.cacheWriteInputTokens;
+}

@@ -1,0 +1,103 @@
+import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import type { Pluggable } from '@smithy/types';
+import { http, HttpResponse, type HttpResponseResolver } from 'msw';
+import { setupServer, type SetupServerApi } from 'msw/node';
+import { encodeEventStream, type EventStreamMessage } from '../../src/testing/index.js';
+import type { UsageRecord } from '../../src/index.js';
+
+export const REGION = 'us-east-1';
+export const ENDPOINT = `https://bedrock-runtime.${REGION}.amazonaws.com`;
+
+/** A real BedrockRuntimeClient over HTTP/1.1 (msw cannot see the default HTTP/2 handler). */
+export function makeClient(
+  plugin?: Pluggable<never, never> | { applyToStack: (stack: never) => void },
+  options: { maxAttempts?: number } = {},
+): BedrockRuntimeClient {
+  const client = new BedrockRuntimeClient({
+    region: REGION,
+    credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'secret' },
+    requestHandler: new NodeHttpHandler(),
+    maxAttempts: options.maxAttempts ?? 3,
+  });
+  if (plugin !== undefined) client.middlewareStack.use(plugin as Parameters<typeof client.middlewareStack.use>[0]);
+  return client;
+}
+
+/** Starts msw for a test file; `bedrock.use(...)` adds handlers per test. */
+export function mockBedrock(): SetupServerApi {
+  const server = setupServer();
+  return server;
+}
+
+type Action = 'converse' | 'converse-stream' | 'invoke' | 'invoke-with-response-stream' | 'count-tokens';
+
+/** A handler for one Bedrock Runtime action on any model id. */
+export function on(action: Action, resolver: HttpResponseResolver<{ modelId: string }>) {
+  return http.post<{ modelId: string }>(`${ENDPOINT}/model/:modelId/${action}`, resolver);
+}
+
+/** A JSON response with optional extra headers. */
+export function json(body: unknown, headers: Record<string, string> = {}, status = 200): HttpResponse<string> {
+  return new HttpResponse(JSON.stringify(body), {
+    status,
+    headers: { 'content-type': 'application/json', 'x-amzn-requestid': 'req-123', ...headers },
+  });
+}
+
+/** Bedrock's error shape: status, `x-amzn-errortype`, `{ message }`. */
+export function awsError(status: number, type: string, message = 'error'): HttpResponse<string> {
+  return new HttpResponse(JSON.stringify({ message }), {
+    status,
+    headers: {
+      'content-type': 'application/json',
+      'x-amzn-errortype': `${type}:http://internal.amazon.com/coral/com.amazon.bedrock/`,
+      'x-amzn-requestid': 'req-err',
+    },
+  });
+}
+
+/** An event-stream response from encoded messages. */
+export function eventStream(messages: readonly EventStreamMessage[]): HttpResponse<ArrayBuffer> {
+  const body = encodeEventStream(messages);
+  return new HttpResponse(body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength) as ArrayBuffer, {
+    status: 200,
+    headers: { 'content-type': 'application/vnd.amazon.eventstream', 'x-amzn-requestid': 'req-stream' },
+  });
+}
+
+/** An event-stream response whose connection breaks after the given messages. */
+export function brokenEventStream(messages: readonly EventStreamMessage[]): HttpResponse<ReadableStream<Uint8Array>> {
+  const body = encodeEventStream(messages);
+  const stream = new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(body);
+      setTimeout(() => controller.error(new Error('socket hang up')), 5);
+    },
+  });
+  return new HttpResponse(stream, {
+    status: 200,
+    headers: { 'content-type': 'application/vnd.amazon.eventstream', 'x-amzn-requestid': 'req-broken' },
+  });
+}
+
+/** Collects records emitted to onUsage. */
+export function recorder(): { records: UsageRecord[]; onUsage: (r: UsageRecord) => void } {
+  const records: UsageRecord[] = [];
+  return { records, onUsage: (r) => records.push(r) };
+}
+
+/** Text encoder helper for InvokeModel bodies. */
+export function jsonBody(value: unknown): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(value));
+}
+
+/** Decodes an InvokeModel stream chunk. */
+export function decodeChunk(bytes: Uint8Array | undefined): unknown {
+  return JSON.parse(new TextDecoder().decode(bytes));
+}
+
+/** Waits until the event loop has run pending I/O and timers. */
+export function tick(ms = 0): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
