@@ -82,7 +82,7 @@ export class Meter implements CallSettler {
   }
 
   /** Plugin defaults < `withAttribution` scope < per-command override. */
-  attributionFor(args: object, input: unknown): Attribution {
+  attributionFor(args: object): Attribution {
     let attribution = this.defaults;
     const scope = currentScopeAttribution();
     if (scope !== undefined) {
@@ -93,7 +93,7 @@ export class Meter implements CallSettler {
       }
       attribution = merged;
     }
-    const override = commandAttribution(args, input);
+    const override = commandAttribution(args);
     return override === undefined ? attribution : mergeAttribution(attribution, override);
   }
 
@@ -105,7 +105,7 @@ export class Meter implements CallSettler {
       info,
       modelId,
       this.resolver.resolve(modelId),
-      this.attributionFor(args, input),
+      this.attributionFor(args),
       Date.now(),
       performance.now(),
       this,

@@ -74,7 +74,7 @@ function optionalPositive(value: unknown, field: string): void {
 /** Validates options; throws {@link ConfigurationError} naming the field at fault. */
 export function resolveOptions(options: BedrockFinOpsOptions | undefined): ResolvedOptions {
   const o: BedrockFinOpsOptions = options ?? {};
-  assertObject(o as unknown, 'options');
+  if (typeof o !== 'object' || Array.isArray(o)) throw new ConfigurationError('options', 'must be an object');
   const attribution = normalizeAttribution(o.attribution, 'attribution');
   if (o.onUsage !== undefined && typeof o.onUsage !== 'function') throw new ConfigurationError('onUsage', 'must be a function');
 
@@ -99,7 +99,7 @@ export function resolveOptions(options: BedrockFinOpsOptions | undefined): Resol
       if (config.fallback !== undefined) assertModelId(config.fallback, `${field}.fallback`);
       optionalPositive(config.modelUnits, `${field}.modelUnits`);
       optionalPositive(config.hourlyCostUsd, `${field}.hourlyCostUsd`);
-      provisioned.set(arn, config as unknown as ProvisionedModelConfig);
+      provisioned.set(arn, config);
       if (!aliases.has(arn)) aliases.set(arn, config.model);
     }
   }

@@ -102,17 +102,17 @@ const overrides = new WeakMap<object, Attribution>();
 export function attribute<C extends { readonly input: object }>(command: C, attrs: Readonly<Record<string, string>>): C {
   const own = normalizeAttribution(attrs, 'attribute');
   const previous = overrides.get(command);
-  const merged = previous === undefined ? own : mergeAttribution(previous, own);
-  overrides.set(command, merged);
-  // The initialize step sees the command itself as `args`; the input is a second handle in case a
-  // middleware before ours re-wrapped the arguments.
-  overrides.set(command.input, merged);
+  // Keyed by the command, not its input: callers reuse one input object for many commands.
+  overrides.set(command, previous === undefined ? own : mergeAttribution(previous, own));
   return command;
 }
 
-/** The per-command attribution set with {@link attribute}, looked up by the middleware's arguments. */
-export function commandAttribution(args: object, input: unknown): Attribution | undefined {
-  return overrides.get(args) ?? (typeof input === 'object' && input !== null ? overrides.get(input) : undefined);
+/**
+ * The per-command attribution set with {@link attribute}. The initialize step's arguments are
+ * the command object itself (smithy calls the resolved handler with the command).
+ */
+export function commandAttribution(args: object): Attribution | undefined {
+  return overrides.get(args);
 }
 
 export { EMPTY as EMPTY_ATTRIBUTION };

@@ -27,7 +27,7 @@ class ObservedStream<T> implements AsyncIterable<T> {
     private readonly source: AsyncIterable<T>,
     private readonly observer: StreamObserver<T>,
   ) {
-    abandoned.register(this, observer as StreamObserver<unknown>, this);
+    abandoned.register(this, observer, this);
   }
 
   private finish(how: StreamEnd, error: unknown): void {
@@ -39,27 +39,26 @@ class ObservedStream<T> implements AsyncIterable<T> {
 
   [Symbol.asyncIterator](): AsyncIterator<T> {
     const inner = this.source[Symbol.asyncIterator]();
-    // The iterator holds the stream, so the stream cannot be collected while it is being read.
-    const self = this;
     const observer = this.observer;
+    // The arrows below hold `this`, so the stream cannot be collected while it is being read.
     const onResult = (r: IteratorResult<T>): IteratorResult<T> => {
-      if (r.done === true) self.finish('completed', undefined);
+      if (r.done === true) this.finish('completed', undefined);
       else observer.event(r.value);
       return r;
     };
     const onError = (error: unknown): never => {
-      self.finish('failed', error);
+      this.finish('failed', error);
       throw error;
     };
     return {
       next: () => inner.next().then(onResult, onError),
-      return: (value?: unknown) => {
-        self.finish('abandoned', undefined);
-        return inner.return === undefined ? Promise.resolve({ done: true, value: value as T }) : inner.return(value as T);
+      return: (value?: T) => {
+        this.finish('abandoned', undefined);
+        return inner.return === undefined ? Promise.resolve({ done: true as const, value }) : inner.return(value);
       },
       throw: (error?: unknown) => {
-        self.finish('failed', error);
-        return inner.throw === undefined ? Promise.reject(error as Error) : inner.throw(error);
+        this.finish('failed', error);
+        return inner.throw === undefined ? Promise.reject(error instanceof Error ? error : new Error(String(error))) : inner.throw(error);
       },
     };
   }

@@ -1,7 +1,7 @@
 import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { Pluggable } from '@smithy/types';
-import { http, HttpResponse, type HttpResponseResolver } from 'msw';
+import { http, HttpResponse, type DefaultBodyType, type HttpResponseResolver } from 'msw';
 import { setupServer, type SetupServerApi } from 'msw/node';
 import { encodeEventStream, type EventStreamMessage } from '../../src/testing/index.js';
 import type { UsageRecord } from '../../src/index.js';
@@ -33,8 +33,10 @@ export function mockBedrock(): SetupServerApi {
 type Action = 'converse' | 'converse-stream' | 'invoke' | 'invoke-with-response-stream' | 'count-tokens';
 
 /** A handler for one Bedrock Runtime action on any model id. */
-export function on(action: Action, resolver: HttpResponseResolver<{ modelId: string }>) {
-  return http.post<{ modelId: string }>(`${ENDPOINT}/model/:modelId/${action}`, resolver);
+type Resolver = HttpResponseResolver<{ modelId: string }, DefaultBodyType, DefaultBodyType>; // eslint-disable-line @typescript-eslint/no-unnecessary-type-arguments -- msw needs the explicit response body type
+
+export function on(action: Action, resolver: Resolver) {
+  return http.post(`${ENDPOINT}/model/:modelId/${action}`, resolver);
 }
 
 /** A JSON response with optional extra headers. */

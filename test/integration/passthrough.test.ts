@@ -1,0 +1,67 @@
+import {
+  ApplyGuardrailCommand,
+  ConverseCommand,
+  CountTokensCommand,
+  GetAsyncInvokeCommand,
+} from '@aws-sdk/client-bedrock-runtime';
+import { http } from 'msw';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { bedrockFinOps, FINOPS_MIDDLEWARE } from '../../src/index.js';
+import { ENDPOINT, json, makeClient, mockBedrock, on, recorder } from '../helpers/bedrock.js';
+
+const server = mockBedrock();
+beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
+afterEach(() => server.resetHandlers());
+afterAll(() => server.close());
+
+const converseOk = () => json({ output: { message: { role: 'assistant', content: [{ text: 'x' }] } }, stopReason: 'end_turn', usage: { inputTokens: 2, outputTokens: 3, totalTokens: 5 } });
+
+describe('operations without billed tokens', () => {
+  it('passes CountTokens, ApplyGuardrail and GetAsyncInvoke through without a record', async () => {
+    const { records, onUsage } = recorder();
+    server.use(
+      on('count-tokens', () => json({ inputTokens: 42 })),
+      http.post(`${ENDPOINT}/guardrail/:id/version/:v/apply`, () => json({ action: 'NONE', outputs: [], assessments: [] })),
+      http.get(`${ENDPOINT}/async-invoke/:arn`, () =>
+        json({ invocationArn: 'arn:aws:bedrock:us-east-1:1:async-invoke/x', modelArn: 'm', clientRequestToken: 't', status: 'InProgress', submitTime: '2026-01-01T00:00:00Z', outputDataConfig: { s3OutputDataConfig: { s3Uri: 's3://b/k' } } }),
+      ),
+    );
+    const client = makeClient(bedrockFinOps({ onUsage }));
+    const counted = await client.send(
+      new CountTokensCommand({ modelId: 'anthropic.claude-3-5-haiku-20241022-v1:0', input: { converse: { messages: [{ role: 'user', content: [{ text: 'hi' }] }] } } }),
+    );
+    expect(counted.inputTokens).toBe(42);
+    const guard = await client.send(new ApplyGuardrailCommand({ guardrailIdentifier: 'g1', guardrailVersion: '1', source: 'INPUT', content: [{ text: { text: 'hi' } }] }));
+    expect(guard.action).toBe('NONE');
+    const job = await client.send(new GetAsyncInvokeCommand({ invocationArn: 'arn:aws:bedrock:us-east-1:1:async-invoke/x' }));
+    expect(job.status).toBe('InProgress');
+    expect(records).toHaveLength(0);
+  });
+});
+
+describe('the plugin on clients', () => {
+  it('serves many clients from one instance, and can be removed by its placement name', async () => {
+    const { records, onUsage } = recorder();
+    server.use(on('converse', converseOk));
+    const finops = bedrockFinOps({ onUsage });
+    const a = makeClient(finops);
+    const b = makeClient(finops);
+    const input = { modelId: 'amazon.nova-lite-v1:0', messages: [{ role: 'user' as const, content: [{ text: 'hi' }] }] };
+    await a.send(new ConverseCommand(input));
+    await b.send(new ConverseCommand(input));
+    expect(records).toHaveLength(2);
+    expect(b.middlewareStack.remove(FINOPS_MIDDLEWARE.name)).toBe(true);
+    await b.send(new ConverseCommand(input));
+    expect(records).toHaveLength(2);
+  });
+
+  it('applied twice to one client still counts each call once', async () => {
+    const { records, onUsage } = recorder();
+    server.use(on('converse', converseOk));
+    const finops = bedrockFinOps({ onUsage });
+    const client = makeClient(finops);
+    client.middlewareStack.use(finops);
+    await client.send(new ConverseCommand({ modelId: 'amazon.nova-lite-v1:0', messages: [{ role: 'user', content: [{ text: 'hi' }] }] }));
+    expect(records).toHaveLength(1);
+  });
+});
