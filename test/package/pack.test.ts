@@ -1,0 +1,88 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// The temporary project lives inside the repository so that the peer dependencies
+// (@aws-sdk/client-bedrock-runtime, @opentelemetry/api) resolve from its node_modules.
+const root = resolve(import.meta.dirname, '../..');
+let project = '';
+
+const script = (importLine: string) => `${importLine}
+const { BedrockRuntimeClient, ConverseCommand } = await import('@aws-sdk/client-bedrock-runtime');
+const { NodeHttpHandler } = await import('@smithy/node-http-handler');
+const sim = await startBedrockSimulator();
+const records = [];
+const client = new BedrockRuntimeClient({ endpoint: sim.url, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' }, requestHandler: new NodeHttpHandler() });
+client.middlewareStack.use(bedrockFinOps({ attribution: { team: 'pack' }, onUsage: (r) => records.push(r) }));
+await client.send(new ConverseCommand({ modelId: 'amazon.nova-lite-v1:0', messages: [{ role: 'user', content: [{ text: 'hello world' }] }] }));
+await sim.close();
+console.log(JSON.stringify({ n: records.length, team: records[0].attribution.team, input: records[0].inputTokens, output: records[0].outputTokens }));
+`;
+
+function run(file: string, args: string[] = []): string {
+  return execFileSync(process.execPath, [...args, file], {
+    cwd: project,
+    encoding: 'utf8',
+    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+  }).trim();
+}
+
+describe('the published package', () => {
+  beforeAll(() => {
+    mkdirSync(join(root, '.tmp'), { recursive: true });
+    project = mkdtempSync(join(root, '.tmp', 'pack-'));
+    execFileSync('npm', ['pack', '--silent', '--pack-destination', project], { cwd: root, stdio: 'pipe' });
+    const tarball = readdirSync(project).find((f) => f.endsWith('.tgz'));
+    if (tarball === undefined) throw new Error('npm pack produced no tarball');
+    writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'pack-consumer', private: true }));
+    execFileSync('npm', ['install', `./${tarball}`, '--no-audit', '--no-fund', '--legacy-peer-deps', '--prefer-offline', '--ignore-scripts', '--no-package-lock'], {
+      cwd: project,
+      stdio: 'pipe',
+    });
+  }, 180_000);
+
+  afterAll(() => {
+    if (project !== '') rmSync(project, { recursive: true, force: true });
+  });
+
+  it('ships only the built library, its types and the README', () => {
+    const files = execFileSync('tar', ['-tzf', join(project, readdirSync(project).find((f) => f.endsWith('.tgz'))!)], { encoding: 'utf8' }).split('\n');
+    expect(files).toContain('package/dist/index.js');
+    expect(files).toContain('package/dist/index.d.ts');
+    expect(files).toContain('package/dist/testing/index.js');
+    expect(files).toContain('package/README.md');
+    expect(files.filter((f) => f.startsWith('package/src/') || f.startsWith('package/test/'))).toEqual([]);
+  });
+
+  it('runs a metered call when loaded with import', () => {
+    writeFileSync(
+      join(project, 'esm.mjs'),
+      script(`import { bedrockFinOps } from 'bedrock-finops';\nimport { startBedrockSimulator } from 'bedrock-finops/testing';`),
+    );
+    expect(JSON.parse(run('esm.mjs'))).toEqual({ n: 1, team: 'pack', input: 6, output: 64 });
+  });
+
+  it('runs a metered call when loaded with require', () => {
+    writeFileSync(
+      join(project, 'cjs.cjs'),
+      `(async () => {\n${script(`const { bedrockFinOps } = require('bedrock-finops');\nconst { startBedrockSimulator } = require('bedrock-finops/testing');`)}\n})();`,
+    );
+    expect(JSON.parse(run('cjs.cjs'))).toEqual({ n: 1, team: 'pack', input: 6, output: 64 });
+  });
+
+  it('type-checks against the shipped declarations', () => {
+    writeFileSync(
+      join(project, 'types.mts'),
+      `import { bedrockFinOps, withAttribution, type UsageRecord } from 'bedrock-finops';
+import { startBedrockSimulator } from 'bedrock-finops/testing';
+const f = bedrockFinOps({ onUsage: (r: UsageRecord) => { const n: number = r.inputTokens; void n; } });
+void f; void withAttribution; void startBedrockSimulator;
+`,
+    );
+    execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--skipLibCheck', 'types.mts'], {
+      cwd: project,
+      stdio: 'pipe',
+    });
+  });
+});
