@@ -101,10 +101,13 @@ export class Meter implements CallSettler {
   begin(info: OperationInfo, args: { readonly input: unknown }): Call {
     const input = args.input as { modelId?: unknown } | undefined;
     const modelId = typeof input?.modelId === 'string' ? input.modelId : '';
+    const model = this.resolver.resolve(modelId);
+    if (model.ref.kind === 'unknown')
+      this.reporter.warn(`unknown-model:${modelId}`, `model id "${modelId.slice(0, 200)}" is not a Bedrock model id or ARN this library knows; metering it without a model family`);
     return new Call(
       info,
       modelId,
-      this.resolver.resolve(modelId),
+      model,
       this.attributionFor(args),
       Date.now(),
       performance.now(),
@@ -153,6 +156,11 @@ export class Meter implements CallSettler {
 
   settle(call: Call, outcome: Outcome, observed: ObservedUsage | undefined, error: unknown): void {
     const now = performance.now();
+    if (observed === undefined && outcome === 'success')
+      this.reporter.warn(
+        `no-usage:${call.info.operation}:${call.modelId}`,
+        `${call.info.operation} to ${call.modelId} returned no usage that could be read; recorded with zero tokens (usageSource "none")`,
+      );
     const usage = observed === undefined ? ZERO_USAGE : toTokenUsage(observed.usage);
     const record: {
       -readonly [K in keyof UsageRecord]: UsageRecord[K];
