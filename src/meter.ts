@@ -12,9 +12,10 @@ import { ConverseStreamUsageTracker } from './usage/converse-stream-usage.js';
 import { usageFromInvokeModel, type ObservedUsage } from './usage/invoke-model.js';
 import { observeStream, type StreamEnd, type StreamObserver } from './usage/observed-stream.js';
 import { toTokenUsage, ZERO_USAGE } from './usage/token-usage.js';
+import { parseInvokeRequestMetadata, requestMetadataFor } from './call/request-metadata.js';
 
 /** Something that receives every settled record (metrics, budgets, the user's `onUsage`). */
-export type RecordSink = (record: UsageRecord) => void;
+export type RecordSink = (record: UsageRecord, call: Call) => void;
 
 /** Prices a record's usage from what the resolver looked up once for its model. */
 export type CostFunction = (call: Call, usage: UsageRecord) => number | undefined;
@@ -75,7 +76,27 @@ export class Meter implements CallSettler {
     private readonly resolver: ModelResolver<unknown>,
     private readonly defaults: Attribution,
     private readonly cost: CostFunction | undefined,
+    private readonly propagate: boolean,
   ) {}
+
+  /**
+   * The arguments to send: the caller's own, or (with `propagateToBedrock`) a copy whose input
+   * also carries the attribution as `requestMetadata`. The caller's input object is never changed.
+   */
+  argsToSend<A extends { readonly input: unknown }>(call: Call, args: A): A {
+    if (!this.propagate || call.info.delivery === 'bidi-stream') return args;
+    try {
+      const input = args.input as Record<string, unknown>;
+      const isInvoke = call.info.delivery === 'invoke' || call.info.delivery === 'invoke-stream';
+      const existing = isInvoke ? parseInvokeRequestMetadata(input.requestMetadata) : input.requestMetadata;
+      const merged = requestMetadataFor(call.attribution, existing);
+      if (merged === undefined) return args;
+      return { ...args, input: { ...input, requestMetadata: isInvoke ? JSON.stringify(merged) : merged } };
+    } catch (error) {
+      this.reporter.error('propagate', 'could not add request metadata (sent without it)', error);
+      return args;
+    }
+  }
 
   addSink(sink: RecordSink): void {
     this.sinks.push(sink);
@@ -177,6 +198,7 @@ export class Meter implements CallSettler {
       cacheWriteInputTokens: usage.cacheWriteInputTokens,
       usageSource: observed === undefined ? 'none' : observed.source,
       costUsd: undefined,
+      onDemandEquivalentUsd: undefined,
       durationMs: now - call.t0,
       timeToFirstChunkMs: call.firstEventAt < 0 ? undefined : call.firstEventAt - call.t0,
       startedAt: call.startedAt,
@@ -194,7 +216,7 @@ export class Meter implements CallSettler {
     }
     for (const sink of this.sinks) {
       try {
-        sink(record);
+        sink(record, call);
       } catch (e) {
         this.reporter.error(`sink:${sink.name}`, 'a usage sink threw (the call is unaffected)', e);
       }

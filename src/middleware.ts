@@ -26,6 +26,15 @@ export const FINOPS_MIDDLEWARE = {
   override: true,
 } as const satisfies InitializeHandlerOptions & AbsoluteLocation & { name: string; override: boolean };
 
+/** Reads the endpoint the SDK resolved for this operation (set on the context before sending). */
+function noteEndpoint(call: Call, context: HandlerExecutionContext): void {
+  const url = context.endpointV2?.url;
+  if (url === undefined) return;
+  call.serverAddress = url.hostname;
+  if (url.port !== '') call.serverPort = Number(url.port);
+  else if (url.protocol === 'http:') call.serverPort = 80;
+}
+
 /** The metering middleware: begin → send → observe, and settle on failure. */
 export function finOpsMiddleware<Input extends object, Output extends MetadataBearer>(
   meter: Meter,
@@ -44,11 +53,13 @@ export function finOpsMiddleware<Input extends object, Output extends MetadataBe
       if (call === undefined) return next(args);
       let result: InitializeHandlerOutput<Output>;
       try {
-        result = await next(args);
+        result = await next(meter.argsToSend(call, args));
       } catch (error) {
+        noteEndpoint(call, context);
         call.settle('error', undefined, error);
         throw error;
       }
+      noteEndpoint(call, context);
       try {
         meter.observe(call, result);
       } catch (error) {

@@ -46,6 +46,26 @@ export interface BedrockFinOpsOptions {
    * @defaultValue the global `MeterProvider` of `@opentelemetry/api`
    */
   readonly meterProvider?: MeterProvider;
+  /**
+   * Per attribution key, how many distinct values reach metrics; later values are reported as
+   * `_OTHER` (records keep the true value). Bounds metric cardinality against untrusted values.
+   * @defaultValue `100`
+   */
+  readonly maxValuesPerKey?: number;
+  /**
+   * Whether the GenAI histograms (`gen_ai.client.*`) carry attribution attributes too. The
+   * `bedrock_finops.*` counters always do. Turn off to save series (each histogram series has
+   * 15 buckets) and per-call recording cost.
+   * @defaultValue `true`
+   */
+  readonly histogramAttribution?: boolean;
+  /**
+   * Also write attribution into each request's `requestMetadata` (Converse / ConverseStream
+   * field, InvokeModel header), so model invocation logs carry the same tags. Caller-supplied
+   * pairs win; Bedrock's limits are applied (16 pairs, 256 characters, its character set).
+   * @defaultValue `false`
+   */
+  readonly propagateToBedrock?: boolean;
 }
 
 /** Options after validation, in the shapes the plugin uses. */
@@ -56,6 +76,9 @@ export interface ResolvedOptions {
   readonly aliases: ReadonlyMap<string, string>;
   readonly provisioned: ReadonlyMap<string, ProvisionedModelConfig>;
   readonly meterProvider: MeterProvider | undefined;
+  readonly maxValuesPerKey: number;
+  readonly histogramAttribution: boolean;
+  readonly propagateToBedrock: boolean;
 }
 
 function assertObject(value: unknown, field: string): asserts value is Record<string, unknown> {
@@ -108,5 +131,12 @@ export function resolveOptions(options: BedrockFinOpsOptions | undefined): Resol
   if (meterProvider !== undefined && typeof (meterProvider as { getMeter?: unknown }).getMeter !== 'function')
     throw new ConfigurationError('meterProvider', 'must be an OpenTelemetry MeterProvider (with getMeter)');
 
-  return { attribution, onUsage: o.onUsage, aliases, provisioned, meterProvider };
+  const maxValuesPerKey = o.maxValuesPerKey ?? 100;
+  if (!Number.isInteger(maxValuesPerKey) || maxValuesPerKey < 1) throw new ConfigurationError('maxValuesPerKey', 'must be a positive integer');
+  const histogramAttribution = o.histogramAttribution ?? true;
+  if (typeof histogramAttribution !== 'boolean') throw new ConfigurationError('histogramAttribution', 'must be a boolean');
+  const propagateToBedrock = o.propagateToBedrock ?? false;
+  if (typeof propagateToBedrock !== 'boolean') throw new ConfigurationError('propagateToBedrock', 'must be a boolean');
+
+  return { attribution, onUsage: o.onUsage, aliases, provisioned, meterProvider, maxValuesPerKey, histogramAttribution, propagateToBedrock };
 }

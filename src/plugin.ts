@@ -4,6 +4,9 @@ import { ModelResolver } from './call/model-resolver.js';
 import { Meter } from './meter.js';
 import { FINOPS_MIDDLEWARE, finOpsMiddleware } from './middleware.js';
 import { resolveOptions, type BedrockFinOpsOptions } from './options.js';
+import { metrics } from '@opentelemetry/api';
+import { MetricsRecorder } from './metrics/metrics-recorder.js';
+import { VERSION } from './version.js';
 
 /** What {@link bedrockFinOps} returns: a smithy `Pluggable` plus the plugin's own handles. */
 export interface BedrockFinOps extends Pluggable<ServiceInputTypes, ServiceOutputTypes> {
@@ -25,7 +28,18 @@ export interface BedrockFinOps extends Pluggable<ServiceInputTypes, ServiceOutpu
 export function bedrockFinOps(options?: BedrockFinOpsOptions): BedrockFinOps {
   const resolved = resolveOptions(options);
   const resolver = new ModelResolver<unknown>(resolved.aliases, () => undefined);
-  const meter = new Meter(resolver, resolved.attribution, undefined);
+  const meter = new Meter(resolver, resolved.attribution, undefined, resolved.propagateToBedrock);
+  const provider = resolved.meterProvider;
+  const recorder = new MetricsRecorder({
+    meterProvider: provider === undefined ? () => metrics.getMeterProvider() : () => provider,
+    version: VERSION,
+    maxValuesPerKey: resolved.maxValuesPerKey,
+    histogramAttribution: resolved.histogramAttribution,
+  });
+  if (provider !== undefined) recorder.start();
+  meter.addSink(function metricsSink(record, call) {
+    recorder.record(record, call);
+  });
   const onUsage = resolved.onUsage;
   if (onUsage !== undefined) meter.addSink(function onUsageSink(record) {
     onUsage(record);

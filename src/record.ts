@@ -55,6 +55,11 @@ export interface UsageRecord extends TokenUsage {
   readonly usageSource: UsageSource;
   /** USD cost of this call; `undefined` when the model's price is unknown. */
   readonly costUsd: number | undefined;
+  /**
+   * For calls served by provisioned throughput (whose marginal `costUsd` is 0): what the same
+   * tokens would have cost on demand, priced as the provisioned model's `model`.
+   */
+  readonly onDemandEquivalentUsd: number | undefined;
   /** Wall time from send to settle, in milliseconds (for streams: until the stream ended). */
   readonly durationMs: number;
   /** For streams: milliseconds until the first event reached the caller. */

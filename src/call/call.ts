@@ -20,6 +20,9 @@ export class Call {
   requestId: string | undefined = undefined;
   /** `performance.now()` when the first stream event reached the caller; -1 before. */
   firstEventAt = -1;
+  /** The endpoint host and port the call went to, once known. */
+  serverAddress: string | undefined = undefined;
+  serverPort = 443;
   private settled = false;
 
   constructor(

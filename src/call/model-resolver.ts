@@ -1,3 +1,4 @@
+import { invokeOperationName, type GenAiOperationName } from './gen-ai-operation.js';
 import { parseModelId, type ModelRef } from './model-id.js';
 
 /** A model id resolved once, with everything the hot path needs about it. */
@@ -9,8 +10,8 @@ export interface ResolvedModel<P = unknown> {
   readonly baseModelId: string | undefined;
   /** Its provider (`anthropic`, `amazon`, …), when known. */
   readonly provider: string | undefined;
-  /** Whether it is an embeddings model (for the GenAI operation name). */
-  readonly embeddings: boolean;
+  /** `gen_ai.operation.name` of an InvokeModel call to it (Converse is always `chat`). */
+  readonly invokeOperation: GenAiOperationName;
   /** What the price lookup returned for `pricedAs` (resolved once, here). */
   readonly price: P;
 }
@@ -56,7 +57,7 @@ export class ModelResolver<P> {
       pricedAs,
       baseModelId: base,
       provider: target.provider,
-      embeddings: base !== undefined && /embed/i.test(base),
+      invokeOperation: invokeOperationName(base),
       price: this.lookupPrice(pricedAs, target),
     };
   }

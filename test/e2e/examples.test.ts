@@ -1,0 +1,36 @@
+import { execFileSync } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const root = resolve(import.meta.dirname, '../..');
+const tsx = join(root, 'node_modules/.bin/tsx');
+
+function runExample(name: string, env: Record<string, string> = {}): string {
+  return execFileSync(tsx, [join(root, 'examples', name)], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: { ...process.env, ...env },
+  });
+}
+
+describe('examples run against the simulator', () => {
+  it('quickstart prints one attributed record', () => {
+    const lines = runExample('quickstart.ts').trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ attribution: { team: 'search', feature: 'autocomplete' }, model: 'us.amazon.nova-micro-v1:0', input: 4, output: 64 });
+  });
+
+  it('otlp exports the GenAI and FinOps metrics to a receiver', () => {
+    const out = runExample('otlp.ts');
+    for (const name of ['bedrock_finops.calls', 'bedrock_finops.tokens', 'gen_ai.client.operation.duration', 'gen_ai.client.token.usage']) expect(out).toContain(name);
+  });
+
+  it('prometheus runs its workload and reports per-team totals', async () => {
+    const { freePort } = await import('../helpers/processes.js');
+    const out = runExample('prometheus.ts', { PROMETHEUS_PORT: String(await freePort()), CALLS: '6' });
+    const { totals } = JSON.parse(out.trim()) as { totals: Record<string, { input: number; output: number }> };
+    expect(Object.keys(totals).sort()).toEqual(['ads', 'search', 'support']);
+    expect(Object.values(totals).every((t) => t.output === 128)).toBe(true);
+  });
+});
