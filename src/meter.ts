@@ -1,6 +1,8 @@
 import { Call, type CallSettler, type Outcome } from './call/call.js';
 import { commandAttribution, currentScopeAttribution, mergeAttribution } from './call/attribution.js';
 import type { ModelResolver } from './call/model-resolver.js';
+import type { Pricer } from './pricing/pricer.js';
+import type { RateCard } from './pricing/rate-card.js';
 import type { OperationInfo } from './call/operations.js';
 import { OnceReporter } from './diagnostics.js';
 import { errorName } from './errors/error-name.js';
@@ -17,12 +19,11 @@ import { parseInvokeRequestMetadata, requestMetadataFor } from './call/request-m
 /** Something that receives every settled record (metrics, budgets, the user's `onUsage`). */
 export type RecordSink = (record: UsageRecord, call: Call) => void;
 
-/** Prices a record's usage from what the resolver looked up once for its model. */
-export type CostFunction = (call: Call, usage: UsageRecord) => number | undefined;
-
 interface Tracker {
   add(event: unknown): void;
   result(provider: string | undefined): ObservedUsage | undefined;
+  /** A service tier the stream itself reported (ConverseStream's `metadata` event). */
+  readonly serviceTier?: string | undefined;
 }
 
 const END_OUTCOME: Readonly<Record<StreamEnd, Outcome>> = {
@@ -51,11 +52,20 @@ class StreamCallObserver implements StreamObserver<unknown> {
     let observed: ObservedUsage | undefined;
     try {
       observed = this.tracker.result(this.call.model.provider);
+      if (this.tracker.serviceTier !== undefined) this.call.serviceTier = this.tracker.serviceTier;
     } catch (e) {
       this.reporter.error('stream-end', 'could not read stream usage', e);
     }
     this.call.settle(END_OUTCOME[how], observed, error);
   }
+}
+
+/** The service tier on an SDK output: InvokeModel's header string, or Converse's `{ type }`. */
+function serviceTierOf(output: Record<string, unknown> | undefined): string | undefined {
+  const tier = output?.serviceTier;
+  if (typeof tier === 'string') return tier;
+  const type = (tier as { type?: unknown } | undefined)?.type;
+  return typeof type === 'string' ? type : undefined;
 }
 
 function metadataRequestId(output: unknown): string | undefined {
@@ -68,15 +78,15 @@ function metadataRequestId(output: unknown): string | undefined {
  * (model, attribution), observes its output, and settles it into one record for every sink.
  */
 export class Meter implements CallSettler {
-  readonly reporter = new OnceReporter();
   private readonly sinks: RecordSink[] = [];
   private readonly scopeCache = new WeakMap<Attribution, Attribution>();
 
   constructor(
-    private readonly resolver: ModelResolver<unknown>,
+    private readonly resolver: ModelResolver<RateCard | undefined>,
     private readonly defaults: Attribution,
-    private readonly cost: CostFunction | undefined,
+    private readonly pricer: Pricer,
     private readonly propagate: boolean,
+    readonly reporter: OnceReporter,
   ) {}
 
   /**
@@ -122,7 +132,8 @@ export class Meter implements CallSettler {
   begin(info: OperationInfo, args: { readonly input: unknown }): Call {
     const input = args.input as { modelId?: unknown } | undefined;
     const modelId = typeof input?.modelId === 'string' ? input.modelId : '';
-    const model = this.resolver.resolve(modelId);
+    const now = Date.now();
+    const model = this.resolver.resolve(modelId, now);
     if (model.ref.kind === 'unknown')
       this.reporter.warn(`unknown-model:${modelId}`, `model id "${modelId.slice(0, 200)}" is not a Bedrock model id or ARN this library knows; metering it without a model family`);
     return new Call(
@@ -130,7 +141,7 @@ export class Meter implements CallSettler {
       modelId,
       model,
       this.attributionFor(args),
-      Date.now(),
+      now,
       performance.now(),
       this,
     );
@@ -140,6 +151,7 @@ export class Meter implements CallSettler {
   observe(call: Call, result: { readonly output: unknown; readonly response?: unknown }): void {
     const output = result.output as Record<string, unknown> | undefined;
     call.requestId = metadataRequestId(output);
+    call.serviceTier = serviceTierOf(output);
     switch (call.info.delivery) {
       case 'converse': {
         const usage = usageFromConverse(output?.usage);
@@ -196,6 +208,8 @@ export class Meter implements CallSettler {
       outputTokens: usage.outputTokens,
       cacheReadInputTokens: usage.cacheReadInputTokens,
       cacheWriteInputTokens: usage.cacheWriteInputTokens,
+      cacheWrite1hInputTokens: usage.cacheWrite1hInputTokens,
+      serviceTier: call.serviceTier,
       usageSource: observed === undefined ? 'none' : observed.source,
       costUsd: undefined,
       onDemandEquivalentUsd: undefined,
@@ -207,12 +221,13 @@ export class Meter implements CallSettler {
       error: outcome === 'error' ? errorName(error) : undefined,
       requestId: call.requestId ?? requestIdOfError(error),
     };
-    if (this.cost !== undefined) {
-      try {
-        record.costUsd = this.cost(call, record);
-      } catch (e) {
-        this.reporter.error('cost', 'pricing failed', e);
-      }
+    try {
+      const model = call.model;
+      const cost = this.pricer.price(model.price, model.pricedAs, model.ref.kind === 'provisioned-model', usage, call.serviceTier);
+      record.costUsd = cost.costUsd;
+      record.onDemandEquivalentUsd = cost.onDemandEquivalentUsd;
+    } catch (e) {
+      this.reporter.error('cost', 'pricing failed (the record has no cost)', e);
     }
     for (const sink of this.sinks) {
       try {

@@ -3,6 +3,27 @@ import { normalizeAttribution } from './call/attribution.js';
 import { parseModelId } from './call/model-id.js';
 import { ConfigurationError } from './errors/configuration-error.js';
 import type { Attribution, UsageRecord } from './record.js';
+import { DEFAULT_SERVICE_TIER_MULTIPLIERS, type ModelPriceOverride, type ServiceTierName } from './pricing/pricer.js';
+
+/** How calls are priced. */
+export interface PricingOptions {
+  /**
+   * Your own prices, USD per million tokens, keyed by model id, inference profile id or ARN
+   * (or the base model id). They win over the bundled catalog.
+   * @defaultValue `{}`
+   */
+  readonly overrides?: Readonly<Record<string, ModelPriceOverride>>;
+  /**
+   * A fraction taken off every price (an enterprise discount), e.g. `0.12` for 12% off.
+   * @defaultValue `0`
+   */
+  readonly discount?: number;
+  /**
+   * Multipliers per service tier the response reports.
+   * @defaultValue `{ default: 1, priority: 1.75, flex: 0.5, reserved: 1 }`
+   */
+  readonly serviceTiers?: Readonly<Partial<Record<ServiceTierName, number>>>;
+}
 
 /** A provisioned-throughput model: what it serves and where to send calls it cannot take. */
 export interface ProvisionedModelConfig {
@@ -66,6 +87,8 @@ export interface BedrockFinOpsOptions {
    * @defaultValue `false`
    */
   readonly propagateToBedrock?: boolean;
+  /** Price overrides, discount and service-tier multipliers. */
+  readonly pricing?: PricingOptions;
 }
 
 /** Options after validation, in the shapes the plugin uses. */
@@ -79,6 +102,38 @@ export interface ResolvedOptions {
   readonly maxValuesPerKey: number;
   readonly histogramAttribution: boolean;
   readonly propagateToBedrock: boolean;
+  readonly priceOverrides: ReadonlyMap<string, ModelPriceOverride>;
+  readonly discount: number;
+  readonly serviceTiers: Readonly<Record<string, number>>;
+}
+
+function nonNegative(value: unknown, field: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new ConfigurationError(field, 'must be a finite number ≥ 0');
+  return value;
+}
+
+function resolvePricing(p: PricingOptions | undefined): Pick<ResolvedOptions, 'priceOverrides' | 'discount' | 'serviceTiers'> {
+  const priceOverrides = new Map<string, ModelPriceOverride>();
+  if (p === undefined) return { priceOverrides, discount: 0, serviceTiers: DEFAULT_SERVICE_TIER_MULTIPLIERS };
+  assertObject(p, 'pricing');
+  if (p.overrides !== undefined) {
+    assertObject(p.overrides, 'pricing.overrides');
+    for (const [id, price] of Object.entries(p.overrides)) {
+      const field = `pricing.overrides["${id}"]`;
+      assertObject(price, field);
+      nonNegative(price.input, `${field}.input`);
+      for (const k of ['output', 'cacheRead', 'cacheWrite', 'cacheWrite1h'] as const) if (price[k] !== undefined) nonNegative(price[k], `${field}.${k}`);
+      priceOverrides.set(id, price as unknown as ModelPriceOverride);
+    }
+  }
+  const discount = p.discount === undefined ? 0 : nonNegative(p.discount, 'pricing.discount');
+  if (discount >= 1) throw new ConfigurationError('pricing.discount', 'must be below 1 (it is the fraction taken off, e.g. 0.12)');
+  const serviceTiers: Record<string, number> = { ...DEFAULT_SERVICE_TIER_MULTIPLIERS };
+  if (p.serviceTiers !== undefined) {
+    assertObject(p.serviceTiers, 'pricing.serviceTiers');
+    for (const [tier, m] of Object.entries(p.serviceTiers)) serviceTiers[tier] = nonNegative(m, `pricing.serviceTiers.${tier}`);
+  }
+  return { priceOverrides, discount, serviceTiers };
 }
 
 function assertObject(value: unknown, field: string): asserts value is Record<string, unknown> {
@@ -138,5 +193,15 @@ export function resolveOptions(options: BedrockFinOpsOptions | undefined): Resol
   const propagateToBedrock = o.propagateToBedrock ?? false;
   if (typeof propagateToBedrock !== 'boolean') throw new ConfigurationError('propagateToBedrock', 'must be a boolean');
 
-  return { attribution, onUsage: o.onUsage, aliases, provisioned, meterProvider, maxValuesPerKey, histogramAttribution, propagateToBedrock };
+  return {
+    attribution,
+    onUsage: o.onUsage,
+    aliases,
+    provisioned,
+    meterProvider,
+    maxValuesPerKey,
+    histogramAttribution,
+    propagateToBedrock,
+    ...resolvePricing(o.pricing),
+  };
 }

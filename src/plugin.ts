@@ -7,6 +7,8 @@ import { resolveOptions, type BedrockFinOpsOptions } from './options.js';
 import { metrics } from '@opentelemetry/api';
 import { MetricsRecorder } from './metrics/metrics-recorder.js';
 import { VERSION } from './version.js';
+import { OnceReporter } from './diagnostics.js';
+import { Pricer } from './pricing/pricer.js';
 
 /** What {@link bedrockFinOps} returns: a smithy `Pluggable` plus the plugin's own handles. */
 export interface BedrockFinOps extends Pluggable<ServiceInputTypes, ServiceOutputTypes> {
@@ -27,8 +29,10 @@ export interface BedrockFinOps extends Pluggable<ServiceInputTypes, ServiceOutpu
  */
 export function bedrockFinOps(options?: BedrockFinOpsOptions): BedrockFinOps {
   const resolved = resolveOptions(options);
-  const resolver = new ModelResolver<unknown>(resolved.aliases, () => undefined);
-  const meter = new Meter(resolver, resolved.attribution, undefined, resolved.propagateToBedrock);
+  const reporter = new OnceReporter();
+  const pricer = new Pricer({ overrides: resolved.priceOverrides, discount: resolved.discount, serviceTiers: resolved.serviceTiers, reporter });
+  const resolver = new ModelResolver(resolved.aliases, (pricedAs, target, at) => pricer.rateCard(pricedAs, target, at));
+  const meter = new Meter(resolver, resolved.attribution, pricer, resolved.propagateToBedrock, reporter);
   const provider = resolved.meterProvider;
   const recorder = new MetricsRecorder({
     meterProvider: provider === undefined ? () => metrics.getMeterProvider() : () => provider,

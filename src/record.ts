@@ -51,6 +51,10 @@ export interface UsageRecord extends TokenUsage {
   readonly baseModelId: string | undefined;
   /** Merged attribution: plugin defaults, then `withAttribution` scopes, then a per-command override. True values, not the metric-safe ones. */
   readonly attribution: Attribution;
+  /** The part of `cacheWriteInputTokens` written with a one-hour TTL (priced higher than five-minute writes). */
+  readonly cacheWrite1hInputTokens: number;
+  /** The service tier that served the call (`default`, `priority`, `flex`, `reserved`), when the response said. */
+  readonly serviceTier: string | undefined;
   /** Where the token counts came from. */
   readonly usageSource: UsageSource;
   /** USD cost of this call; `undefined` when the model's price is unknown. */

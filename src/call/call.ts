@@ -1,6 +1,7 @@
 import type { Attribution, FallbackInfo } from '../record.js';
 import type { ObservedUsage } from '../usage/invoke-model.js';
 import type { ResolvedModel } from './model-resolver.js';
+import type { RateCard } from '../pricing/rate-card.js';
 import type { OperationInfo } from './operations.js';
 
 /** How a call ended. */
@@ -15,11 +16,13 @@ export interface CallSettler {
 export class Call {
   /** The model id that is being (or was) sent; changes on fallback. */
   modelId: string;
-  model: ResolvedModel;
+  model: ResolvedModel<RateCard | undefined>;
   fallback: FallbackInfo | undefined = undefined;
   requestId: string | undefined = undefined;
   /** `performance.now()` when the first stream event reached the caller; -1 before. */
   firstEventAt = -1;
+  /** The service tier the response reported. */
+  serviceTier: string | undefined = undefined;
   /** The endpoint host and port the call went to, once known. */
   serverAddress: string | undefined = undefined;
   serverPort = 443;
@@ -28,7 +31,7 @@ export class Call {
   constructor(
     readonly info: OperationInfo,
     readonly requestedModelId: string,
-    model: ResolvedModel,
+    model: ResolvedModel<RateCard | undefined>,
     readonly attribution: Attribution,
     /** Epoch ms. */
     readonly startedAt: number,

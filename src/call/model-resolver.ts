@@ -34,19 +34,26 @@ export class ModelResolver<P> {
 
   constructor(
     private readonly aliases: ReadonlyMap<string, string>,
-    private readonly lookupPrice: (pricedAs: string, target: ModelRef) => P,
+    private readonly lookupPrice: (pricedAs: string, target: ModelRef, at: Date) => P,
   ) {}
 
-  resolve(id: string): ResolvedModel<P> {
+  private validUntil = 0;
+
+  /** Resolves `id`; `now` (epoch ms) re-resolves everything once per UTC day, as catalog prices are dated. */
+  resolve(id: string, now: number): ResolvedModel<P> {
+    if (now >= this.validUntil) {
+      this.cache.clear();
+      this.validUntil = (Math.floor(now / 86_400_000) + 1) * 86_400_000;
+    }
     const hit = this.cache.get(id);
     if (hit !== undefined) return hit;
-    const resolved = this.build(id);
+    const resolved = this.build(id, now);
     if (this.cache.size >= MAX_CACHED) this.cache.clear();
     this.cache.set(id, resolved);
     return resolved;
   }
 
-  private build(id: string): ResolvedModel<P> {
+  private build(id: string, now: number): ResolvedModel<P> {
     const ref = parseModelId(id);
     const alias = this.aliases.get(id);
     const target = alias === undefined ? ref : parseModelId(alias);
@@ -58,7 +65,7 @@ export class ModelResolver<P> {
       baseModelId: base,
       provider: target.provider,
       invokeOperation: invokeOperationName(base),
-      price: this.lookupPrice(pricedAs, target),
+      price: this.lookupPrice(pricedAs, target, new Date(now)),
     };
   }
 }

@@ -16,5 +16,17 @@ export function usageFromConverse(usage: unknown): PartialUsage | undefined {
     outputTokens,
     cacheReadInputTokens: asCount(u.cacheReadInputTokens),
     cacheWriteInputTokens: asCount(u.cacheWriteInputTokens),
+    cacheWrite1hInputTokens: oneHourWrites(u.cacheDetails),
   };
+}
+
+/** Sums the `cacheDetails` entries written with a one-hour TTL. */
+function oneHourWrites(details: unknown): number | undefined {
+  if (!Array.isArray(details)) return undefined;
+  let total = 0;
+  for (const d of details) {
+    const o = asObject(d);
+    if (o?.ttl === '1h') total += asCount(o.inputTokens) ?? 0;
+  }
+  return total;
 }

@@ -19,7 +19,18 @@ export function usageFromInvokeModel(
   provider: string | undefined,
 ): ObservedUsage | undefined {
   const fromHeaders = usageFromHeaders(headers);
-  if (fromHeaders !== undefined) return { usage: fromHeaders, source: 'headers' };
+  if (fromHeaders !== undefined) {
+    // The headers do not split cache writes by TTL; only a response that wrote to the cache is parsed for it.
+    if ((fromHeaders.cacheWriteInputTokens ?? 0) > 0) {
+      const json = parseJsonObject(body);
+      if (json !== undefined)
+        for (const extractor of extractorsFor(provider)) {
+          const oneHour = extractor.body(json)?.cacheWrite1hInputTokens;
+          if (oneHour !== undefined) return { usage: { ...fromHeaders, cacheWrite1hInputTokens: oneHour }, source: 'headers' };
+        }
+    }
+    return { usage: fromHeaders, source: 'headers' };
+  }
   const json = parseJsonObject(body);
   if (json === undefined) return undefined;
   for (const extractor of extractorsFor(provider)) {

@@ -6,13 +6,21 @@ export interface PartialUsage {
   outputTokens?: number | undefined;
   cacheReadInputTokens?: number | undefined;
   cacheWriteInputTokens?: number | undefined;
+  /** The part of the cache writes made with a one-hour TTL (priced higher). */
+  cacheWrite1hInputTokens?: number | undefined;
 }
 
-export const ZERO_USAGE: TokenUsage = Object.freeze({
+/** Token counts of a record, including the one-hour part of the cache writes. */
+export interface FullUsage extends TokenUsage {
+  readonly cacheWrite1hInputTokens: number;
+}
+
+export const ZERO_USAGE: FullUsage = Object.freeze({
   inputTokens: 0,
   outputTokens: 0,
   cacheReadInputTokens: 0,
   cacheWriteInputTokens: 0,
+  cacheWrite1hInputTokens: 0,
 });
 
 /** Whether an extractor found anything at all. */
@@ -27,12 +35,13 @@ export function hasAnyCount(u: PartialUsage | undefined): u is PartialUsage {
 }
 
 /** Completes a partial usage with zeros. */
-export function toTokenUsage(u: PartialUsage): TokenUsage {
+export function toTokenUsage(u: PartialUsage): FullUsage {
   return {
     inputTokens: u.inputTokens ?? 0,
     outputTokens: u.outputTokens ?? 0,
     cacheReadInputTokens: u.cacheReadInputTokens ?? 0,
     cacheWriteInputTokens: u.cacheWriteInputTokens ?? 0,
+    cacheWrite1hInputTokens: u.cacheWrite1hInputTokens ?? 0,
   };
 }
 
@@ -43,4 +52,5 @@ export function mergeUsage(into: PartialUsage, from: PartialUsage | undefined): 
   if (from.outputTokens !== undefined) into.outputTokens = from.outputTokens;
   if (from.cacheReadInputTokens !== undefined) into.cacheReadInputTokens = from.cacheReadInputTokens;
   if (from.cacheWriteInputTokens !== undefined) into.cacheWriteInputTokens = from.cacheWriteInputTokens;
+  if (from.cacheWrite1hInputTokens !== undefined) into.cacheWrite1hInputTokens = from.cacheWrite1hInputTokens;
 }

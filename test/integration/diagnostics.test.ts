@@ -50,7 +50,10 @@ describe('diagnostics', () => {
       ['unknown', 3],
       ['unknown', 3],
     ]);
-    expect(messages.filter((m) => m.includes('my-weird-model'))).toHaveLength(1);
+    // One diagnostic per kind per model id, not one per call: the unknown id, and its unknown price.
+    expect(messages.filter((m) => m.includes('my-weird-model') && m.includes('not a Bedrock model id'))).toHaveLength(1);
+    expect(messages.filter((m) => m.includes('my-weird-model') && m.includes('no price known'))).toHaveLength(1);
+    expect(records.every((r) => r.costUsd === undefined)).toBe(true);
   });
 
   it('reports a throwing onUsage once, and the caller still gets the response', async () => {

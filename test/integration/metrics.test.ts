@@ -84,6 +84,10 @@ describe('metrics', () => {
     expect(tokens.dataPoints[0]!.attributes.team).toBe('search');
     const calls = metric(all, 'bedrock_finops.calls');
     expect(calls.dataPoints.map((p) => [p.attributes['bedrock_finops.outcome'], p.value])).toEqual([['success', 3]]);
+    // Claude 3.5 Haiku on a US profile: $0.80 in, $4 out, $0.08 cache read, $1 cache write per million.
+    const cost = metric(all, 'bedrock_finops.cost');
+    expect(cost.descriptor.unit).toBe('USD');
+    expect(cost.dataPoints[0]!.value as number).toBeCloseTo((3 * (100 * 0.8 + 20 * 4 + 50 * 0.08 + 5 * 1)) / 1e6, 12);
   });
 
   it('adds error.type to the duration of a failed call and records no token usage for it', async () => {

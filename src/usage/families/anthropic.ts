@@ -11,6 +11,7 @@ function fromUsage(usage: unknown, withOutput: boolean): PartialUsage | undefine
     outputTokens: withOutput ? asCount(u.output_tokens) : undefined,
     cacheReadInputTokens: asCount(u.cache_read_input_tokens),
     cacheWriteInputTokens: asCount(u.cache_creation_input_tokens),
+    cacheWrite1hInputTokens: asCount(pick(u, 'cache_creation', 'ephemeral_1h_input_tokens')),
   };
 }
 
