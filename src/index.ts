@@ -20,4 +20,18 @@ export { resolveApplicationInferenceProfiles } from './pricing/application-profi
 export type { InferenceProfileDescription } from './pricing/application-profiles.js';
 export { priceCatalogInfo } from './pricing/catalog-info.js';
 export { FinOpsError } from './errors/finops-error.js';
+export { BudgetExceededError, isBudgetExceededError } from './errors/budget-exceeded-error.js';
+export type { BudgetExceededDetails } from './errors/budget-exceeded-error.js';
+export { ModelNotAllowedError, isModelNotAllowedError } from './errors/model-not-allowed-error.js';
+export type { BudgetHandles } from './plugin.js';
+export type { BudgetRule, CallMatch } from './budgets/rule.js';
+export type { ModelPolicy } from './budgets/policy.js';
+export type { BudgetWindow } from './budgets/window.js';
+export type { Amounts, LimitType, Limits } from './budgets/amounts.js';
+export type { BudgetEvent, BudgetStatus, BudgetCheck } from './budgets/budget-manager.js';
+export type { BudgetStore, ReserveRequest, ReserveResult, ReservationEntry, CommitRequest, CommitEntry, CommitResult, CounterState } from './budgets/store.js';
+export { MemoryBudgetStore } from './budgets/memory-store.js';
+export type { EstimateRequest, InputEstimator } from './budgets/estimate.js';
+export { heuristicInputTokens } from './budgets/estimate.js';
+export type { CountTokensClient } from './budgets/count-tokens-estimator.js';
 export { ConfigurationError, isConfigurationError } from './errors/configuration-error.js';

@@ -11,6 +11,9 @@ import type {
 import { meteredOperation } from './call/operations.js';
 import type { Call } from './call/call.js';
 import type { Meter } from './meter.js';
+import type { BudgetManager } from './budgets/budget-manager.js';
+import { isBudgetExceededError } from './errors/budget-exceeded-error.js';
+import { isModelNotAllowedError } from './errors/model-not-allowed-error.js';
 
 /**
  * Where the plugin's middleware sits: the `initialize` step runs once per operation, outside the
@@ -38,6 +41,7 @@ function noteEndpoint(call: Call, context: HandlerExecutionContext): void {
 /** The metering middleware: begin → send → observe, and settle on failure. */
 export function finOpsMiddleware<Input extends object, Output extends MetadataBearer>(
   meter: Meter,
+  budgets: BudgetManager | undefined,
 ): InitializeMiddleware<Input, Output> {
   return (next: InitializeHandler<Input, Output>, context: HandlerExecutionContext): InitializeHandler<Input, Output> => {
     const info = meteredOperation(context.commandName);
@@ -51,6 +55,16 @@ export function finOpsMiddleware<Input extends object, Output extends MetadataBe
         meter.reporter.error('begin', 'could not start metering a call (it is sent unmetered)', error);
       }
       if (call === undefined) return next(args);
+      if (budgets !== undefined) {
+        // The only place a call may be stopped: before anything is sent, by a policy or budget decision.
+        try {
+          const admission = budgets.admit(call, args.input);
+          if (admission !== undefined) await admission;
+        } catch (error) {
+          if (isBudgetExceededError(error) || isModelNotAllowedError(error)) throw error;
+          meter.reporter.error('admit', 'budget admission failed (the call is sent without a budget check)', error);
+        }
+      }
       let result: InitializeHandlerOutput<Output>;
       try {
         result = await next(meter.argsToSend(call, args));

@@ -3,6 +3,12 @@ import { normalizeAttribution } from './call/attribution.js';
 import { parseModelId } from './call/model-id.js';
 import { ConfigurationError } from './errors/configuration-error.js';
 import type { Attribution, UsageRecord } from './record.js';
+import type { BudgetEvent } from './budgets/budget-manager.js';
+import type { InputEstimator } from './budgets/estimate.js';
+import { compilePolicies, type CompiledPolicy, type ModelPolicy } from './budgets/policy.js';
+import { compileRules, type BudgetRule, type CompiledRule } from './budgets/rule.js';
+import type { BudgetStore } from './budgets/store.js';
+import type { CountTokensClient } from './budgets/count-tokens-estimator.js';
 import { DEFAULT_SERVICE_TIER_MULTIPLIERS, type ModelPriceOverride, type ServiceTierName } from './pricing/pricer.js';
 
 /** How calls are priced. */
@@ -89,6 +95,48 @@ export interface BedrockFinOpsOptions {
   readonly propagateToBedrock?: boolean;
   /** Price overrides, discount and service-tier multipliers. */
   readonly pricing?: PricingOptions;
+  /**
+   * Token and cost budgets, enforced before each call is sent.
+   * @defaultValue `[]`
+   */
+  readonly budgets?: readonly BudgetRule[];
+  /**
+   * Model policies: which models matched calls may use.
+   * @defaultValue `[]`
+   */
+  readonly policies?: readonly ModelPolicy[];
+  /**
+   * Where budget counters live. Use `new RedisBudgetStore({ client })` to share budgets across processes.
+   * @defaultValue an in-memory store (this process only)
+   */
+  readonly budgetStore?: BudgetStore;
+  /**
+   * How a call's input tokens are estimated for admission: `'heuristic'` (characters / 4, see
+   * README), `'count-tokens'` (Bedrock's CountTokens API, exact; needs `countTokensClient`), or
+   * your own function.
+   * @defaultValue `'heuristic'`
+   */
+  readonly estimator?: 'heuristic' | 'count-tokens' | InputEstimator;
+  /** The client `estimator: 'count-tokens'` sends CountTokens with (any BedrockRuntimeClient). */
+  readonly countTokensClient?: CountTokensClient;
+  /**
+   * Output tokens reserved for a call whose request sets no max tokens.
+   * @defaultValue `4096`
+   */
+  readonly defaultMaxOutputTokens?: number;
+  /**
+   * How long a reservation holds if its call never settles (a crashed process), in ms.
+   * @defaultValue `900000` (15 minutes)
+   */
+  readonly reservationLeaseMs?: number;
+  /**
+   * What to do when the budget store fails: `'allow'` sends the call without a budget check
+   * (availability first), `'deny'` rejects it with `BudgetExceededError`.
+   * @defaultValue `'allow'`
+   */
+  readonly onStoreError?: 'allow' | 'deny';
+  /** Called for budget threshold crossings, rejections, warn-budget overruns and store errors. */
+  readonly onBudgetEvent?: (event: BudgetEvent) => void;
 }
 
 /** Options after validation, in the shapes the plugin uses. */
@@ -105,6 +153,15 @@ export interface ResolvedOptions {
   readonly priceOverrides: ReadonlyMap<string, ModelPriceOverride>;
   readonly discount: number;
   readonly serviceTiers: Readonly<Record<string, number>>;
+  readonly rules: readonly CompiledRule[];
+  readonly policies: readonly CompiledPolicy[];
+  readonly budgetStore: BudgetStore | undefined;
+  readonly estimator: 'heuristic' | 'count-tokens' | InputEstimator;
+  readonly countTokensClient: CountTokensClient | undefined;
+  readonly defaultMaxOutputTokens: number;
+  readonly reservationLeaseMs: number;
+  readonly onStoreError: 'allow' | 'deny';
+  readonly onBudgetEvent: ((event: BudgetEvent) => void) | undefined;
 }
 
 function nonNegative(value: unknown, field: string): number {
@@ -203,5 +260,42 @@ export function resolveOptions(options: BedrockFinOpsOptions | undefined): Resol
     histogramAttribution,
     propagateToBedrock,
     ...resolvePricing(o.pricing),
+    ...resolveBudgets(o),
+  };
+}
+
+function positiveInteger(value: unknown, fallback: number, field: string): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) throw new ConfigurationError(field, 'must be a positive integer');
+  return value;
+}
+
+function resolveBudgets(o: BedrockFinOpsOptions): Pick<
+  ResolvedOptions,
+  'rules' | 'policies' | 'budgetStore' | 'estimator' | 'countTokensClient' | 'defaultMaxOutputTokens' | 'reservationLeaseMs' | 'onStoreError' | 'onBudgetEvent'
+> {
+  const rules = compileRules(o.budgets);
+  const policies = compilePolicies(o.policies);
+  const store = o.budgetStore;
+  if (store !== undefined && (typeof store !== 'object' || typeof store.reserve !== 'function' || typeof store.commit !== 'function' || typeof store.read !== 'function'))
+    throw new ConfigurationError('budgetStore', 'must implement reserve, commit and read (see BudgetStore)');
+  const estimator = o.estimator ?? 'heuristic';
+  if (estimator !== 'heuristic' && estimator !== 'count-tokens' && typeof estimator !== 'function')
+    throw new ConfigurationError('estimator', "must be 'heuristic', 'count-tokens' or a function");
+  if (estimator === 'count-tokens' && (o.countTokensClient === undefined || typeof o.countTokensClient.send !== 'function'))
+    throw new ConfigurationError('countTokensClient', "is required with estimator 'count-tokens' (pass a BedrockRuntimeClient)");
+  const onStoreError = o.onStoreError ?? 'allow';
+  if (onStoreError !== 'allow' && onStoreError !== 'deny') throw new ConfigurationError('onStoreError', "must be 'allow' or 'deny'");
+  if (o.onBudgetEvent !== undefined && typeof o.onBudgetEvent !== 'function') throw new ConfigurationError('onBudgetEvent', 'must be a function');
+  return {
+    rules,
+    policies,
+    budgetStore: store,
+    estimator,
+    countTokensClient: o.countTokensClient,
+    defaultMaxOutputTokens: positiveInteger(o.defaultMaxOutputTokens, 4096, 'defaultMaxOutputTokens'),
+    reservationLeaseMs: positiveInteger(o.reservationLeaseMs, 900_000, 'reservationLeaseMs'),
+    onStoreError,
+    onBudgetEvent: o.onBudgetEvent,
   };
 }

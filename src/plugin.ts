@@ -1,20 +1,40 @@
 import type { ServiceInputTypes, ServiceOutputTypes } from '@aws-sdk/client-bedrock-runtime';
+import { metrics } from '@opentelemetry/api';
 import type { MiddlewareStack, Pluggable } from '@smithy/types';
+import type { Amounts } from './budgets/amounts.js';
+import { BudgetManager, type BudgetCheck, type BudgetStatus } from './budgets/budget-manager.js';
+import { countTokensEstimator } from './budgets/count-tokens-estimator.js';
+import { MemoryBudgetStore } from './budgets/memory-store.js';
+import type { BudgetStore } from './budgets/store.js';
+import { normalizeAttribution } from './call/attribution.js';
 import { ModelResolver } from './call/model-resolver.js';
+import { OnceReporter } from './diagnostics.js';
 import { Meter } from './meter.js';
+import { registerBudgetMetrics } from './metrics/budget-metrics.js';
+import { MetricsRecorder } from './metrics/metrics-recorder.js';
 import { FINOPS_MIDDLEWARE, finOpsMiddleware } from './middleware.js';
 import { resolveOptions, type BedrockFinOpsOptions } from './options.js';
-import { metrics } from '@opentelemetry/api';
-import { MetricsRecorder } from './metrics/metrics-recorder.js';
-import { VERSION } from './version.js';
-import { OnceReporter } from './diagnostics.js';
 import { Pricer } from './pricing/pricer.js';
+import { VERSION } from './version.js';
+
+/** Budget handles of a plugin instance. */
+export interface BudgetHandles {
+  /** Every budget counter in its current window: used, reserved, limit, remaining, reset time. */
+  status(): Promise<BudgetStatus[]>;
+  /**
+   * Would a call with this attribution to this model be admitted now? Nothing is reserved.
+   * Merges the plugin's default attribution first. `estimate` is what the call would need
+   * (default: one token — "is any room left").
+   */
+  check(attribution: Readonly<Record<string, string>>, modelId: string, estimate?: Partial<Amounts>): Promise<BudgetCheck>;
+}
 
 /** What {@link bedrockFinOps} returns: a smithy `Pluggable` plus the plugin's own handles. */
 export interface BedrockFinOps extends Pluggable<ServiceInputTypes, ServiceOutputTypes> {
   /** Adds the plugin's middleware to a client's stack (what `client.middlewareStack.use(finops)` calls). */
   applyToStack(stack: MiddlewareStack<ServiceInputTypes, ServiceOutputTypes>): void;
-  /** Flushes and stops what the plugin started (timers, exporters it owns). Idempotent. */
+  readonly budgets: BudgetHandles;
+  /** Closes what the plugin holds (the budget store). Idempotent. */
   shutdown(): Promise<void>;
 }
 
@@ -28,34 +48,74 @@ export interface BedrockFinOps extends Pluggable<ServiceInputTypes, ServiceOutpu
  * client.middlewareStack.use(finops);
  */
 export function bedrockFinOps(options?: BedrockFinOpsOptions): BedrockFinOps {
-  const resolved = resolveOptions(options);
+  const o = resolveOptions(options);
   const reporter = new OnceReporter();
-  const pricer = new Pricer({ overrides: resolved.priceOverrides, discount: resolved.discount, serviceTiers: resolved.serviceTiers, reporter });
-  const resolver = new ModelResolver(resolved.aliases, (pricedAs, target, at) => pricer.rateCard(pricedAs, target, at));
-  const meter = new Meter(resolver, resolved.attribution, pricer, resolved.propagateToBedrock, reporter);
-  const provider = resolved.meterProvider;
+  const pricer = new Pricer({ overrides: o.priceOverrides, discount: o.discount, serviceTiers: o.serviceTiers, reporter });
+  const resolver = new ModelResolver(o.aliases, (pricedAs, target, at) => pricer.rateCard(pricedAs, target, at));
+  const meter = new Meter(resolver, o.attribution, pricer, o.propagateToBedrock, reporter);
+  const store: BudgetStore = o.budgetStore ?? new MemoryBudgetStore();
+  const budgets = new BudgetManager({
+    rules: o.rules,
+    policies: o.policies,
+    store,
+    estimator:
+      o.estimator === 'heuristic' ? undefined : o.estimator === 'count-tokens' && o.countTokensClient !== undefined ? countTokensEstimator(o.countTokensClient, reporter) : typeof o.estimator === 'function' ? o.estimator : undefined,
+    defaultMaxOutputTokens: o.defaultMaxOutputTokens,
+    leaseMs: o.reservationLeaseMs,
+    onStoreError: o.onStoreError,
+    onBudgetEvent: o.onBudgetEvent,
+    pricer,
+    reporter,
+    maxKeysPerRule: o.maxValuesPerKey,
+  });
+
+  const provider = o.meterProvider;
   const recorder = new MetricsRecorder({
     meterProvider: provider === undefined ? () => metrics.getMeterProvider() : () => provider,
     version: VERSION,
-    maxValuesPerKey: resolved.maxValuesPerKey,
-    histogramAttribution: resolved.histogramAttribution,
+    maxValuesPerKey: o.maxValuesPerKey,
+    histogramAttribution: o.histogramAttribution,
+    onStart: budgets.active
+      ? (m) => {
+          registerBudgetMetrics(m, budgets);
+        }
+      : undefined,
   });
   if (provider !== undefined) recorder.start();
+
+  // Budgets first, so status() reflects a call by the time its record is seen.
+  if (budgets.active)
+    meter.addSink(function budgetSink(record, call) {
+      budgets.commit(call, record);
+    });
   meter.addSink(function metricsSink(record, call) {
     recorder.record(record, call);
   });
-  const onUsage = resolved.onUsage;
-  if (onUsage !== undefined) meter.addSink(function onUsageSink(record) {
-    onUsage(record);
-  });
-  const middleware = finOpsMiddleware<ServiceInputTypes, ServiceOutputTypes>(meter);
+  const onUsage = o.onUsage;
+  if (onUsage !== undefined)
+    meter.addSink(function onUsageSink(record) {
+      onUsage(record);
+    });
+
+  const middleware = finOpsMiddleware<ServiceInputTypes, ServiceOutputTypes>(meter, budgets.active ? budgets : undefined);
+  let closed: Promise<void> | undefined;
 
   return {
     applyToStack(stack) {
       stack.add(middleware, FINOPS_MIDDLEWARE);
     },
+    budgets: {
+      status: () => budgets.status(),
+      check: (attribution, modelId, estimate) => {
+        const merged = { ...o.attribution, ...normalizeAttribution(attribution, 'check') };
+        return budgets.check(merged, modelId, resolver.resolve(modelId, Date.now()).baseModelId, estimate);
+      },
+    },
     shutdown() {
-      return Promise.resolve();
+      closed ??= (async () => {
+        await store.close?.();
+      })();
+      return closed;
     },
   };
 }

@@ -2,6 +2,7 @@ import type { Attribution, FallbackInfo } from '../record.js';
 import type { ObservedUsage } from '../usage/invoke-model.js';
 import type { ResolvedModel } from './model-resolver.js';
 import type { RateCard } from '../pricing/rate-card.js';
+import type { Reservation } from '../budgets/budget-manager.js';
 import type { OperationInfo } from './operations.js';
 
 /** How a call ended. */
@@ -21,6 +22,8 @@ export class Call {
   requestId: string | undefined = undefined;
   /** `performance.now()` when the first stream event reached the caller; -1 before. */
   firstEventAt = -1;
+  /** The budget reservation this call holds until it settles. */
+  reservation: Reservation | undefined = undefined;
   /** The service tier the response reported. */
   serviceTier: string | undefined = undefined;
   /** The endpoint host and port the call went to, once known. */

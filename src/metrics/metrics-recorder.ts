@@ -90,6 +90,8 @@ export interface MetricsRecorderOptions {
   readonly version: string;
   readonly maxValuesPerKey: number;
   readonly histogramAttribution: boolean;
+  /** Called once with the meter when instruments are created (to register more instruments). */
+  readonly onStart?: ((meter: Meter) => void) | undefined;
 }
 
 /**
@@ -155,6 +157,7 @@ export class MetricsRecorder {
     meter.addBatchObservableCallback((result) => {
       this.observe(result, tokens, calls, cost, onDemand);
     }, [tokens, calls, cost, onDemand]);
+    this.options.onStart?.(meter);
     this.instruments = instruments;
     return instruments;
   }

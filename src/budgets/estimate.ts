@@ -1,0 +1,118 @@
+import { Buffer } from 'node:buffer';
+import type { BedrockOperation } from '../record.js';
+
+/** What an estimator is given: the call and the command's input (never logged or stored). */
+export interface EstimateRequest {
+  readonly operation: BedrockOperation;
+  readonly modelId: string;
+  readonly baseModelId: string | undefined;
+  /** The SDK command input, as the caller built it. */
+  readonly input: unknown;
+}
+
+/** Returns the input tokens a call will use (cache reads and writes included). */
+export type InputEstimator = (request: EstimateRequest) => number | Promise<number>;
+
+/** Characters per token of the default heuristic. */
+export const CHARS_PER_TOKEN = 4;
+/** Tokens the heuristic adds per message or system block (role and framing). */
+export const TOKENS_PER_MESSAGE = 4;
+/** Tokens the heuristic counts for one image block (a ~1.1 megapixel image on Claude). */
+export const TOKENS_PER_IMAGE = 1_600;
+
+interface Tally {
+  chars: number;
+  fixed: number;
+}
+
+function walk(value: unknown, t: Tally, depth: number): void {
+  if (depth > 32) return;
+  if (typeof value === 'string') {
+    t.chars += value.length;
+    return;
+  }
+  if (typeof value !== 'object' || value === null) return;
+  if (value instanceof Uint8Array) {
+    t.chars += value.byteLength;
+    return;
+  }
+  if (Array.isArray(value)) {
+    for (const v of value) walk(v, t, depth + 1);
+    return;
+  }
+  const o = value as Record<string, unknown>;
+  if (o.image !== undefined) {
+    t.fixed += TOKENS_PER_IMAGE;
+    return;
+  }
+  for (const k in o) if (k !== 'cachePoint') walk(o[k], t, depth + 1);
+}
+
+/**
+ * The default estimator: `ceil(characters / 4)` of every string in the request (messages,
+ * system prompt, tool specs and results), plus 4 tokens per message and 1,600 per image. For
+ * InvokeModel it is the body's length / 4, so a body with base64 media overestimates.
+ */
+export function heuristicInputTokens(operation: BedrockOperation, input: unknown): number {
+  const i = input as { messages?: unknown; system?: unknown; toolConfig?: unknown; body?: unknown } | undefined;
+  if (operation === 'InvokeModel' || operation === 'InvokeModelWithResponseStream') {
+    const body = i?.body;
+    const length = typeof body === 'string' ? body.length : body instanceof Uint8Array ? body.byteLength : 0;
+    return Math.ceil(length / CHARS_PER_TOKEN);
+  }
+  const t: Tally = { chars: 0, fixed: 0 };
+  const messages = Array.isArray(i?.messages) ? i.messages : [];
+  const system = Array.isArray(i?.system) ? i.system : [];
+  walk(messages, t, 0);
+  walk(system, t, 0);
+  walk(i?.toolConfig, t, 0);
+  return Math.ceil(t.chars / CHARS_PER_TOKEN) + t.fixed + TOKENS_PER_MESSAGE * (messages.length + system.length);
+}
+
+// Output caps by body format, in the order they are tried.
+const MAX_KEYS = ['max_tokens', 'max_gen_len', 'maxTokenCount', 'max_new_tokens', 'maxTokens', 'max_completion_tokens'] as const;
+
+function readNumberAfter(text: string, from: number): number | undefined {
+  let i = from;
+  while (i < text.length && (text[i] === ' ' || text[i] === '\n' || text[i] === '\t' || text[i] === '\r')) i++;
+  if (text[i] !== ':') return undefined;
+  i++;
+  while (i < text.length && (text[i] === ' ' || text[i] === '\n' || text[i] === '\t' || text[i] === '\r')) i++;
+  let j = i;
+  while (j < text.length && text.charCodeAt(j) >= 48 && text.charCodeAt(j) <= 57) j++;
+  if (j === i || j - i > 9) return undefined;
+  return Number(text.slice(i, j));
+}
+
+/**
+ * Finds an output cap key in an InvokeModel JSON body without parsing it (bodies can be large):
+ * a quoted key not preceded by a backslash is a real key, since quotes inside JSON strings are
+ * escaped.
+ */
+function scanBody(text: string): number | undefined {
+  for (const key of MAX_KEYS) {
+    const needle = `"${key}"`;
+    let at = text.indexOf(needle);
+    while (at >= 0) {
+      if (at === 0 || text[at - 1] !== '\\') {
+        const n = readNumberAfter(text, at + needle.length);
+        if (n !== undefined) return n;
+      }
+      at = text.indexOf(needle, at + needle.length);
+    }
+  }
+  return undefined;
+}
+
+/** The request's own output cap: Converse `inferenceConfig.maxTokens`, or the InvokeModel body's family field. */
+export function requestedMaxOutputTokens(operation: BedrockOperation, input: unknown): number | undefined {
+  const i = input as { inferenceConfig?: { maxTokens?: unknown }; body?: unknown } | undefined;
+  if (operation === 'Converse' || operation === 'ConverseStream') {
+    const max = i?.inferenceConfig?.maxTokens;
+    return typeof max === 'number' && max >= 0 ? max : undefined;
+  }
+  const body = i?.body;
+  if (typeof body === 'string') return scanBody(body);
+  if (body instanceof Uint8Array) return scanBody(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('latin1'));
+  return undefined;
+}

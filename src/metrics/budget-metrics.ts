@@ -1,0 +1,56 @@
+import type { Meter } from '@opentelemetry/api';
+import type { BudgetManager } from '../budgets/budget-manager.js';
+import { LIMIT_TYPES } from '../budgets/amounts.js';
+import {
+  ATTR_FINOPS_BUDGET,
+  ATTR_FINOPS_BUDGET_KEY,
+  ATTR_FINOPS_LIMIT_TYPE,
+  ATTR_FINOPS_POLICY,
+  ATTR_FINOPS_THRESHOLD,
+  FINOPS_BUDGET_ALERTS,
+  FINOPS_BUDGET_LIMIT,
+  FINOPS_BUDGET_REJECTIONS,
+  FINOPS_BUDGET_USED,
+  FINOPS_POLICY_REJECTIONS,
+  FINOPS_STORE_ERRORS,
+  UNIT_CALL,
+  UNIT_EVENT,
+} from './semconv.js';
+
+/**
+ * Budget metrics, all observed at collection time from what the budget manager already keeps:
+ * usage and limit per budget / key / limit type (gauges), rejections, threshold alerts, policy
+ * rejections and store errors (counters). No store round trip per collection.
+ */
+export function registerBudgetMetrics(meter: Meter, budgets: BudgetManager): void {
+  const used = meter.createObservableGauge(FINOPS_BUDGET_USED, { description: 'Budget usage in the current window (committed plus reserved), by limit type.' });
+  const limit = meter.createObservableGauge(FINOPS_BUDGET_LIMIT, { description: 'Budget limit, by limit type.' });
+  const rejections = meter.createObservableCounter(FINOPS_BUDGET_REJECTIONS, { description: 'Calls a budget stopped before they were sent.', unit: UNIT_CALL });
+  const alerts = meter.createObservableCounter(FINOPS_BUDGET_ALERTS, { description: 'Budget threshold crossings (alertAt).', unit: UNIT_EVENT });
+  const policy = meter.createObservableCounter(FINOPS_POLICY_REJECTIONS, { description: 'Calls a model policy stopped before they were sent.', unit: UNIT_CALL });
+  const storeErrors = meter.createObservableCounter(FINOPS_STORE_ERRORS, { description: 'Budget store failures.', unit: UNIT_EVENT });
+  meter.addBatchObservableCallback(
+    (result) => {
+      for (const s of budgets.knownCounters()) {
+        for (const t of LIMIT_TYPES) {
+          const l = s.limit[t];
+          if (l === undefined) continue;
+          const attrs = { [ATTR_FINOPS_BUDGET]: s.budget, [ATTR_FINOPS_BUDGET_KEY]: s.key ?? '', [ATTR_FINOPS_LIMIT_TYPE]: t };
+          result.observe(used, s.used[t] + s.reserved[t], attrs);
+          result.observe(limit, l, attrs);
+        }
+      }
+      for (const [name, n] of budgets.counters.rejections) {
+        const [budget = '', limitType = ''] = name.split('\u0001');
+        result.observe(rejections, n, { [ATTR_FINOPS_BUDGET]: budget, [ATTR_FINOPS_LIMIT_TYPE]: limitType });
+      }
+      for (const [name, n] of budgets.counters.alerts) {
+        const [budget = '', threshold = ''] = name.split('\u0001');
+        result.observe(alerts, n, { [ATTR_FINOPS_BUDGET]: budget, [ATTR_FINOPS_THRESHOLD]: Number(threshold) });
+      }
+      for (const [name, n] of budgets.counters.policyRejections) result.observe(policy, n, { [ATTR_FINOPS_POLICY]: name });
+      result.observe(storeErrors, budgets.counters.storeErrors);
+    },
+    [used, limit, rejections, alerts, policy, storeErrors],
+  );
+}
