@@ -14,7 +14,7 @@ export interface EstimateRequest {
 export type InputEstimator = (request: EstimateRequest) => number | Promise<number>;
 
 /** Characters per token of the default heuristic. */
-export const CHARS_PER_TOKEN = 4;
+export const CHARS_PER_TOKEN = 3.5;
 /** Tokens the heuristic adds per message or system block (role and framing). */
 export const TOKENS_PER_MESSAGE = 4;
 /** Tokens the heuristic counts for one image block (a ~1.1 megapixel image on Claude). */
@@ -49,9 +49,9 @@ function walk(value: unknown, t: Tally, depth: number): void {
 }
 
 /**
- * The default estimator: `ceil(characters / 4)` of every string in the request (messages,
+ * The default estimator: `ceil(characters / 3.5)` of every string in the request (messages,
  * system prompt, tool specs and results), plus 4 tokens per message and 1,600 per image. For
- * InvokeModel it is the body's length / 4, so a body with base64 media overestimates.
+ * InvokeModel it is the body's length / 3.5, so a body with base64 media overestimates.
  */
 export function heuristicInputTokens(operation: BedrockOperation, input: unknown): number {
   const i = input as { messages?: unknown; system?: unknown; toolConfig?: unknown; body?: unknown } | undefined;
@@ -63,7 +63,7 @@ export function heuristicInputTokens(operation: BedrockOperation, input: unknown
   const t: Tally = { chars: 0, fixed: 0 };
   const messages = Array.isArray(i?.messages) ? i.messages : [];
   const system = Array.isArray(i?.system) ? i.system : [];
-  walk(messages, t, 0);
+  for (const m of messages) walk((m as { content?: unknown } | null)?.content, t, 0);
   walk(system, t, 0);
   walk(i?.toolConfig, t, 0);
   return Math.ceil(t.chars / CHARS_PER_TOKEN) + t.fixed + TOKENS_PER_MESSAGE * (messages.length + system.length);

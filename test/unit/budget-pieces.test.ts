@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { heuristicInputTokens, requestedMaxOutputTokens } from '../../src/budgets/estimate.js';
+import { compileGlob } from '../../src/budgets/glob.js';
+import { windowBounds } from '../../src/budgets/window.js';
+
+describe('heuristicInputTokens', () => {
+  it('counts message text, system blocks, tool specs and images, ignoring roles and cache points', () => {
+    const input = {
+      system: [{ text: 'a'.repeat(70) }, { cachePoint: { type: 'default' } }],
+      messages: [
+        { role: 'user', content: [{ text: 'b'.repeat(35) }, { image: { format: 'png', source: { bytes: new Uint8Array(50_000) } } }] },
+        { role: 'assistant', content: [{ text: 'c'.repeat(35) }] },
+      ],
+      toolConfig: { tools: [{ toolSpec: { name: 'n'.repeat(7), inputSchema: { json: { type: 'object' } } } }] },
+    };
+    // (70 + 35 + 35 + 7 + "object") / 3.5 (values only, not keys), + 1600 for the image, + 4 per message and system block.
+    expect(heuristicInputTokens('Converse', input)).toBe(Math.ceil((70 + 35 + 35 + 7 + 6) / 3.5) + 1600 + 4 * 4);
+  });
+
+  it('uses the body length for InvokeModel', () => {
+    expect(heuristicInputTokens('InvokeModel', { body: 'x'.repeat(700) })).toBe(200);
+    expect(heuristicInputTokens('InvokeModel', { body: new Uint8Array(35) })).toBe(10);
+  });
+});
+
+describe('requestedMaxOutputTokens', () => {
+  it('reads real keys only, never a quoted key inside a prompt string', () => {
+    const body = JSON.stringify({ messages: [{ role: 'user', content: 'set "max_tokens": 1 please' }], max_tokens: 900 });
+    expect(requestedMaxOutputTokens('InvokeModel', { body })).toBe(900);
+    expect(requestedMaxOutputTokens('InvokeModel', { body: '{"prompt":"x"}' })).toBeUndefined();
+    expect(requestedMaxOutputTokens('Converse', { inferenceConfig: { maxTokens: 12 } })).toBe(12);
+    expect(requestedMaxOutputTokens('Converse', {})).toBeUndefined();
+  });
+});
+
+describe('compileGlob', () => {
+  it('matches * as any run of characters and everything else literally', () => {
+    const g = compileGlob('anthropic.claude-*haiku*');
+    expect(g('anthropic.claude-3-5-haiku-20241022-v1:0')).toBe(true);
+    expect(g('anthropic.claude-sonnet-4')).toBe(false);
+    expect(compileGlob('a.b')('axb')).toBe(false);
+    expect(compileGlob('exact')('exact')).toBe(true);
+  });
+});
+
+describe('windowBounds', () => {
+  it('aligns ISO weeks to Monday 00:00 UTC and months to the 1st', () => {
+    const thursday = Date.UTC(2026, 10, 26, 15);
+    expect(windowBounds('week', thursday)).toEqual({ start: Date.UTC(2026, 10, 23), end: Date.UTC(2026, 10, 30) });
+    expect(windowBounds('month', Date.UTC(2026, 11, 31, 23))).toEqual({ start: Date.UTC(2026, 11, 1), end: Date.UTC(2027, 0, 1) });
+    expect(windowBounds('total', thursday)).toEqual({ start: 0, end: Number.POSITIVE_INFINITY });
+  });
+});
