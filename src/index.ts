@@ -13,6 +13,8 @@ export { withAttribution, attribute } from './call/attribution.js';
 export { parseModelId, INFERENCE_PROFILE_GEOGRAPHIES } from './call/model-id.js';
 export type { ModelKind, ModelRef } from './call/model-id.js';
 export { FINOPS_MIDDLEWARE } from './middleware.js';
+export { FINOPS_ATTEMPT_MIDDLEWARE } from './fallback/fallback-signal.js';
+export type { FallbackOptions } from './options.js';
 export type { PricingOptions } from './options.js';
 export type { ModelPriceOverride, ServiceTierName } from './pricing/pricer.js';
 export { DEFAULT_SERVICE_TIER_MULTIPLIERS } from './pricing/pricer.js';

@@ -12,6 +12,7 @@ import { meteredOperation } from './call/operations.js';
 import type { Call } from './call/call.js';
 import type { Meter } from './meter.js';
 import type { BudgetManager } from './budgets/budget-manager.js';
+import type { FallbackRouter } from './fallback/router.js';
 import { isBudgetExceededError } from './errors/budget-exceeded-error.js';
 import { isModelNotAllowedError } from './errors/model-not-allowed-error.js';
 
@@ -42,6 +43,7 @@ function noteEndpoint(call: Call, context: HandlerExecutionContext): void {
 export function finOpsMiddleware<Input extends object, Output extends MetadataBearer>(
   meter: Meter,
   budgets: BudgetManager | undefined,
+  router: FallbackRouter,
 ): InitializeMiddleware<Input, Output> {
   return (next: InitializeHandler<Input, Output>, context: HandlerExecutionContext): InitializeHandler<Input, Output> => {
     const info = meteredOperation(context.commandName);
@@ -67,7 +69,7 @@ export function finOpsMiddleware<Input extends object, Output extends MetadataBe
       }
       let result: InitializeHandlerOutput<Output>;
       try {
-        result = await next(meter.argsToSend(call, args));
+        result = await router.send(call, meter.argsToSend(call, args), next);
       } catch (error) {
         noteEndpoint(call, context);
         call.settle('error', undefined, error);

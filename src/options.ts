@@ -137,6 +137,23 @@ export interface BedrockFinOpsOptions {
   readonly onStoreError?: 'allow' | 'deny';
   /** Called for budget threshold crossings, rejections, warn-budget overruns and store errors. */
   readonly onBudgetEvent?: (event: BudgetEvent) => void;
+  /** How provisioned models spill to their `fallback`. */
+  readonly fallback?: FallbackOptions;
+}
+
+/** How provisioned throughput spills to on-demand. */
+export interface FallbackOptions {
+  /**
+   * Exception names of a provisioned attempt that re-issue the call against its fallback.
+   * @defaultValue `['ThrottlingException', 'ModelNotReadyException']`
+   */
+  readonly on?: readonly string[];
+  /**
+   * After a provisioned model throttles, calls go straight to its fallback for this long; then
+   * one probe call tries the provisioned model again.
+   * @defaultValue `10000`
+   */
+  readonly cooldownMs?: number;
 }
 
 /** Options after validation, in the shapes the plugin uses. */
@@ -162,6 +179,8 @@ export interface ResolvedOptions {
   readonly reservationLeaseMs: number;
   readonly onStoreError: 'allow' | 'deny';
   readonly onBudgetEvent: ((event: BudgetEvent) => void) | undefined;
+  readonly fallbackOn: ReadonlySet<string>;
+  readonly cooldownMs: number;
 }
 
 function nonNegative(value: unknown, field: string): number {
@@ -261,7 +280,16 @@ export function resolveOptions(options: BedrockFinOpsOptions | undefined): Resol
     propagateToBedrock,
     ...resolvePricing(o.pricing),
     ...resolveBudgets(o),
+    ...resolveFallback(o.fallback),
   };
+}
+
+function resolveFallback(f: FallbackOptions | undefined): Pick<ResolvedOptions, 'fallbackOn' | 'cooldownMs'> {
+  if (f === undefined) return { fallbackOn: new Set(['ThrottlingException', 'ModelNotReadyException']), cooldownMs: 10_000 };
+  assertObject(f, 'fallback');
+  const on = f.on ?? ['ThrottlingException', 'ModelNotReadyException'];
+  if (!Array.isArray(on) || on.some((n) => typeof n !== 'string' || n.length === 0)) throw new ConfigurationError('fallback.on', 'must be a list of exception names');
+  return { fallbackOn: new Set(on), cooldownMs: f.cooldownMs === undefined ? 10_000 : nonNegative(f.cooldownMs, 'fallback.cooldownMs') };
 }
 
 function positiveInteger(value: unknown, fallback: number, field: string): number {

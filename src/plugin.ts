@@ -15,6 +15,11 @@ import { MetricsRecorder } from './metrics/metrics-recorder.js';
 import { FINOPS_MIDDLEWARE, finOpsMiddleware } from './middleware.js';
 import { resolveOptions, type BedrockFinOpsOptions } from './options.js';
 import { Pricer } from './pricing/pricer.js';
+import { Breakers } from './fallback/breaker.js';
+import { FINOPS_ATTEMPT_MIDDLEWARE, fallbackAttemptMiddleware } from './fallback/fallback-signal.js';
+import { FallbackRouter, RoutingCounters } from './fallback/router.js';
+import { Utilization } from './fallback/utilization.js';
+import { registerRoutingMetrics } from './metrics/routing-metrics.js';
 import { VERSION } from './version.js';
 
 /** Budget handles of a plugin instance. */
@@ -53,6 +58,9 @@ export function bedrockFinOps(options?: BedrockFinOpsOptions): BedrockFinOps {
   const pricer = new Pricer({ overrides: o.priceOverrides, discount: o.discount, serviceTiers: o.serviceTiers, reporter });
   const resolver = new ModelResolver(o.aliases, (pricedAs, target, at) => pricer.rateCard(pricedAs, target, at));
   const meter = new Meter(resolver, o.attribution, pricer, o.propagateToBedrock, reporter);
+  const routing = new RoutingCounters();
+  const router = new FallbackRouter(o.provisioned, new Breakers(o.cooldownMs), o.fallbackOn, resolver, routing);
+  const utilization = new Utilization();
   const store: BudgetStore = o.budgetStore ?? new MemoryBudgetStore();
   const budgets = new BudgetManager({
     rules: o.rules,
@@ -67,6 +75,11 @@ export function bedrockFinOps(options?: BedrockFinOpsOptions): BedrockFinOps {
     pricer,
     reporter,
     maxKeysPerRule: o.maxValuesPerKey,
+    // A provisioned call may be served by its fallback: reserve its cost at the fallback's price.
+    costModelFor: (call) => {
+      const fallback = router.fallbackOf(call.requestedModelId);
+      return fallback === undefined ? call.model : resolver.resolve(fallback, call.startedAt);
+    },
   });
 
   const provider = o.meterProvider;
@@ -75,11 +88,10 @@ export function bedrockFinOps(options?: BedrockFinOpsOptions): BedrockFinOps {
     version: VERSION,
     maxValuesPerKey: o.maxValuesPerKey,
     histogramAttribution: o.histogramAttribution,
-    onStart: budgets.active
-      ? (m) => {
-          registerBudgetMetrics(m, budgets);
-        }
-      : undefined,
+    onStart: (m) => {
+      registerRoutingMetrics(m, routing, utilization, o.provisioned);
+      if (budgets.active) registerBudgetMetrics(m, budgets);
+    },
   });
   if (provider !== undefined) recorder.start();
 
@@ -87,6 +99,11 @@ export function bedrockFinOps(options?: BedrockFinOpsOptions): BedrockFinOps {
   if (budgets.active)
     meter.addSink(function budgetSink(record, call) {
       budgets.commit(call, record);
+    });
+  if (o.provisioned.size > 0)
+    meter.addSink(function utilizationSink(record) {
+      if (record.modelKind === 'provisioned-model' && record.fallback === undefined)
+        utilization.add(record.modelId, record.inputTokens + record.outputTokens + record.cacheReadInputTokens + record.cacheWriteInputTokens, Date.now());
     });
   meter.addSink(function metricsSink(record, call) {
     recorder.record(record, call);
@@ -97,12 +114,16 @@ export function bedrockFinOps(options?: BedrockFinOpsOptions): BedrockFinOps {
       onUsage(record);
     });
 
-  const middleware = finOpsMiddleware<ServiceInputTypes, ServiceOutputTypes>(meter, budgets.active ? budgets : undefined);
+  const middleware = finOpsMiddleware<ServiceInputTypes, ServiceOutputTypes>(meter, budgets.active ? budgets : undefined, router);
+  const attemptMiddleware = fallbackAttemptMiddleware<ServiceInputTypes, ServiceOutputTypes>((model, error) => {
+    routing.throttle(model, error);
+  });
   let closed: Promise<void> | undefined;
 
   return {
     applyToStack(stack) {
       stack.add(middleware, FINOPS_MIDDLEWARE);
+      stack.add(attemptMiddleware, FINOPS_ATTEMPT_MIDDLEWARE);
     },
     budgets: {
       status: () => budgets.status(),

@@ -103,6 +103,8 @@ export interface BudgetManagerOptions {
   readonly reporter: OnceReporter;
   /** Counters per rule kept in memory for `status()` and metrics. */
   readonly maxKeysPerRule: number;
+  /** The model a call's cost is estimated at (its fallback's, for provisioned models that may spill). */
+  readonly costModelFor?: (call: Call) => Call['model'];
 }
 
 /** Counts what the budget layer did, for metrics. */
@@ -204,7 +206,7 @@ export class BudgetManager {
   }
 
   private reserve(call: Call, matches: readonly { rule: CompiledRule; perValue: string | undefined }[], inputTokens: number, outputTokens: number): void | Promise<void> {
-    const model = call.model;
+    const model = this.o.costModelFor?.(call) ?? call.model;
     let costUsd = 0;
     try {
       costUsd =

@@ -22,6 +22,7 @@ export const FINOPS_BUDGET_LIMIT = 'bedrock_finops.budget.limit';
 export const FINOPS_POLICY_REJECTIONS = 'bedrock_finops.policy.rejections';
 export const FINOPS_STORE_ERRORS = 'bedrock_finops.budget.store.errors';
 export const FINOPS_PROVISIONED_TOKENS_PER_MINUTE = 'bedrock_finops.provisioned.tokens_per_minute';
+export const FINOPS_PROVISIONED_MODEL_UNITS = 'bedrock_finops.provisioned.model_units';
 
 /** Units (UCUM). */
 export const UNIT_TOKEN = '{token}';

@@ -1,0 +1,70 @@
+import type {
+  FinalizeHandler,
+  FinalizeHandlerArguments,
+  FinalizeHandlerOutput,
+  FinalizeRequestHandlerOptions,
+  FinalizeRequestMiddleware,
+  AbsoluteLocation,
+  MetadataBearer,
+} from '@smithy/types';
+
+/** Marks the arguments of a provisioned attempt that has a fallback: the exception names that trigger it. */
+export const FALLBACK_ON = Symbol.for('bedrock-finops.fallbackOn');
+
+/**
+ * Thrown inside the SDK's retry loop in place of a provisioned model's 429, so the retry
+ * strategy sees a non-retryable error and does not back off (about a second per retry) against
+ * a saturated endpoint. The plugin's own middleware catches it and re-issues the call on demand;
+ * it never reaches the caller.
+ */
+export class FallbackSignal extends Error {
+  override name = 'BedrockFinOpsFallbackSignal';
+  constructor(readonly original: unknown, readonly reason: string) {
+    super('provisioned model throttled; re-issuing on demand');
+  }
+}
+
+/**
+ * Where the per-attempt hook sits: in `finalizeRequest` with low priority, i.e. inside the SDK's
+ * `retryMiddleware` (finalizeRequest, high priority), so it sees each attempt's error before the
+ * retry strategy does.
+ */
+export const FINOPS_ATTEMPT_MIDDLEWARE = {
+  name: 'bedrockFinOpsAttemptMiddleware',
+  step: 'finalizeRequest',
+  priority: 'low',
+  tags: ['BEDROCK_FINOPS'],
+  override: true,
+} as const satisfies FinalizeRequestHandlerOptions & AbsoluteLocation & { name: string; override: boolean };
+
+function errorName(error: unknown): string | undefined {
+  const name = (error as { name?: unknown } | null)?.name;
+  return typeof name === 'string' ? name : undefined;
+}
+
+/** Exception names counted as throttles (per attempt, so retried ones count too). */
+export const THROTTLE_ERRORS: ReadonlySet<string> = new Set(['ThrottlingException', 'ModelNotReadyException', 'ServiceQuotaExceededException']);
+
+/**
+ * The per-attempt hook: counts throttled attempts, and turns a fallback-worthy error of a marked
+ * (provisioned, with fallback) attempt into a {@link FallbackSignal}.
+ */
+export function fallbackAttemptMiddleware<Input extends object, Output extends MetadataBearer>(
+  onThrottle: (modelId: string, error: string) => void,
+): FinalizeRequestMiddleware<Input, Output> {
+  return (next: FinalizeHandler<Input, Output>): FinalizeHandler<Input, Output> =>
+    async (args: FinalizeHandlerArguments<Input>): Promise<FinalizeHandlerOutput<Output>> => {
+      try {
+        return await next(args);
+      } catch (error) {
+        const name = errorName(error);
+        if (name !== undefined && THROTTLE_ERRORS.has(name)) {
+          const modelId = (args.input as { modelId?: unknown } | undefined)?.modelId;
+          onThrottle(typeof modelId === 'string' ? modelId : '', name);
+        }
+        const fallbackOn = (args as unknown as Record<symbol, ReadonlySet<string> | undefined>)[FALLBACK_ON];
+        if (fallbackOn !== undefined && name !== undefined && fallbackOn.has(name)) throw new FallbackSignal(error, name);
+        throw error;
+      }
+    };
+}
