@@ -90,7 +90,7 @@ export function bedrockFinOps(options?: BedrockFinOpsOptions): BedrockFinOps {
     histogramAttribution: o.histogramAttribution,
     onStart: (m) => {
       registerRoutingMetrics(m, routing, utilization, o.provisioned);
-      if (budgets.active) registerBudgetMetrics(m, budgets);
+      if (budgets.active) registerBudgetMetrics(m, budgets, store);
     },
   });
   if (provider !== undefined) recorder.start();

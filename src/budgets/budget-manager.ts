@@ -221,7 +221,7 @@ export class BudgetManager {
     try {
       result = this.o.store.reserve({ id, entries: placed.map((p) => p.entry), now: call.startedAt, leaseMs: this.o.leaseMs });
     } catch (error) {
-      this.storeFailed(call, placed, error);
+      this.storeFailed(call, id, placed, error);
       return;
     }
     if (isPromise(result)) {
@@ -230,19 +230,24 @@ export class BudgetManager {
           this.decide(call, id, placed, r);
         },
         (error: unknown) => {
-          this.storeFailed(call, placed, error);
+          this.storeFailed(call, id, placed, error);
         },
       );
     }
     this.decide(call, id, placed, result);
   }
 
-  private storeFailed(call: Call, placed: readonly Placed[], error: unknown): void {
+  private storeFailed(call: Call, id: string, placed: readonly Placed[], error: unknown): void {
     this.counters.storeErrors++;
     this.o.reporter.error('store', `the budget store failed; calls are ${this.o.onStoreError === 'allow' ? 'allowed without budget checks' : 'denied'} while it does (onStoreError: '${this.o.onStoreError}')`, error);
     const first = placed[0];
     if (first !== undefined) this.emit('store-error', first, call, { used: 0 }, first.entry.amounts);
-    if (this.o.onStoreError === 'allow' || first === undefined) return;
+    if (this.o.onStoreError === 'allow' || first === undefined) {
+      // Nothing was reserved, but the usage is still committed when the call settles (a store
+      // that is down buffers it), so totals stay exact once it is back.
+      call.reservation = { id, placed };
+      return;
+    }
     const limitType = LIMIT_TYPES.find((t) => first.rule.limits[t] !== undefined) ?? 'tokens';
     throw new BudgetExceededError({
       budget: first.rule.name,

@@ -71,6 +71,8 @@ export interface BudgetStore {
   commit(request: CommitRequest): CommitResult | Promise<CommitResult>;
   /** Current states of the given counters (missing ones are zero). */
   read(keys: readonly string[], now: number): readonly CounterState[] | Promise<readonly CounterState[]>;
-  /** Releases what the store holds (connections, timers). */
+  /** Releases what the store holds (timers, buffers); user-supplied connections stay open. */
   close?(): Promise<void>;
+  /** Counters about the store itself (errors, timeouts, buffered commits…), exported as metrics. */
+  stats?(): Readonly<Record<string, number>>;
 }

@@ -21,6 +21,9 @@ export const FINOPS_BUDGET_USED = 'bedrock_finops.budget.used';
 export const FINOPS_BUDGET_LIMIT = 'bedrock_finops.budget.limit';
 export const FINOPS_POLICY_REJECTIONS = 'bedrock_finops.policy.rejections';
 export const FINOPS_STORE_ERRORS = 'bedrock_finops.budget.store.errors';
+export const FINOPS_STORE_EVENTS = 'bedrock_finops.budget.store.events';
+export const FINOPS_STORE_PENDING = 'bedrock_finops.budget.store.pending_commits';
+export const ATTR_FINOPS_STORE_EVENT = 'bedrock_finops.store.event';
 export const FINOPS_PROVISIONED_TOKENS_PER_MINUTE = 'bedrock_finops.provisioned.tokens_per_minute';
 export const FINOPS_PROVISIONED_MODEL_UNITS = 'bedrock_finops.provisioned.model_units';
 

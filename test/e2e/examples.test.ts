@@ -34,3 +34,20 @@ describe('examples run against the simulator', () => {
     expect(Object.values(totals).every((t) => t.output === 128)).toBe(true);
   });
 });
+
+describe('the Redis example', () => {
+  it('shares one budget between two hosts through a real redis-server', async () => {
+    const { startRedis } = await import('../helpers/redis-server.js');
+    const redis = await startRedis();
+    try {
+      const out = runExample('redis-budgets.ts', { REDIS_URL: redis.url });
+      const summary = JSON.parse(out.trim().split('\n').pop()!) as { admitted: number; rejected: number; used: number; limit: number };
+      expect(summary.admitted + summary.rejected).toBe(40);
+      expect(summary.rejected).toBeGreaterThan(0);
+      expect(summary.used).toBeLessThanOrEqual(summary.limit);
+      expect(out).toContain('crossed 50%');
+    } finally {
+      await redis.stop();
+    }
+  }, 60_000);
+});
