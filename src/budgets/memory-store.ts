@@ -1,5 +1,5 @@
 import { addInto, exceededLimit, zeroAmounts, type Amounts, type LimitType } from './amounts.js';
-import type { BudgetStore, CommitRequest, CommitResult, CounterState, ReserveRequest, ReserveResult } from './store.js';
+import type { BudgetStore, CommitRequest, CommitResult, CounterState, ReservationEntry, ReserveRequest, ReserveResult } from './store.js';
 
 interface Counter {
   readonly used: Amounts;
@@ -14,7 +14,7 @@ interface Reservation {
 }
 
 const SWEEP_EVERY_MS = 1_000;
-const COMMITTED_IDS_KEPT = 10_000;
+const EXPIRED_IDS_KEPT = 10_000;
 const ZERO: Readonly<Amounts> = Object.freeze(zeroAmounts());
 
 /**
@@ -24,7 +24,12 @@ const ZERO: Readonly<Amounts> = Object.freeze(zeroAmounts());
 export class MemoryBudgetStore implements BudgetStore {
   private readonly counters = new Map<string, Counter>();
   private readonly reservations = new Map<string, Reservation>();
-  private readonly committed = new Set<string>();
+  // Idempotency without tracking every commit: a live reservation is committed once (it is
+  // deleted then); an id whose lease expired is remembered (bounded ring) so its late commit still
+  // counts once; any other id was already committed.
+  private readonly expired = new Set<string>();
+  private readonly expiredRing: (string | undefined)[] = new Array<string | undefined>(EXPIRED_IDS_KEPT);
+  private ringIndex = 0;
   private nextSweep = 0;
 
   private counter(key: string, windowEnd: number): Counter {
@@ -42,6 +47,7 @@ export class MemoryBudgetStore implements BudgetStore {
     for (const [id, r] of this.reservations) {
       if (r.expiresAt > now) continue;
       this.reservations.delete(id);
+      this.rememberExpired(id);
       r.keys.forEach((key, i) => {
         const c = this.counters.get(key);
         const amounts = r.amounts[i];
@@ -56,55 +62,60 @@ export class MemoryBudgetStore implements BudgetStore {
 
   reserve(request: ReserveRequest): ReserveResult {
     this.sweep(request.now);
+    const entries = request.entries;
     const states: CounterState[] = [];
-    const exceeded: { index: number; limit: LimitType }[] = [];
-    let rejected: { index: number; limit: LimitType } | undefined;
     const counters: Counter[] = [];
-    request.entries.forEach((entry, index) => {
+    let exceeded: { index: number; limit: LimitType }[] | undefined;
+    let rejected: { index: number; limit: LimitType } | undefined;
+    for (let index = 0; index < entries.length; index++) {
+      const entry = entries[index] as ReservationEntry;
       const c = this.counter(entry.key, entry.windowEnd);
       counters.push(c);
-      states.push({ used: { ...c.used }, reserved: { ...c.reserved } });
+      states.push({ used: copy(c.used), reserved: copy(c.reserved) });
       const over = exceededLimit(entry.limits, c.used, c.reserved, entry.amounts);
-      if (over === undefined) return;
+      if (over === undefined) continue;
       if (entry.enforce) rejected ??= { index, limit: over };
-      else exceeded.push({ index, limit: over });
-    });
-    if (rejected !== undefined) return { admitted: false, rejected, exceeded, states };
-    request.entries.forEach((entry, i) => {
-      const c = counters[i];
-      if (c !== undefined) addInto(c.reserved, entry.amounts);
-    });
-    this.reservations.set(request.id, {
-      keys: request.entries.map((e) => e.key),
-      amounts: request.entries.map((e) => e.amounts),
-      expiresAt: request.now + request.leaseMs,
-    });
-    return { admitted: true, rejected: undefined, exceeded, states };
+      else (exceeded ??= []).push({ index, limit: over });
+    }
+    if (rejected !== undefined) return { admitted: false, rejected, exceeded: exceeded ?? NONE, states };
+    const keys: string[] = [];
+    const amounts: Readonly<Amounts>[] = [];
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i] as ReservationEntry;
+      addInto((counters[i] as Counter).reserved, entry.amounts);
+      keys.push(entry.key);
+      amounts.push(entry.amounts);
+    }
+    this.reservations.set(request.id, { keys, amounts, expiresAt: request.now + request.leaseMs });
+    return { admitted: true, rejected: undefined, exceeded: exceeded ?? NONE, states };
+  }
+
+  private rememberExpired(id: string): void {
+    const evicted = this.expiredRing[this.ringIndex];
+    if (evicted !== undefined) this.expired.delete(evicted);
+    this.expiredRing[this.ringIndex] = id;
+    this.ringIndex = (this.ringIndex + 1) % EXPIRED_IDS_KEPT;
+    this.expired.add(id);
   }
 
   commit(request: CommitRequest): CommitResult {
-    if (this.committed.has(request.id)) return { applied: false, before: [], after: [] };
-    this.committed.add(request.id);
-    if (this.committed.size > COMMITTED_IDS_KEPT) {
-      const oldest = this.committed.values().next().value;
-      if (oldest !== undefined) this.committed.delete(oldest);
-    }
     const reservation = this.reservations.get(request.id);
-    this.reservations.delete(request.id);
+    if (reservation === undefined && !this.expired.delete(request.id)) return { applied: false, before: [], after: [] };
     if (reservation !== undefined) {
-      reservation.keys.forEach((key, i) => {
-        const c = this.counters.get(key);
+      this.reservations.delete(request.id);
+      for (let i = 0; i < reservation.keys.length; i++) {
+        const c = this.counters.get(reservation.keys[i] as string);
         const amounts = reservation.amounts[i];
         if (c !== undefined && amounts !== undefined) addInto(c.reserved, amounts, -1);
-      });
+      }
     }
     const before: Amounts[] = [];
     const after: Amounts[] = [];
     for (const entry of request.entries) {
       const c = this.counter(entry.key, entry.windowEnd);
-      before.push({ ...c.used });
+      before.push(copy(c.used));
       addInto(c.used, entry.actual);
-      after.push({ ...c.used });
+      after.push(copy(c.used));
     }
     return { applied: true, before, after };
   }
@@ -113,9 +124,15 @@ export class MemoryBudgetStore implements BudgetStore {
     this.sweep(now);
     return keys.map((key) => {
       const c = this.counters.get(key);
-      return c === undefined ? { used: ZERO, reserved: ZERO } : { used: { ...c.used }, reserved: { ...c.reserved } };
+      return c === undefined ? { used: ZERO, reserved: ZERO } : { used: copy(c.used), reserved: copy(c.reserved) };
     });
   }
+}
+
+const NONE: readonly { index: number; limit: LimitType }[] = Object.freeze([]);
+
+function copy(a: Readonly<Amounts>): Amounts {
+  return { tokens: a.tokens, inputTokens: a.inputTokens, outputTokens: a.outputTokens, costUsd: a.costUsd };
 }
 
 function isZero(a: Readonly<Amounts>): boolean {

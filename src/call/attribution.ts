@@ -21,8 +21,13 @@ export const RESERVED_KEY_PREFIXES: readonly string[] = [
 const KEY = /^[a-z][a-z0-9_.]*$/;
 const EMPTY: Attribution = Object.freeze({});
 
-/** Throws a {@link ConfigurationError} naming `field` when `key` cannot be an attribution key. */
-export function assertAttributionKey(key: string, field: string): void {
+// Keys are configuration, so a process sees few of them: remember the valid ones (bounded).
+const validKeys = new Set<string>();
+
+/** Throws a {@link ConfigurationError} naming `parent.key` when `key` cannot be an attribution key. */
+export function assertAttributionKey(key: string, parent: string): void {
+  if (validKeys.has(key)) return;
+  const field = `${parent}.${key}`;
   if (key.length === 0) throw new ConfigurationError(field, 'an attribution key must not be empty');
   if (key.length > MAX_ATTRIBUTION_KEY_LENGTH)
     throw new ConfigurationError(field, `attribution key "${key.slice(0, 80)}" is longer than ${MAX_ATTRIBUTION_KEY_LENGTH} characters`);
@@ -31,6 +36,7 @@ export function assertAttributionKey(key: string, field: string): void {
   const reserved = RESERVED_KEY_PREFIXES.find((p) => key.startsWith(p));
   if (reserved !== undefined)
     throw new ConfigurationError(field, `attribution key "${key}" is in the reserved namespace "${reserved}"`);
+  if (validKeys.size < 10_000) validKeys.add(key);
 }
 
 /** Bounds an untrusted attribution value: never throws; non-strings are converted, long values cut. */
@@ -51,9 +57,11 @@ export function normalizeAttribution(attrs: unknown, field: string): Attribution
   if (typeof attrs !== 'object' || Array.isArray(attrs)) throw new ConfigurationError(field, 'attribution must be an object of key → string value');
   const out: Record<string, string> = {};
   let any = false;
-  for (const [key, value] of Object.entries(attrs)) {
-    assertAttributionKey(key, `${field}.${key}`);
-    const v = boundValue(value);
+  const source = attrs as Record<string, unknown>;
+  for (const key in source) {
+    if (!Object.hasOwn(source, key)) continue;
+    assertAttributionKey(key, field);
+    const v = boundValue(source[key]);
     if (v !== undefined) {
       out[key] = v;
       any = true;
@@ -64,8 +72,8 @@ export function normalizeAttribution(attrs: unknown, field: string): Attribution
 
 /** Merges two attributions, `inner` winning; returns one of them unchanged when the other is empty. */
 export function mergeAttribution(outer: Attribution, inner: Attribution): Attribution {
-  if (inner === EMPTY || Object.keys(inner).length === 0) return outer;
-  if (outer === EMPTY || Object.keys(outer).length === 0) return inner;
+  if (inner === EMPTY) return outer;
+  if (outer === EMPTY) return inner;
   return Object.freeze({ ...outer, ...inner });
 }
 
