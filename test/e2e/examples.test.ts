@@ -51,3 +51,36 @@ describe('the Redis example', () => {
     }
   }, 60_000);
 });
+
+describe('more examples', () => {
+  it('http-attribution attributes each request to its tenant through an Express middleware', () => {
+    const lines = runExample('http-attribution.ts').trim().split('\n').map((l) => JSON.parse(l) as { attribution: Record<string, string> });
+    expect(lines.map((l) => l.attribution)).toEqual([
+      { team: 'support', tenant: 'acme', feature: 'summarize' },
+      { team: 'support', tenant: 'globex', feature: 'summarize' },
+      { team: 'support', tenant: 'acme', feature: 'summarize' },
+    ]);
+  });
+
+  it('fallback spills to on-demand once the provisioned model saturates', () => {
+    const out = runExample('fallback.ts');
+    const records = out.trim().split('\n').slice(0, -1).map((l) => JSON.parse(l) as { servedBy: string; fallback: string | null; costUsd: number });
+    expect(records[0]).toMatchObject({ servedBy: 'provisioned', costUsd: 0 });
+    expect(records.some((r) => r.fallback === 'ThrottlingException')).toBe(true);
+    expect(records.at(-1)).toMatchObject({ servedBy: 'us.anthropic.claude-3-haiku-20240307-v1:0', fallback: 'breaker-open' });
+    expect(out).toMatch(/provisioned \d+ requests \(1 throttled\)/);
+  });
+});
+
+describe('npm run demo', () => {
+  it('runs the multi-team workload to a final report: costs, a budget that trips, a model that spills', async () => {
+    const { freePort } = await import('../helpers/processes.js');
+    const out = execFileSync('npm', ['run', 'demo', '--silent'], { cwd: root, encoding: 'utf8', timeout: 120_000, env: { ...process.env, DEMO_PROMETHEUS_PORT: String(await freePort()) } });
+    expect(out).toContain('Report: ');
+    for (const team of ['search', 'support', 'ads']) expect(out).toContain(team);
+    expect(out).toMatch(/\d+ rejected before sending/);
+    expect(out).not.toContain(' 0 rejected before sending');
+    expect(out).toMatch(/\d+ spilled to on-demand \(ThrottlingException/);
+    expect(out).toContain('exceeded ads-daily-usd');
+  }, 150_000);
+});
