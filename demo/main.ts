@@ -9,7 +9,8 @@ import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { bedrockFinOps, isBudgetExceededError, withAttribution, type BudgetEvent, type UsageRecord } from '../src/index.js';
+import { rmSync } from 'node:fs';
+import { bedrockFinOps, isBudgetExceededError, jsonlLedger, withAttribution, type BudgetEvent, type UsageRecord } from '../src/index.js';
 import { startBedrockSimulator } from '../src/testing/index.js';
 import { num, table, Tally, usd } from './tally.js';
 import { PROVISIONED_ARN, schedule } from './workload.js';
@@ -25,12 +26,16 @@ const promPort = Number(process.env.DEMO_PROMETHEUS_PORT ?? 9464);
 const exporter = new PrometheusExporter({ port: promPort, host: '127.0.0.1' });
 const meterProvider = new MeterProvider({ readers: [exporter] });
 
+const LEDGER = process.env.DEMO_LEDGER ?? '.bedrock-finops/demo-ledger.jsonl';
+rmSync(LEDGER, { force: true });
+const ledger = jsonlLedger({ path: LEDGER });
 const records: UsageRecord[] = [];
 const events: BudgetEvent[] = [];
 const byTeam = new Tally();
 let rejected = 0;
 const finops = bedrockFinOps({
   meterProvider,
+  ledger,
   attribution: { app: 'demo' },
   provisioned: { [PROVISIONED_ARN]: { model: 'anthropic.claude-3-haiku-20240307-v1:0', fallback: 'us.anthropic.claude-3-haiku-20240307-v1:0', modelUnits: 1, hourlyCostUsd: 21 } },
   budgets: [
@@ -90,7 +95,7 @@ async function worker(): Promise<void> {
     const task = tasks[next++];
     if (task === undefined) break;
     try {
-      await withAttribution({ team: task.team, feature: task.feature }, () => task.run(client, live));
+      await withAttribution({ team: task.team, feature: task.feature, ...task.attribution }, () => task.run(client, live));
     } catch (e) {
       if (isBudgetExceededError(e)) rejected++;
       else failed++;
@@ -142,5 +147,6 @@ console.log(
 );
 
 await finops.shutdown();
+console.log(`\nLedger: ${ledger.written} records in ${LEDGER}. For the full FinOps report (percentiles, cache, provisioned break-even, right-sizing hints):\n  npm run report -- ${LEDGER}            (installed: npx bedrock-finops report ${LEDGER})\n  npm run report -- ${LEDGER} --html report.html`);
 await exporter.shutdown();
 await sim?.close();

@@ -22,6 +22,8 @@ export interface Task {
   readonly team: string;
   readonly feature: string;
   readonly weight: number;
+  /** More attribution for this task's calls. */
+  readonly attribution?: Readonly<Record<string, string>>;
   run(client: BedrockRuntimeClient, live: boolean): Promise<unknown>;
 }
 
@@ -96,6 +98,8 @@ export const TASKS: readonly Task[] = [
     team: 'ads',
     feature: 'embeddings',
     weight: 4,
+    // A nightly indexing job: nobody waits for it, so it is a batch-inference candidate.
+    attribution: { interactive: 'false' },
     run: (c) => c.send(new InvokeModelCommand({ modelId: 'amazon.titan-embed-text-v2:0', body: JSON.stringify({ inputText: 'waterproof trail running shoes for wet terrain' }) })),
   },
 ];

@@ -9,6 +9,7 @@ import { compilePolicies, type CompiledPolicy, type ModelPolicy } from './budget
 import { compileRules, type BudgetRule, type CompiledRule } from './budgets/rule.js';
 import type { BudgetStore } from './budgets/store.js';
 import type { CountTokensClient } from './budgets/count-tokens-estimator.js';
+import type { UsageLedger } from './ledger/ledger.js';
 import { DEFAULT_SERVICE_TIER_MULTIPLIERS, type ModelPriceOverride, type ServiceTierName } from './pricing/pricer.js';
 
 /** How calls are priced. */
@@ -139,6 +140,11 @@ export interface BedrockFinOpsOptions {
   readonly onBudgetEvent?: (event: BudgetEvent) => void;
   /** How provisioned models spill to their `fallback`. */
   readonly fallback?: FallbackOptions;
+  /**
+   * Where every record is also written, for `npx bedrock-finops report`: `jsonlLedger({ path })`
+   * or `await sqliteLedger({ path })`. Closed by `finops.shutdown()`.
+   */
+  readonly ledger?: UsageLedger;
 }
 
 /** How provisioned throughput spills to on-demand. */
@@ -181,6 +187,7 @@ export interface ResolvedOptions {
   readonly onBudgetEvent: ((event: BudgetEvent) => void) | undefined;
   readonly fallbackOn: ReadonlySet<string>;
   readonly cooldownMs: number;
+  readonly ledger: UsageLedger | undefined;
 }
 
 function nonNegative(value: unknown, field: string): number {
@@ -281,7 +288,15 @@ export function resolveOptions(options: BedrockFinOpsOptions | undefined): Resol
     ...resolvePricing(o.pricing),
     ...resolveBudgets(o),
     ...resolveFallback(o.fallback),
+    ledger: resolveLedger(o.ledger),
   };
+}
+
+function resolveLedger(ledger: unknown): UsageLedger | undefined {
+  if (ledger === undefined) return undefined;
+  const l = ledger as Partial<UsageLedger>;
+  if (typeof l.write !== 'function' || typeof l.close !== 'function') throw new ConfigurationError('ledger', 'must be a UsageLedger (jsonlLedger(...) or await sqliteLedger(...))');
+  return ledger as UsageLedger;
 }
 
 function resolveFallback(f: FallbackOptions | undefined): Pick<ResolvedOptions, 'fallbackOn' | 'cooldownMs'> {

@@ -39,7 +39,7 @@ export interface BedrockFinOps extends Pluggable<ServiceInputTypes, ServiceOutpu
   /** Adds the plugin's middleware to a client's stack (what `client.middlewareStack.use(finops)` calls). */
   applyToStack(stack: MiddlewareStack<ServiceInputTypes, ServiceOutputTypes>): void;
   readonly budgets: BudgetHandles;
-  /** Closes what the plugin holds (the budget store). Idempotent. */
+  /** Closes what the plugin holds (the budget store's timers and buffers, the ledger). Idempotent. */
   shutdown(): Promise<void>;
 }
 
@@ -108,6 +108,11 @@ export function bedrockFinOps(options?: BedrockFinOpsOptions): BedrockFinOps {
   meter.addSink(function metricsSink(record, call) {
     recorder.record(record, call);
   });
+  const ledger = o.ledger;
+  if (ledger !== undefined)
+    meter.addSink(function ledgerSink(record) {
+      ledger.write(record);
+    });
   const onUsage = o.onUsage;
   if (onUsage !== undefined)
     meter.addSink(function onUsageSink(record) {
@@ -135,6 +140,7 @@ export function bedrockFinOps(options?: BedrockFinOpsOptions): BedrockFinOps {
     shutdown() {
       closed ??= (async () => {
         await store.close?.();
+        await ledger?.close();
       })();
       return closed;
     },

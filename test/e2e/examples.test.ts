@@ -82,5 +82,6 @@ describe('npm run demo', () => {
     expect(out).not.toContain(' 0 rejected before sending');
     expect(out).toMatch(/\d+ spilled to on-demand \(ThrottlingException/);
     expect(out).toContain('exceeded ads-daily-usd');
+    expect(out).toMatch(/Ledger: \d+ records in /);
   }, 150_000);
 });

@@ -71,6 +71,13 @@ describe('the published package', () => {
     expect(JSON.parse(run('cjs.cjs'))).toEqual({ n: 1, team: 'pack', input: 6, output: 64 });
   });
 
+  it('ships the report command as a bin', () => {
+    const ledger = join(project, 'ledger.jsonl');
+    writeFileSync(ledger, `${JSON.stringify({ operation: 'Converse', requestedModelId: 'm.x', modelId: 'm.x', modelKind: 'foundation-model', attribution: { team: 'pack' }, inputTokens: 1, outputTokens: 2, cacheReadInputTokens: 0, cacheWriteInputTokens: 0, cacheWrite1hInputTokens: 0, usageSource: 'usage', costUsd: 0.5, durationMs: 1, startedAt: '2026-11-26T00:00:00.000Z', outcome: 'success' })}\n`);
+    const out = execFileSync(join(project, 'node_modules/.bin/bedrock-finops'), ['report', ledger, '--json'], { cwd: project, encoding: 'utf8' });
+    expect(JSON.parse(out)).toMatchObject({ totals: { calls: 1, costUsd: 0.5 } });
+  });
+
   it('type-checks against the shipped declarations', () => {
     writeFileSync(
       join(project, 'types.mts'),

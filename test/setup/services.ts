@@ -1,6 +1,6 @@
 /**
- * Vitest global setup: makes sure the real servers the e2e and Redis tests start are installed
- * (Debian packages `prometheus` and `redis-server`), installing them with apt-get when the
+ * Vitest global setup: makes sure the real servers and browser the e2e and Redis tests use are
+ * installed (Debian packages `prometheus`, `redis-server`, `chromium`), installing them with apt-get when the
  * tests run as root on a fresh machine. The tests start and stop the servers themselves.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -8,6 +8,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 const PACKAGES: readonly (readonly [binary: string, pkg: string])[] = [
   ['prometheus', 'prometheus'],
   ['redis-server', 'redis-server'],
+  ['chromium', 'chromium'],
 ];
 
 function has(binary: string): boolean {
