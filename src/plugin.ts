@@ -139,6 +139,7 @@ export function bedrockFinOps(options?: BedrockFinOpsOptions): BedrockFinOps {
     },
     shutdown() {
       closed ??= (async () => {
+        await budgets.drain();
         await store.close?.();
         await ledger?.close();
       })();

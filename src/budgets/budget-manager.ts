@@ -134,6 +134,8 @@ function isPromise<T>(v: T | Promise<T>): v is Promise<T> {
 export class BudgetManager {
   readonly counters: BudgetCounters = { rejections: new Map(), alerts: new Map(), policyRejections: new Map(), storeErrors: 0 };
   private readonly known = new Map<string, Known>();
+  /** Commits still being written (an asynchronous store), awaited by {@link drain}. */
+  private readonly pending = new Set<Promise<void>>();
   private readonly keysPerRule = new Map<string, number>();
 
   constructor(private readonly o: BudgetManagerOptions) {}
@@ -303,8 +305,8 @@ export class BudgetManager {
     const request = { id: reservation.id, entries: reservation.placed.map((p) => ({ key: p.entry.key, actual, windowEnd: p.end })), now: Date.now() };
     try {
       const result = this.o.store.commit(request);
-      if (isPromise(result))
-        result.then(
+      if (isPromise(result)) {
+        const done = result.then(
           (r) => {
             this.afterCommit(call, reservation, r.applied, r.before, r.after);
           },
@@ -313,7 +315,9 @@ export class BudgetManager {
             this.o.reporter.error('commit', 'the budget store could not commit usage', error);
           },
         );
-      else this.afterCommit(call, reservation, result.applied, result.before, result.after);
+        this.pending.add(done);
+        void done.finally(() => this.pending.delete(done));
+      } else this.afterCommit(call, reservation, result.applied, result.before, result.after);
     } catch (error) {
       this.counters.storeErrors++;
       this.o.reporter.error('commit', 'the budget store could not commit usage', error);
@@ -462,6 +466,11 @@ export class BudgetManager {
       return this.statusOf(p, state);
     });
     return { allowed: policy === undefined && blockedBy === undefined, blockedBy, deniedByPolicy: policy?.name, budgets };
+  }
+
+  /** Resolves when every commit in flight has been written (or failed and been buffered by the store). */
+  async drain(): Promise<void> {
+    while (this.pending.size > 0) await Promise.all([...this.pending]);
   }
 
   /** Last known state of each counter this process has touched (for metrics; no store round trip). */

@@ -38,6 +38,7 @@ describe('budgets shared through Redis', () => {
       ),
     );
     const results = outputs.map((o) => JSON.parse(o.stdout.trim().split('\n').pop()!) as { admitted: number; rejected: number; tokens: number });
+    expect(outputs.map((o) => o.stderr.trim())).toEqual(['', '', '', '']);
     const admitted = results.reduce((s, r) => s + r.admitted, 0);
     const rejected = results.reduce((s, r) => s + r.rejected, 0);
     expect(admitted).toBe(fits);

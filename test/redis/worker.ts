@@ -10,11 +10,14 @@ import { SimulatorEngine, simulatorRequestHandler, tokensOfText } from '../../sr
 
 const [url = '', limit = '0', prefix = 'mp:{b}:'] = process.argv.slice(2);
 const client = new Redis(url);
-const store = new RedisBudgetStore({ client, keyPrefix: prefix, timeoutMs: 5_000 });
+client.on('error', (e: unknown) => console.error(e));
+// A generous timeout: under a loaded CI machine a slow answer must not count as an outage here.
+const store = new RedisBudgetStore({ client, keyPrefix: prefix, timeoutMs: 30_000 });
 const TEXT = 'hello world';
 // Exact: the simulator bills ceil(chars / 4) + 3 per message for input, and min(maxTokens, 64) for output.
 const finops = bedrockFinOps({
   budgetStore: store,
+  onStoreError: 'deny',
   estimator: () => tokensOfText(TEXT) + 3,
   budgets: [{ name: 'shared', limit: { tokens: Number(limit) }, window: 'day' }],
 });
@@ -32,6 +35,7 @@ const results = await Promise.allSettled(
 );
 const admitted = results.filter((r) => r.status === 'fulfilled').length;
 const rejected = results.filter((r) => r.status === 'rejected' && isBudgetExceededError(r.reason)).length;
+for (const r of results) if (r.status === 'rejected' && !isBudgetExceededError(r.reason)) console.error(r.reason);
 const tokens = results.reduce((sum, r) => sum + (r.status === 'fulfilled' ? (r.value.usage?.totalTokens ?? 0) : 0), 0);
 await finops.shutdown();
 await client.quit();
