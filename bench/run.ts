@@ -3,7 +3,10 @@
  * `npm run bench -- --smoke` runs every section briefly (CI keeps it from rotting; no timing is asserted).
  * A full run writes bench/RESULTS.md.
  */
+import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { cpus, totalmem } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -18,6 +21,7 @@ import { cannedHandler, CONVERSE, converseStream, INVOKE, type Canned } from './
 import { fmt, median, percentile } from './stats.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+const exec = promisify(execFile);
 const smoke = process.argv.includes('--smoke');
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
 const section = (name: string): boolean => only === undefined || only === name;
@@ -127,6 +131,22 @@ log();
 log('The plugin side: attribution scope per call, SDK MeterProvider (3 histograms + FinOps counters), pricing, one budget on the memory store.');
 log();
 {
+  // The same Converse loop in fresh processes, alternating variants: no code shared between them.
+  const runs = smoke ? 1 : 5;
+  const calls = smoke ? 300 : 5_000;
+  const results: Record<string, number[]> = { bare: [], plugin: [], 'plugin+scope': [] };
+  for (let r = 0; r < runs; r++)
+    for (const variant of Object.keys(results)) {
+      const { stdout } = await exec(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./child.ts', import.meta.url)), variant, String(calls)]);
+      results[variant]?.push(Number(stdout.trim()));
+    }
+  const bareMedian = median(results.bare ?? []);
+  log(
+    `Fresh processes (Converse, ${runs} alternating runs of ${calls.toLocaleString('en-US')} calls each, medians): bare ${fmt(bareMedian)} µs, plugin without a per-call scope ${fmt(median(results.plugin ?? []))} µs (${fmt(median(results.plugin ?? []) / bareMedian, 3)}×), plugin with a scope per call ${fmt(median(results['plugin+scope'] ?? []))} µs (${fmt(median(results['plugin+scope'] ?? []) / bareMedian, 3)}×).`,
+  );
+}
+log();
+{
   // The plugin's own work, without the SDK around it: its middleware with an in-process next().
   const plugin = fullPlugin();
   const handler = pluginHandler(plugin);
@@ -184,6 +204,17 @@ try {
   };
   // Warm the scripts and the connection first.
   await store.read(['bench'], Date.now());
+  // Round-trip latency, one operation at a time.
+  const serial: number[] = [];
+  for (let i = 0; i < (smoke ? 200 : 5_000); i++) {
+    const id = `s${i}`;
+    const now = Date.now();
+    const t = performance.now();
+    await store.reserve({ id, entries: [entry], now, leaseMs: 60_000 });
+    serial.push(performance.now() - t);
+    await store.commit({ id, entries: [{ key: 'bench', actual: entry.amounts, windowEnd: entry.windowEnd }], now });
+  }
+  log(`- Redis, one operation at a time (round-trip latency): reserve p50 ${fmt(percentile(serial, 50), 3)} ms / p99 ${fmt(percentile(serial, 99), 3)} ms.`);
   const t0 = performance.now();
   await Promise.all(Array.from({ length: concurrency }, worker));
   const seconds = (performance.now() - t0) / 1000;

@@ -53,10 +53,9 @@ export function fallbackAttemptMiddleware<Input extends object, Output extends M
   onThrottle: (modelId: string, error: string) => void,
 ): FinalizeRequestMiddleware<Input, Output> {
   return (next: FinalizeHandler<Input, Output>): FinalizeHandler<Input, Output> =>
-    async (args: FinalizeHandlerArguments<Input>): Promise<FinalizeHandlerOutput<Output>> => {
-      try {
-        return await next(args);
-      } catch (error) {
+    // Not an async function: a successful attempt costs no extra promise hops.
+    (args: FinalizeHandlerArguments<Input>): Promise<FinalizeHandlerOutput<Output>> =>
+      next(args).then(undefined, (error: unknown) => {
         const name = errorName(error);
         if (name !== undefined && THROTTLE_ERRORS.has(name)) {
           const modelId = (args.input as { modelId?: unknown } | undefined)?.modelId;
@@ -65,6 +64,5 @@ export function fallbackAttemptMiddleware<Input extends object, Output extends M
         const fallbackOn = (args as unknown as Record<symbol, ReadonlySet<string> | undefined>)[FALLBACK_ON];
         if (fallbackOn !== undefined && name !== undefined && fallbackOn.has(name)) throw new FallbackSignal(error, name);
         throw error;
-      }
-    };
+      });
 }

@@ -48,14 +48,24 @@ export class FallbackRouter {
     return this.provisioned.get(modelId)?.fallback;
   }
 
-  async send<Input extends object, Output extends MetadataBearer>(
+  send<Input extends object, Output extends MetadataBearer>(
     call: Call,
     args: InitializeHandlerArguments<Input>,
     next: InitializeHandler<Input, Output>,
   ): Promise<InitializeHandlerOutput<Output>> {
-    const arn = call.requestedModelId;
-    const fallback = this.fallbackOf(arn);
+    const fallback = this.provisioned.size === 0 ? undefined : this.fallbackOf(call.requestedModelId);
+    // Most calls: no routing, and no extra async layer.
     if (fallback === undefined) return next(args);
+    return this.route(call, args, next, fallback);
+  }
+
+  private async route<Input extends object, Output extends MetadataBearer>(
+    call: Call,
+    args: InitializeHandlerArguments<Input>,
+    next: InitializeHandler<Input, Output>,
+    fallback: string,
+  ): Promise<InitializeHandlerOutput<Output>> {
+    const arn = call.requestedModelId;
     if (!this.breakers.tryProvisioned(arn, Date.now())) return this.reissue(call, args, next, arn, fallback, 'breaker-open');
     let result: InitializeHandlerOutput<Output>;
     try {
