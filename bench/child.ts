@@ -14,7 +14,12 @@ const client = new BedrockRuntimeClient({ region: 'us-east-1', credentials: { ac
 if (variant !== 'bare') {
   const reader = new PeriodicExportingMetricReader({ exporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE), exportIntervalMillis: 60_000 });
   client.middlewareStack.use(
-    bedrockFinOps({ meterProvider: new MeterProvider({ readers: [reader] }), attribution: { team: 'bench' }, budgets: [{ name: 'b', limit: { tokens: 1e15 }, window: 'day' }] }),
+    bedrockFinOps({
+      meterProvider: new MeterProvider({ readers: [reader] }),
+      attribution: { team: 'bench' },
+      budgets: [{ name: 'b', limit: { tokens: 1e15 }, window: 'day' }],
+      genAiHistograms: variant !== 'plugin-no-histograms',
+    }),
   );
 }
 const cmd = new ConverseCommand({ modelId: 'us.anthropic.claude-3-5-haiku-20241022-v1:0', messages: [{ role: 'user', content: [{ text: 'Summarize the quarterly report.' }] }], inferenceConfig: { maxTokens: 256 } });

@@ -134,7 +134,7 @@ log();
   // The same Converse loop in fresh processes, alternating variants: no code shared between them.
   const runs = smoke ? 1 : 5;
   const calls = smoke ? 300 : 5_000;
-  const results: Record<string, number[]> = { bare: [], plugin: [], 'plugin+scope': [] };
+  const results: Record<string, number[]> = { bare: [], plugin: [], 'plugin+scope': [], 'plugin-no-histograms': [] };
   for (let r = 0; r < runs; r++)
     for (const variant of Object.keys(results)) {
       const { stdout } = await exec(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./child.ts', import.meta.url)), variant, String(calls)]);
@@ -142,7 +142,7 @@ log();
     }
   const bareMedian = median(results.bare ?? []);
   log(
-    `Fresh processes (Converse, ${runs} alternating runs of ${calls.toLocaleString('en-US')} calls each, medians): bare ${fmt(bareMedian)} µs, plugin without a per-call scope ${fmt(median(results.plugin ?? []))} µs (${fmt(median(results.plugin ?? []) / bareMedian, 3)}×), plugin with a scope per call ${fmt(median(results['plugin+scope'] ?? []))} µs (${fmt(median(results['plugin+scope'] ?? []) / bareMedian, 3)}×).`,
+    `Fresh processes (Converse, ${runs} alternating runs of ${calls.toLocaleString('en-US')} calls each, medians): bare ${fmt(bareMedian)} µs, plugin without a per-call scope ${fmt(median(results.plugin ?? []))} µs (${fmt(median(results.plugin ?? []) / bareMedian, 3)}×), plugin with a scope per call ${fmt(median(results['plugin+scope'] ?? []))} µs (${fmt(median(results['plugin+scope'] ?? []) / bareMedian, 3)}×), plugin with \`genAiHistograms: false\` ${fmt(median(results['plugin-no-histograms'] ?? []))} µs (${fmt(median(results['plugin-no-histograms'] ?? []) / bareMedian, 3)}×).`,
   );
 }
 log();

@@ -88,6 +88,14 @@ export interface BedrockFinOpsOptions {
    */
   readonly histogramAttribution?: boolean;
   /**
+   * Whether to record the GenAI semantic-convention histograms (`gen_ai.client.token.usage`,
+   * `gen_ai.client.operation.duration`, `gen_ai.client.operation.time_to_first_chunk`). They are
+   * the plugin's largest per-call cost (each SDK histogram record hashes its attributes); the
+   * `bedrock_finops.*` counters, summed in-process, stay either way.
+   * @defaultValue `true`
+   */
+  readonly genAiHistograms?: boolean;
+  /**
    * Also write attribution into each request's `requestMetadata` (Converse / ConverseStream
    * field, InvokeModel header), so model invocation logs carry the same tags. Caller-supplied
    * pairs win; Bedrock's limits are applied (16 pairs, 256 characters, its character set).
@@ -172,6 +180,7 @@ export interface ResolvedOptions {
   readonly meterProvider: MeterProvider | undefined;
   readonly maxValuesPerKey: number;
   readonly histogramAttribution: boolean;
+  readonly genAiHistograms: boolean;
   readonly propagateToBedrock: boolean;
   readonly priceOverrides: ReadonlyMap<string, ModelPriceOverride>;
   readonly discount: number;
@@ -273,6 +282,8 @@ export function resolveOptions(options: BedrockFinOpsOptions | undefined): Resol
   if (!Number.isInteger(maxValuesPerKey) || maxValuesPerKey < 1) throw new ConfigurationError('maxValuesPerKey', 'must be a positive integer');
   const histogramAttribution = o.histogramAttribution ?? true;
   if (typeof histogramAttribution !== 'boolean') throw new ConfigurationError('histogramAttribution', 'must be a boolean');
+  const genAiHistograms = o.genAiHistograms ?? true;
+  if (typeof genAiHistograms !== 'boolean') throw new ConfigurationError('genAiHistograms', 'must be a boolean');
   const propagateToBedrock = o.propagateToBedrock ?? false;
   if (typeof propagateToBedrock !== 'boolean') throw new ConfigurationError('propagateToBedrock', 'must be a boolean');
 
@@ -284,6 +295,7 @@ export function resolveOptions(options: BedrockFinOpsOptions | undefined): Resol
     meterProvider,
     maxValuesPerKey,
     histogramAttribution,
+    genAiHistograms,
     propagateToBedrock,
     ...resolvePricing(o.pricing),
     ...resolveBudgets(o),

@@ -88,6 +88,7 @@ export function bedrockFinOps(options?: BedrockFinOpsOptions): BedrockFinOps {
     version: VERSION,
     maxValuesPerKey: o.maxValuesPerKey,
     histogramAttribution: o.histogramAttribution,
+    histograms: o.genAiHistograms,
     onStart: (m) => {
       registerRoutingMetrics(m, routing, utilization, o.provisioned);
       if (budgets.active) registerBudgetMetrics(m, budgets, store);

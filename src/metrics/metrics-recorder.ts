@@ -90,6 +90,8 @@ export interface MetricsRecorderOptions {
   readonly version: string;
   readonly maxValuesPerKey: number;
   readonly histogramAttribution: boolean;
+  /** Whether to record the GenAI histograms at all. */
+  readonly histograms: boolean;
   /** Called once with the meter when instruments are created (to register more instruments). */
   readonly onStart?: ((meter: Meter) => void) | undefined;
 }
@@ -242,18 +244,22 @@ export class MetricsRecorder {
     if (this.instruments === undefined && !this.start()) return;
     const instruments = this.ensureInstruments();
     const shape = this.shapeFor(call, record);
+    const histograms = this.options.histograms;
     if (record.usageSource !== 'none') {
-      // The conventions count cache reads and writes as input.
-      instruments.tokenUsage.record(record.inputTokens + record.cacheReadInputTokens + record.cacheWriteInputTokens, shape.inputTokens);
-      instruments.tokenUsage.record(record.outputTokens, shape.outputTokens);
+      if (histograms) {
+        // The conventions count cache reads and writes as input.
+        instruments.tokenUsage.record(record.inputTokens + record.cacheReadInputTokens + record.cacheWriteInputTokens, shape.inputTokens);
+        instruments.tokenUsage.record(record.outputTokens, shape.outputTokens);
+      }
       shape.tokens[0] = (shape.tokens[0] ?? 0) + record.inputTokens;
       shape.tokens[1] = (shape.tokens[1] ?? 0) + record.outputTokens;
       shape.tokens[2] = (shape.tokens[2] ?? 0) + record.cacheReadInputTokens;
       shape.tokens[3] = (shape.tokens[3] ?? 0) + record.cacheWriteInputTokens;
     }
-    const durationAttrs = record.error === undefined ? shape.histogram : shape.errorAttrs(record.error);
-    instruments.duration.record(record.durationMs / 1000, durationAttrs);
-    if (record.timeToFirstChunkMs !== undefined) instruments.timeToFirstChunk.record(record.timeToFirstChunkMs / 1000, shape.histogram);
+    if (histograms) {
+      instruments.duration.record(record.durationMs / 1000, record.error === undefined ? shape.histogram : shape.errorAttrs(record.error));
+      if (record.timeToFirstChunkMs !== undefined) instruments.timeToFirstChunk.record(record.timeToFirstChunkMs / 1000, shape.histogram);
+    }
     const outcome: OutcomeName = record.outcome;
     const index = OUTCOMES.indexOf(outcome);
     shape.calls[index] = (shape.calls[index] ?? 0) + 1;

@@ -178,3 +178,17 @@ describe('metrics', () => {
     expect(records).toHaveLength(1);
   });
 });
+
+describe('genAiHistograms: false', () => {
+  it('records no GenAI histograms but keeps the FinOps counters', async () => {
+    const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+    const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000 });
+    server.use(on('converse', converseOk({ inputTokens: 5, outputTokens: 6, totalTokens: 11 })));
+    const client = makeClient(bedrockFinOps({ meterProvider: new MeterProvider({ readers: [reader] }), genAiHistograms: false }));
+    await client.send(new ConverseCommand(input));
+    const { resourceMetrics } = await reader.collect();
+    const all = resourceMetrics.scopeMetrics.flatMap((s) => s.metrics);
+    for (const name of ['gen_ai.client.token.usage', 'gen_ai.client.operation.duration']) expect(all.find((m) => m.descriptor.name === name)?.dataPoints ?? []).toHaveLength(0);
+    expect(metric(all, 'bedrock_finops.tokens').dataPoints.map((p) => p.value)).toEqual([5, 6]);
+  });
+});
