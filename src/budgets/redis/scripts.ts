@@ -3,27 +3,28 @@
  * entry come in threes: the counter hash (`u_*` used, `r_*` reserved for t(okens), i(nput),
  * o(utput), c(ost)), a sorted set of live reservation ids scored by lease expiry, and a hash of
  * each reservation's amounts. Expired leases are swept (up to 100 per counter per call) whenever
- * a counter is touched. Numbers come back as strings: Lua would truncate floats to integers.
+ * a counter is touched (`release` returns a reservation's amounts; sweep and commit share it). Numbers come back as strings: Lua would truncate floats to integers.
  *
  * The SHA-1 of each script is pinned below and checked by a test; EVALSHA is tried first, EVAL
  * on NOSCRIPT.
  */
 
 const SWEEP = `
+local function release(c, z, a, rid)
+  local amts = redis.call('HGET', a, rid)
+  if amts then
+    local t, i, o, cc = string.match(amts, '([^,]+),([^,]+),([^,]+),([^,]+)')
+    redis.call('HINCRBYFLOAT', c, 'r_t', -tonumber(t))
+    redis.call('HINCRBYFLOAT', c, 'r_i', -tonumber(i))
+    redis.call('HINCRBYFLOAT', c, 'r_o', -tonumber(o))
+    redis.call('HINCRBYFLOAT', c, 'r_c', -tonumber(cc))
+    redis.call('HDEL', a, rid)
+  end
+  redis.call('ZREM', z, rid)
+end
 local function sweep(c, z, a, now)
   local expired = redis.call('ZRANGEBYSCORE', z, '-inf', now, 'LIMIT', 0, 100)
-  for _, rid in ipairs(expired) do
-    local amts = redis.call('HGET', a, rid)
-    if amts then
-      local t, i, o, cc = string.match(amts, '([^,]+),([^,]+),([^,]+),([^,]+)')
-      redis.call('HINCRBYFLOAT', c, 'r_t', -tonumber(t))
-      redis.call('HINCRBYFLOAT', c, 'r_i', -tonumber(i))
-      redis.call('HINCRBYFLOAT', c, 'r_o', -tonumber(o))
-      redis.call('HINCRBYFLOAT', c, 'r_c', -tonumber(cc))
-      redis.call('HDEL', a, rid)
-    end
-    redis.call('ZREM', z, rid)
-  end
+  for _, rid in ipairs(expired) do release(c, z, a, rid) end
 end
 local FIELDS = {'u_t', 'u_i', 'u_o', 'u_c', 'r_t', 'r_i', 'r_o', 'r_c'}
 local function state(c)
@@ -100,16 +101,7 @@ local out = { '1' }
 for e = 1, n do
   local c, z, a = KEYS[3 * e - 1], KEYS[3 * e], KEYS[3 * e + 1]
   local base = 2 + (e - 1) * 5
-  local amts = redis.call('HGET', a, id)
-  if amts then
-    local t, i, o, cc = string.match(amts, '([^,]+),([^,]+),([^,]+),([^,]+)')
-    redis.call('HINCRBYFLOAT', c, 'r_t', -tonumber(t))
-    redis.call('HINCRBYFLOAT', c, 'r_i', -tonumber(i))
-    redis.call('HINCRBYFLOAT', c, 'r_o', -tonumber(o))
-    redis.call('HINCRBYFLOAT', c, 'r_c', -tonumber(cc))
-    redis.call('HDEL', a, id)
-    redis.call('ZREM', z, id)
-  end
+  release(c, z, a, id)
   local before = state(c)
   for k = 1, 4 do out[#out + 1] = before[k] end
   local after = {
@@ -138,6 +130,6 @@ return out
 `;
 
 /** SHA-1 of each script, pinned (a test recomputes them). */
-export const RESERVE_SHA = '4f63d14348e4e10004df04efdbfb3d68af952835';
-export const COMMIT_SHA = '744fb6bfa725db5289d6d80d731ae06ba09d173a';
-export const READ_SHA = 'eddacd21be4b98b35fad08a9f417a84bc5fcb7b9';
+export const RESERVE_SHA = '89349dc7c2c1c61651c975e3c376dd9e30410d6f';
+export const COMMIT_SHA = '76ba514ccf77496226bc4b55ed92d054930b5ffb';
+export const READ_SHA = 'f11a40e962ce9445070873d985609dc232f3fd85';
