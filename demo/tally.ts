@@ -1,4 +1,5 @@
 import type { UsageRecord } from '../src/index.js';
+import { textTable } from '../src/report/text-table.js';
 
 /** Running totals for one row of a report. */
 export interface Row {
@@ -48,9 +49,5 @@ export class Tally {
 export const usd = (n: number): string => `$${n.toFixed(n < 1 ? 4 : 2)}`;
 export const num = (n: number): string => n.toLocaleString('en-US');
 
-/** A plain text table with aligned columns. */
-export function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
-  return [line(headers), widths.map((w) => '─'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
-}
+/** A plain text table with aligned columns (the report's own). */
+export const table = (headers: readonly string[], rows: readonly (readonly string[])[]): string => textTable(headers, rows, '─');

@@ -1,14 +1,11 @@
 import type { Report } from './analyze.js';
+import { textTable } from './text-table.js';
 
 const usd = (n: number): string => `$${n.toFixed(Math.abs(n) < 1 ? 6 : 2)}`;
 const int = (n: number): string => Math.round(n).toLocaleString('en-US');
 const pct = (n: number): string => `${(n * 100).toFixed(1)}%`;
 
-function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
-  return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
-}
+const table = (headers: readonly string[], rows: readonly (readonly string[])[]): string => textTable(headers, rows);
 
 /** The report as readable terminal tables. */
 export function renderText(report: Report): string {
