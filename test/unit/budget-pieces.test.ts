@@ -34,7 +34,7 @@ describe('requestedMaxOutputTokens', () => {
 });
 
 describe('compileGlob', () => {
-  it('matches * as any run of characters and everything else literally', () => {
+  it('matches * against a run of characters, everything else literally', () => {
     const g = compileGlob('anthropic.claude-*haiku*');
     expect(g('anthropic.claude-3-5-haiku-20241022-v1:0')).toBe(true);
     expect(g('anthropic.claude-sonnet-4')).toBe(false);
