@@ -3,6 +3,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { Pluggable } from '@smithy/types';
 import { http, HttpResponse, type DefaultBodyType, type HttpResponseResolver } from 'msw';
 import { setupServer, type SetupServerApi } from 'msw/node';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { encodeEventStream, type EventStreamMessage } from '../../src/testing/index.js';
 import type { UsageRecord } from '../../src/index.js';
 
@@ -24,9 +25,17 @@ export function makeClient(
   return client;
 }
 
-/** Starts msw for a test file; `bedrock.use(...)` adds handlers per test. */
+/** An msw server for a test file; `server.use(...)` adds handlers per test. */
 export function mockBedrock(): SetupServerApi {
+  return setupServer();
+}
+
+/** An msw server listening for the whole test file, its handlers reset after each test. */
+export function useMockBedrock(): SetupServerApi {
   const server = setupServer();
+  beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
+  afterEach(() => server.resetHandlers());
+  afterAll(() => server.close());
   return server;
 }
 

@@ -1,13 +1,10 @@
 import { ConverseCommand, ConverseStreamCommand } from '@aws-sdk/client-bedrock-runtime';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { attribute, bedrockFinOps, isConfigurationError, withAttribution } from '../../src/index.js';
 import { converseStreamEvent } from '../../src/testing/index.js';
-import { eventStream, json, makeClient, mockBedrock, on, recorder, tick } from '../helpers/bedrock.js';
+import { eventStream, json, makeClient, useMockBedrock, on, recorder, tick } from '../helpers/bedrock.js';
 
-const server = mockBedrock();
-beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
-afterEach(() => server.resetHandlers());
-afterAll(() => server.close());
+const server = useMockBedrock();
 
 const input = { modelId: 'amazon.nova-micro-v1:0', messages: [{ role: 'user' as const, content: [{ text: 'hi' }] }] };
 const ok = () => json({ output: { message: { role: 'assistant', content: [{ text: 'x' }] } }, stopReason: 'end_turn', usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2 } });

@@ -1,13 +1,10 @@
 import { ConverseStreamCommand, type ConverseStreamCommandOutput } from '@aws-sdk/client-bedrock-runtime';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { bedrockFinOps } from '../../src/index.js';
 import { converseStreamEvent, streamException, type EventStreamMessage } from '../../src/testing/index.js';
-import { awsError, brokenEventStream, eventStream, makeClient, mockBedrock, on, recorder, tick } from '../helpers/bedrock.js';
+import { awsError, brokenEventStream, eventStream, makeClient, useMockBedrock, on, recorder, tick } from '../helpers/bedrock.js';
 
-const server = mockBedrock();
-beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
-afterEach(() => server.resetHandlers());
-afterAll(() => server.close());
+const server = useMockBedrock();
 
 const input = {
   modelId: 'anthropic.claude-3-5-haiku-20241022-v1:0',

@@ -1,12 +1,9 @@
 import { ConverseCommand, ThrottlingException } from '@aws-sdk/client-bedrock-runtime';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { bedrockFinOps } from '../../src/index.js';
-import { awsError, json, makeClient, mockBedrock, on, recorder } from '../helpers/bedrock.js';
+import { awsError, json, makeClient, useMockBedrock, on, recorder } from '../helpers/bedrock.js';
 
-const server = mockBedrock();
-beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
-afterEach(() => server.resetHandlers());
-afterAll(() => server.close());
+const server = useMockBedrock();
 
 const input = {
   modelId: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0',

@@ -1,14 +1,11 @@
 import { InvokeModelCommand } from '@aws-sdk/client-bedrock-runtime';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { HttpResponse } from 'msw';
 import { bedrockFinOps } from '../../src/index.js';
 import { FAMILY_FIXTURES } from '../fixtures/families.js';
-import { awsError, json, jsonBody, makeClient, mockBedrock, on, recorder } from '../helpers/bedrock.js';
+import { awsError, json, jsonBody, makeClient, useMockBedrock, on, recorder } from '../helpers/bedrock.js';
 
-const server = mockBedrock();
-beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
-afterEach(() => server.resetHandlers());
-afterAll(() => server.close());
+const server = useMockBedrock();
 
 const billedHeaders = {
   'x-amzn-bedrock-input-token-count': '1000',

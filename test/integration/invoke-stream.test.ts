@@ -1,14 +1,11 @@
 import { InvokeModelWithResponseStreamCommand, type InvokeModelWithResponseStreamCommandOutput } from '@aws-sdk/client-bedrock-runtime';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { bedrockFinOps } from '../../src/index.js';
 import { invokeStreamChunk, streamException } from '../../src/testing/index.js';
 import { FAMILY_FIXTURES } from '../fixtures/families.js';
-import { brokenEventStream, decodeChunk, eventStream, jsonBody, makeClient, mockBedrock, on, recorder, tick } from '../helpers/bedrock.js';
+import { brokenEventStream, decodeChunk, eventStream, jsonBody, makeClient, useMockBedrock, on, recorder, tick } from '../helpers/bedrock.js';
 
-const server = mockBedrock();
-beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
-afterEach(() => server.resetHandlers());
-afterAll(() => server.close());
+const server = useMockBedrock();
 
 const STREAMING = FAMILY_FIXTURES.filter((f) => f.chunks !== undefined);
 

@@ -1,14 +1,11 @@
 import { ConverseCommand, ConverseStreamCommand, InvokeModelCommand } from '@aws-sdk/client-bedrock-runtime';
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader, type ResourceMetrics, type MetricData } from '@opentelemetry/sdk-metrics';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { bedrockFinOps, withAttribution } from '../../src/index.js';
 import { converseStreamEvent } from '../../src/testing/index.js';
-import { awsError, eventStream, json, jsonBody, makeClient, mockBedrock, on } from '../helpers/bedrock.js';
+import { awsError, eventStream, json, jsonBody, makeClient, useMockBedrock, on } from '../helpers/bedrock.js';
 
-const server = mockBedrock();
-beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
-afterEach(() => server.resetHandlers());
-afterAll(() => server.close());
+const server = useMockBedrock();
 
 function metricsHarness() {
   const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);

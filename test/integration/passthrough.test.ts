@@ -5,14 +5,11 @@ import {
   GetAsyncInvokeCommand,
 } from '@aws-sdk/client-bedrock-runtime';
 import { http } from 'msw';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { bedrockFinOps, FINOPS_MIDDLEWARE } from '../../src/index.js';
-import { ENDPOINT, json, makeClient, mockBedrock, on, recorder } from '../helpers/bedrock.js';
+import { ENDPOINT, json, makeClient, useMockBedrock, on, recorder } from '../helpers/bedrock.js';
 
-const server = mockBedrock();
-beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
-afterEach(() => server.resetHandlers());
-afterAll(() => server.close());
+const server = useMockBedrock();
 
 const converseOk = () => json({ output: { message: { role: 'assistant', content: [{ text: 'x' }] } }, stopReason: 'end_turn', usage: { inputTokens: 2, outputTokens: 3, totalTokens: 5 } });
 

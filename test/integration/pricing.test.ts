@@ -1,13 +1,10 @@
 import { ConverseCommand, ConverseStreamCommand, InvokeModelCommand, InvokeModelWithResponseStreamCommand } from '@aws-sdk/client-bedrock-runtime';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { bedrockFinOps, type BedrockFinOpsOptions, type UsageRecord } from '../../src/index.js';
 import { converseStreamEvent, invokeStreamChunk } from '../../src/testing/index.js';
-import { eventStream, json, jsonBody, makeClient, mockBedrock, on } from '../helpers/bedrock.js';
+import { eventStream, json, jsonBody, makeClient, useMockBedrock, on } from '../helpers/bedrock.js';
 
-const server = mockBedrock();
-beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
-afterEach(() => server.resetHandlers());
-afterAll(() => server.close());
+const server = useMockBedrock();
 
 const PROVISIONED = 'arn:aws:bedrock:us-east-1:123456789012:provisioned-model/abc123def456';
 const APP_PROFILE = 'arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/k2j4h5g6f7d8';

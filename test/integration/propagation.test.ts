@@ -1,12 +1,9 @@
 import { ConverseCommand, InvokeModelCommand } from '@aws-sdk/client-bedrock-runtime';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { bedrockFinOps, withAttribution } from '../../src/index.js';
-import { json, jsonBody, makeClient, mockBedrock, on } from '../helpers/bedrock.js';
+import { json, jsonBody, makeClient, useMockBedrock, on } from '../helpers/bedrock.js';
 
-const server = mockBedrock();
-beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
-afterEach(() => server.resetHandlers());
-afterAll(() => server.close());
+const server = useMockBedrock();
 
 const ok = { output: { message: { role: 'assistant', content: [] } }, stopReason: 'end_turn', usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2 } };
 
