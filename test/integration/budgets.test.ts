@@ -1,5 +1,5 @@
 import { ConverseCommand, ConverseStreamCommand, InvokeModelCommand } from '@aws-sdk/client-bedrock-runtime';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   bedrockFinOps,
   BudgetExceededError,
@@ -12,15 +12,12 @@ import {
   type UsageRecord,
 } from '../../src/index.js';
 import { converseStreamEvent, streamException } from '../../src/testing/index.js';
-import { awsError, brokenEventStream, eventStream, json, jsonBody, makeClient, mockBedrock, on, tick } from '../helpers/bedrock.js';
+import { awsError, brokenEventStream, eventStream, json, jsonBody, makeClient, useMockBedrock, on, tick } from '../helpers/bedrock.js';
 
-const server = mockBedrock();
-beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
+const server = useMockBedrock();
 afterEach(() => {
-  server.resetHandlers();
   vi.useRealTimers();
 });
-afterAll(() => server.close());
 
 const MODEL = 'us.amazon.nova-lite-v1:0';
 const say = (text = 'hello') => ({ modelId: MODEL, messages: [{ role: 'user' as const, content: [{ text }] }], inferenceConfig: { maxTokens: 50 } });

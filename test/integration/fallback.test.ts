@@ -1,17 +1,14 @@
 import { ConverseCommand, ConverseStreamCommand, InvokeModelCommand, InvokeModelWithResponseStreamCommand } from '@aws-sdk/client-bedrock-runtime';
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { bedrockFinOps, type BedrockFinOpsOptions, type UsageRecord } from '../../src/index.js';
 import { converseStreamEvent, invokeStreamChunk, streamException } from '../../src/testing/index.js';
-import { awsError, eventStream, json, jsonBody, makeClient, mockBedrock, on } from '../helpers/bedrock.js';
+import { awsError, eventStream, json, jsonBody, makeClient, useMockBedrock, on } from '../helpers/bedrock.js';
 
-const server = mockBedrock();
-beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
+const server = useMockBedrock();
 afterEach(() => {
-  server.resetHandlers();
   vi.useRealTimers();
 });
-afterAll(() => server.close());
 
 const ARN = 'arn:aws:bedrock:us-east-1:123456789012:provisioned-model/abc123def456';
 const SERVES = 'anthropic.claude-3-5-haiku-20241022-v1:0';
