@@ -14,7 +14,9 @@ import { BedrockRuntimeClient, ConverseCommand, ConverseStreamCommand, InvokeMod
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import type { HandlerExecutionContext } from '@smithy/types';
 import { Redis } from 'ioredis';
-import { bedrockFinOps, MemoryBudgetStore, RedisBudgetStore, withAttribution, type BedrockFinOps, type ReservationEntry } from '../src/index.js';
+import { bedrockFinOps, withAttribution, type BedrockFinOps } from '../src/index.js';
+import { MemoryBudgetStore, type ReservationEntry } from '../src/budgets/index.js';
+import { RedisBudgetStore } from '../src/budgets/redis/index.js';
 import { FINOPS_MIDDLEWARE } from '../src/middleware.js';
 import { startRedis } from '../test/helpers/redis-server.js';
 import { cannedHandler, CONVERSE, converseStream, INVOKE, type Canned } from './canned-handler.js';

@@ -7,7 +7,8 @@
  */
 import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
 import { Redis } from 'ioredis';
-import { bedrockFinOps, isBudgetExceededError, RedisBudgetStore, withAttribution, type BedrockFinOps } from 'bedrock-finops';
+import { bedrockFinOps, isBudgetExceededError, withAttribution, type BedrockFinOps } from 'bedrock-finops';
+import { RedisBudgetStore } from 'bedrock-finops/redis';
 import { startBedrockSimulator } from 'bedrock-finops/testing';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 

@@ -1,9 +1,9 @@
 import { Call, type CallSettler, type Outcome } from './call/call.js';
-import { commandAttribution, currentScopeAttribution, mergeAttribution } from './call/attribution.js';
-import type { ModelResolver } from './call/model-resolver.js';
+import { commandAttribution, currentScopeAttribution, mergeAttribution } from './attribution/attribution.js';
+import type { ModelResolver } from './model/model-resolver.js';
 import type { Pricer } from './pricing/pricer.js';
 import type { RateCard } from './pricing/rate-card.js';
-import type { OperationInfo } from './call/operations.js';
+import type { OperationInfo } from './model/operations.js';
 import { OnceReporter } from './diagnostics.js';
 import { errorName } from './errors/error-name.js';
 import type { Attribution, UsageRecord } from './record.js';
@@ -14,7 +14,7 @@ import { ConverseStreamUsageTracker } from './usage/converse-stream-usage.js';
 import { usageFromInvokeModel, type ObservedUsage } from './usage/invoke-model.js';
 import { observeStream, type StreamEnd, type StreamObserver } from './usage/observed-stream.js';
 import { toTokenUsage, ZERO_USAGE } from './usage/token-usage.js';
-import { parseInvokeRequestMetadata, requestMetadataFor } from './call/request-metadata.js';
+import { parseInvokeRequestMetadata, requestMetadataFor } from './attribution/request-metadata.js';
 
 /** Something that receives every settled record (metrics, budgets, the user's `onUsage`). */
 export type RecordSink = (record: UsageRecord, call: Call) => void;

@@ -8,7 +8,7 @@ import type {
   InitializeMiddleware,
   MetadataBearer,
 } from '@smithy/types';
-import { meteredOperation } from './call/operations.js';
+import { meteredOperation } from './model/operations.js';
 import type { Call } from './call/call.js';
 import type { Meter } from './meter.js';
 import type { BudgetManager } from './budgets/budget-manager.js';

@@ -1,6 +1,6 @@
 import type { MeterProvider } from '@opentelemetry/api';
-import { normalizeAttribution } from './call/attribution.js';
-import { parseModelId } from './call/model-id.js';
+import { normalizeAttribution } from './attribution/attribution.js';
+import { parseModelId } from './model/model-id.js';
 import { ConfigurationError } from './errors/configuration-error.js';
 import type { Attribution, UsageRecord } from './record.js';
 import type { BudgetEvent } from './budgets/budget-manager.js';

@@ -6,8 +6,8 @@ import { BudgetManager, type BudgetCheck, type BudgetStatus } from './budgets/bu
 import { countTokensEstimator } from './budgets/count-tokens-estimator.js';
 import { MemoryBudgetStore } from './budgets/memory-store.js';
 import type { BudgetStore } from './budgets/store.js';
-import { normalizeAttribution } from './call/attribution.js';
-import { ModelResolver } from './call/model-resolver.js';
+import { normalizeAttribution } from './attribution/attribution.js';
+import { ModelResolver } from './model/model-resolver.js';
 import { OnceReporter } from './diagnostics.js';
 import { Meter } from './meter.js';
 import { registerBudgetMetrics } from './metrics/budget-metrics.js';

@@ -1,12 +1,9 @@
-import type { ModelKind } from './call/model-id.js';
+import type { ModelKind } from './model/model-id.js';
+import type { BedrockOperation } from './model/operations.js';
 
-/** Bedrock Runtime operations this plugin knows by name (SDK command name without `Command`). */
-export type BedrockOperation =
-  | 'Converse'
-  | 'ConverseStream'
-  | 'InvokeModel'
-  | 'InvokeModelWithResponseStream'
-  | 'InvokeModelWithBidirectionalStream';
+export type { BedrockOperation };
+
+
 
 /** Attribution: who spent the tokens. Keys are configuration, values are data. */
 export type Attribution = Readonly<Record<string, string>>;

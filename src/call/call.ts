@@ -1,9 +1,9 @@
 import type { Attribution, FallbackInfo } from '../record.js';
 import type { ObservedUsage } from '../usage/invoke-model.js';
-import type { ResolvedModel } from './model-resolver.js';
+import type { ResolvedModel } from '../model/model-resolver.js';
 import type { RateCard } from '../pricing/rate-card.js';
 import type { Reservation } from '../budgets/budget-manager.js';
-import type { OperationInfo } from './operations.js';
+import type { OperationInfo } from '../model/operations.js';
 
 /** How a call ended. */
 export type Outcome = 'success' | 'error' | 'abandoned';

@@ -1,6 +1,6 @@
 import type { InitializeHandler, InitializeHandlerArguments, InitializeHandlerOutput, MetadataBearer } from '@smithy/types';
 import type { Call } from '../call/call.js';
-import type { ModelResolver } from '../call/model-resolver.js';
+import type { ModelResolver } from '../model/model-resolver.js';
 import type { ProvisionedModelConfig } from '../options.js';
 import type { RateCard } from '../pricing/rate-card.js';
 import type { Breakers } from './breaker.js';

@@ -1,4 +1,4 @@
-import { parseModelId } from '../call/model-id.js';
+import { parseModelId } from '../model/model-id.js';
 
 /** The part of a `GetInferenceProfile` response this helper reads. */
 export interface InferenceProfileDescription {

@@ -1,4 +1,4 @@
-import type { ModelRef } from '../call/model-id.js';
+import type { ModelRef } from '../model/model-id.js';
 import type { OnceReporter } from '../diagnostics.js';
 import { catalogRateCard } from './catalog.js';
 import { costOf, type PricedUsage, type RateCard } from './rate-card.js';

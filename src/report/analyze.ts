@@ -1,4 +1,4 @@
-import { ModelResolver } from '../call/model-resolver.js';
+import { ModelResolver } from '../model/model-resolver.js';
 import { OnceReporter } from '../diagnostics.js';
 import { DEFAULT_SERVICE_TIER_MULTIPLIERS, Pricer } from '../pricing/pricer.js';
 import type { RateCard } from '../pricing/rate-card.js';

@@ -1,16 +1,6 @@
 import { ConverseCommand, ConverseStreamCommand, InvokeModelCommand } from '@aws-sdk/client-bedrock-runtime';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import {
-  bedrockFinOps,
-  BudgetExceededError,
-  isBudgetExceededError,
-  isConfigurationError,
-  isModelNotAllowedError,
-  withAttribution,
-  type BedrockFinOpsOptions,
-  type BudgetEvent,
-  type UsageRecord,
-} from '../../src/index.js';
+import { bedrockFinOps, BudgetExceededError, isBudgetExceededError, isConfigurationError, isModelNotAllowedError, withAttribution, type BedrockFinOpsOptions, type BudgetEvent, type UsageRecord } from '../../src/index.js';
 import { converseStreamEvent, streamException } from '../../src/testing/index.js';
 import { awsError, brokenEventStream, eventStream, json, jsonBody, makeClient, useMockBedrock, on, tick } from '../helpers/bedrock.js';
 
@@ -303,7 +293,7 @@ describe('budgets: every settle path releases its reservation', () => {
   });
 
   it('a reservation whose call never settles expires with its lease', async () => {
-    const { MemoryBudgetStore } = await import('../../src/index.js');
+    const { MemoryBudgetStore } = await import('../../src/budgets/index.js');
     const store = new MemoryBudgetStore();
     const entry = { key: 'k', limits: { tokens: 100 }, amounts: { tokens: 100, inputTokens: 0, outputTokens: 100, costUsd: 0 }, enforce: true, windowEnd: Number.POSITIVE_INFINITY };
     expect(store.reserve({ id: 'lost', entries: [entry], now: 1_000, leaseMs: 5_000 }).admitted).toBe(true);

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
 import { diag, DiagLogLevel } from '@opentelemetry/api';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { bedrockFinOps, jsonlLedger, readLedger, sqliteLedger, withAttribution, type UsageRecord } from '../../src/index.js';
+import { bedrockFinOps, withAttribution, type UsageRecord } from '../../src/index.js';
+import { jsonlLedger, readLedger, sqliteLedger } from '../../src/ledger/index.js';
 import { json, makeClient, mockBedrock, on } from '../helpers/bedrock.js';
 
 const server = mockBedrock();

@@ -5,7 +5,8 @@
  */
 import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
 import { Redis } from 'ioredis';
-import { bedrockFinOps, isBudgetExceededError, RedisBudgetStore } from '../../src/index.js';
+import { bedrockFinOps, isBudgetExceededError } from '../../src/index.js';
+import { RedisBudgetStore } from '../../src/budgets/redis/index.js';
 import { SimulatorEngine, simulatorRequestHandler, tokensOfText } from '../../src/testing/index.js';
 
 const [url = '', limit = '0', prefix = 'mp:{b}:'] = process.argv.slice(2);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Amounts, BudgetStore, ReservationEntry } from '../../src/index.js';
+import type { Amounts, BudgetStore, ReservationEntry } from '../../src/budgets/index.js';
 
 /** Makes a fresh store for one test; keys are unique per test so stores may be shared. */
 export type StoreFactory = () => Promise<BudgetStore> | BudgetStore;

@@ -1,4 +1,4 @@
-import { MemoryBudgetStore } from '../../src/index.js';
+import { MemoryBudgetStore } from '../../src/budgets/index.js';
 import { describeStoreContract } from '../shared/store-contract.js';
 
 describeStoreContract('memory', () => new MemoryBudgetStore());

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseModelId } from '../../src/index.js';
+import { parseModelId } from '../../src/model/index.js';
 
 describe('parseModelId', () => {
   it.each([

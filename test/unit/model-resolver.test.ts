@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ModelResolver } from '../../src/call/model-resolver.js';
+import { ModelResolver } from '../../src/model/model-resolver.js';
 
 describe('ModelResolver', () => {
   it('looks a price up once per model id, then serves it from the cache', () => {

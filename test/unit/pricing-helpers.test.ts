@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { priceCatalogInfo, resolveApplicationInferenceProfiles } from '../../src/index.js';
+import { priceCatalogInfo, resolveApplicationInferenceProfiles } from '../../src/pricing/index.js';
 
 describe('priceCatalogInfo', () => {
   it('names the catalog version that is installed and pinned', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { analyze, renderHtml, renderText, type UsageRecord } from '../../src/index.js';
+import { analyze, renderHtml, renderText } from '../../src/report/index.js';
+import { type UsageRecord } from '../../src/index.js';
 
 const SONNET = 'global.anthropic.claude-sonnet-4-5-20250929-v1:0';
 const MICRO = 'amazon.nova-micro-v1:0';

@@ -1,4 +1,5 @@
 import { diag } from '@opentelemetry/api';
+import { BudgetStoreUnavailableError } from '../../errors/budget-store-unavailable-error.js';
 import { ConfigurationError } from '../../errors/configuration-error.js';
 import { LIMIT_TYPES, type Amounts, type LimitType } from '../amounts.js';
 import type { BudgetStore, CommitRequest, CommitResult, CounterState, ReserveRequest, ReserveResult } from '../store.js';
@@ -49,10 +50,6 @@ export interface RedisBudgetStoreStats {
   dropped: number;
 }
 
-/** A store operation failed fast because the breaker is open or Redis did not answer in time. */
-export class BudgetStoreUnavailableError extends Error {
-  override name = 'BudgetStoreUnavailableError';
-}
 
 const FIELDS = 8;
 

@@ -1,5 +1,5 @@
 import { Buffer } from 'node:buffer';
-import { parseModelId } from '../../call/model-id.js';
+import { parseModelId } from '../../model/model-id.js';
 import { asCount, asObject, pick } from '../../usage/json.js';
 import { converseStreamEvent, encodeEventStreamMessage, invokeStreamChunk, type EventStreamMessage } from '../event-stream.js';
 import { formatFor, type SimUsage } from './formats.js';

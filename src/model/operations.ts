@@ -1,4 +1,10 @@
-import type { BedrockOperation } from '../record.js';
+/** Bedrock Runtime operations this plugin knows by name (SDK command name without `Command`). */
+export type BedrockOperation =
+  | 'Converse'
+  | 'ConverseStream'
+  | 'InvokeModel'
+  | 'InvokeModelWithResponseStream'
+  | 'InvokeModelWithBidirectionalStream';
 
 /** How an operation delivers usage. */
 export type UsageDelivery = 'converse' | 'converse-stream' | 'invoke' | 'invoke-stream' | 'bidi-stream';
