@@ -169,7 +169,7 @@ log();
 log('## Budget stores');
 log();
 const memory = new MemoryBudgetStore();
-const entry: ReservationEntry = { key: 'bench', limits: { tokens: 1e15 }, amounts: { tokens: 300, inputTokens: 200, outputTokens: 100, costUsd: 0.001 }, enforce: true, windowEnd: Date.now() + 86_400_000 };
+const entry: ReservationEntry = { key: 'bench', budget: 'bench', limits: { tokens: 1e15 }, amounts: { tokens: 300, inputTokens: 200, outputTokens: 100, nanoUsd: 1_000_000 }, enforce: true, windowEnd: Date.now() + 86_400_000 };
 const pairs = smoke ? 20_000 : 1_000_000;
 {
   const t0 = performance.now();
@@ -177,7 +177,7 @@ const pairs = smoke ? 20_000 : 1_000_000;
     const id = `m${i}`;
     const now = Date.now();
     memory.reserve({ id, entries: [entry], now, leaseMs: 60_000 });
-    memory.commit({ id, entries: [{ key: 'bench', actual: entry.amounts, windowEnd: entry.windowEnd }], now });
+    memory.commit({ id, entries: [{ key: 'bench', budget: 'bench', actual: entry.amounts, windowEnd: entry.windowEnd }], now });
   }
   const perSec = pairs / ((performance.now() - t0) / 1000);
   log(`- In-memory: **${Math.round(perSec).toLocaleString('en-US')} reserve+commit pairs per second** (${pairs.toLocaleString('en-US')} pairs; target ≥ 1,000,000).`);
@@ -200,12 +200,12 @@ try {
       await store.reserve({ id, entries: [entry], now, leaseMs: 60_000 });
       reserveLat.push(performance.now() - t);
       t = performance.now();
-      await store.commit({ id, entries: [{ key: 'bench', actual: entry.amounts, windowEnd: entry.windowEnd }], now });
+      await store.commit({ id, entries: [{ key: 'bench', budget: 'bench', actual: entry.amounts, windowEnd: entry.windowEnd }], now });
       commitLat.push(performance.now() - t);
     }
   };
   // Warm the scripts and the connection first.
-  await store.read(['bench'], Date.now());
+  await store.read([{ key: 'bench', budget: 'bench' }], Date.now());
   // Round-trip latency, one operation at a time.
   const serial: number[] = [];
   for (let i = 0; i < (smoke ? 200 : 5_000); i++) {
@@ -214,7 +214,7 @@ try {
     const t = performance.now();
     await store.reserve({ id, entries: [entry], now, leaseMs: 60_000 });
     serial.push(performance.now() - t);
-    await store.commit({ id, entries: [{ key: 'bench', actual: entry.amounts, windowEnd: entry.windowEnd }], now });
+    await store.commit({ id, entries: [{ key: 'bench', budget: 'bench', actual: entry.amounts, windowEnd: entry.windowEnd }], now });
   }
   log(`- Redis, one operation at a time (round-trip latency): reserve p50 ${fmt(percentile(serial, 50), 3)} ms / p99 ${fmt(percentile(serial, 99), 3)} ms.`);
   const t0 = performance.now();

@@ -3,9 +3,9 @@
 // (`bedrock-finops/budgets`, `/redis`, `/ledger`, `/report`, `/pricing`, `/models`, `/testing`).
 export { bedrockFinOps } from './plugin.js';
 export type { BedrockFinOps, BudgetHandles } from './plugin.js';
-export type { BedrockFinOpsOptions, ProvisionedModelConfig, PricingOptions } from './options.js';
+export type { BedrockFinOpsOptions, ProvisionedModelConfig, PricingOptions } from './config.js';
 export type { Attribution, BedrockOperation, FallbackInfo, UsageRecord, UsageSource } from './record.js';
-export { withAttribution, attribute } from './attribution/attribution.js';
+export { withAttribution, attribute } from './attribution/scope.js';
 export { FINOPS_MIDDLEWARE } from './middleware.js';
 export { FINOPS_ATTEMPT_MIDDLEWARE } from './fallback/fallback-signal.js';
 export { FinOpsError } from './errors/finops-error.js';
@@ -14,6 +14,7 @@ export type { BudgetExceededDetails } from './errors/budget-exceeded-error.js';
 export { ModelNotAllowedError, isModelNotAllowedError } from './errors/model-not-allowed-error.js';
 export { BudgetStoreUnavailableError, isBudgetStoreUnavailableError } from './errors/budget-store-unavailable-error.js';
 export { ConfigurationError, isConfigurationError } from './errors/configuration-error.js';
-export type { BudgetRule } from './budgets/rule.js';
+export type { BudgetRule } from './budgets/budget-rule.js';
 export type { ModelPolicy } from './budgets/policy.js';
-export type { BudgetEvent, BudgetStatus, BudgetCheck } from './budgets/budget-manager.js';
+export type { BudgetEvent } from './budgets/events.js';
+export type { BudgetStatus, BudgetCheck } from './budgets/views.js';

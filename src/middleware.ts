@@ -8,13 +8,13 @@ import type {
   InitializeMiddleware,
   MetadataBearer,
 } from '@smithy/types';
-import { meteredOperation } from './model/operations.js';
-import type { Call } from './call/call.js';
-import type { Meter } from './meter.js';
-import type { BudgetManager } from './budgets/budget-manager.js';
+import { withRequestMetadata } from './attribution/propagate.js';
+import type { Call } from './call.js';
 import type { FallbackRouter } from './fallback/router.js';
-import { isBudgetExceededError } from './errors/budget-exceeded-error.js';
-import { isModelNotAllowedError } from './errors/model-not-allowed-error.js';
+import { meteredOperation } from './model/operations.js';
+import type { Ticket } from './pipeline/admission.js';
+import { observeSdkOutput } from './pipeline/observe.js';
+import type { UsageMeter } from './pipeline/usage-meter.js';
 
 /**
  * Where the plugin's middleware sits: the `initialize` step runs once per operation, outside the
@@ -30,7 +30,17 @@ export const FINOPS_MIDDLEWARE = {
   override: true,
 } as const satisfies InitializeHandlerOptions & AbsoluteLocation & { name: string; override: boolean };
 
-/** Reads the endpoint the SDK resolved for this operation (set on the context before sending). */
+export interface MiddlewareDeps {
+  readonly meter: UsageMeter;
+  readonly router: FallbackRouter;
+  readonly propagateToBedrock: boolean;
+}
+
+function isPromise<T>(v: T | Promise<T>): v is Promise<T> {
+  return typeof (v as { then?: unknown } | undefined)?.then === 'function';
+}
+
+/** The endpoint the SDK resolved for this operation (set on the context before sending). */
 function noteEndpoint(call: Call, context: HandlerExecutionContext): void {
   const url = context.endpointV2?.url;
   if (url === undefined) return;
@@ -39,50 +49,50 @@ function noteEndpoint(call: Call, context: HandlerExecutionContext): void {
   else if (url.protocol === 'http:') call.serverPort = 80;
 }
 
-/** The metering middleware: begin → send → observe, and settle on failure. */
-export function finOpsMiddleware<Input extends object, Output extends MetadataBearer>(
-  meter: Meter,
-  budgets: BudgetManager | undefined,
-  router: FallbackRouter,
-): InitializeMiddleware<Input, Output> {
+/** The call's path through the SDK, top to bottom: begin → admit → route and send → observe → settle. */
+export function finOpsMiddleware<Input extends object, Output extends MetadataBearer>(deps: MiddlewareDeps): InitializeMiddleware<Input, Output> {
+  const { meter, router, propagateToBedrock } = deps;
   return (next: InitializeHandler<Input, Output>, context: HandlerExecutionContext): InitializeHandler<Input, Output> => {
     const info = meteredOperation(context.commandName);
     // Operations that bill no tokens get the next handler itself: zero cost per call.
     if (info === undefined) return next;
-    return async (args: InitializeHandlerArguments<Input>): Promise<InitializeHandlerOutput<Output>> => {
-      let call: Call | undefined;
-      try {
-        call = meter.begin(info, args);
-      } catch (error) {
-        meter.reporter.error('begin', 'could not start metering a call (it is sent unmetered)', error);
-      }
-      if (call === undefined) return next(args);
-      if (budgets !== undefined) {
-        // The only place a call may be stopped: before anything is sent, by a policy or budget decision.
-        try {
-          const admission = budgets.admit(call, args.input);
-          if (admission !== undefined) await admission;
-        } catch (error) {
-          if (isBudgetExceededError(error) || isModelNotAllowedError(error)) throw error;
-          meter.reporter.error('admit', 'budget admission failed (the call is sent without a budget check)', error);
-        }
-      }
+
+    const sendAndObserve = async (call: Call, ticket: Ticket, args: InitializeHandlerArguments<Input>): Promise<InitializeHandlerOutput<Output>> => {
+      const toSend = propagateToBedrock ? withRequestMetadata(args, info.delivery, call.attribution, meter.reporter) : args;
       let result: InitializeHandlerOutput<Output>;
       try {
-        result = await router.send(call, meter.argsToSend(call, args), next);
+        result = await router.send(call, toSend, next);
       } catch (error) {
         noteEndpoint(call, context);
-        call.settle('error', undefined, error);
+        meter.settle(call, ticket, 'error', undefined, error);
         throw error;
       }
       noteEndpoint(call, context);
       try {
-        meter.observe(call, result);
+        observeSdkOutput(call, result, meter.reporter, (outcome, observed, error) => {
+          meter.settle(call, ticket, outcome, observed, error);
+        });
       } catch (error) {
         meter.reporter.error('observe', 'could not read usage from a response', error);
-        call.settle('success', undefined, undefined);
+        meter.settle(call, ticket, 'success', undefined, undefined);
       }
       return result;
+    };
+
+    return (args: InitializeHandlerArguments<Input>): Promise<InitializeHandlerOutput<Output>> => {
+      const modelId = (args.input as { modelId?: unknown } | undefined)?.modelId;
+      const call = meter.begin(info, typeof modelId === 'string' ? modelId : '', args);
+      if (call === undefined) return next(args);
+      let ticket: Ticket | Promise<Ticket>;
+      try {
+        // The only place a call may be stopped: before anything is sent, by a policy or budget decision.
+        ticket = meter.admit(call, args.input);
+      } catch (error) {
+        // Admission throws only typed refusals (Errors).
+        return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+      }
+      if (isPromise(ticket)) return ticket.then((t) => sendAndObserve(call, t, args));
+      return sendAndObserve(call, ticket, args);
     };
   };
 }

@@ -1,30 +1,35 @@
 import type { ServiceInputTypes, ServiceOutputTypes } from '@aws-sdk/client-bedrock-runtime';
 import { metrics } from '@opentelemetry/api';
 import type { MiddlewareStack, Pluggable } from '@smithy/types';
+import { attributionFromData } from './attribution/normalize.js';
 import type { Amounts } from './budgets/amounts.js';
-import { BudgetManager, type BudgetCheck, type BudgetStatus } from './budgets/budget-manager.js';
-import { countTokensEstimator } from './budgets/count-tokens-estimator.js';
-import { MemoryBudgetStore } from './budgets/memory-store.js';
-import type { BudgetStore } from './budgets/store.js';
-import { normalizeAttribution } from './attribution/attribution.js';
-import { ModelResolver } from './model/model-resolver.js';
+import { Budgets } from './budgets/budgets.js';
+import type { BudgetCheck, BudgetStatus } from './budgets/views.js';
+import { resolveConfig, type BedrockFinOpsOptions } from './config.js';
 import { OnceReporter } from './diagnostics.js';
-import { Meter } from './meter.js';
-import { registerBudgetMetrics } from './metrics/budget-metrics.js';
-import { MetricsRecorder } from './metrics/metrics-recorder.js';
-import { FINOPS_MIDDLEWARE, finOpsMiddleware } from './middleware.js';
-import { resolveOptions, type BedrockFinOpsOptions } from './options.js';
-import { Pricer } from './pricing/pricer.js';
 import { Breakers } from './fallback/breaker.js';
 import { FINOPS_ATTEMPT_MIDDLEWARE, fallbackAttemptMiddleware } from './fallback/fallback-signal.js';
-import { FallbackRouter, RoutingCounters } from './fallback/router.js';
+import { FallbackRouter } from './fallback/router.js';
+import { RoutingCounters } from './fallback/routing-counters.js';
 import { Utilization } from './fallback/utilization.js';
+import { registerBudgetMetrics } from './metrics/budget-metrics.js';
+import { MetricsRecorder } from './metrics/metrics-recorder.js';
 import { registerRoutingMetrics } from './metrics/routing-metrics.js';
+import { FINOPS_MIDDLEWARE, finOpsMiddleware } from './middleware.js';
+import { ModelResolver } from './model/model-resolver.js';
+import { Admission } from './pipeline/admission.js';
+import { CallStarter } from './pipeline/begin.js';
+import { Settler } from './pipeline/settle.js';
+import { UsageMeter } from './pipeline/usage-meter.js';
+import { Pricer } from './pricing/pricer.js';
 import { VERSION } from './version.js';
 
 /** Budget handles of a plugin instance. */
 export interface BudgetHandles {
-  /** Every budget counter in its current window: used, reserved, limit, remaining, reset time. */
+  /**
+   * Every budget counter in its current window: used, reserved, limit, remaining, reset time.
+   * When the store cannot be read, the last state this process saw, marked `stale: true`.
+   */
   status(): Promise<BudgetStatus[]>;
   /**
    * Would a call with this attribution to this model be admitted now? Nothing is reserved.
@@ -53,34 +58,30 @@ export interface BedrockFinOps extends Pluggable<ServiceInputTypes, ServiceOutpu
  * client.middlewareStack.use(finops);
  */
 export function bedrockFinOps(options?: BedrockFinOpsOptions): BedrockFinOps {
-  const o = resolveOptions(options);
+  const o = resolveConfig(options);
   const reporter = new OnceReporter();
   const pricer = new Pricer({ overrides: o.priceOverrides, discount: o.discount, serviceTiers: o.serviceTiers, reporter });
-  const resolver = new ModelResolver(o.aliases, (pricedAs, target, at) => pricer.rateCard(pricedAs, target, at));
-  const meter = new Meter(resolver, o.attribution, pricer, o.propagateToBedrock, reporter);
+  // Each provisioned ARN is priced and extracted as the model it serves, unless `models` says otherwise.
+  const aliases = new Map(o.models);
+  for (const [arn, config] of o.provisioned) if (!aliases.has(arn)) aliases.set(arn, config.model);
+  const resolver = new ModelResolver(aliases, (pricedAs, target, at) => pricer.rateCard(pricedAs, target, at));
+  const resolve = (id: string, now: number) => resolver.resolve(id, now);
   const routing = new RoutingCounters();
-  const router = new FallbackRouter(o.provisioned, new Breakers(o.cooldownMs), o.fallbackOn, resolver, routing);
+  const router = new FallbackRouter(o.provisioned, new Breakers(o.cooldownMs), o.fallbackOn, resolve, routing);
   const utilization = new Utilization();
-  const store: BudgetStore = o.budgetStore ?? new MemoryBudgetStore();
-  const budgets = new BudgetManager({
-    rules: o.rules,
-    policies: o.policies,
-    store,
-    estimator:
-      o.estimator === 'heuristic' ? undefined : o.estimator === 'count-tokens' && o.countTokensClient !== undefined ? countTokensEstimator(o.countTokensClient, reporter) : typeof o.estimator === 'function' ? o.estimator : undefined,
-    defaultMaxOutputTokens: o.defaultMaxOutputTokens,
-    leaseMs: o.reservationLeaseMs,
-    onStoreError: o.onStoreError,
-    onBudgetEvent: o.onBudgetEvent,
+  const budgets = new Budgets(o, {
     pricer,
     reporter,
     maxKeysPerRule: o.maxValuesPerKey,
     // A provisioned call may be served by its fallback: reserve its cost at the fallback's price.
     costModelFor: (call) => {
       const fallback = router.fallbackOf(call.requestedModelId);
-      return fallback === undefined ? call.model : resolver.resolve(fallback, call.startedAt);
+      return fallback === undefined ? call.model : resolve(fallback, call.startedAt);
     },
   });
+  const admission = new Admission(budgets.active ? budgets : undefined, reporter);
+  const settler = new Settler(pricer, admission, reporter);
+  const meter = new UsageMeter(new CallStarter(resolver, o.attribution, reporter), admission, settler, reporter);
 
   const provider = o.meterProvider;
   const recorder = new MetricsRecorder({
@@ -91,36 +92,32 @@ export function bedrockFinOps(options?: BedrockFinOpsOptions): BedrockFinOps {
     histograms: o.genAiHistograms,
     onStart: (m) => {
       registerRoutingMetrics(m, routing, utilization, o.provisioned);
-      if (budgets.active) registerBudgetMetrics(m, budgets, store);
+      if (budgets.active) registerBudgetMetrics(m, budgets);
     },
   });
   if (provider !== undefined) recorder.start();
 
-  // Budgets first, so status() reflects a call by the time its record is seen.
-  if (budgets.active)
-    meter.addSink(function budgetSink(record, call) {
-      budgets.commit(call, record);
-    });
+  // Sinks, in order; budgets were settled before them, so status() reflects a call by the time its record is seen.
   if (o.provisioned.size > 0)
-    meter.addSink(function utilizationSink(record) {
+    settler.addSink(function utilizationSink({ record }) {
       if (record.modelKind === 'provisioned-model' && record.fallback === undefined)
         utilization.add(record.modelId, record.inputTokens + record.outputTokens + record.cacheReadInputTokens + record.cacheWriteInputTokens, Date.now());
     });
-  meter.addSink(function metricsSink(record, call) {
-    recorder.record(record, call);
+  settler.addSink(function metricsSink(settlement) {
+    recorder.record(settlement);
   });
   const ledger = o.ledger;
   if (ledger !== undefined)
-    meter.addSink(function ledgerSink(record) {
+    settler.addSink(function ledgerSink({ record }) {
       ledger.write(record);
     });
   const onUsage = o.onUsage;
   if (onUsage !== undefined)
-    meter.addSink(function onUsageSink(record) {
+    settler.addSink(function onUsageSink({ record }) {
       onUsage(record);
     });
 
-  const middleware = finOpsMiddleware<ServiceInputTypes, ServiceOutputTypes>(meter, budgets.active ? budgets : undefined, router);
+  const middleware = finOpsMiddleware<ServiceInputTypes, ServiceOutputTypes>({ meter, router, propagateToBedrock: o.propagateToBedrock });
   const attemptMiddleware = fallbackAttemptMiddleware<ServiceInputTypes, ServiceOutputTypes>((model, error) => {
     routing.throttle(model, error);
   });
@@ -134,14 +131,14 @@ export function bedrockFinOps(options?: BedrockFinOpsOptions): BedrockFinOps {
     budgets: {
       status: () => budgets.status(),
       check: (attribution, modelId, estimate) => {
-        const merged = { ...o.attribution, ...normalizeAttribution(attribution, 'check') };
-        return budgets.check(merged, modelId, resolver.resolve(modelId, Date.now()).baseModelId, estimate);
+        const merged = { ...o.attribution, ...attributionFromData(attribution) };
+        return budgets.check(merged, modelId, resolve(modelId, Date.now()).baseModelId, estimate);
       },
     },
     shutdown() {
       closed ??= (async () => {
         await budgets.drain();
-        await store.close?.();
+        await budgets.store.close?.();
         await ledger?.close();
       })();
       return closed;

@@ -1,8 +1,8 @@
 // `bedrock-finops/budgets`: the extension points of budgets — the store interface and the
 // in-memory reference store, the input estimators, and the types budget rules are built from.
-export type { BudgetStore, ReserveRequest, ReserveResult, ReservationEntry, CommitRequest, CommitEntry, CommitResult, CounterState } from './store.js';
+export type { BudgetStore, ReserveRequest, ReserveResult, ReservationEntry, CommitRequest, CommitEntry, CommitResult, CounterState, CounterRef } from './store.js';
 export { MemoryBudgetStore } from './memory-store.js';
-export type { Amounts, LimitType, Limits } from './amounts.js';
+export type { Amounts, LimitType, Limits, Units, UnitLimits, UnitField } from './amounts.js';
 export type { BudgetWindow } from './window.js';
 export type { CallMatch } from './rule.js';
 export type { EstimateRequest, InputEstimator } from './estimate.js';

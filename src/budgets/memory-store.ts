@@ -1,63 +1,78 @@
-import { addInto, exceededLimit, zeroAmounts, type Amounts, type LimitType } from './amounts.js';
-import type { BudgetStore, CommitRequest, CommitResult, CounterState, ReservationEntry, ReserveRequest, ReserveResult } from './store.js';
+import { addUnits, exceededField, isZeroUnits, subUnits, ZERO_UNITS, type UnitField, type Units } from './amounts.js';
+import type { BudgetStore, CommitRequest, CommitResult, CounterRef, CounterState, ReservationEntry, ReserveRequest, ReserveResult } from './store.js';
 
 interface Counter {
-  readonly used: Amounts;
-  readonly reserved: Amounts;
+  used: Units;
+  reserved: Units;
   windowEnd: number;
 }
 
-interface Reservation {
+interface Held {
   readonly keys: readonly string[];
-  readonly amounts: readonly Readonly<Amounts>[];
+  readonly amounts: readonly Units[];
   readonly expiresAt: number;
 }
 
 const SWEEP_EVERY_MS = 1_000;
-const EXPIRED_IDS_KEPT = 10_000;
-const ZERO: Readonly<Amounts> = Object.freeze(zeroAmounts());
+const IDS_KEPT = 10_000;
+const NONE: readonly { index: number; field: UnitField }[] = Object.freeze([]);
 
 /**
- * The default budget store: counters in this process's memory. Synchronous, so admission awaits
- * nothing. Expired leases and ended windows are swept as calls come in.
+ * The default budget store and the reference for every other: counters in this process's
+ * memory, integers only. Synchronous, so admission awaits nothing. Expired leases and ended
+ * windows are swept as calls come in.
  */
 export class MemoryBudgetStore implements BudgetStore {
   private readonly counters = new Map<string, Counter>();
-  private readonly reservations = new Map<string, Reservation>();
-  // Idempotency without tracking every commit: a live reservation is committed once (it is
-  // deleted then); an id whose lease expired is remembered (bounded ring) so its late commit still
-  // counts once; any other id was already committed.
+  private readonly held = new Map<string, Held>();
+  // Idempotency without tracking every id forever: a live reservation is committed once (it is
+  // deleted then); the ids of the last reservations that expired or were committed are
+  // remembered (bounded ring), so a late or repeated commit or reserve is recognised.
   private readonly expired = new Set<string>();
-  private readonly expiredRing: (string | undefined)[] = new Array<string | undefined>(EXPIRED_IDS_KEPT);
+  private readonly done = new Set<string>();
+  private readonly ring: (string | undefined)[] = new Array<string | undefined>(IDS_KEPT);
   private ringIndex = 0;
   private nextSweep = 0;
 
   private counter(key: string, windowEnd: number): Counter {
     let c = this.counters.get(key);
     if (c === undefined) {
-      c = { used: zeroAmounts(), reserved: zeroAmounts(), windowEnd };
+      c = { used: ZERO_UNITS, reserved: ZERO_UNITS, windowEnd };
       this.counters.set(key, c);
     }
     return c;
   }
 
+  private remember(set: Set<string>, id: string): void {
+    const evicted = this.ring[this.ringIndex];
+    if (evicted !== undefined) {
+      this.expired.delete(evicted);
+      this.done.delete(evicted);
+    }
+    this.ring[this.ringIndex] = id;
+    this.ringIndex = (this.ringIndex + 1) % IDS_KEPT;
+    set.add(id);
+  }
+
+  private release(h: Held): void {
+    for (let i = 0; i < h.keys.length; i++) {
+      const c = this.counters.get(h.keys[i] as string);
+      const amounts = h.amounts[i];
+      if (c !== undefined && amounts !== undefined) c.reserved = subUnits(c.reserved, amounts);
+    }
+  }
+
   private sweep(now: number): void {
     if (now < this.nextSweep) return;
     this.nextSweep = now + SWEEP_EVERY_MS;
-    for (const [id, r] of this.reservations) {
-      if (r.expiresAt > now) continue;
-      this.reservations.delete(id);
-      this.rememberExpired(id);
-      r.keys.forEach((key, i) => {
-        const c = this.counters.get(key);
-        const amounts = r.amounts[i];
-        if (c !== undefined && amounts !== undefined) addInto(c.reserved, amounts, -1);
-      });
+    for (const [id, h] of this.held) {
+      if (h.expiresAt > now) continue;
+      this.held.delete(id);
+      this.remember(this.expired, id);
+      this.release(h);
     }
-    for (const [key, c] of this.counters) {
-      // A counter outlives its window by a day so late commits still land on it.
-      if (c.windowEnd + 86_400_000 < now && isZero(c.reserved)) this.counters.delete(key);
-    }
+    // A counter outlives its window by a day so late commits still land on it.
+    for (const [key, c] of this.counters) if (c.windowEnd + 86_400_000 < now && isZeroUnits(c.reserved)) this.counters.delete(key);
   }
 
   reserve(request: ReserveRequest): ReserveResult {
@@ -65,76 +80,59 @@ export class MemoryBudgetStore implements BudgetStore {
     const entries = request.entries;
     const states: CounterState[] = [];
     const counters: Counter[] = [];
-    let exceeded: { index: number; limit: LimitType }[] | undefined;
-    let rejected: { index: number; limit: LimitType } | undefined;
+    let exceeded: { index: number; field: UnitField }[] | undefined;
+    let rejected: { index: number; field: UnitField } | undefined;
     for (let index = 0; index < entries.length; index++) {
       const entry = entries[index] as ReservationEntry;
       const c = this.counter(entry.key, entry.windowEnd);
       counters.push(c);
-      states.push({ used: copy(c.used), reserved: copy(c.reserved) });
-      const over = exceededLimit(entry.limits, c.used, c.reserved, entry.amounts);
+      states.push({ used: c.used, reserved: c.reserved });
+      // A repeated reserve (a re-sent request) changes nothing and admits again.
+      if (this.held.has(request.id) || this.done.has(request.id)) continue;
+      const over = exceededField(entry.limits, c.used, c.reserved, entry.amounts);
       if (over === undefined) continue;
-      if (entry.enforce) rejected ??= { index, limit: over };
-      else (exceeded ??= []).push({ index, limit: over });
+      if (entry.enforce) rejected ??= { index, field: over };
+      else (exceeded ??= []).push({ index, field: over });
     }
     if (rejected !== undefined) return { admitted: false, rejected, exceeded: exceeded ?? NONE, states };
+    if (this.held.has(request.id) || this.done.has(request.id)) return { admitted: true, rejected: undefined, exceeded: NONE, states };
     const keys: string[] = [];
-    const amounts: Readonly<Amounts>[] = [];
+    const amounts: Units[] = [];
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i] as ReservationEntry;
-      addInto((counters[i] as Counter).reserved, entry.amounts);
+      const c = counters[i] as Counter;
+      c.reserved = addUnits(c.reserved, entry.amounts);
       keys.push(entry.key);
       amounts.push(entry.amounts);
     }
-    this.reservations.set(request.id, { keys, amounts, expiresAt: request.now + request.leaseMs });
+    this.held.set(request.id, { keys, amounts, expiresAt: request.now + request.leaseMs });
     return { admitted: true, rejected: undefined, exceeded: exceeded ?? NONE, states };
   }
 
-  private rememberExpired(id: string): void {
-    const evicted = this.expiredRing[this.ringIndex];
-    if (evicted !== undefined) this.expired.delete(evicted);
-    this.expiredRing[this.ringIndex] = id;
-    this.ringIndex = (this.ringIndex + 1) % EXPIRED_IDS_KEPT;
-    this.expired.add(id);
-  }
-
   commit(request: CommitRequest): CommitResult {
-    const reservation = this.reservations.get(request.id);
-    if (reservation === undefined && !this.expired.delete(request.id)) return { applied: false, before: [], after: [] };
-    if (reservation !== undefined) {
-      this.reservations.delete(request.id);
-      for (let i = 0; i < reservation.keys.length; i++) {
-        const c = this.counters.get(reservation.keys[i] as string);
-        const amounts = reservation.amounts[i];
-        if (c !== undefined && amounts !== undefined) addInto(c.reserved, amounts, -1);
-      }
+    const h = this.held.get(request.id);
+    if (h === undefined && !this.expired.delete(request.id)) return { applied: false, before: [], after: [] };
+    if (h !== undefined) {
+      this.held.delete(request.id);
+      this.release(h);
     }
-    const before: Amounts[] = [];
-    const after: Amounts[] = [];
+    this.remember(this.done, request.id);
+    const before: Units[] = [];
+    const after: Units[] = [];
     for (const entry of request.entries) {
       const c = this.counter(entry.key, entry.windowEnd);
-      before.push(copy(c.used));
-      addInto(c.used, entry.actual);
-      after.push(copy(c.used));
+      before.push(c.used);
+      c.used = addUnits(c.used, entry.actual);
+      after.push(c.used);
     }
     return { applied: true, before, after };
   }
 
-  read(keys: readonly string[], now: number): readonly CounterState[] {
+  read(counters: readonly CounterRef[], now: number): readonly CounterState[] {
     this.sweep(now);
-    return keys.map((key) => {
+    return counters.map(({ key }) => {
       const c = this.counters.get(key);
-      return c === undefined ? { used: ZERO, reserved: ZERO } : { used: copy(c.used), reserved: copy(c.reserved) };
+      return c === undefined ? { used: ZERO_UNITS, reserved: ZERO_UNITS } : { used: c.used, reserved: c.reserved };
     });
   }
-}
-
-const NONE: readonly { index: number; limit: LimitType }[] = Object.freeze([]);
-
-function copy(a: Readonly<Amounts>): Amounts {
-  return { tokens: a.tokens, inputTokens: a.inputTokens, outputTokens: a.outputTokens, costUsd: a.costUsd };
-}
-
-function isZero(a: Readonly<Amounts>): boolean {
-  return Math.abs(a.tokens) < 1e-9 && Math.abs(a.inputTokens) < 1e-9 && Math.abs(a.outputTokens) < 1e-9 && Math.abs(a.costUsd) < 1e-12;
 }

@@ -1,4 +1,5 @@
 import { ConfigurationError } from '../errors/configuration-error.js';
+import { assertKnownKeys } from '../validate.js';
 import { compileGlobs } from './glob.js';
 import { compileMatch, type CallMatch, type Matcher, type MatchSubject } from './rule.js';
 
@@ -26,6 +27,8 @@ export interface CompiledPolicy {
   readonly denied: ((s: MatchSubject) => boolean) | undefined;
 }
 
+const POLICY_KEYS = ['name', 'match', 'allowModels', 'denyModels'];
+
 function modelTest(globs: readonly string[]): (s: MatchSubject) => boolean {
   const test = compileGlobs(globs);
   return (s) => test(s.modelId) || (s.baseModelId !== undefined && test(s.baseModelId));
@@ -36,17 +39,18 @@ export function compilePolicies(policies: unknown): readonly CompiledPolicy[] {
   if (policies === undefined) return [];
   if (!Array.isArray(policies)) throw new ConfigurationError('policies', 'must be an array of model policies');
   return policies.map((raw: unknown, i) => {
-    if (typeof raw !== 'object' || raw === null) throw new ConfigurationError(`policies[${i}]`, 'must be an object');
-    const p = raw as ModelPolicy;
-    const name = p.name ?? `policies[${i}]`;
     const at = `policies[${i}]`;
+    if (typeof raw !== 'object' || raw === null) throw new ConfigurationError(at, 'must be an object');
+    assertKnownKeys(raw as Record<string, unknown>, POLICY_KEYS, at);
+    const p = raw as ModelPolicy;
+    if (p.name !== undefined && (typeof p.name !== 'string' || p.name.length === 0)) throw new ConfigurationError(`${at}.name`, 'must be a non-empty string');
     for (const k of ['allowModels', 'denyModels'] as const) {
       const v = p[k];
       if (v !== undefined && (!Array.isArray(v) || v.some((g) => typeof g !== 'string'))) throw new ConfigurationError(`${at}.${k}`, 'must be a list of model ids or globs');
     }
     if (p.allowModels === undefined && p.denyModels === undefined) throw new ConfigurationError(at, 'must set allowModels or denyModels');
     return {
-      name,
+      name: p.name ?? at,
       matches: compileMatch(p.match, `${at}.match`),
       allowed: p.allowModels === undefined ? undefined : modelTest(p.allowModels),
       denied: p.denyModels === undefined ? undefined : modelTest(p.denyModels),

@@ -1,12 +1,14 @@
-import type { Amounts, LimitType, Limits } from './amounts.js';
+import type { UnitField, UnitLimits, Units } from './amounts.js';
 
 /** One counter a reservation touches: a budget rule, its `per` value and its window. */
 export interface ReservationEntry {
-  /** The counter's key (budget, per value, window start); stores may prefix it. */
+  /** The counter's unique key (budget, per value, window start); stores may prefix it. */
   readonly key: string;
-  readonly limits: Limits;
+  /** The budget (rule) name the counter belongs to: stores may shard or hash-tag by it. */
+  readonly budget: string;
+  readonly limits: UnitLimits;
   /** What this call reserves. */
-  readonly amounts: Readonly<Amounts>;
+  readonly amounts: Units;
   /** `true` for `block` rules: exceeding rejects the whole reservation. `false` for `warn` rules. */
   readonly enforce: boolean;
   /** When the window ends (epoch ms; `Infinity` for `total`), so stores can expire the counter. */
@@ -14,7 +16,7 @@ export interface ReservationEntry {
 }
 
 export interface ReserveRequest {
-  /** Unique per call; commits refer to it. */
+  /** Unique per call (a random UUID); commits refer to it. Reserving twice with one id is a no-op. */
   readonly id: string;
   readonly entries: readonly ReservationEntry[];
   readonly now: number;
@@ -22,27 +24,28 @@ export interface ReserveRequest {
   readonly leaseMs: number;
 }
 
-/** A counter's state: committed usage and live reservations. */
+/** A counter's state: committed usage and live reservations, in store units (integers; cost in nano-USD). */
 export interface CounterState {
-  readonly used: Readonly<Amounts>;
-  readonly reserved: Readonly<Amounts>;
+  readonly used: Units;
+  readonly reserved: Units;
 }
 
 export interface ReserveResult {
   /** Whether the reservation was made (on every entry) — all or none. */
   readonly admitted: boolean;
-  /** The first enforcing entry that did not fit, and which limit it would pass. */
-  readonly rejected: { readonly index: number; readonly limit: LimitType } | undefined;
+  /** The first enforcing entry that did not fit, and which field it would pass. */
+  readonly rejected: { readonly index: number; readonly field: UnitField } | undefined;
   /** Non-enforcing (`warn`) entries that are over their limit with this call. */
-  readonly exceeded: readonly { readonly index: number; readonly limit: LimitType }[];
+  readonly exceeded: readonly { readonly index: number; readonly field: UnitField }[];
   /** Each entry's state before this reservation. */
   readonly states: readonly CounterState[];
 }
 
 export interface CommitEntry {
   readonly key: string;
+  readonly budget: string;
   /** The actual usage to add. */
-  readonly actual: Readonly<Amounts>;
+  readonly actual: Units;
   readonly windowEnd: number;
 }
 
@@ -57,21 +60,28 @@ export interface CommitResult {
   /** `false` when this id had already been committed (nothing changed). */
   readonly applied: boolean;
   /** Each entry's committed usage before and after this commit. */
-  readonly before: readonly Readonly<Amounts>[];
-  readonly after: readonly Readonly<Amounts>[];
+  readonly before: readonly Units[];
+  readonly after: readonly Units[];
+}
+
+/** A counter to read: its key and budget name. */
+export interface CounterRef {
+  readonly key: string;
+  readonly budget: string;
 }
 
 /**
  * Where budget counters live. Every method is atomic: `reserve` checks every entry and reserves
- * on all of them or none. Methods may answer synchronously (the in-memory store does, so the
- * hot path awaits nothing) or with a promise (Redis).
+ * on all of them or none. Amounts are integers (tokens; cost in nano-USD), so sums are exact.
+ * Methods may answer synchronously (the in-memory store does, so the hot path awaits nothing) or
+ * with a promise (Redis).
  */
 export interface BudgetStore {
   reserve(request: ReserveRequest): ReserveResult | Promise<ReserveResult>;
   commit(request: CommitRequest): CommitResult | Promise<CommitResult>;
   /** Current states of the given counters (missing ones are zero). */
-  read(keys: readonly string[], now: number): readonly CounterState[] | Promise<readonly CounterState[]>;
-  /** Releases what the store holds (timers, buffers); user-supplied connections stay open. */
+  read(counters: readonly CounterRef[], now: number): readonly CounterState[] | Promise<readonly CounterState[]>;
+  /** Writes what the store still holds for the backend (buffered commits) and releases timers. User-supplied connections stay open. */
   close?(): Promise<void>;
   /** Counters about the store itself (errors, timeouts, buffered commits…), exported as metrics. */
   stats?(): Readonly<Record<string, number>>;

@@ -18,6 +18,12 @@ export interface BudgetExceededDetails {
   readonly requested: number;
   /** When the window resets (`undefined` for a `total` budget, which never does). */
   readonly resetAt: Date | undefined;
+  /**
+   * Why the call was refused: `limit` — the budget has no room for it; `store-unavailable` — the
+   * budget store could not be asked and `onStoreError` is `'deny'` (the limit may not be reached).
+   * @defaultValue `'limit'`
+   */
+  readonly reason?: 'limit' | 'store-unavailable';
 }
 
 /** Thrown before a request is sent, when a `block` budget would be exceeded. Nothing was sent. */
@@ -31,13 +37,17 @@ export class BudgetExceededError extends FinOpsError implements BudgetExceededDe
   readonly reserved: number;
   readonly requested: number;
   readonly resetAt: Date | undefined;
+  readonly reason: 'limit' | 'store-unavailable';
 
   constructor(details: BudgetExceededDetails) {
     const who = details.key === undefined ? `"${details.budget}"` : `"${details.budget}" for "${details.key}"`;
     const when = details.resetAt === undefined ? 'it does not reset (total budget)' : `it resets at ${details.resetAt.toISOString()}`;
     super(
-      `Budget ${who} would be exceeded: ${details.limitType} limit ${fmt(details.limit)}, used ${fmt(details.used)}, reserved by calls in flight ${fmt(details.reserved)}, this call needs ${fmt(details.requested)}; ${when}. Nothing was sent.`,
+      details.reason === 'store-unavailable'
+        ? `Budget ${who} could not be checked: the budget store is unavailable and onStoreError is 'deny'. Nothing was sent.`
+        : `Budget ${who} would be exceeded: ${details.limitType} limit ${fmt(details.limit)}, used ${fmt(details.used)}, reserved by calls in flight ${fmt(details.reserved)}, this call needs ${fmt(details.requested)}; ${when}. Nothing was sent.`,
     );
+    this.reason = details.reason ?? 'limit';
     this.budget = details.budget;
     this.key = details.key;
     this.limitType = details.limitType;

@@ -1,32 +1,9 @@
 import type { InitializeHandler, InitializeHandlerArguments, InitializeHandlerOutput, MetadataBearer } from '@smithy/types';
-import type { Call } from '../call/call.js';
-import type { ModelResolver } from '../model/model-resolver.js';
-import type { ProvisionedModelConfig } from '../options.js';
-import type { RateCard } from '../pricing/rate-card.js';
+import type { Call, CallModel } from '../call.js';
+import type { ProvisionedModelConfig } from './config.js';
 import type { Breakers } from './breaker.js';
 import { FALLBACK_ON, FallbackSignal } from './fallback-signal.js';
-
-const MAX_SERIES = 1000;
-
-/** What routing did, for metrics: fallbacks by from / to / reason, throttled attempts by model and error. */
-export class RoutingCounters {
-  readonly fallbacks = new Map<string, { from: string; to: string; reason: string; count: number }>();
-  readonly throttles = new Map<string, { model: string; error: string; count: number }>();
-
-  fallback(from: string, to: string, reason: string): void {
-    const key = `${from}\u0001${to}\u0001${reason}`;
-    const e = this.fallbacks.get(key);
-    if (e !== undefined) e.count++;
-    else if (this.fallbacks.size < MAX_SERIES) this.fallbacks.set(key, { from, to, reason, count: 1 });
-  }
-
-  throttle(model: string, error: string): void {
-    const key = `${model}\u0001${error}`;
-    const e = this.throttles.get(key);
-    if (e !== undefined) e.count++;
-    else if (this.throttles.size < MAX_SERIES) this.throttles.set(key, { model, error, count: 1 });
-  }
-}
+import type { RoutingCounters } from './routing-counters.js';
 
 /**
  * Sends a call, spilling provisioned throughput to on-demand: a provisioned model with a
@@ -39,7 +16,7 @@ export class FallbackRouter {
     private readonly provisioned: ReadonlyMap<string, ProvisionedModelConfig>,
     private readonly breakers: Breakers,
     private readonly fallbackOn: ReadonlySet<string>,
-    private readonly resolver: ModelResolver<RateCard | undefined>,
+    private readonly resolve: (modelId: string, now: number) => CallModel,
     readonly counters: RoutingCounters,
   ) {}
 
@@ -91,7 +68,7 @@ export class FallbackRouter {
     reason: string,
   ): Promise<InitializeHandlerOutput<Output>> {
     call.modelId = to;
-    call.model = this.resolver.resolve(to, Date.now());
+    call.model = this.resolve(to, Date.now());
     call.fallback = { from, reason };
     this.counters.fallback(from, to, reason);
     return next({ ...args, input: { ...args.input, modelId: to } });

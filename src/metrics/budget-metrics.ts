@@ -1,7 +1,6 @@
 import type { Meter } from '@opentelemetry/api';
-import type { BudgetManager } from '../budgets/budget-manager.js';
 import { LIMIT_TYPES } from '../budgets/amounts.js';
-import type { BudgetStore } from '../budgets/store.js';
+import type { Budgets } from '../budgets/budgets.js';
 import {
   ATTR_FINOPS_BUDGET,
   ATTR_FINOPS_BUDGET_KEY,
@@ -26,7 +25,7 @@ import {
  * usage and limit per budget / key / limit type (gauges), rejections, threshold alerts, policy
  * rejections and store errors (counters). No store round trip per collection.
  */
-export function registerBudgetMetrics(meter: Meter, budgets: BudgetManager, store: BudgetStore): void {
+export function registerBudgetMetrics(meter: Meter, budgets: Budgets): void {
   const used = meter.createObservableGauge(FINOPS_BUDGET_USED, { description: 'Budget usage in the current window (committed plus reserved), by limit type.' });
   const limit = meter.createObservableGauge(FINOPS_BUDGET_LIMIT, { description: 'Budget limit, by limit type.' });
   const rejections = meter.createObservableCounter(FINOPS_BUDGET_REJECTIONS, { description: 'Calls a budget stopped before they were sent.', unit: UNIT_CALL });
@@ -37,7 +36,7 @@ export function registerBudgetMetrics(meter: Meter, budgets: BudgetManager, stor
   const storePending = meter.createObservableGauge(FINOPS_STORE_PENDING, { description: 'Commits buffered while the budget store is unavailable.' });
   meter.addBatchObservableCallback(
     (result) => {
-      for (const s of budgets.knownCounters()) {
+      for (const s of budgets.knownStatuses()) {
         for (const t of LIMIT_TYPES) {
           const l = s.limit[t];
           if (l === undefined) continue;
@@ -46,17 +45,11 @@ export function registerBudgetMetrics(meter: Meter, budgets: BudgetManager, stor
           result.observe(limit, l, attrs);
         }
       }
-      for (const [name, n] of budgets.counters.rejections) {
-        const [budget = '', limitType = ''] = name.split('\u0001');
-        result.observe(rejections, n, { [ATTR_FINOPS_BUDGET]: budget, [ATTR_FINOPS_LIMIT_TYPE]: limitType });
-      }
-      for (const [name, n] of budgets.counters.alerts) {
-        const [budget = '', threshold = ''] = name.split('\u0001');
-        result.observe(alerts, n, { [ATTR_FINOPS_BUDGET]: budget, [ATTR_FINOPS_THRESHOLD]: Number(threshold) });
-      }
+      for (const r of budgets.counters.rejections.values()) result.observe(rejections, r.count, { [ATTR_FINOPS_BUDGET]: r.budget, [ATTR_FINOPS_LIMIT_TYPE]: r.limitType });
+      for (const a of budgets.counters.alerts.values()) result.observe(alerts, a.count, { [ATTR_FINOPS_BUDGET]: a.budget, [ATTR_FINOPS_THRESHOLD]: a.threshold });
       for (const [name, n] of budgets.counters.policyRejections) result.observe(policy, n, { [ATTR_FINOPS_POLICY]: name });
       result.observe(storeErrors, budgets.counters.storeErrors);
-      const stats = store.stats?.();
+      const stats = budgets.store.stats?.();
       if (stats !== undefined)
         for (const [event, n] of Object.entries(stats)) {
           if (event === 'pending') result.observe(storePending, n);

@@ -1,12 +1,11 @@
 import { diag } from '@opentelemetry/api';
 import type { Attributes, Histogram, Meter, MeterProvider, ObservableCounter, BatchObservableResult } from '@opentelemetry/api';
-import type { Call } from '../call/call.js';
-import type { Attribution, UsageRecord } from '../record.js';
+import type { Settlement } from '../call.js';
+import { fromNanoUsd, toNanoUsd } from '../money.js';
+import { CallShape, OUTCOMES } from './call-shape.js';
+import type { Attribution } from '../record.js';
 import { CardinalityGuard } from './cardinality-guard.js';
 import {
-  ATTR_ERROR_TYPE,
-  ATTR_FINOPS_OUTCOME,
-  ATTR_FINOPS_TOKEN_TYPE,
   ATTR_OPERATION_NAME,
   ATTR_OVERFLOW,
   ATTR_PROVIDER_NAME,
@@ -14,7 +13,6 @@ import {
   ATTR_RESPONSE_MODEL,
   ATTR_SERVER_ADDRESS,
   ATTR_SERVER_PORT,
-  ATTR_TOKEN_TYPE,
   DURATION_BUCKETS,
   FINOPS_CALLS,
   FINOPS_COST,
@@ -34,55 +32,12 @@ import {
 /** Distinct call shapes kept; past this, calls are counted under one overflow shape. */
 const MAX_SHAPES = 5000;
 
-const TOKEN_TYPES = ['input', 'output', 'cache_read', 'cache_write'] as const;
-const OUTCOMES = ['success', 'error', 'abandoned'] as const;
 type OutcomeName = (typeof OUTCOMES)[number];
 
 /** Attribution after the cardinality guard, with a key that identifies it. */
 interface SafeAttribution {
   readonly key: string;
   readonly attrs: Readonly<Record<string, string>>;
-}
-
-/**
- * One distinct combination of operation, models, endpoint and (guarded) attribution. Attribute
- * objects are built once per shape, so recording a call allocates none; the FinOps counters are
- * plain numbers here, reported through observable instruments at collection time.
- */
-class CallShape {
-  readonly histogram: Attributes;
-  readonly inputTokens: Attributes;
-  readonly outputTokens: Attributes;
-  private errors: Map<string, Attributes> | undefined;
-  readonly finops: Attributes;
-  readonly tokenAttrs: readonly Attributes[];
-  readonly callAttrs: readonly Attributes[];
-  readonly tokens = [0, 0, 0, 0];
-  readonly calls = [0, 0, 0];
-  cost = 0;
-  hasCost = false;
-  onDemandEquivalent = 0;
-  hasOnDemandEquivalent = false;
-
-  constructor(semconv: Attributes, attribution: Readonly<Record<string, string>>, histogramAttribution: boolean) {
-    this.finops = { ...attribution, ...semconv };
-    this.histogram = histogramAttribution ? this.finops : semconv;
-    this.inputTokens = { ...this.histogram, [ATTR_TOKEN_TYPE]: 'input' };
-    this.outputTokens = { ...this.histogram, [ATTR_TOKEN_TYPE]: 'output' };
-    this.tokenAttrs = TOKEN_TYPES.map((t) => ({ ...this.finops, [ATTR_FINOPS_TOKEN_TYPE]: t }));
-    this.callAttrs = OUTCOMES.map((o) => ({ ...this.finops, [ATTR_FINOPS_OUTCOME]: o }));
-  }
-
-  errorAttrs(errorType: string): Attributes {
-    this.errors ??= new Map();
-    let attrs = this.errors.get(errorType);
-    if (attrs === undefined) {
-      attrs = { ...this.histogram, [ATTR_ERROR_TYPE]: errorType };
-      // Error names come from the service, a bounded set; the cap is a guard, not a limit in practice.
-      if (this.errors.size < 64) this.errors.set(errorType, attrs);
-    }
-    return attrs;
-  }
 }
 
 export interface MetricsRecorderOptions {
@@ -174,8 +129,8 @@ export class MetricsRecorder {
         const attrs = shape.callAttrs[i];
         if (attrs !== undefined && shape.calls[i] !== 0) result.observe(calls, shape.calls[i] ?? 0, attrs);
       }
-      if (shape.hasCost) result.observe(cost, shape.cost, shape.finops);
-      if (shape.hasOnDemandEquivalent) result.observe(onDemand, shape.onDemandEquivalent, shape.finops);
+      if (shape.hasCost) result.observe(cost, fromNanoUsd(shape.costNano), shape.finops);
+      if (shape.hasOnDemandEquivalent) result.observe(onDemand, fromNanoUsd(shape.onDemandEquivalentNano), shape.finops);
     };
     for (const shape of this.shapes.values()) each(shape);
     if (this.overflow !== undefined) each(this.overflow);
@@ -213,11 +168,11 @@ export class MetricsRecorder {
     return safe;
   }
 
-  private shapeFor(call: Call, record: UsageRecord): CallShape {
+  private shapeFor(s: Settlement): CallShape {
+    const record = s.record;
     const safe = this.safeAttribution(record.attribution);
-    const operationName = call.info.delivery === 'invoke' || call.info.delivery === 'invoke-stream' ? call.model.invokeOperation : 'chat';
-    const server = call.serverAddress ?? '';
-    const key = `${operationName}\u0000${record.requestedModelId}\u0000${record.modelId}\u0000${server}\u0000${call.serverPort}\u0000${safe.key}`;
+    const operationName = s.genAiOperation;
+    const key = `${operationName}\u0000${record.requestedModelId}\u0000${record.modelId}\u0000${s.serverAddress ?? ''}\u0000${s.serverPort}\u0000${safe.key}`;
     let shape = this.shapes.get(key);
     if (shape !== undefined) return shape;
     if (this.shapes.size >= MAX_SHAPES) {
@@ -230,9 +185,9 @@ export class MetricsRecorder {
       [ATTR_REQUEST_MODEL]: record.requestedModelId,
       [ATTR_RESPONSE_MODEL]: record.modelId,
     };
-    if (call.serverAddress !== undefined) {
-      semconv[ATTR_SERVER_ADDRESS] = call.serverAddress;
-      semconv[ATTR_SERVER_PORT] = call.serverPort;
+    if (s.serverAddress !== undefined) {
+      semconv[ATTR_SERVER_ADDRESS] = s.serverAddress;
+      semconv[ATTR_SERVER_PORT] = s.serverPort;
     }
     shape = new CallShape(semconv, safe.attrs, this.options.histogramAttribution);
     this.shapes.set(key, shape);
@@ -240,10 +195,11 @@ export class MetricsRecorder {
   }
 
   /** Records one settled call. */
-  record(record: UsageRecord, call: Call): void {
+  record(settlement: Settlement): void {
     if (this.instruments === undefined && !this.start()) return;
     const instruments = this.ensureInstruments();
-    const shape = this.shapeFor(call, record);
+    const record = settlement.record;
+    const shape = this.shapeFor(settlement);
     const histograms = this.options.histograms;
     if (record.usageSource !== 'none') {
       if (histograms) {
@@ -264,11 +220,11 @@ export class MetricsRecorder {
     const index = OUTCOMES.indexOf(outcome);
     shape.calls[index] = (shape.calls[index] ?? 0) + 1;
     if (record.costUsd !== undefined) {
-      shape.cost += record.costUsd;
+      shape.costNano += toNanoUsd(record.costUsd);
       shape.hasCost = true;
     }
     if (record.onDemandEquivalentUsd !== undefined) {
-      shape.onDemandEquivalent += record.onDemandEquivalentUsd;
+      shape.onDemandEquivalentNano += toNanoUsd(record.onDemandEquivalentUsd);
       shape.hasOnDemandEquivalent = true;
     }
   }

@@ -1,7 +1,7 @@
 import type { Meter } from '@opentelemetry/api';
-import type { RoutingCounters } from '../fallback/router.js';
+import type { RoutingCounters } from '../fallback/routing-counters.js';
 import type { Utilization } from '../fallback/utilization.js';
-import type { ProvisionedModelConfig } from '../options.js';
+import type { ProvisionedModelConfig } from '../fallback/config.js';
 import {
   ATTR_ERROR_TYPE,
   ATTR_FINOPS_FALLBACK_FROM,

@@ -1,6 +1,6 @@
 import { Buffer } from 'node:buffer';
 import { asCount, parseJsonObject, pick } from './json.js';
-import type { ObservedUsage } from './invoke-model.js';
+import type { ObservedUsage } from './token-usage.js';
 
 const MARKER = 'usageEvent';
 

@@ -1,8 +1,7 @@
 import { extractorsFor } from './families/index.js';
 import { usageFromInvocationMetrics } from './invocation-metrics.js';
 import { parseJsonObject, pick, type JsonObject } from './json.js';
-import { hasAnyCount, mergeUsage, type PartialUsage } from './token-usage.js';
-import type { ObservedUsage } from './invoke-model.js';
+import { hasAnyCount, mergeUsage, type ObservedUsage, type PartialUsage } from './token-usage.js';
 
 const HEAD = 2;
 const TAIL = 4;

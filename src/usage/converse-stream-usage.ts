@@ -1,5 +1,5 @@
 import { usageFromConverse } from './converse.js';
-import type { ObservedUsage } from './invoke-model.js';
+import type { ObservedUsage } from './token-usage.js';
 
 /** Follows a ConverseStream: usage arrives in the `metadata` event, usually the last one. */
 export class ConverseStreamUsageTracker {

@@ -1,13 +1,7 @@
 import { extractorsFor } from './families/index.js';
 import { parseJsonObject } from './json.js';
 import { usageFromHeaders } from './headers.js';
-import { hasAnyCount, type PartialUsage } from './token-usage.js';
-import type { UsageSource } from '../record.js';
-
-export interface ObservedUsage {
-  readonly usage: PartialUsage;
-  readonly source: UsageSource;
-}
+import { hasAnyCount, type ObservedUsage } from './token-usage.js';
 
 /**
  * InvokeModel usage: the billed-token headers when present (no body parse at all), else the

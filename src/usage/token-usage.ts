@@ -1,4 +1,4 @@
-import type { TokenUsage } from '../record.js';
+import type { TokenUsage, UsageSource } from '../record.js';
 
 /** Usage as an extractor reports it: each count known or not. */
 export interface PartialUsage {
@@ -8,6 +8,12 @@ export interface PartialUsage {
   cacheWriteInputTokens?: number | undefined;
   /** The part of the cache writes made with a one-hour TTL (priced higher). */
   cacheWrite1hInputTokens?: number | undefined;
+}
+
+/** What was read of a call's usage, and from where. */
+export interface ObservedUsage {
+  readonly usage: PartialUsage;
+  readonly source: UsageSource;
 }
 
 /** Token counts of a record, including the one-hour part of the cache writes. */

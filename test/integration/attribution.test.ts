@@ -63,30 +63,58 @@ describe('attribution', () => {
   });
 
   it.each([
-    ['', 'must not be empty'],
-    ['Team', 'must match'],
-    ['1team', 'must match'],
-    ['team-name', 'must match'],
+    ['tenantId', 'tenant_id'],
+    ['cost-center', 'cost_center'],
+    ['Team', 'team'],
+    ['X-Request-ID', 'x_request_id'],
+    ['HTTPServer', 'http_server'],
+    ['user name', 'user_name'],
+    ['already_snake.case', 'already_snake.case'],
+  ])('normalises the call-time key %j to %j in the record, and never throws', async (key, normalised) => {
+    const { records, onUsage } = recorder();
+    server.use(on('converse', ok));
+    const client = makeClient(bedrockFinOps({ onUsage }));
+    await withAttribution({ [key]: 'v1' }, () => client.send(new ConverseCommand(input)));
+    await client.send(attribute(new ConverseCommand(input), { [key]: 'v2' }));
+    expect(records.map((r) => r.attribution)).toEqual([{ [normalised]: 'v1' }, { [normalised]: 'v2' }]);
+  });
+
+  it.each([
+    ['', 'empty'],
+    ['1team', 'must start with a letter'],
     ['gen_ai.system', 'reserved namespace'],
     ['server.address', 'reserved namespace'],
     ['error.type', 'reserved namespace'],
     ['k'.repeat(65), 'longer than 64'],
-  ])('rejects the invalid key %j with a clear error', (key, problem) => {
-    const attempts = [
-      () => bedrockFinOps({ attribution: { [key]: 'v' } }),
-      () => withAttribution({ [key]: 'v' }, () => 1),
-      () => attribute(new ConverseCommand(input), { [key]: 'v' }),
-    ];
-    for (const attempt of attempts) {
-      let caught: unknown;
-      try {
-        attempt();
-      } catch (e) {
-        caught = e;
-      }
-      expect(isConfigurationError(caught)).toBe(true);
-      expect((caught as Error).message).toContain(problem);
+  ])('drops the invalid call-time key %j (the call goes on), but rejects it in static configuration (%s)', async (key, problem) => {
+    const { records, onUsage } = recorder();
+    server.use(on('converse', ok));
+    const client = makeClient(bedrockFinOps({ onUsage }));
+    await withAttribution({ [key]: 'v', team: 'kept' }, () => client.send(attribute(new ConverseCommand(input), { [key]: 'w' })));
+    expect(records.map((r) => r.attribution)).toEqual([{ team: 'kept' }]);
+    let caught: unknown;
+    try {
+      bedrockFinOps({ attribution: { [key]: 'v' } });
+    } catch (e) {
+      caught = e;
     }
+    expect(isConfigurationError(caught)).toBe(true);
+    expect((caught as Error).message).toContain(problem);
+  });
+
+  it('never throws on hostile attribution objects: prototype keys, thousands of keys, non-objects', async () => {
+    const { records, onUsage } = recorder();
+    server.use(on('converse', ok));
+    const client = makeClient(bedrockFinOps({ onUsage }));
+    const many = Object.fromEntries(Array.from({ length: 5_000 }, (_, i) => [`k${i}`, 'v']));
+    await withAttribution(many, () => client.send(new ConverseCommand(input)));
+    await withAttribution(JSON.parse('{"__proto__": "p", "constructor": "c"}') as Record<string, string>, () => client.send(new ConverseCommand(input)));
+    await withAttribution(null as unknown as Record<string, string>, () => client.send(new ConverseCommand(input)));
+    expect(Object.keys(records[0]!.attribution)).toHaveLength(32);
+    // "__proto__" is an ordinary key once normalised ("proto"); the record's prototype is untouched.
+    expect(records[1]!.attribution).toEqual({ proto: 'p', constructor: 'c' });
+    expect(Object.getPrototypeOf(records[1]!.attribution)).toBe(Object.prototype);
+    expect(records[2]!.attribution).toEqual({});
   });
 });
 

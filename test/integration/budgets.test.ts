@@ -291,15 +291,6 @@ describe('budgets: every settle path releases its reservation', () => {
     });
     expect(s.reserved.tokens).toBe(0);
   });
-
-  it('a reservation whose call never settles expires with its lease', async () => {
-    const { MemoryBudgetStore } = await import('../../src/budgets/index.js');
-    const store = new MemoryBudgetStore();
-    const entry = { key: 'k', limits: { tokens: 100 }, amounts: { tokens: 100, inputTokens: 0, outputTokens: 100, costUsd: 0 }, enforce: true, windowEnd: Number.POSITIVE_INFINITY };
-    expect(store.reserve({ id: 'lost', entries: [entry], now: 1_000, leaseMs: 5_000 }).admitted).toBe(true);
-    expect(store.reserve({ id: 'next', entries: [entry], now: 2_000, leaseMs: 5_000 }).admitted).toBe(false);
-    expect(store.reserve({ id: 'later', entries: [entry], now: 7_001, leaseMs: 5_000 }).admitted).toBe(true);
-  });
 });
 
 describe('estimators', () => {

@@ -45,7 +45,7 @@ describe('redis scripts', () => {
     try {
       await client.script('FLUSH');
       const store = new RedisBudgetStore({ client, keyPrefix: 'test:{noscript}:' });
-      expect(await store.read(['k'], Date.now())).toHaveLength(1);
+      expect(await store.read([{ key: 'k', budget: 'k' }], Date.now())).toHaveLength(1);
       const exists = (await client.script('EXISTS', READ_SHA)) as number[];
       expect(exists).toEqual([1]);
     } finally {
@@ -59,7 +59,7 @@ describe('redis scripts', () => {
       const store = new RedisBudgetStore({ client, keyPrefix: 'test:{slot}:' });
       const now = Date.now();
       const windowEnd = now + 60_000;
-      await store.reserve({ id: 'r1', entries: [{ key: 'k1', limits: { tokens: 10 }, amounts: { tokens: 1, inputTokens: 1, outputTokens: 0, costUsd: 0 }, enforce: true, windowEnd }], now, leaseMs: 1000 });
+      await store.reserve({ id: 'r1', entries: [{ key: 'k1', budget: 'b', limits: { tokens: 10 }, amounts: { tokens: 1, inputTokens: 1, outputTokens: 0, nanoUsd: 0 }, enforce: true, windowEnd }], now, leaseMs: 1000 });
       const keys = await client.keys('test:{slot}:*');
       expect(keys.length).toBeGreaterThanOrEqual(3);
       // Redis Cluster hashes only the part inside the first {…}: one tag, one slot.

@@ -1,17 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Amounts, BudgetStore, ReservationEntry } from '../../src/budgets/index.js';
+import type { BudgetStore, CounterRef, ReservationEntry, Units } from '../../src/budgets/index.js';
 
 /** Makes a fresh store for one test; keys are unique per test so stores may be shared. */
 export type StoreFactory = () => Promise<BudgetStore> | BudgetStore;
 
-const amounts = (tokens: number, costUsd = 0): Amounts => ({ tokens, inputTokens: tokens, outputTokens: 0, costUsd });
+/** Store amounts are integers: cost in nano-USD. */
+const amounts = (tokens: number, nanoUsd = 0): Units => ({ tokens, inputTokens: tokens, outputTokens: 0, nanoUsd });
+const ref = (key: string): CounterRef => ({ key, budget: key.split('-')[0] ?? key });
 let seq = 0;
 const unique = (name: string) => `${name}-${Date.now()}-${++seq}`;
 
 function entry(key: string, limit: number | undefined, tokens: number, enforce = true, costLimit?: number, cost = 0): ReservationEntry {
   return {
     key,
-    limits: { ...(limit === undefined ? {} : { tokens: limit }), ...(costLimit === undefined ? {} : { costUsd: costLimit }) },
+    budget: ref(key).budget,
+    limits: { ...(limit === undefined ? {} : { tokens: limit }), ...(costLimit === undefined ? {} : { nanoUsd: costLimit }) },
     amounts: amounts(tokens, cost),
     enforce,
     windowEnd: Date.now() + 3_600_000,
@@ -40,7 +43,7 @@ export function describeStoreContract(name: string, factory: StoreFactory, setup
       const r = await store.reserve({ id: unique('id'), entries: [entry(key, 100, 60)], now, leaseMs: 60_000 });
       expect(r.admitted).toBe(true);
       expect(r.states[0]).toEqual({ used: amounts(0), reserved: amounts(0) });
-      const [state] = await store.read([key], now);
+      const [state] = await store.read([ref(key)], now);
       expect(state).toEqual({ used: amounts(0), reserved: amounts(60) });
     });
 
@@ -50,8 +53,8 @@ export function describeStoreContract(name: string, factory: StoreFactory, setup
       const now = Date.now();
       const r = await store.reserve({ id: unique('id'), entries: [entry(a, 1000, 60), entry(b, 50, 60)], now, leaseMs: 60_000 });
       expect(r.admitted).toBe(false);
-      expect(r.rejected).toEqual({ index: 1, limit: 'tokens' });
-      expect(await store.read([a, b], now)).toEqual([
+      expect(r.rejected).toEqual({ index: 1, field: 'tokens' });
+      expect(await store.read([ref(a), ref(b)], now)).toEqual([
         { used: amounts(0), reserved: amounts(0) },
         { used: amounts(0), reserved: amounts(0) },
       ]);
@@ -60,7 +63,7 @@ export function describeStoreContract(name: string, factory: StoreFactory, setup
     it('admits past a non-enforcing (warn) entry and reports it as exceeded', async () => {
       const key = unique('warn');
       const r = await store.reserve({ id: unique('id'), entries: [entry(key, 10, 60, false)], now: Date.now(), leaseMs: 60_000 });
-      expect(r).toMatchObject({ admitted: true, rejected: undefined, exceeded: [{ index: 0, limit: 'tokens' }] });
+      expect(r).toMatchObject({ admitted: true, rejected: undefined, exceeded: [{ index: 0, field: 'tokens' }] });
     });
 
     it('commit releases the reservation, adds the actual usage and reports before and after', async () => {
@@ -68,9 +71,9 @@ export function describeStoreContract(name: string, factory: StoreFactory, setup
       const id = unique('id');
       const now = Date.now();
       await store.reserve({ id, entries: [entry(key, 1000, 300)], now, leaseMs: 60_000 });
-      const c = await store.commit({ id, entries: [{ key, actual: amounts(120, 0.25), windowEnd: now + 3_600_000 }], now });
-      expect(c).toEqual({ applied: true, before: [amounts(0)], after: [amounts(120, 0.25)] });
-      expect(await store.read([key], now)).toEqual([{ used: amounts(120, 0.25), reserved: amounts(0) }]);
+      const c = await store.commit({ id, entries: [{ key, budget: ref(key).budget, actual: amounts(120, 250_000_000), windowEnd: now + 3_600_000 }], now });
+      expect(c).toEqual({ applied: true, before: [amounts(0)], after: [amounts(120, 250_000_000)] });
+      expect(await store.read([ref(key)], now)).toEqual([{ used: amounts(120, 250_000_000), reserved: amounts(0) }]);
     });
 
     it('commits are idempotent by reservation id', async () => {
@@ -78,10 +81,10 @@ export function describeStoreContract(name: string, factory: StoreFactory, setup
       const id = unique('id');
       const now = Date.now();
       await store.reserve({ id, entries: [entry(key, 1000, 10)], now, leaseMs: 60_000 });
-      const request = { id, entries: [{ key, actual: amounts(10), windowEnd: now + 3_600_000 }], now };
+      const request = { id, entries: [{ key, budget: ref(key).budget, actual: amounts(10), windowEnd: now + 3_600_000 }], now };
       await store.commit(request);
       expect((await store.commit(request)).applied).toBe(false);
-      expect(await store.read([key], now)).toEqual([{ used: amounts(10), reserved: amounts(0) }]);
+      expect(await store.read([ref(key)], now)).toEqual([{ used: amounts(10), reserved: amounts(0) }]);
     });
 
     it('a reservation that is never committed stops holding once its lease expires', async () => {
@@ -97,22 +100,22 @@ export function describeStoreContract(name: string, factory: StoreFactory, setup
       const id = unique('id');
       const now = Date.now();
       await store.reserve({ id, entries: [entry(key, 1000, 100)], now, leaseMs: 1_000 });
-      await store.read([key], now + 5_000);
-      await store.commit({ id, entries: [{ key, actual: amounts(80), windowEnd: now + 3_600_000 }], now: now + 5_000 });
-      expect(await store.read([key], now + 5_000)).toEqual([{ used: amounts(80), reserved: amounts(0) }]);
+      await store.read([ref(key)], now + 5_000);
+      await store.commit({ id, entries: [{ key, budget: ref(key).budget, actual: amounts(80), windowEnd: now + 3_600_000 }], now: now + 5_000 });
+      expect(await store.read([ref(key)], now + 5_000)).toEqual([{ used: amounts(80), reserved: amounts(0) }]);
     });
 
-    it('keeps USD sums exact enough for cost limits', async () => {
+    it('keeps cost sums exact: ten commits of $0.1 fill a $1 limit exactly, and reserved returns to exactly 0', async () => {
       const key = unique('usd');
       const now = Date.now();
+      const tenth = 100_000_000; // $0.1 in nano-USD
       for (let i = 0; i < 10; i++) {
         const id = unique('id');
-        await store.reserve({ id, entries: [entry(key, undefined, 0, true, 1, 0.1)], now, leaseMs: 60_000 });
-        await store.commit({ id, entries: [{ key, actual: amounts(0, 0.1), windowEnd: now + 3_600_000 }], now });
+        expect((await store.reserve({ id, entries: [entry(key, undefined, 0, true, 10 * tenth, tenth)], now, leaseMs: 60_000 })).admitted).toBe(true);
+        await store.commit({ id, entries: [{ key, budget: ref(key).budget, actual: amounts(0, tenth), windowEnd: now + 3_600_000 }], now });
       }
-      const [state] = await store.read([key], now);
-      expect(state!.used.costUsd).toBeCloseTo(1, 9);
-      expect((await store.reserve({ id: unique('id'), entries: [entry(key, undefined, 0, true, 1, 0.01)], now, leaseMs: 60_000 })).admitted).toBe(false);
+      expect(await store.read([ref(key)], now)).toEqual([{ used: amounts(0, 10 * tenth), reserved: amounts(0) }]);
+      expect((await store.reserve({ id: unique('id'), entries: [entry(key, undefined, 0, true, 10 * tenth, 1)], now, leaseMs: 60_000 })).admitted).toBe(false);
     });
 
     it('admits exactly as many of 200 concurrent reservations as fit', async () => {
@@ -120,11 +123,11 @@ export function describeStoreContract(name: string, factory: StoreFactory, setup
       const now = Date.now();
       const results = await Promise.all(Array.from({ length: 200 }, async () => store.reserve({ id: unique('id'), entries: [entry(key, 1_000, 10)], now, leaseMs: 60_000 })));
       expect(results.filter((r) => r.admitted)).toHaveLength(100);
-      expect(await store.read([key], now)).toEqual([{ used: amounts(0), reserved: amounts(1_000) }]);
+      expect(await store.read([ref(key)], now)).toEqual([{ used: amounts(0), reserved: amounts(1_000) }]);
     });
 
     it('reads unknown counters as zero', async () => {
-      expect(await store.read([unique('none')], Date.now())).toEqual([{ used: amounts(0), reserved: amounts(0) }]);
+      expect(await store.read([ref(unique('none'))], Date.now())).toEqual([{ used: amounts(0), reserved: amounts(0) }]);
     });
   });
 }

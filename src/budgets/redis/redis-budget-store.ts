@@ -1,8 +1,8 @@
 import { diag } from '@opentelemetry/api';
 import { BudgetStoreUnavailableError } from '../../errors/budget-store-unavailable-error.js';
 import { ConfigurationError } from '../../errors/configuration-error.js';
-import { LIMIT_TYPES, type Amounts, type LimitType } from '../amounts.js';
-import type { BudgetStore, CommitRequest, CommitResult, CounterState, ReserveRequest, ReserveResult } from '../store.js';
+import { UNIT_FIELDS, type UnitField, type Units } from '../amounts.js';
+import type { BudgetStore, CommitRequest, CommitResult, CounterRef, CounterState, ReserveRequest, ReserveResult } from '../store.js';
 import { scriptRunner, type RedisClientLike, type ScriptRunner } from './redis-client.js';
 import { COMMIT_SCRIPT, COMMIT_SHA, READ_SCRIPT, READ_SHA, RESERVE_SCRIPT, RESERVE_SHA } from './scripts.js';
 
@@ -53,12 +53,12 @@ export interface RedisBudgetStoreStats {
 
 const FIELDS = 8;
 
-function parseAmounts(values: readonly unknown[], at: number): Amounts {
+function parseAmounts(values: readonly unknown[], at: number): Units {
   return {
     tokens: Number(values[at] ?? 0),
     inputTokens: Number(values[at + 1] ?? 0),
     outputTokens: Number(values[at + 2] ?? 0),
-    costUsd: Number(values[at + 3] ?? 0),
+    nanoUsd: Number(values[at + 3] ?? 0),
   };
 }
 
@@ -151,8 +151,8 @@ export class RedisBudgetStore implements BudgetStore {
     for (const e of request.entries) {
       keys.push(...this.keys(e.key));
       args.push(e.enforce ? '1' : '0', num(e.windowEnd));
-      for (const t of LIMIT_TYPES) args.push(e.limits[t] === undefined ? '' : String(e.limits[t]));
-      for (const t of LIMIT_TYPES) args.push(String(e.amounts[t]));
+      for (const f of UNIT_FIELDS) args.push(e.limits[f] === undefined ? '' : String(e.limits[f]));
+      for (const f of UNIT_FIELDS) args.push(String(e.amounts[f]));
     }
     const reply = await this.call(RESERVE_SHA, RESERVE_SCRIPT, keys, args);
     const rejectedIndex = Number(reply[0]);
@@ -162,13 +162,13 @@ export class RedisBudgetStore implements BudgetStore {
       .filter((s) => s.length > 0)
       .map((s) => {
         const [e, k] = s.split(':');
-        return { index: Number(e) - 1, limit: LIMIT_TYPES[Number(k) - 1] ?? 'tokens' };
+        return { index: Number(e) - 1, field: UNIT_FIELDS[Number(k) - 1] ?? 'tokens' };
       });
     const states: CounterState[] = request.entries.map((_, i) => ({ used: parseAmounts(reply, 3 + i * FIELDS), reserved: parseAmounts(reply, 3 + i * FIELDS + 4) }));
-    const limit: LimitType = LIMIT_TYPES[rejectedLimit - 1] ?? 'tokens';
+    const field: UnitField = UNIT_FIELDS[rejectedLimit - 1] ?? 'tokens';
     return {
       admitted: rejectedIndex === 0,
-      rejected: rejectedIndex === 0 ? undefined : { index: rejectedIndex - 1, limit },
+      rejected: rejectedIndex === 0 ? undefined : { index: rejectedIndex - 1, field },
       exceeded,
       states,
     };
@@ -180,7 +180,7 @@ export class RedisBudgetStore implements BudgetStore {
     for (const e of request.entries) {
       keys.push(...this.keys(e.key));
       args.push(num(e.windowEnd));
-      for (const t of LIMIT_TYPES) args.push(String(e.actual[t]));
+      for (const f of UNIT_FIELDS) args.push(String(e.actual[f]));
     }
     const reply = await this.call(COMMIT_SHA, COMMIT_SCRIPT, keys, args);
     if (String(reply[0]) !== '1') return { applied: false, before: [], after: [] };
@@ -250,8 +250,9 @@ export class RedisBudgetStore implements BudgetStore {
     return this.buffer.length;
   }
 
-  async read(keys: readonly string[], now: number): Promise<readonly CounterState[]> {
-    if (keys.length === 0) return [];
+  async read(counters: readonly CounterRef[], now: number): Promise<readonly CounterState[]> {
+    if (counters.length === 0) return [];
+    const keys = counters.map((c) => c.key);
     const redisKeys: string[] = [];
     for (const k of keys) redisKeys.push(...this.keys(k));
     const reply = await this.call(READ_SHA, READ_SCRIPT, redisKeys, [String(now)]);

@@ -1,0 +1,79 @@
+import { OnceReporter } from '../diagnostics.js';
+import { ConfigurationError } from '../errors/configuration-error.js';
+import type { Attribution } from '../record.js';
+import { normalizeKey } from './keys.js';
+
+/** Longest attribution value kept; longer values are cut (values are untrusted data). */
+export const MAX_ATTRIBUTION_VALUE_LENGTH = 128;
+/** Most keys one attribution keeps; the rest are dropped (keys can come from request data). */
+export const MAX_ATTRIBUTION_KEYS = 32;
+
+export const EMPTY_ATTRIBUTION: Attribution = Object.freeze({});
+
+const reporter = new OnceReporter();
+
+/** Bounds an untrusted attribution value: never throws; numbers and booleans are converted, long values cut. */
+export function boundValue(value: unknown): string | undefined {
+  let s: string;
+  if (typeof value === 'string') s = value;
+  else if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') s = String(value);
+  else return undefined;
+  return s.length > MAX_ATTRIBUTION_VALUE_LENGTH ? s.slice(0, MAX_ATTRIBUTION_VALUE_LENGTH) : s;
+}
+
+function normalize(attrs: Record<string, unknown>, onInvalid: (key: string, problem: string) => void): Attribution {
+  const out: Record<string, string> = {};
+  let count = 0;
+  for (const raw of Object.keys(attrs)) {
+    const value = boundValue(attrs[raw]);
+    if (value === undefined) continue;
+    const k = normalizeKey(raw);
+    if (k.key === undefined) {
+      onInvalid(raw, k.problem);
+      continue;
+    }
+    if (count >= MAX_ATTRIBUTION_KEYS) {
+      onInvalid(raw, `is past the ${MAX_ATTRIBUTION_KEYS}-key limit of one attribution`);
+      continue;
+    }
+    if (!Object.hasOwn(out, k.key)) count++;
+    out[k.key] = value;
+  }
+  return count === 0 ? EMPTY_ATTRIBUTION : Object.freeze(out);
+}
+
+/**
+ * Attribution from call-time data (`withAttribution`, `attribute`, a request's headers): keys are
+ * normalised (see `normalizeKey`), values bounded; invalid keys and non-string values are dropped,
+ * reported once through OTel `diag`. Never throws: data must not break a call.
+ */
+export function attributionFromData(attrs: unknown): Attribution {
+  if (typeof attrs !== 'object' || attrs === null || Array.isArray(attrs)) {
+    if (attrs !== undefined && attrs !== null) reporter.warn('attribution-shape', 'attribution must be an object of key → value; ignored');
+    return EMPTY_ATTRIBUTION;
+  }
+  return normalize(attrs as Record<string, unknown>, (key, problem) => {
+    reporter.warn(`attribution-key:${key.slice(0, 64)}`, `attribution key "${key.slice(0, 64)}" ${problem}; dropped`);
+  });
+}
+
+/** Attribution from static configuration: like {@link attributionFromData}, but an invalid key throws a `ConfigurationError` naming `field`. */
+export function attributionFromConfig(attrs: unknown, field: string): Attribution {
+  if (attrs === undefined || attrs === null) return EMPTY_ATTRIBUTION;
+  if (typeof attrs !== 'object' || Array.isArray(attrs)) throw new ConfigurationError(field, 'must be an object of key → string value');
+  return normalize(attrs as Record<string, unknown>, (key, problem) => {
+    throw new ConfigurationError(`${field}.${key}`, `attribution key "${key.slice(0, 80)}" ${problem}`);
+  });
+}
+
+/** Merges two attributions, `inner` winning; returns one of them unchanged when the other is empty. */
+export function mergeAttribution(outer: Attribution, inner: Attribution): Attribution {
+  if (inner === EMPTY_ATTRIBUTION) return outer;
+  if (outer === EMPTY_ATTRIBUTION) return inner;
+  return Object.freeze({ ...outer, ...inner });
+}
+
+/** An attribution's value for `key`, own properties only (never `constructor` or other inherited members). */
+export function attributionValue(attribution: Attribution, key: string): string | undefined {
+  return Object.hasOwn(attribution, key) ? attribution[key] : undefined;
+}

@@ -1,0 +1,175 @@
+import { randomUUID } from 'node:crypto';
+import type { Call } from '../call.js';
+import { BudgetExceededError } from '../errors/budget-exceeded-error.js';
+import { ModelNotAllowedError } from '../errors/model-not-allowed-error.js';
+import { addUnits, FIELD_OF, LIMIT_OF, publicValue, units, type UnitField, type Units } from './amounts.js';
+import type { BudgetContext } from './context.js';
+import { matchingKeys, type CounterKey } from './counter-key.js';
+import { heuristicInputTokens, requestedMaxOutputTokens } from './estimate.js';
+import { firstLimitType } from './events.js';
+import { forbiddingPolicy } from './policy.js';
+import type { MatchSubject } from './rule.js';
+import type { ReservationEntry, ReserveResult } from './store.js';
+
+/** One counter a reservation holds. */
+export interface Placed {
+  readonly key: CounterKey;
+  readonly entry: ReservationEntry;
+}
+
+/** What an admitted call holds until it settles. Only the budget phases read it. */
+export interface Reservation {
+  /** A random UUID: collision-free across processes, so a re-sent store request is recognised. */
+  readonly id: string;
+  readonly placed: readonly Placed[];
+  /** What was reserved (the call's estimate), in store units. */
+  readonly estimate: Units;
+  /** `false` when the store failed and `onStoreError: 'allow'` let the call through unreserved. */
+  readonly reserved: boolean;
+}
+
+function isPromise<T>(v: T | Promise<T>): v is Promise<T> {
+  return typeof (v as { then?: unknown } | undefined)?.then === 'function';
+}
+
+function subjectOf(call: Call): MatchSubject {
+  return { attribution: call.attribution, modelId: call.requestedModelId, baseModelId: call.model.baseModelId };
+}
+
+/** A valid estimate, or the heuristic's. */
+function validEstimate(n: unknown, call: Call, input: unknown): number {
+  return typeof n === 'number' && Number.isFinite(n) && n >= 0 ? Math.ceil(n) : heuristicInputTokens(call.info.operation, input);
+}
+
+/**
+ * Admission, before anything is sent: model policies, then the call's estimate (input estimate +
+ * its output cap) reserved against every matching budget, all or none. Throws
+ * `ModelNotAllowedError` or `BudgetExceededError`; otherwise returns the reservation (or
+ * `undefined` when no budget applies). Returns a promise only when the estimator or the store is
+ * asynchronous.
+ */
+export class BudgetAdmission {
+  constructor(private readonly c: BudgetContext) {}
+
+  admit(call: Call, input: unknown): Reservation | undefined | Promise<Reservation | undefined> {
+    const c = this.c;
+    const subject = subjectOf(call);
+    const policy = forbiddingPolicy(c.policies, subject);
+    if (policy !== undefined) {
+      c.counters.policyRejected(policy.name);
+      throw new ModelNotAllowedError(policy.name, call.requestedModelId, call.model.baseModelId);
+    }
+    if (c.rules.length === 0) return undefined;
+    // Only calls some rule matches pay for an estimate.
+    const keys = matchingKeys(c.rules, subject, call.startedAt);
+    if (keys.length === 0) return undefined;
+    const output = requestedMaxOutputTokens(call.info.operation, input) ?? c.defaultMaxOutputTokens;
+    const estimator = c.estimator;
+    if (estimator === undefined) return this.reserve(call, keys, heuristicInputTokens(call.info.operation, input), output);
+    let estimated: number | Promise<number>;
+    try {
+      estimated = estimator({ operation: call.info.operation, modelId: call.requestedModelId, baseModelId: call.model.baseModelId, input });
+    } catch (error) {
+      c.reporter.error('estimator', 'the input estimator threw; using the heuristic', error);
+      estimated = heuristicInputTokens(call.info.operation, input);
+    }
+    if (!isPromise(estimated)) return this.reserve(call, keys, validEstimate(estimated, call, input), output);
+    return estimated.then(
+      (n) => this.reserve(call, keys, validEstimate(n, call, input), output),
+      (error: unknown) => {
+        c.reporter.error('estimator', 'the input estimator failed; using the heuristic', error);
+        return this.reserve(call, keys, heuristicInputTokens(call.info.operation, input), output);
+      },
+    );
+  }
+
+  private estimateCost(call: Call, inputTokens: number, outputTokens: number): number {
+    const model = this.c.costModelFor(call);
+    try {
+      const usage = { inputTokens, outputTokens, cacheReadInputTokens: 0, cacheWriteInputTokens: 0, cacheWrite1hInputTokens: 0 };
+      return this.c.pricer.price(model.price, model.pricedAs, model.ref.kind === 'provisioned-model', usage, undefined).costUsd ?? 0;
+    } catch {
+      return 0;
+    }
+  }
+
+  private reserve(call: Call, keys: readonly CounterKey[], inputTokens: number, outputTokens: number): Reservation | Promise<Reservation> {
+    const c = this.c;
+    const estimate = units({ inputTokens, outputTokens }, this.estimateCost(call, inputTokens, outputTokens));
+    const placed: Placed[] = keys.map((key) => ({
+      key,
+      entry: { key: key.id, budget: key.rule.name, limits: key.rule.unitLimits, amounts: estimate, enforce: key.rule.enforce, windowEnd: key.end },
+    }));
+    const id = randomUUID();
+    let result: ReserveResult | Promise<ReserveResult>;
+    try {
+      result = c.store.reserve({ id, entries: placed.map((p) => p.entry), now: call.startedAt, leaseMs: c.leaseMs });
+    } catch (error) {
+      return this.storeFailed(call, id, placed, estimate, error);
+    }
+    if (!isPromise(result)) return this.decide(call, id, placed, estimate, result);
+    return result.then(
+      (r) => this.decide(call, id, placed, estimate, r),
+      (error: unknown) => this.storeFailed(call, id, placed, estimate, error),
+    );
+  }
+
+  private storeFailed(call: Call, id: string, placed: readonly Placed[], estimate: Units, error: unknown): Reservation {
+    const c = this.c;
+    c.counters.storeErrors++;
+    c.reporter.error('store', `the budget store failed; calls are ${c.onStoreError === 'allow' ? 'allowed without budget checks' : 'denied'} while it does (onStoreError: '${c.onStoreError}')`, error);
+    const first = placed[0];
+    const who = { modelId: call.requestedModelId, attribution: call.attribution };
+    if (first !== undefined) c.events.emit('store-error', first.key, firstLimitType(first.key), { used: 0, requested: estimate[FIELD_OF[firstLimitType(first.key)]] }, who);
+    // Nothing was reserved, but the usage is still committed when the call settles (a store
+    // that is down buffers it), so totals stay exact once it is back.
+    if (c.onStoreError === 'allow' || first === undefined) return { id, placed, estimate, reserved: false };
+    const limitType = firstLimitType(first.key);
+    throw new BudgetExceededError({
+      budget: first.key.rule.name,
+      key: first.key.perValue,
+      limitType,
+      limit: first.key.rule.limits[limitType] ?? 0,
+      used: 0,
+      reserved: 0,
+      requested: publicValue(FIELD_OF[limitType], estimate[FIELD_OF[limitType]]),
+      resetAt: Number.isFinite(first.key.end) ? new Date(first.key.end) : undefined,
+      reason: 'store-unavailable',
+    });
+  }
+
+  private decide(call: Call, id: string, placed: readonly Placed[], estimate: Units, result: ReserveResult): Reservation {
+    const c = this.c;
+    placed.forEach((p, i) => {
+      const state = result.states[i];
+      if (state !== undefined) c.known.remember(p.key, result.admitted ? { used: state.used, reserved: addUnits(state.reserved, estimate) } : state);
+    });
+    for (const { index, field } of result.exceeded) this.event('exceeded', call, placed[index], result.states[index], field, estimate);
+    const rejected = result.admitted ? undefined : result.rejected;
+    if (rejected === undefined) return { id, placed, estimate, reserved: true };
+    const p = placed[rejected.index];
+    const state = result.states[rejected.index];
+    const limitType = LIMIT_OF[rejected.field];
+    if (p !== undefined) {
+      c.counters.rejected(p.key.rule.name, limitType);
+      this.event('rejected', call, p, state, rejected.field, estimate);
+    }
+    const f = rejected.field;
+    throw new BudgetExceededError({
+      budget: p?.key.rule.name ?? '',
+      key: p?.key.perValue,
+      limitType,
+      limit: p?.key.rule.limits[limitType] ?? 0,
+      used: publicValue(f, state?.used[f] ?? 0),
+      reserved: publicValue(f, state?.reserved[f] ?? 0),
+      requested: publicValue(f, estimate[f]),
+      resetAt: p !== undefined && Number.isFinite(p.key.end) ? new Date(p.key.end) : undefined,
+      reason: 'limit',
+    });
+  }
+
+  private event(type: 'rejected' | 'exceeded', call: Call, p: Placed | undefined, state: { used: Units; reserved: Units } | undefined, field: UnitField, estimate: Units): void {
+    if (p === undefined || state === undefined) return;
+    this.c.events.emit(type, p.key, LIMIT_OF[field], { used: state.used[field], reserved: state.reserved[field], requested: estimate[field] }, { modelId: call.requestedModelId, attribution: call.attribution });
+  }
+}

@@ -1,0 +1,102 @@
+import { ConfigurationError } from '../errors/configuration-error.js';
+import { assertFunction, oneOf, positiveInteger } from '../validate.js';
+import { compileRules, type BudgetRule, type CompiledRule } from './budget-rule.js';
+import type { CountTokensClient } from './count-tokens-estimator.js';
+import type { InputEstimator } from './estimate.js';
+import type { BudgetEvent } from './events.js';
+import { compilePolicies, type CompiledPolicy, type ModelPolicy } from './policy.js';
+import type { BudgetStore } from './store.js';
+
+/** Budget and policy options of `bedrockFinOps`. */
+export interface BudgetsInputConfig {
+  /**
+   * Token and cost budgets, enforced before each call is sent.
+   * @defaultValue `[]`
+   */
+  readonly budgets?: readonly BudgetRule[];
+  /**
+   * Model policies: which models matched calls may use.
+   * @defaultValue `[]`
+   */
+  readonly policies?: readonly ModelPolicy[];
+  /**
+   * Where budget counters live. Use `new RedisBudgetStore({ client })` (from
+   * `bedrock-finops/redis`) to share budgets across processes.
+   * @defaultValue an in-memory store (this process only)
+   */
+  readonly budgetStore?: BudgetStore;
+  /**
+   * How a call's input tokens are estimated for admission: `'heuristic'` (characters / 3.5, see
+   * README), `'count-tokens'` (Bedrock's CountTokens API, exact; needs `countTokensClient`), or
+   * your own function.
+   * @defaultValue `'heuristic'`
+   */
+  readonly estimator?: 'heuristic' | 'count-tokens' | InputEstimator;
+  /** The client `estimator: 'count-tokens'` sends CountTokens with (any BedrockRuntimeClient). */
+  readonly countTokensClient?: CountTokensClient;
+  /**
+   * Output tokens reserved for a call whose request sets no max tokens.
+   * @defaultValue `4096`
+   */
+  readonly defaultMaxOutputTokens?: number;
+  /**
+   * How long a reservation holds if its call never settles (a crashed process), in ms.
+   * @defaultValue `900000` (15 minutes)
+   */
+  readonly reservationLeaseMs?: number;
+  /**
+   * What to do when the budget store fails: `'allow'` sends the call without a budget check
+   * (availability first), `'deny'` rejects it with `BudgetExceededError`.
+   * @defaultValue `'allow'`
+   */
+  readonly onStoreError?: 'allow' | 'deny';
+  /** Called for budget threshold crossings, rejections, warn-budget overruns and store errors. */
+  readonly onBudgetEvent?: (event: BudgetEvent) => void;
+}
+
+export interface BudgetsResolvedConfig {
+  readonly rules: readonly CompiledRule[];
+  readonly policies: readonly CompiledPolicy[];
+  readonly budgetStore: BudgetStore | undefined;
+  readonly estimator: 'heuristic' | 'count-tokens' | InputEstimator;
+  readonly countTokensClient: CountTokensClient | undefined;
+  readonly defaultMaxOutputTokens: number;
+  readonly reservationLeaseMs: number;
+  readonly onStoreError: 'allow' | 'deny';
+  readonly onBudgetEvent: ((event: BudgetEvent) => void) | undefined;
+}
+
+export const BUDGETS_OPTION_KEYS = [
+  'budgets',
+  'policies',
+  'budgetStore',
+  'estimator',
+  'countTokensClient',
+  'defaultMaxOutputTokens',
+  'reservationLeaseMs',
+  'onStoreError',
+  'onBudgetEvent',
+] as const;
+
+export function resolveBudgetsConfig(o: BudgetsInputConfig): BudgetsResolvedConfig {
+  const store = o.budgetStore;
+  if (store !== undefined && (typeof store !== 'object' || typeof store.reserve !== 'function' || typeof store.commit !== 'function' || typeof store.read !== 'function'))
+    throw new ConfigurationError('budgetStore', 'must implement reserve, commit and read (see BudgetStore)');
+  const estimator = o.estimator ?? 'heuristic';
+  if (estimator !== 'heuristic' && estimator !== 'count-tokens' && typeof estimator !== 'function')
+    throw new ConfigurationError('estimator', "must be 'heuristic', 'count-tokens' or a function");
+  if (estimator === 'count-tokens' && (o.countTokensClient === undefined || typeof o.countTokensClient.send !== 'function'))
+    throw new ConfigurationError('countTokensClient', "is required with estimator 'count-tokens' (pass a BedrockRuntimeClient)");
+  assertFunction(o.onBudgetEvent, 'onBudgetEvent');
+  return {
+    rules: compileRules(o.budgets),
+    policies: compilePolicies(o.policies),
+    budgetStore: store,
+    estimator,
+    countTokensClient: o.countTokensClient,
+    defaultMaxOutputTokens: positiveInteger(o.defaultMaxOutputTokens, 4096, 'defaultMaxOutputTokens'),
+    reservationLeaseMs: positiveInteger(o.reservationLeaseMs, 900_000, 'reservationLeaseMs'),
+    onStoreError: oneOf(o.onStoreError, ['allow', 'deny'], 'allow', 'onStoreError'),
+    onBudgetEvent: o.onBudgetEvent,
+  };
+}

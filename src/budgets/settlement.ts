@@ -1,0 +1,87 @@
+import type { Settlement } from '../call.js';
+import { LIMIT_TYPES, FIELD_OF, subUnits, units, type Units } from './amounts.js';
+import type { Placed, Reservation } from './admission.js';
+import type { BudgetContext } from './context.js';
+import type { CommitResult } from './store.js';
+
+function isPromise<T>(v: T | Promise<T>): v is Promise<T> {
+  return typeof (v as { then?: unknown } | undefined)?.then === 'function';
+}
+
+/**
+ * Settlement: when a call settles, its actual usage is committed to every counter it reserved on
+ * and the reservation released (one idempotent store operation), then `alertAt` thresholds the
+ * commit crossed fire their events. Never throws.
+ */
+export class BudgetSettlement {
+  /** Commits still being written (an asynchronous store), awaited by {@link drain}. */
+  private readonly pending = new Set<Promise<void>>();
+
+  constructor(private readonly c: BudgetContext) {}
+
+  /** What the settled call is charged, in store units: its billed tokens (cache included in input) and cost. */
+  static actual(settlement: Settlement): Units {
+    const r = settlement.record;
+    return units({ inputTokens: r.inputTokens + r.cacheReadInputTokens + r.cacheWriteInputTokens, outputTokens: r.outputTokens }, r.costUsd ?? 0);
+  }
+
+  settle(reservation: Reservation, settlement: Settlement): void {
+    const c = this.c;
+    const actual = BudgetSettlement.actual(settlement);
+    const entries = reservation.placed.map((p) => ({ key: p.entry.key, budget: p.entry.budget, actual, windowEnd: p.key.end }));
+    const who = { modelId: settlement.record.requestedModelId, attribution: settlement.record.attribution };
+    try {
+      const result = c.store.commit({ id: reservation.id, entries, now: Date.now() });
+      if (!isPromise(result)) {
+        this.afterCommit(reservation, result, who);
+        return;
+      }
+      const done = result.then(
+        (r) => {
+          this.afterCommit(reservation, r, who);
+        },
+        (error: unknown) => {
+          c.counters.storeErrors++;
+          c.reporter.error('commit', 'the budget store could not commit usage', error);
+        },
+      );
+      this.pending.add(done);
+      void done.finally(() => this.pending.delete(done));
+    } catch (error) {
+      c.counters.storeErrors++;
+      c.reporter.error('commit', 'the budget store could not commit usage', error);
+    }
+  }
+
+  private afterCommit(reservation: Reservation, result: CommitResult, who: Parameters<BudgetContext['events']['emit']>[4]): void {
+    if (!result.applied) return;
+    reservation.placed.forEach((p, i) => {
+      const before = result.before[i];
+      const after = result.after[i];
+      if (before !== undefined && after !== undefined) this.crossed(p, reservation, before, after, who);
+    });
+  }
+
+  private crossed(p: Placed, reservation: Reservation, before: Units, after: Units, who: Parameters<BudgetContext['events']['emit']>[4]): void {
+    const c = this.c;
+    const known = c.known.get(p.key);
+    if (known !== undefined) c.known.remember(p.key, { used: after, reserved: reservation.reserved ? subUnits(known.reserved, reservation.estimate) : known.reserved });
+    for (const fraction of p.key.rule.alertAt) {
+      for (const limitType of LIMIT_TYPES) {
+        const f = FIELD_OF[limitType];
+        const limit = p.key.rule.unitLimits[f];
+        if (limit === undefined) continue;
+        const mark = fraction * limit;
+        if (before[f] < mark && after[f] >= mark) {
+          c.counters.alerted(p.key.rule.name, fraction);
+          c.events.emit('threshold', p.key, limitType, { used: after[f], threshold: fraction }, who);
+        }
+      }
+    }
+  }
+
+  /** Resolves when every commit in flight has been written (or failed and been buffered by the store). */
+  async drain(): Promise<void> {
+    while (this.pending.size > 0) await Promise.all([...this.pending]);
+  }
+}

@@ -1,0 +1,57 @@
+import type { GenAiOperationName } from './model/gen-ai-operation.js';
+import type { ResolvedModel } from './model/model-resolver.js';
+import type { OperationInfo } from './model/operations.js';
+import type { RateCard } from './pricing/rate-card.js';
+import type { Attribution, FallbackInfo, UsageRecord } from './record.js';
+
+/** A model id resolved for pricing and extraction. */
+export type CallModel = ResolvedModel<RateCard | undefined>;
+
+/**
+ * One metered operation, as plain data. `begin` fills the first part; routing may change what is
+ * sent (`modelId`, `model`, `fallback`); sending and observing fill in the endpoint, request id and
+ * service tier. Nothing in it reaches back into the plugin, and no sink ever sees it: sinks get
+ * the {@link Settlement}.
+ */
+export interface Call {
+  readonly info: OperationInfo;
+  /** The model id or ARN as the caller passed it. */
+  readonly requestedModelId: string;
+  readonly attribution: Attribution;
+  /** Epoch ms at start. */
+  readonly startedAt: number;
+  /** `performance.now()` at start. */
+  readonly t0: number;
+  /** The model id being (or that was) sent; changes on fallback. */
+  modelId: string;
+  model: CallModel;
+  fallback: FallbackInfo | undefined;
+  /** The endpoint the call went to, once known. */
+  serverAddress: string | undefined;
+  serverPort: number;
+  requestId: string | undefined;
+  /** The service tier the response reported. */
+  serviceTier: string | undefined;
+  /** `performance.now()` when the first stream event reached the caller; -1 before. */
+  firstEventAt: number;
+  /** Set once the call has settled: every later attempt to settle it is ignored. */
+  settled: boolean;
+}
+
+/** How a call ended. */
+export type Outcome = 'success' | 'error' | 'abandoned';
+
+/**
+ * A settled call: the immutable value every sink receives, once per call. The `record` is what
+ * users see; the rest is what metrics need and what is not part of the record.
+ */
+export interface Settlement {
+  readonly record: UsageRecord;
+  /** `gen_ai.operation.name` of the call. */
+  readonly genAiOperation: GenAiOperationName;
+  readonly serverAddress: string | undefined;
+  readonly serverPort: number;
+}
+
+/** Receives every settlement (metrics, ledger, `onUsage`). Must not throw; a throw is reported and ignored. */
+export type SettlementSink = (settlement: Settlement) => void;

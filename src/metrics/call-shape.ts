@@ -1,0 +1,48 @@
+import type { Attributes } from '@opentelemetry/api';
+import { ATTR_ERROR_TYPE, ATTR_FINOPS_OUTCOME, ATTR_FINOPS_TOKEN_TYPE, ATTR_TOKEN_TYPE } from './semconv.js';
+
+export const TOKEN_TYPES = ['input', 'output', 'cache_read', 'cache_write'] as const;
+export const OUTCOMES = ['success', 'error', 'abandoned'] as const;
+
+/**
+ * One distinct combination of operation, models, endpoint and (guarded) attribution. Attribute
+ * objects are built once per shape, so recording a call allocates none; the FinOps counters are
+ * plain numbers here, reported through observable instruments at collection time.
+ */
+export class CallShape {
+  readonly histogram: Attributes;
+  readonly inputTokens: Attributes;
+  readonly outputTokens: Attributes;
+  private errors: Map<string, Attributes> | undefined;
+  readonly finops: Attributes;
+  readonly tokenAttrs: readonly Attributes[];
+  readonly callAttrs: readonly Attributes[];
+  readonly tokens = [0, 0, 0, 0];
+  readonly calls = [0, 0, 0];
+  /** Summed in nano-USD: money is added up as integers. */
+  costNano = 0;
+  hasCost = false;
+  onDemandEquivalentNano = 0;
+  hasOnDemandEquivalent = false;
+
+  constructor(semconv: Attributes, attribution: Readonly<Record<string, string>>, histogramAttribution: boolean) {
+    this.finops = { ...attribution, ...semconv };
+    this.histogram = histogramAttribution ? this.finops : semconv;
+    this.inputTokens = { ...this.histogram, [ATTR_TOKEN_TYPE]: 'input' };
+    this.outputTokens = { ...this.histogram, [ATTR_TOKEN_TYPE]: 'output' };
+    this.tokenAttrs = TOKEN_TYPES.map((t) => ({ ...this.finops, [ATTR_FINOPS_TOKEN_TYPE]: t }));
+    this.callAttrs = OUTCOMES.map((o) => ({ ...this.finops, [ATTR_FINOPS_OUTCOME]: o }));
+  }
+
+  errorAttrs(errorType: string): Attributes {
+    this.errors ??= new Map();
+    let attrs = this.errors.get(errorType);
+    if (attrs === undefined) {
+      attrs = { ...this.histogram, [ATTR_ERROR_TYPE]: errorType };
+      // Error names come from the service, a bounded set; the cap is a guard, not a limit in practice.
+      if (this.errors.size < 64) this.errors.set(errorType, attrs);
+    }
+    return attrs;
+  }
+}
+

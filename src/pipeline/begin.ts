@@ -1,0 +1,63 @@
+import { commandAttribution, currentScopeAttribution } from '../attribution/scope.js';
+import { mergeAttribution } from '../attribution/normalize.js';
+import type { Call, CallModel } from '../call.js';
+import type { OnceReporter } from '../diagnostics.js';
+import type { ModelResolver } from '../model/model-resolver.js';
+import type { OperationInfo } from '../model/operations.js';
+import type { RateCard } from '../pricing/rate-card.js';
+import type { Attribution } from '../record.js';
+
+/** Begins a call: resolves its model (cached per id) and its attribution (defaults ⊕ scope ⊕ per-command override). */
+export class CallStarter {
+  private readonly scopeCache = new WeakMap<Attribution, Attribution>();
+
+  constructor(
+    private readonly resolver: ModelResolver<RateCard | undefined>,
+    private readonly defaults: Attribution,
+    private readonly reporter: OnceReporter,
+  ) {}
+
+  /** Plugin defaults < `withAttribution` scope < per-command override. */
+  attributionFor(args: object | undefined): Attribution {
+    let attribution = this.defaults;
+    const scope = currentScopeAttribution();
+    if (scope !== undefined) {
+      let merged = this.scopeCache.get(scope);
+      if (merged === undefined) {
+        merged = mergeAttribution(this.defaults, scope);
+        this.scopeCache.set(scope, merged);
+      }
+      attribution = merged;
+    }
+    const override = args === undefined ? undefined : commandAttribution(args);
+    return override === undefined ? attribution : mergeAttribution(attribution, override);
+  }
+
+  resolve(modelId: string, now: number): CallModel {
+    return this.resolver.resolve(modelId, now);
+  }
+
+  /** A new call for `modelId`; `args` is the SDK command (for a per-command attribution), if any. */
+  begin(info: OperationInfo, modelId: string, args: object | undefined): Call {
+    const now = Date.now();
+    const model = this.resolver.resolve(modelId, now);
+    if (model.ref.kind === 'unknown')
+      this.reporter.warn(`unknown-model:${modelId.slice(0, 200)}`, `model id "${modelId.slice(0, 200)}" is not a Bedrock model id or ARN this library knows; metering it without a model family`);
+    return {
+      info,
+      requestedModelId: modelId,
+      attribution: this.attributionFor(args),
+      startedAt: now,
+      t0: performance.now(),
+      modelId,
+      model,
+      fallback: undefined,
+      serverAddress: undefined,
+      serverPort: 443,
+      requestId: undefined,
+      serviceTier: undefined,
+      firstEventAt: -1,
+      settled: false,
+    };
+  }
+}

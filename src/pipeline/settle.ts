@@ -1,0 +1,102 @@
+import type { Call, Outcome, Settlement, SettlementSink } from '../call.js';
+import type { OnceReporter } from '../diagnostics.js';
+import { errorName } from '../errors/error-name.js';
+import type { Pricer } from '../pricing/pricer.js';
+import type { UsageRecord } from '../record.js';
+import { toTokenUsage, ZERO_USAGE, type ObservedUsage } from '../usage/token-usage.js';
+import type { Admission, Ticket } from './admission.js';
+
+type MutableRecord = { -readonly [K in keyof UsageRecord]: UsageRecord[K] };
+
+function requestIdOf(error: unknown): string | undefined {
+  const id = (error as { $metadata?: { requestId?: unknown } } | null | undefined)?.$metadata?.requestId;
+  return typeof id === 'string' ? id : undefined;
+}
+
+/**
+ * Settles calls, once each: prices what was observed into a {@link UsageRecord}, wraps it in an
+ * immutable {@link Settlement}, settles the call's admission ticket (budget commit) and hands the
+ * settlement to every sink in order. Nothing here throws into the caller's path.
+ */
+export class Settler {
+  private readonly sinks: SettlementSink[] = [];
+
+  constructor(
+    private readonly pricer: Pricer,
+    private readonly admission: Admission,
+    private readonly reporter: OnceReporter,
+  ) {}
+
+  addSink(sink: SettlementSink): void {
+    this.sinks.push(sink);
+  }
+
+  private record(call: Call, outcome: Outcome, observed: ObservedUsage | undefined, error: unknown): UsageRecord {
+    if (observed === undefined && outcome === 'success')
+      this.reporter.warn(
+        `no-usage:${call.info.operation}:${call.modelId.slice(0, 200)}`,
+        `${call.info.operation} to ${call.modelId.slice(0, 200)} returned no usage that could be read; recorded with zero tokens (usageSource "none")`,
+      );
+    const usage = observed === undefined ? ZERO_USAGE : toTokenUsage(observed.usage);
+    const record: MutableRecord = {
+      operation: call.info.operation,
+      requestedModelId: call.requestedModelId,
+      modelId: call.modelId,
+      modelKind: call.model.ref.kind,
+      baseModelId: call.model.baseModelId,
+      attribution: call.attribution,
+      inputTokens: usage.inputTokens,
+      outputTokens: usage.outputTokens,
+      cacheReadInputTokens: usage.cacheReadInputTokens,
+      cacheWriteInputTokens: usage.cacheWriteInputTokens,
+      cacheWrite1hInputTokens: usage.cacheWrite1hInputTokens,
+      serviceTier: call.serviceTier,
+      usageSource: observed === undefined ? 'none' : observed.source,
+      costUsd: undefined,
+      onDemandEquivalentUsd: undefined,
+      durationMs: performance.now() - call.t0,
+      timeToFirstChunkMs: call.firstEventAt < 0 ? undefined : call.firstEventAt - call.t0,
+      startedAt: call.startedAt,
+      fallback: call.fallback,
+      outcome,
+      error: outcome === 'error' ? errorName(error) : undefined,
+      requestId: call.requestId ?? requestIdOf(error),
+    };
+    try {
+      const model = call.model;
+      const cost = this.pricer.price(model.price, model.pricedAs, model.ref.kind === 'provisioned-model', usage, call.serviceTier);
+      record.costUsd = cost.costUsd;
+      record.onDemandEquivalentUsd = cost.onDemandEquivalentUsd;
+    } catch (e) {
+      this.reporter.error('cost', 'pricing failed (the record has no cost)', e);
+    }
+    return record;
+  }
+
+  /** Settles `call` (every call after the first is ignored). */
+  settle(call: Call, ticket: Ticket, outcome: Outcome, observed: ObservedUsage | undefined, error: unknown): void {
+    if (call.settled) return;
+    call.settled = true;
+    let settlement: Settlement;
+    try {
+      const record = this.record(call, outcome, observed, error);
+      const isInvoke = call.info.delivery === 'invoke' || call.info.delivery === 'invoke-stream';
+      settlement = { record, genAiOperation: isInvoke ? call.model.invokeOperation : 'chat', serverAddress: call.serverAddress, serverPort: call.serverPort };
+    } catch (e) {
+      this.reporter.error('settle', 'could not build a usage record (the call is unaffected)', e);
+      return;
+    }
+    try {
+      this.admission.settle(ticket, settlement);
+    } catch (e) {
+      this.reporter.error('settle-admission', 'budget settlement failed (the call is unaffected)', e);
+    }
+    for (const sink of this.sinks) {
+      try {
+        sink(settlement);
+      } catch (e) {
+        this.reporter.error(`sink:${sink.name}`, 'a usage sink threw (the call is unaffected)', e);
+      }
+    }
+  }
+}
