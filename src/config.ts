@@ -5,16 +5,17 @@ import { FALLBACK_OPTION_KEYS, resolveFallbackConfig, type FallbackInputConfig, 
 import { LEDGER_OPTION_KEYS, resolveLedgerConfig, type LedgerInputConfig, type LedgerResolvedConfig } from './ledger/config.js';
 import { METRICS_OPTION_KEYS, resolveMetricsConfig, type MetricsInputConfig, type MetricsResolvedConfig } from './metrics/config.js';
 import { PRICING_OPTION_KEYS, resolvePricingConfig, type PricingInputConfig, type PricingResolvedConfig } from './pricing/config.js';
+import { resolveUsageConfig, USAGE_OPTION_KEYS, type UsageInputConfig, type UsageResolvedConfig } from './usage/config.js';
 import { assertKnownKeys } from './validate.js';
 
 export type { ProvisionedModelConfig, FallbackOptions } from './fallback/config.js';
 export type { PricingOptions } from './pricing/config.js';
 
 /** Options of `bedrockFinOps`: each feature's own, intersected. Everything is optional. */
-export interface BedrockFinOpsOptions extends AttributionInputConfig, MetricsInputConfig, PricingInputConfig, BudgetsInputConfig, FallbackInputConfig, LedgerInputConfig {}
+export interface BedrockFinOpsOptions extends AttributionInputConfig, MetricsInputConfig, PricingInputConfig, BudgetsInputConfig, FallbackInputConfig, LedgerInputConfig, UsageInputConfig {}
 
 /** Options after validation, each feature's resolved config. */
-export type ResolvedConfig = AttributionResolvedConfig & MetricsResolvedConfig & PricingResolvedConfig & BudgetsResolvedConfig & FallbackResolvedConfig & LedgerResolvedConfig;
+export type ResolvedConfig = AttributionResolvedConfig & MetricsResolvedConfig & PricingResolvedConfig & BudgetsResolvedConfig & FallbackResolvedConfig & LedgerResolvedConfig & UsageResolvedConfig;
 
 const OPTION_KEYS: readonly string[] = [
   ...ATTRIBUTION_OPTION_KEYS,
@@ -23,6 +24,7 @@ const OPTION_KEYS: readonly string[] = [
   ...BUDGETS_OPTION_KEYS,
   ...FALLBACK_OPTION_KEYS,
   ...LEDGER_OPTION_KEYS,
+  ...USAGE_OPTION_KEYS,
 ];
 
 /** Validates options; throws a {@link ConfigurationError} naming the field at fault (an unknown key names the closest known one). */
@@ -37,5 +39,6 @@ export function resolveConfig(options: BedrockFinOpsOptions | undefined): Resolv
     ...resolveBudgetsConfig(o),
     ...resolveFallbackConfig(o),
     ...resolveLedgerConfig(o),
+    ...resolveUsageConfig(o),
   };
 }
