@@ -112,3 +112,42 @@ export function decodeChunk(bytes: Uint8Array | undefined): unknown {
 export function tick(ms = 0): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/** Token counts a Converse reply reports (`totalTokens` is derived). */
+export interface ReplyUsage {
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadInputTokens?: number;
+  cacheWriteInputTokens?: number;
+}
+
+/** A Converse response with this usage (`null` for a response without one) and assistant text. */
+export function converseReply(usage: ReplyUsage | null = { inputTokens: 1, outputTokens: 1 }, text = 'x', extra: Record<string, unknown> = {}): HttpResponse<string> {
+  const total = usage === null ? 0 : usage.inputTokens + usage.outputTokens + (usage.cacheReadInputTokens ?? 0) + (usage.cacheWriteInputTokens ?? 0);
+  return json({
+    output: { message: { role: 'assistant', content: text === '' ? [] : [{ text }] } },
+    stopReason: 'end_turn',
+    ...(usage === null ? {} : { usage: { ...usage, totalTokens: total } }),
+    ...extra,
+  });
+}
+
+/** A Converse input with one user message. */
+export function say(text = 'hello', modelId = 'amazon.nova-micro-v1:0', maxTokens?: number) {
+  return {
+    modelId,
+    messages: [{ role: 'user' as const, content: [{ text }] }],
+    ...(maxTokens === undefined ? {} : { inferenceConfig: { maxTokens } }),
+  };
+}
+
+/** Reads a stream to its end, or stops after `limit` events as a `break` would; returns the events read. */
+export async function drain<T>(stream: AsyncIterable<T> | undefined, limit = Number.POSITIVE_INFINITY): Promise<T[]> {
+  const events: T[] = [];
+  if (stream === undefined) return events;
+  for await (const event of stream) {
+    events.push(event);
+    if (events.length >= limit) break;
+  }
+  return events;
+}

@@ -2,12 +2,12 @@ import { ConverseCommand, ConverseStreamCommand } from '@aws-sdk/client-bedrock-
 import { describe, expect, it } from 'vitest';
 import { attribute, bedrockFinOps, isConfigurationError, withAttribution } from '../../src/index.js';
 import { converseStreamEvent } from '../../src/testing/index.js';
-import { eventStream, json, makeClient, useMockBedrock, on, recorder, tick } from '../helpers/bedrock.js';
+import { eventStream, makeClient, useMockBedrock, on, recorder, tick, converseReply, drain } from '../helpers/bedrock.js';
 
 const server = useMockBedrock();
 
 const input = { modelId: 'amazon.nova-micro-v1:0', messages: [{ role: 'user' as const, content: [{ text: 'hi' }] }] };
-const ok = () => json({ output: { message: { role: 'assistant', content: [{ text: 'x' }] } }, stopReason: 'end_turn', usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2 } });
+const ok = () => converseReply();
 
 describe('attribution', () => {
   it('merges plugin defaults < withAttribution scopes (inner wins) < attribute(command)', async () => {
@@ -44,9 +44,7 @@ describe('attribution', () => {
       return client.send(new ConverseStreamCommand(input));
     });
     await tick(5);
-    for await (const _ of stream.stream!) {
-      /* consumed outside the scope */
-    }
+    await drain(stream.stream);
     expect(records.map((r) => [r.operation, r.attribution])).toEqual([
       ['Converse', { feature: 'chat' }],
       ['ConverseStream', { feature: 'chat' }],

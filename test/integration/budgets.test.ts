@@ -2,7 +2,7 @@ import { ConverseCommand, ConverseStreamCommand, InvokeModelCommand } from '@aws
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { bedrockFinOps, BudgetExceededError, isBudgetExceededError, isConfigurationError, isModelNotAllowedError, withAttribution, type BedrockFinOpsOptions, type BudgetEvent, type UsageRecord } from '../../src/index.js';
 import { converseStreamEvent, streamException } from '../../src/testing/index.js';
-import { awsError, brokenEventStream, eventStream, json, jsonBody, makeClient, useMockBedrock, on, tick } from '../helpers/bedrock.js';
+import { awsError, brokenEventStream, eventStream, json, jsonBody, makeClient, useMockBedrock, on, tick, converseReply, drain } from '../helpers/bedrock.js';
 
 const server = useMockBedrock();
 afterEach(() => {
@@ -18,7 +18,7 @@ function bedrock(usage = { inputTokens: 10, outputTokens: 50 }) {
   server.use(
     on('converse', () => {
       seen.requests++;
-      return json({ output: { message: { role: 'assistant', content: [{ text: 'x' }] } }, stopReason: 'end_turn', usage: { ...usage, totalTokens: usage.inputTokens + usage.outputTokens } });
+      return converseReply(usage);
     }),
   );
   return seen;
@@ -246,9 +246,7 @@ describe('budgets: every settle path releases its reservation', () => {
     server.use(on('converse-stream', () => eventStream([start, delta, metadata])));
     const s = await reservedAfter(async (c) => {
       const out = await c.send(new ConverseStreamCommand(say()));
-      for await (const _ of out.stream!) {
-        /* drain */
-      }
+      await drain(out.stream);
     });
     expect(s).toMatchObject({ used: { tokens: 10 }, reserved: { tokens: 0 } });
   });
@@ -258,9 +256,7 @@ describe('budgets: every settle path releases its reservation', () => {
     const s = await reservedAfter(async (c) => {
       const out = await c.send(new ConverseStreamCommand(say()));
       try {
-        for await (const _ of out.stream!) {
-          /* drain */
-        }
+        await drain(out.stream);
       } catch {
         /* expected */
       }
@@ -273,9 +269,7 @@ describe('budgets: every settle path releases its reservation', () => {
     const s = await reservedAfter(async (c) => {
       const out = await c.send(new ConverseStreamCommand(say()));
       try {
-        for await (const _ of out.stream!) {
-          /* drain */
-        }
+        await drain(out.stream);
       } catch {
         /* expected */
       }
@@ -287,7 +281,7 @@ describe('budgets: every settle path releases its reservation', () => {
     server.use(on('converse-stream', () => eventStream([start, delta, delta, delta, metadata])));
     const s = await reservedAfter(async (c) => {
       const out = await c.send(new ConverseStreamCommand(say()));
-      for await (const _ of out.stream!) break;
+      await drain(out.stream, 1);
     });
     expect(s.reserved.tokens).toBe(0);
   });

@@ -1,8 +1,8 @@
-import { ConverseStreamCommand, type ConverseStreamCommandOutput } from '@aws-sdk/client-bedrock-runtime';
+import { ConverseStreamCommand } from '@aws-sdk/client-bedrock-runtime';
 import { describe, expect, it } from 'vitest';
 import { bedrockFinOps } from '../../src/index.js';
 import { converseStreamEvent, streamException, type EventStreamMessage } from '../../src/testing/index.js';
-import { awsError, brokenEventStream, eventStream, makeClient, useMockBedrock, on, recorder, tick } from '../helpers/bedrock.js';
+import { awsError, brokenEventStream, eventStream, makeClient, useMockBedrock, on, recorder, tick, drain } from '../helpers/bedrock.js';
 
 const server = useMockBedrock();
 
@@ -24,22 +24,16 @@ const metadata = converseStreamEvent('metadata', {
   metrics: { latencyMs: 80 },
 });
 
-async function drain(out: ConverseStreamCommandOutput): Promise<unknown[]> {
-  const events: unknown[] = [];
-  for await (const e of out.stream!) events.push(e);
-  return events;
-}
-
 describe('ConverseStream', () => {
   it('passes every event through unchanged and in order, then records the metadata usage once', async () => {
     const { records, onUsage } = recorder();
     server.use(on('converse-stream', () => eventStream([...textEvents(50), metadata])));
     const bare = makeClient();
     const metered = makeClient(bedrockFinOps({ onUsage }));
-    const expected = await drain(await bare.send(new ConverseStreamCommand(input)));
+    const expected = await drain((await bare.send(new ConverseStreamCommand(input))).stream);
     const out = await metered.send(new ConverseStreamCommand(input));
     expect(records).toHaveLength(0); // not settled before the stream is read
-    const seen = await drain(out);
+    const seen = await drain(out.stream);
     expect(seen).toEqual(expected);
     expect(seen).toHaveLength(54);
     expect(records).toHaveLength(1);
@@ -95,9 +89,7 @@ describe('ConverseStream', () => {
     const client = makeClient(bedrockFinOps({ onUsage }), { maxAttempts: 1 });
     const out = await client.send(new ConverseStreamCommand(input));
     await expect(async () => {
-      for await (const _ of out.stream!) {
-        /* read */
-      }
+      await drain(out.stream);
     }).rejects.toBeDefined();
     await tick(10);
     expect(records).toHaveLength(1);
@@ -118,7 +110,7 @@ describe('ConverseStream', () => {
     server.use(on('converse-stream', () => eventStream([...textEvents(2), metadata, streamException('internalServerException', 'boom')])));
     const client = makeClient(bedrockFinOps({ onUsage }));
     const out = await client.send(new ConverseStreamCommand(input));
-    await expect(drain(out)).rejects.toMatchObject({ name: 'InternalServerException' });
+    await expect(drain(out.stream)).rejects.toMatchObject({ name: 'InternalServerException' });
     expect(records[0]).toMatchObject({ outcome: 'error', error: 'InternalServerException', inputTokens: 120, outputTokens: 33 });
   });
 });

@@ -1,7 +1,7 @@
 import { ConverseCommand, ThrottlingException } from '@aws-sdk/client-bedrock-runtime';
 import { describe, expect, it } from 'vitest';
 import { bedrockFinOps } from '../../src/index.js';
-import { awsError, json, makeClient, useMockBedrock, on, recorder } from '../helpers/bedrock.js';
+import { awsError, json, makeClient, useMockBedrock, on, recorder, converseReply } from '../helpers/bedrock.js';
 
 const server = useMockBedrock();
 
@@ -87,7 +87,7 @@ describe('Converse', () => {
 
   it('records a response without a usage block with what is known, and returns it to the caller', async () => {
     const { records, onUsage } = recorder();
-    server.use(on('converse', () => json({ output: { message: { role: 'assistant', content: [{ text: 'x' }] } }, stopReason: 'end_turn' })));
+    server.use(on('converse', () => converseReply(null)));
     const client = makeClient(bedrockFinOps({ onUsage }));
     const out = await client.send(new ConverseCommand(input));
     expect(out.stopReason).toBe('end_turn');

@@ -2,7 +2,7 @@ import { ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
 import { diag, DiagLogLevel, type DiagLogger } from '@opentelemetry/api';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { bedrockFinOps } from '../../src/index.js';
-import { json, makeClient, mockBedrock, on, recorder } from '../helpers/bedrock.js';
+import { makeClient, mockBedrock, on, recorder, converseReply } from '../helpers/bedrock.js';
 
 const server = mockBedrock();
 const messages: string[] = [];
@@ -29,7 +29,7 @@ afterAll(() => {
 describe('diagnostics', () => {
   it('reports a response without usage once per model, not once per call, and never its content', async () => {
     const { records, onUsage } = recorder();
-    server.use(on('converse', () => json({ output: { message: { role: 'assistant', content: [{ text: 'SECRET COMPLETION' }] } }, stopReason: 'end_turn' })));
+    server.use(on('converse', () => converseReply(null, 'SECRET COMPLETION')));
     const client = makeClient(bedrockFinOps({ onUsage }));
     const input = { modelId: 'amazon.nova-lite-v1:0', messages: [{ role: 'user' as const, content: [{ text: 'SECRET PROMPT' }] }] };
     for (let i = 0; i < 5; i++) await client.send(new ConverseCommand(input));
@@ -41,7 +41,7 @@ describe('diagnostics', () => {
 
   it('reports an unknown model id once and still meters it', async () => {
     const { records, onUsage } = recorder();
-    server.use(on('converse', () => json({ output: { message: { role: 'assistant', content: [] } }, stopReason: 'end_turn', usage: { inputTokens: 3, outputTokens: 4, totalTokens: 7 } })));
+    server.use(on('converse', () => converseReply({ inputTokens: 3, outputTokens: 4 }, '')));
     const client = makeClient(bedrockFinOps({ onUsage }));
     const input = { modelId: 'my-weird-model', messages: [{ role: 'user' as const, content: [{ text: 'x' }] }] };
     await client.send(new ConverseCommand(input));
@@ -57,7 +57,7 @@ describe('diagnostics', () => {
   });
 
   it('reports a throwing onUsage once, and the caller still gets the response', async () => {
-    server.use(on('converse', () => json({ output: { message: { role: 'assistant', content: [] } }, stopReason: 'end_turn', usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2 } })));
+    server.use(on('converse', () => converseReply({ inputTokens: 1, outputTokens: 1 }, '')));
     const client = makeClient(
       bedrockFinOps({
         onUsage: () => {

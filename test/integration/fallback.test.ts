@@ -3,7 +3,7 @@ import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, Periodic
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { bedrockFinOps, type BedrockFinOpsOptions, type UsageRecord } from '../../src/index.js';
 import { converseStreamEvent, invokeStreamChunk, streamException } from '../../src/testing/index.js';
-import { awsError, eventStream, json, jsonBody, makeClient, useMockBedrock, on } from '../helpers/bedrock.js';
+import { awsError, eventStream, json, jsonBody, makeClient, useMockBedrock, on, converseReply, drain } from '../helpers/bedrock.js';
 
 const server = useMockBedrock();
 afterEach(() => {
@@ -16,7 +16,7 @@ const FALLBACK = 'us.anthropic.claude-3-5-haiku-20241022-v1:0';
 const provisioned = { [ARN]: { model: SERVES, fallback: FALLBACK, modelUnits: 2 } };
 const input = { modelId: ARN, messages: [{ role: 'user' as const, content: [{ text: 'hi' }] }], inferenceConfig: { maxTokens: 100 } };
 const ok = (usage = { inputTokens: 1000, outputTokens: 100 }) =>
-  json({ output: { message: { role: 'assistant', content: [{ text: 'x' }] } }, stopReason: 'end_turn', usage: { ...usage, totalTokens: usage.inputTokens + usage.outputTokens } });
+  converseReply(usage);
 
 /** A Bedrock whose provisioned endpoint answers with `provisionedAnswer` and on-demand with 200; counts requests per model. */
 function bedrock(provisionedAnswer: () => ReturnType<typeof ok>) {
@@ -163,13 +163,9 @@ describe('provisioned → on-demand fallback', () => {
     );
     const { client, records } = setup();
     const s = await client.send(new ConverseStreamCommand(input));
-    for await (const _ of s.stream!) {
-      /* drain */
-    }
+    await drain(s.stream);
     const r = await client.send(new InvokeModelWithResponseStreamCommand({ modelId: ARN, body: jsonBody({ max_tokens: 5 }) }));
-    for await (const _ of r.body!) {
-      /* drain */
-    }
+    await drain(r.body);
     expect(requests).toEqual([ARN, FALLBACK, FALLBACK]);
     expect(records.map((x) => [x.operation, x.modelId, x.fallback?.reason, x.inputTokens])).toEqual([
       ['ConverseStream', FALLBACK, 'ThrottlingException', 3],
@@ -192,9 +188,7 @@ describe('provisioned → on-demand fallback', () => {
     const { client, records } = setup();
     const s = await client.send(new ConverseStreamCommand(input));
     await expect(async () => {
-      for await (const _ of s.stream!) {
-        /* drain */
-      }
+      await drain(s.stream);
     }).rejects.toMatchObject({ name: 'ThrottlingException' });
     expect(requests).toEqual([ARN]);
     expect(records[0]).toMatchObject({ modelId: ARN, fallback: undefined, outcome: 'error', error: 'ThrottlingException', inputTokens: 3, costUsd: 0 });

@@ -6,7 +6,7 @@ import { diag, DiagLogLevel } from '@opentelemetry/api';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { bedrockFinOps, withAttribution, type UsageRecord } from '../../src/index.js';
 import { jsonlLedger, readLedger, sqliteLedger } from '../../src/ledger/index.js';
-import { json, makeClient, mockBedrock, on } from '../helpers/bedrock.js';
+import { makeClient, mockBedrock, on, converseReply } from '../helpers/bedrock.js';
 
 const server = mockBedrock();
 let dir = '';
@@ -21,7 +21,7 @@ afterAll(() => {
 });
 
 const input = (i: number) => ({ modelId: 'us.amazon.nova-lite-v1:0', messages: [{ role: 'user' as const, content: [{ text: `SECRET PROMPT ${i}` }] }] });
-const answer = () => json({ output: { message: { role: 'assistant', content: [{ text: 'SECRET COMPLETION' }] } }, stopReason: 'end_turn', usage: { inputTokens: 10, outputTokens: 20, totalTokens: 30 } });
+const answer = () => converseReply({ inputTokens: 10, outputTokens: 20 }, 'SECRET COMPLETION');
 
 describe('usage ledgers', () => {
   it('a JSON Lines ledger gets every record, batched off the call, and never any prompt or completion text', async () => {

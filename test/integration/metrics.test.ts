@@ -3,7 +3,7 @@ import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, Periodic
 import { describe, expect, it } from 'vitest';
 import { bedrockFinOps, withAttribution } from '../../src/index.js';
 import { converseStreamEvent } from '../../src/testing/index.js';
-import { awsError, eventStream, json, jsonBody, makeClient, useMockBedrock, on } from '../helpers/bedrock.js';
+import { awsError, eventStream, json, jsonBody, makeClient, useMockBedrock, on, drain } from '../helpers/bedrock.js';
 
 const server = useMockBedrock();
 
@@ -112,9 +112,7 @@ describe('metrics', () => {
     );
     const client = makeClient(bedrockFinOps({ meterProvider: h.meterProvider }));
     const out = await client.send(new ConverseStreamCommand(input));
-    for await (const _ of out.stream!) {
-      /* drain */
-    }
+    await drain(out.stream);
     await client.send(new InvokeModelCommand({ modelId: 'amazon.titan-embed-text-v2:0', body: jsonBody({ inputText: 'x' }) }));
     await client.send(new InvokeModelCommand({ modelId: 'meta.llama3-8b-instruct-v1:0', body: jsonBody({ prompt: 'x' }) }));
     const all = await h.collect();

@@ -7,11 +7,11 @@ import {
 import { http } from 'msw';
 import { describe, expect, it } from 'vitest';
 import { bedrockFinOps, FINOPS_MIDDLEWARE } from '../../src/index.js';
-import { ENDPOINT, json, makeClient, useMockBedrock, on, recorder } from '../helpers/bedrock.js';
+import { ENDPOINT, json, makeClient, useMockBedrock, on, recorder, converseReply } from '../helpers/bedrock.js';
 
 const server = useMockBedrock();
 
-const converseOk = () => json({ output: { message: { role: 'assistant', content: [{ text: 'x' }] } }, stopReason: 'end_turn', usage: { inputTokens: 2, outputTokens: 3, totalTokens: 5 } });
+const converseOk = () => converseReply({ inputTokens: 2, outputTokens: 3 });
 
 describe('operations without billed tokens', () => {
   it('passes CountTokens, ApplyGuardrail and GetAsyncInvoke through without a record', async () => {

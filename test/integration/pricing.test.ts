@@ -2,7 +2,7 @@ import { ConverseCommand, ConverseStreamCommand, InvokeModelCommand, InvokeModel
 import { describe, expect, it } from 'vitest';
 import { bedrockFinOps, type BedrockFinOpsOptions, type UsageRecord } from '../../src/index.js';
 import { converseStreamEvent, invokeStreamChunk } from '../../src/testing/index.js';
-import { eventStream, json, jsonBody, makeClient, useMockBedrock, on } from '../helpers/bedrock.js';
+import { eventStream, json, jsonBody, makeClient, useMockBedrock, on, drain } from '../helpers/bedrock.js';
 
 const server = useMockBedrock();
 
@@ -154,14 +154,10 @@ describe('pricing', () => {
     );
     const client = makeClient(bedrockFinOps({ onUsage: (r) => records.push(r) }));
     const s = await client.send(new ConverseStreamCommand({ modelId: 'meta.llama3-1-70b-instruct-v1:0', messages: [{ role: 'user', content: [{ text: 'x' }] }] }));
-    for await (const _ of s.stream!) {
-      /* drain */
-    }
+    await drain(s.stream);
     await client.send(new InvokeModelCommand({ modelId: 'meta.llama3-1-70b-instruct-v1:0', body: jsonBody({ prompt: 'x' }) }));
     const r = await client.send(new InvokeModelWithResponseStreamCommand({ modelId: 'meta.llama3-1-70b-instruct-v1:0', body: jsonBody({ prompt: 'x' }) }));
-    for await (const _ of r.body!) {
-      /* drain */
-    }
+    await drain(r.body);
     expect(records.map((x) => x.operation)).toEqual(['ConverseStream', 'InvokeModel', 'InvokeModelWithResponseStream']);
     const expected = [1_200 * 0.72, 3_400 * 0.72, 5_600 * 0.72].map((v) => v / 1e6);
     records.forEach((rec, i) => expect(Math.abs(rec.costUsd! - expected[i]!)).toBeLessThan(1e-9));
