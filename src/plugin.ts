@@ -7,6 +7,7 @@ import { Budgets } from './budgets/budgets.js';
 import type { BudgetCheck, BudgetStatus } from './budgets/views.js';
 import { resolveConfig, type BedrockFinOpsOptions } from './config.js';
 import { OnceReporter } from './diagnostics.js';
+import { ConfigurationError } from './errors/configuration-error.js';
 import { Breakers } from './fallback/breaker.js';
 import { FINOPS_ATTEMPT_MIDDLEWARE, fallbackAttemptMiddleware } from './fallback/fallback-signal.js';
 import { FallbackRouter } from './fallback/router.js';
@@ -122,9 +123,17 @@ export function bedrockFinOps(options?: BedrockFinOpsOptions): BedrockFinOps {
     routing.throttle(model, error);
   });
   let closed: Promise<void> | undefined;
+  const applied = new WeakSet<object>();
 
   return {
     applyToStack(stack) {
+      // A second instance would replace the first's middleware (same name), silently dropping its budgets.
+      if (!applied.has(stack) && stack.identify().some((entry) => entry.startsWith(FINOPS_MIDDLEWARE.name)))
+        throw new ConfigurationError(
+          'middlewareStack',
+          'this client already carries another bedrockFinOps instance; apply one instance per client (one instance may serve many clients), or remove the other first with client.middlewareStack.remove(FINOPS_MIDDLEWARE.name)',
+        );
+      applied.add(stack);
       stack.add(middleware, FINOPS_MIDDLEWARE);
       stack.add(attemptMiddleware, FINOPS_ATTEMPT_MIDDLEWARE);
     },

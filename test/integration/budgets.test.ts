@@ -161,6 +161,26 @@ describe('budgets: admission', () => {
     const [status] = await finops.budgets.status();
     expect(status).toMatchObject({ used: { tokens: 15_000 }, reserved: { tokens: 0 } });
   }, 60_000);
+
+  it('returns reserved to exactly 0 in every unit after 1,000 concurrent calls under token and cost limits, and sums cost exactly', async () => {
+    bedrock({ inputTokens: 7, outputTokens: 13 });
+    // Estimates differ from the actual usage, so every commit releases more than it adds.
+    const { client, finops, records } = setup({
+      estimator: () => 31,
+      budgets: [
+        { name: 'cost', limit: { costUsd: 1 }, window: 'day' },
+        { name: 'tokens', limit: { tokens: 10_000_000 }, window: 'day' },
+      ],
+    });
+    const results = await Promise.allSettled(Array.from({ length: 1000 }, () => client.send(new ConverseCommand(say()))));
+    expect(results.every((r) => r.status === 'fulfilled')).toBe(true);
+    const statuses = await finops.budgets.status();
+    for (const status of statuses) expect(status.reserved).toEqual({ tokens: 0, inputTokens: 0, outputTokens: 0, costUsd: 0 });
+    // Money is summed in integer nano-USD: the budget's used cost is the exact sum of the records' rounded costs.
+    const nano = records.reduce((sum, r) => sum + Math.round(r.costUsd! * 1e9), 0);
+    expect(statuses[0]!.used.costUsd).toBe(nano / 1e9);
+    expect(statuses[1]!.used.tokens).toBe(1000 * 20);
+  }, 60_000);
 });
 
 describe('budgets: windows', () => {
@@ -363,6 +383,22 @@ describe('status and check', () => {
   });
 });
 
+describe('status and check when the store cannot be read', () => {
+  it('answers with the last state this process saw, marked stale, instead of throwing', async () => {
+    bedrock();
+    const { FakeStore } = await import('../helpers/fake-store.js');
+    const store = new FakeStore();
+    const { client, finops } = setup({ budgetStore: store, budgets: [{ name: 'b', limit: { tokens: 1000 }, window: 'day' }] });
+    await client.send(new ConverseCommand(say()));
+    store.readMode = 'reject';
+    const [status] = await finops.budgets.status();
+    expect(status).toMatchObject({ budget: 'b', stale: true, used: { tokens: 60 }, reserved: { tokens: 0 }, remaining: { tokens: 940 } });
+    expect(await finops.budgets.check({}, MODEL)).toMatchObject({ allowed: true, stale: true });
+    store.readMode = 'sync';
+    expect((await finops.budgets.status())[0]).not.toHaveProperty('stale');
+  });
+});
+
 describe('invalid configuration', () => {
   it.each([
     [{ budgets: [{ name: 'a', limit: {}, window: 'day' }] }, 'budgets[0] ("a").limit'],
@@ -380,6 +416,9 @@ describe('invalid configuration', () => {
     [{ pricing: { discount: 1.5 } }, 'pricing.discount'],
     [{ maxValuesPerKey: 0 }, 'maxValuesPerKey'],
     [{ provisioned: { 'not-an-arn': { model: 'x' } } }, 'provisioned["not-an-arn"]'],
+    [{ budgets: [{ name: 'a', limit: { tokens: 1 }, window: 'day', match: { Team: 'x' } }] }, 'budgets[0] ("a").match.Team'],
+    [{ budgets: [{ name: 'a', limit: { tokens: 1 }, window: 'day', per: 'tenantId' }] }, 'budgets[0] ("a").per'],
+    [{ budgets: [{ name: 'a\u0001b', limit: { tokens: 1 }, window: 'day' }] }, 'budgets[0].name'],
   ])('throws at construction naming the field: %j', (options, field) => {
     let caught: unknown;
     try {
@@ -389,6 +428,48 @@ describe('invalid configuration', () => {
     }
     expect(isConfigurationError(caught)).toBe(true);
     expect((caught as { field: string }).field).toBe(field);
+  });
+
+  it.each([
+    [{ budget: [] }, 'budget', 'budgets'],
+    [{ onUsgae: () => undefined }, 'onUsgae', 'onUsage'],
+    [{ attributions: {} }, 'attributions', 'attribution'],
+    [{ budgets: [{ name: 'a', limit: { tokens: 1 }, window: 'day', windows: 'day' }] }, 'budgets[0] ("a").windows', 'window'],
+    [{ budgets: [{ name: 'a', limit: { token: 1 }, window: 'day' }] }, 'budgets[0] ("a").limit.token', 'tokens'],
+    [{ policies: [{ allowModel: ['x'] }] }, 'policies[0].allowModel', 'allowModels'],
+    [{ provisioned: { 'arn:aws:bedrock:us-east-1:123456789012:provisioned-model/x': { model: 'm', fallbak: 'f' } } }, 'provisioned["arn:aws:bedrock:us-east-1:123456789012:provisioned-model/x"].fallbak', 'fallback'],
+    [{ pricing: { overide: {} } }, 'pricing.overide', 'overrides'],
+    [{ fallback: { cooldown: 5 } }, 'fallback.cooldown', 'cooldownMs'],
+  ])('rejects the unknown option key in %j, naming it and the closest known key', (options, field, suggestion) => {
+    let caught: unknown;
+    try {
+      bedrockFinOps(options as BedrockFinOpsOptions);
+    } catch (e) {
+      caught = e;
+    }
+    expect(isConfigurationError(caught)).toBe(true);
+    expect((caught as { field: string }).field).toBe(field);
+    expect((caught as Error).message).toContain(`did you mean "${suggestion}"`);
+  });
+});
+
+describe('rule matching reads only what a call carries', () => {
+  it("treats per: 'constructor' and match: { constructor: '*' } like any absent key (no prototype members)", async () => {
+    const seen = bedrock();
+    const { client, finops } = setup({
+      budgets: [
+        { name: 'per-ctor', per: 'constructor', limit: { tokens: 1 }, window: 'day' },
+        { name: 'match-ctor', match: { constructor: '*' }, limit: { tokens: 1 }, window: 'day' },
+      ],
+    });
+    await client.send(new ConverseCommand(say()));
+    await client.send(new ConverseCommand(say()));
+    expect(seen.requests).toBe(2);
+    const statuses = await finops.budgets.status();
+    expect(statuses.map((s) => [s.budget, s.key, s.used.tokens])).toEqual([['match-ctor', undefined, 0]]);
+    // A call that does carry the key is subject to both.
+    const error = await withAttribution({ constructor: 'c' }, () => client.send(new ConverseCommand(say()))).catch((e: unknown) => e);
+    expect(isBudgetExceededError(error)).toBe(true);
   });
 });
 

@@ -61,4 +61,17 @@ describe('the plugin on clients', () => {
     await client.send(new ConverseCommand({ modelId: 'amazon.nova-lite-v1:0', messages: [{ role: 'user', content: [{ text: 'hi' }] }] }));
     expect(records).toHaveLength(1);
   });
+
+  it('refuses a second instance on a client that already carries one (its budgets would silently stop applying)', async () => {
+    const first = recorder();
+    server.use(on('converse', converseOk));
+    const client = makeClient(bedrockFinOps({ onUsage: first.onUsage, budgets: [{ name: 'b', limit: { tokens: 1e6 }, window: 'day' }] }));
+    const second = bedrockFinOps({});
+    expect(() => client.middlewareStack.use(second)).toThrow(/already carries another bedrockFinOps instance/);
+    await client.send(new ConverseCommand({ modelId: 'amazon.nova-lite-v1:0', messages: [{ role: 'user', content: [{ text: 'hi' }] }] }));
+    expect(first.records).toHaveLength(1);
+    // After removing the first, the second may take its place.
+    client.middlewareStack.remove(FINOPS_MIDDLEWARE.name);
+    expect(() => client.middlewareStack.use(second)).not.toThrow();
+  });
 });

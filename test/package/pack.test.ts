@@ -78,16 +78,55 @@ describe('the published package', () => {
     expect(JSON.parse(out)).toMatchObject({ totals: { calls: 1, costUsd: 0.5 } });
   });
 
-  it('type-checks against the shipped declarations', () => {
+  const SUBPATHS = {
+    'bedrock-finops': ['bedrockFinOps', 'withAttribution', 'attribute', 'BudgetExceededError', 'isBudgetExceededError', 'FINOPS_MIDDLEWARE'],
+    'bedrock-finops/budgets': ['MemoryBudgetStore', 'heuristicInputTokens'],
+    'bedrock-finops/redis': ['RedisBudgetStore'],
+    'bedrock-finops/ledger': ['jsonlLedger', 'sqliteLedger', 'readLedger'],
+    'bedrock-finops/report': ['analyze', 'renderText', 'renderHtml'],
+    'bedrock-finops/pricing': ['priceCatalogInfo', 'resolveApplicationInferenceProfiles', 'DEFAULT_SERVICE_TIER_MULTIPLIERS'],
+    'bedrock-finops/models': ['parseModelId'],
+    'bedrock-finops/testing': ['startBedrockSimulator', 'encodeEventStream'],
+  } as const;
+
+  it('loads every subpath export with import and with require', () => {
+    const check = (load: string) =>
+      Object.entries(SUBPATHS)
+        .map(([spec, names]) => `{ const m = ${load.replace('SPEC', spec)}; for (const n of ${JSON.stringify(names)}) if (m[n] === undefined) throw new Error('${spec} lacks ' + n); }`)
+        .join('\n');
+    writeFileSync(join(project, 'subpaths.mjs'), `${check('await import("SPEC")')}\nconsole.log('ok');`);
+    writeFileSync(join(project, 'subpaths.cjs'), `${check('require("SPEC")')}\nconsole.log('ok');`);
+    expect(run('subpaths.mjs')).toBe('ok');
+    expect(run('subpaths.cjs')).toBe('ok');
+  });
+
+  it('keeps the root entry small: at most 35 exported names', () => {
+    const dts = execFileSync('cat', [join(project, 'node_modules/bedrock-finops/dist/index.d.ts')], { encoding: 'utf8' });
+    const names = [...dts.matchAll(/export (?:type )?\{([^}]*)\}/g)].flatMap((m) => m[1]!.split(',').map((n) => n.trim()).filter((n) => n.length > 0));
+    expect(names.length).toBeGreaterThan(10);
+    expect(names.length).toBeLessThanOrEqual(35);
+  });
+
+  it.each([
+    ['ESM', 'types.mts', 'import { X } from "SPEC";'],
+    ['CommonJS', 'types.cts', 'import { X } from "SPEC";'],
+  ])('type-checks every subpath against the shipped declarations (%s, moduleResolution nodenext)', (_, file, line) => {
+    const imports = Object.entries(SUBPATHS)
+      .map(([spec, names], i) => line.replace('SPEC', spec).replace('X', names.map((n) => `${n} as v${i}_${n}`).join(', ')))
+      .join('\n');
+    const uses = Object.entries(SUBPATHS)
+      .map(([, names], i) => names.map((n) => `void v${i}_${n};`).join(' '))
+      .join('\n');
     writeFileSync(
-      join(project, 'types.mts'),
-      `import { bedrockFinOps, withAttribution, type UsageRecord } from 'bedrock-finops';
-import { startBedrockSimulator } from 'bedrock-finops/testing';
-const f = bedrockFinOps({ onUsage: (r: UsageRecord) => { const n: number = r.inputTokens; void n; } });
-void f; void withAttribution; void startBedrockSimulator;
+      join(project, file),
+      `${imports}
+import type { UsageRecord, BedrockFinOpsOptions } from 'bedrock-finops';
+const options: BedrockFinOpsOptions = { onUsage: (r: UsageRecord) => { const n: number = r.inputTokens; void n; } };
+void options;
+${uses}
 `,
     );
-    execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--skipLibCheck', 'types.mts'], {
+    execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--skipLibCheck', file], {
       cwd: project,
       stdio: 'pipe',
     });
