@@ -30,8 +30,10 @@ export interface Call {
   serverAddress: string | undefined;
   serverPort: number;
   requestId: string | undefined;
-  /** The service tier the response reported. */
+  /** The service tier the request asked for, replaced by the one the response reports. */
   serviceTier: string | undefined;
+  /** `performanceConfig.latency` the request asked for, replaced by what the response reports. */
+  performanceLatency: string | undefined;
   /** `performance.now()` when the first stream event reached the caller; -1 before. */
   firstEventAt: number;
   /** Set once the call has settled: every later attempt to settle it is ignored. */

@@ -13,6 +13,7 @@ export { BudgetExceededError, isBudgetExceededError } from './errors/budget-exce
 export type { BudgetExceededDetails } from './errors/budget-exceeded-error.js';
 export { ModelNotAllowedError, isModelNotAllowedError } from './errors/model-not-allowed-error.js';
 export { BudgetStoreUnavailableError, isBudgetStoreUnavailableError } from './errors/budget-store-unavailable-error.js';
+export { UnpricedModelError, isUnpricedModelError } from './errors/unpriced-model-error.js';
 export { ConfigurationError, isConfigurationError } from './errors/configuration-error.js';
 export type { BudgetRule } from './budgets/budget-rule.js';
 export type { ModelPolicy } from './budgets/policy.js';

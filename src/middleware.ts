@@ -9,12 +9,13 @@ import type {
   MetadataBearer,
 } from '@smithy/types';
 import { withRequestMetadata } from './attribution/propagate.js';
-import type { Call } from './call.js';
+import type { Call, Outcome } from './call.js';
 import type { FallbackRouter } from './fallback/router.js';
 import { meteredOperation } from './model/operations.js';
 import type { Ticket } from './pipeline/admission.js';
-import { observeSdkOutput } from './pipeline/observe.js';
+import { failure, type UsageObserver } from './pipeline/observe.js';
 import type { UsageMeter } from './pipeline/usage-meter.js';
+import type { ObservedUsage } from './usage/token-usage.js';
 
 /**
  * Where the plugin's middleware sits: the `initialize` step runs once per operation, outside the
@@ -32,6 +33,7 @@ export const FINOPS_MIDDLEWARE = {
 
 export interface MiddlewareDeps {
   readonly meter: UsageMeter;
+  readonly observer: UsageObserver;
   readonly router: FallbackRouter;
   readonly propagateToBedrock: boolean;
 }
@@ -49,9 +51,15 @@ function noteEndpoint(call: Call, context: HandlerExecutionContext): void {
   else if (url.protocol === 'http:') call.serverPort = 80;
 }
 
+/** The caller's `AbortSignal`, which recent SDKs put on the context (older ones do not: then only an AbortError says so). */
+function abortSignalOf(context: HandlerExecutionContext): AbortSignal | undefined {
+  const signal = (context as { __smithy_context?: { abortSignal?: unknown } }).__smithy_context?.abortSignal;
+  return typeof signal === 'object' && signal !== null && 'aborted' in signal ? (signal as AbortSignal) : undefined;
+}
+
 /** The call's path through the SDK, top to bottom: begin → admit → route and send → observe → settle. */
 export function finOpsMiddleware<Input extends object, Output extends MetadataBearer>(deps: MiddlewareDeps): InitializeMiddleware<Input, Output> {
-  const { meter, router, propagateToBedrock } = deps;
+  const { meter, observer, router, propagateToBedrock } = deps;
   return (next: InitializeHandler<Input, Output>, context: HandlerExecutionContext): InitializeHandler<Input, Output> => {
     const info = meteredOperation(context.commandName);
     // Operations that bill no tokens get the next handler itself: zero cost per call.
@@ -64,14 +72,17 @@ export function finOpsMiddleware<Input extends object, Output extends MetadataBe
         result = await router.send(call, toSend, next);
       } catch (error) {
         noteEndpoint(call, context);
-        meter.settle(call, ticket, 'error', undefined, error);
+        // An abort after sending may have been billed: it settles as abandoned, charged an estimate.
+        const f = failure(error, abortSignalOf(context));
+        meter.settle(call, ticket, f.outcome, undefined, f.error, { input: args.input, outputSeen: 0 });
         throw error;
       }
       noteEndpoint(call, context);
       try {
-        observeSdkOutput(call, result, meter.reporter, (outcome, observed, error) => {
-          meter.settle(call, ticket, outcome, observed, error);
-        });
+        const endCall = (outcome: Outcome, observed: ObservedUsage | undefined, error: unknown, outputSeen = 0): void => {
+          meter.settle(call, ticket, outcome, observed, error, { input: args.input, outputSeen });
+        };
+        observer.observe(call, result, endCall, abortSignalOf(context));
       } catch (error) {
         meter.reporter.error('observe', 'could not read usage from a response', error);
         meter.settle(call, ticket, 'success', undefined, undefined);
@@ -81,7 +92,7 @@ export function finOpsMiddleware<Input extends object, Output extends MetadataBe
 
     return (args: InitializeHandlerArguments<Input>): Promise<InitializeHandlerOutput<Output>> => {
       const modelId = (args.input as { modelId?: unknown } | undefined)?.modelId;
-      const call = meter.begin(info, typeof modelId === 'string' ? modelId : '', args);
+      const call = meter.begin(info, typeof modelId === 'string' ? modelId : '', args, args.input);
       if (call === undefined) return next(args);
       let ticket: Ticket | Promise<Ticket>;
       try {

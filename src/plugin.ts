@@ -21,7 +21,9 @@ import { ModelResolver } from './model/model-resolver.js';
 import { Admission } from './pipeline/admission.js';
 import { CallStarter } from './pipeline/begin.js';
 import { Settler } from './pipeline/settle.js';
+import { UsageObserver } from './pipeline/observe.js';
 import { UsageMeter } from './pipeline/usage-meter.js';
+import { Drains } from './usage/drains.js';
 import { Pricer } from './pricing/pricer.js';
 import { VERSION } from './version.js';
 
@@ -118,7 +120,9 @@ export function bedrockFinOps(options?: BedrockFinOpsOptions): BedrockFinOps {
       onUsage(record);
     });
 
-  const middleware = finOpsMiddleware<ServiceInputTypes, ServiceOutputTypes>({ meter, router, propagateToBedrock: o.propagateToBedrock });
+  const drains = new Drains(o.drain);
+  const observer = new UsageObserver(reporter, resolve, drains);
+  const middleware = finOpsMiddleware<ServiceInputTypes, ServiceOutputTypes>({ meter, observer, router, propagateToBedrock: o.propagateToBedrock });
   const attemptMiddleware = fallbackAttemptMiddleware<ServiceInputTypes, ServiceOutputTypes>((model, error) => {
     routing.throttle(model, error);
   });
@@ -128,7 +132,7 @@ export function bedrockFinOps(options?: BedrockFinOpsOptions): BedrockFinOps {
   return {
     applyToStack(stack) {
       // A second instance would replace the first's middleware (same name), silently dropping its budgets.
-      if (!applied.has(stack) && stack.identify().some((entry) => entry.startsWith(FINOPS_MIDDLEWARE.name)))
+      if (!applied.has(stack) && (stack.identify?.() ?? []).some((entry) => entry.startsWith(FINOPS_MIDDLEWARE.name)))
         throw new ConfigurationError(
           'middlewareStack',
           'this client already carries another bedrockFinOps instance; apply one instance per client (one instance may serve many clients), or remove the other first with client.middlewareStack.remove(FINOPS_MIDDLEWARE.name)',
@@ -146,6 +150,8 @@ export function bedrockFinOps(options?: BedrockFinOpsOptions): BedrockFinOps {
     },
     shutdown() {
       closed ??= (async () => {
+        // Streams still being drained settle now with what they have (an estimate if their usage has not come).
+        drains.stopAll();
         await budgets.drain();
         await budgets.store.close?.();
         await ledger?.close();

@@ -14,9 +14,14 @@ export type Attribution = Readonly<Record<string, string>>;
  * - `headers`: InvokeModel `x-amzn-bedrock-*-token-count` response headers (what Bedrock bills).
  * - `invocation-metrics`: the final stream chunk's `amazon-bedrock-invocationMetrics` (what Bedrock bills).
  * - `body`: the model family's own usage fields (fallback when Bedrock's counts are absent).
- * - `none`: nothing was reported (failed call, or a response without usage); token fields are 0.
+ * - `estimate`: Bedrock may have billed the call but its usage never arrived (the caller stopped
+ *   or aborted it, its stream broke, or it was dropped unread and the drain could not finish):
+ *   token fields hold what the response itself reported where it did, else the admission's input
+ *   estimate and the output seen so far. Budgets are charged this, never 0.
+ * - `none`: nothing was billed or reported (a call that failed before any response, or a
+ *   successful response without usage); token fields are 0.
  */
-export type UsageSource = 'usage' | 'headers' | 'invocation-metrics' | 'body' | 'none';
+export type UsageSource = 'usage' | 'headers' | 'invocation-metrics' | 'body' | 'estimate' | 'none';
 
 /** Token counts with Bedrock's meaning: `inputTokens` excludes cache reads and writes. */
 export interface TokenUsage {
@@ -50,8 +55,16 @@ export interface UsageRecord extends TokenUsage {
   readonly attribution: Attribution;
   /** The part of `cacheWriteInputTokens` written with a one-hour TTL (priced higher than five-minute writes). */
   readonly cacheWrite1hInputTokens: number;
-  /** The service tier that served the call (`default`, `priority`, `flex`, `reserved`), when the response said. */
+  /** The speech part of `inputTokens` / `outputTokens` (Nova Sonic), priced at the model's audio rates; 0 otherwise. */
+  readonly speechInputTokens: number;
+  readonly speechOutputTokens: number;
+  /**
+   * The service tier that served the call (`default`, `priority`, `flex`, `reserved`): what the
+   * response said, else what the request asked for; `undefined` when neither did.
+   */
   readonly serviceTier: string | undefined;
+  /** `optimized` when the call was served with latency-optimized inference (priced at those rates), `standard` when it asked for optimized and was not; else `undefined`. */
+  readonly performanceLatency: string | undefined;
   /** Where the token counts came from. */
   readonly usageSource: UsageSource;
   /** USD cost of this call; `undefined` when the model's price is unknown. */
@@ -70,11 +83,12 @@ export interface UsageRecord extends TokenUsage {
   /** Present when the call was re-routed to a fallback model. */
   readonly fallback: FallbackInfo | undefined;
   /**
-   * How the call ended: `success`; `error` (service error, broken stream, abort: see `error`);
-   * `abandoned` (the caller stopped reading a stream early, or dropped it unread).
+   * How the call ended: `success`; `error` (service error, broken stream: see `error`);
+   * `abandoned` (the caller stopped reading a stream early, dropped it unread, or aborted the
+   * call with an `AbortSignal` — then `error` is `AbortError`).
    */
   readonly outcome: 'success' | 'error' | 'abandoned';
-  /** Exception name when the call failed (service error, broken stream, abort); `undefined` on success. */
+  /** Exception name when the call failed, or `AbortError` when it was aborted; `undefined` otherwise. */
   readonly error: string | undefined;
   /** The AWS request id, when the response carried one. */
   readonly requestId: string | undefined;

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Call } from '../call.js';
 import { BudgetExceededError } from '../errors/budget-exceeded-error.js';
 import { ModelNotAllowedError } from '../errors/model-not-allowed-error.js';
+import { UnpricedModelError } from '../errors/unpriced-model-error.js';
 import { addUnits, FIELD_OF, LIMIT_OF, publicValue, units, type UnitField, type Units } from './amounts.js';
 import type { BudgetContext } from './context.js';
 import { matchingKeys, type CounterKey } from './counter-key.js';
@@ -30,6 +31,11 @@ export interface Reservation {
 
 function isPromise<T>(v: T | Promise<T>): v is Promise<T> {
   return typeof (v as { then?: unknown } | undefined)?.then === 'function';
+}
+
+/** Operations whose model produces no output tokens (embeddings through InvokeModel). */
+function producesNoOutput(call: Call): boolean {
+  return (call.info.delivery === 'invoke' || call.info.delivery === 'invoke-stream') && call.model.invokeOperation === 'embeddings';
 }
 
 function subjectOf(call: Call): MatchSubject {
@@ -63,7 +69,9 @@ export class BudgetAdmission {
     // Only calls some rule matches pay for an estimate.
     const keys = matchingKeys(c.rules, subject, call.startedAt);
     if (keys.length === 0) return undefined;
-    const output = requestedMaxOutputTokens(call.info.operation, input) ?? c.defaultMaxOutputTokens;
+    this.checkPriced(call, keys);
+    // Embeddings produce no output tokens: reserving an output cap for them would refuse calls that fit.
+    const output = producesNoOutput(call) ? 0 : (requestedMaxOutputTokens(call.info.operation, input) ?? c.defaultMaxOutputTokens);
     const estimator = c.estimator;
     if (estimator === undefined) return this.reserve(call, keys, heuristicInputTokens(call.info.operation, input), output);
     let estimated: number | Promise<number>;
@@ -83,11 +91,23 @@ export class BudgetAdmission {
     );
   }
 
+  /** A cost budget must not be passed by a model without a price: refuse (`'deny'`) or report (`'warn'`). */
+  private checkPriced(call: Call, keys: readonly CounterKey[]): void {
+    const model = this.c.costModelFor(call);
+    if (model.price !== undefined || model.ref.kind === 'provisioned-model') return;
+    for (const key of keys) {
+      if (!key.rule.limitsCost) continue;
+      if (this.c.unpricedModels === 'deny') throw new UnpricedModelError(call.requestedModelId, model.pricedAs, key.rule.name);
+      this.c.events.emit('unpriced', key, 'costUsd', { used: 0 }, { modelId: call.requestedModelId, attribution: call.attribution });
+    }
+  }
+
+  /** The estimate priced as the call will pay: its model (or fallback), the requested service tier and latency. */
   private estimateCost(call: Call, inputTokens: number, outputTokens: number): number {
     const model = this.c.costModelFor(call);
     try {
       const usage = { inputTokens, outputTokens, cacheReadInputTokens: 0, cacheWriteInputTokens: 0, cacheWrite1hInputTokens: 0 };
-      return this.c.pricer.price(model.price, model.pricedAs, model.ref.kind === 'provisioned-model', usage, undefined).costUsd ?? 0;
+      return this.c.pricer.price(model.price, model.pricedAs, model.ref.kind === 'provisioned-model', usage, call.serviceTier, call.performanceLatency).costUsd ?? 0;
     } catch {
       return 0;
     }

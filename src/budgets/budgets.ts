@@ -47,6 +47,7 @@ export class Budgets {
       defaultMaxOutputTokens: config.defaultMaxOutputTokens,
       leaseMs: config.reservationLeaseMs,
       onStoreError: config.onStoreError,
+      unpricedModels: config.unpricedModels,
       events: new BudgetEvents(config.onBudgetEvent, deps.reporter),
       counters: this.counters,
       known: new KnownCounters(deps.maxKeysPerRule),

@@ -50,8 +50,16 @@ export interface BudgetsInputConfig {
    * @defaultValue `'allow'`
    */
   readonly onStoreError?: 'allow' | 'deny';
-  /** Called for budget threshold crossings, rejections, warn-budget overruns and store errors. */
+  /** Called for budget threshold crossings, rejections, warn-budget overruns, unpriced models and store errors. */
   readonly onBudgetEvent?: (event: BudgetEvent) => void;
+  /**
+   * A call that matches a cost budget (`limit.costUsd`) to a model with no known price:
+   * `'deny'` refuses it before sending with an `UnpricedModelError` naming the model and how to add
+   * a price; `'warn'` admits it, fires an `unpriced` budget event, and charges the cost budget
+   * nothing for it (its token limits still apply). Never silently unlimited.
+   * @defaultValue `'deny'`
+   */
+  readonly unpricedModels?: 'deny' | 'warn';
 }
 
 export interface BudgetsResolvedConfig {
@@ -64,6 +72,7 @@ export interface BudgetsResolvedConfig {
   readonly reservationLeaseMs: number;
   readonly onStoreError: 'allow' | 'deny';
   readonly onBudgetEvent: ((event: BudgetEvent) => void) | undefined;
+  readonly unpricedModels: 'deny' | 'warn';
 }
 
 export const BUDGETS_OPTION_KEYS = [
@@ -76,6 +85,7 @@ export const BUDGETS_OPTION_KEYS = [
   'reservationLeaseMs',
   'onStoreError',
   'onBudgetEvent',
+  'unpricedModels',
 ] as const;
 
 export function resolveBudgetsConfig(o: BudgetsInputConfig): BudgetsResolvedConfig {
@@ -98,5 +108,6 @@ export function resolveBudgetsConfig(o: BudgetsInputConfig): BudgetsResolvedConf
     reservationLeaseMs: positiveInteger(o.reservationLeaseMs, 900_000, 'reservationLeaseMs'),
     onStoreError: oneOf(o.onStoreError, ['allow', 'deny'], 'allow', 'onStoreError'),
     onBudgetEvent: o.onBudgetEvent,
+    unpricedModels: oneOf(o.unpricedModels, ['deny', 'warn'], 'deny', 'unpricedModels'),
   };
 }

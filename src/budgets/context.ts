@@ -18,6 +18,7 @@ export interface BudgetContext {
   readonly defaultMaxOutputTokens: number;
   readonly leaseMs: number;
   readonly onStoreError: 'allow' | 'deny';
+  readonly unpricedModels: 'deny' | 'warn';
   readonly events: BudgetEvents;
   readonly counters: BudgetCounters;
   readonly known: KnownCounters;

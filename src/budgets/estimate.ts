@@ -1,5 +1,6 @@
 import { Buffer } from 'node:buffer';
 import type { BedrockOperation } from '../record.js';
+import { CHARS_PER_TOKEN } from '../usage/heuristic.js';
 
 /** What an estimator is given: the call and the command's input (never logged or stored). */
 export interface EstimateRequest {
@@ -13,8 +14,7 @@ export interface EstimateRequest {
 /** Returns the input tokens a call will use (cache reads and writes included). */
 export type InputEstimator = (request: EstimateRequest) => number | Promise<number>;
 
-/** Characters per token of the default heuristic. */
-export const CHARS_PER_TOKEN = 3.5;
+export { CHARS_PER_TOKEN };
 /** Tokens the heuristic adds per message or system block (role and framing). */
 export const TOKENS_PER_MESSAGE = 4;
 /** Tokens the heuristic counts for one image block (a ~1.1 megapixel image on Claude). */

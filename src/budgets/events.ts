@@ -11,8 +11,10 @@ export interface BudgetEvent {
    * - `rejected`: a `block` budget stopped a call before it was sent.
    * - `exceeded`: a `warn` budget would have stopped a call; it was let through.
    * - `store-error`: the budget store failed; the call was allowed or denied per `onStoreError`.
+   * - `unpriced`: a call to a model with no known price matched this cost budget and was let
+   *   through (`unpricedModels: 'warn'`); the cost budget is not charged for it.
    */
-  readonly type: 'threshold' | 'rejected' | 'exceeded' | 'store-error';
+  readonly type: 'threshold' | 'rejected' | 'exceeded' | 'store-error' | 'unpriced';
   readonly budget: string;
   /** The `per` value, or `undefined` for a rule without `per`. */
   readonly key: string | undefined;

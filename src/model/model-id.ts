@@ -11,6 +11,7 @@ export type ModelKind =
   | 'custom-model-deployment'
   | 'imported-model'
   | 'prompt'
+  | 'prompt-router'
   | 'marketplace-endpoint'
   | 'unknown';
 
@@ -56,6 +57,8 @@ const RESOURCE_KINDS: Readonly<Record<string, ModelKind>> = {
   'custom-model-deployment': 'custom-model-deployment',
   'imported-model': 'imported-model',
   prompt: 'prompt',
+  'prompt-router': 'prompt-router',
+  'default-prompt-router': 'prompt-router',
   endpoint: 'marketplace-endpoint',
 };
 

@@ -4,6 +4,7 @@ import type { Call, Settlement } from '../call.js';
 import type { OnceReporter } from '../diagnostics.js';
 import { isBudgetExceededError } from '../errors/budget-exceeded-error.js';
 import { isModelNotAllowedError } from '../errors/model-not-allowed-error.js';
+import { isUnpricedModelError } from '../errors/unpriced-model-error.js';
 
 /** What an admitted call holds until it settles (its budget reservation, if any). Opaque to the call path. */
 export type Ticket = Reservation | undefined;
@@ -24,7 +25,7 @@ export class Admission {
   ) {}
 
   private failed(error: unknown): Ticket {
-    if (isBudgetExceededError(error) || isModelNotAllowedError(error)) throw error;
+    if (isBudgetExceededError(error) || isModelNotAllowedError(error) || isUnpricedModelError(error)) throw error;
     this.reporter.error('admit', 'budget admission failed (the call is sent without a budget check)', error);
     return undefined;
   }
@@ -39,6 +40,11 @@ export class Admission {
       return this.failed(error);
     }
     return isPromise(ticket) ? ticket.then(undefined, (error: unknown) => this.failed(error)) : ticket;
+  }
+
+  /** The input tokens admission estimated for the call (cache included), if a budget reserved any. */
+  estimatedInput(ticket: Ticket): number | undefined {
+    return ticket?.estimate.inputTokens;
   }
 
   settle(ticket: Ticket, settlement: Settlement): void {

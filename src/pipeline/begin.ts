@@ -6,6 +6,21 @@ import type { ModelResolver } from '../model/model-resolver.js';
 import type { OperationInfo } from '../model/operations.js';
 import type { RateCard } from '../pricing/rate-card.js';
 import type { Attribution } from '../record.js';
+import { pick } from '../usage/json.js';
+
+/** The service tier a request asks for: Converse `serviceTier.type`, InvokeModel `serviceTier`. */
+export function requestedServiceTier(input: unknown): string | undefined {
+  const tier = pick(input, 'serviceTier');
+  if (typeof tier === 'string') return tier;
+  const type = pick(tier, 'type');
+  return typeof type === 'string' ? type : undefined;
+}
+
+/** The latency a request asks for: Converse `performanceConfig.latency`, InvokeModel `performanceConfigLatency`. */
+export function requestedLatency(input: unknown): string | undefined {
+  const latency = pick(input, 'performanceConfig', 'latency') ?? pick(input, 'performanceConfigLatency');
+  return latency === 'optimized' ? 'optimized' : undefined;
+}
 
 /** Begins a call: resolves its model (cached per id) and its attribution (defaults ⊕ scope ⊕ per-command override). */
 export class CallStarter {
@@ -37,8 +52,11 @@ export class CallStarter {
     return this.resolver.resolve(modelId, now);
   }
 
-  /** A new call for `modelId`; `args` is the SDK command (for a per-command attribution), if any. */
-  begin(info: OperationInfo, modelId: string, args: object | undefined): Call {
+  /**
+   * A new call for `modelId`; `args` is the SDK command (for a per-command attribution), if any;
+   * `input` its input, read for the service tier and latency it asks for.
+   */
+  begin(info: OperationInfo, modelId: string, args: object | undefined, input?: unknown): Call {
     const now = Date.now();
     const model = this.resolver.resolve(modelId, now);
     if (model.ref.kind === 'unknown')
@@ -55,7 +73,8 @@ export class CallStarter {
       serverAddress: undefined,
       serverPort: 443,
       requestId: undefined,
-      serviceTier: undefined,
+      serviceTier: requestedServiceTier(input),
+      performanceLatency: requestedLatency(input),
       firstEventAt: -1,
       settled: false,
     };

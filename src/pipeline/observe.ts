@@ -1,71 +1,62 @@
-import type { Call, Outcome } from '../call.js';
+import type { Call, CallModel, Outcome } from '../call.js';
 import type { OnceReporter } from '../diagnostics.js';
+import { pick } from '../usage/json.js';
 import { BidiUsageTracker } from '../usage/bidi-usage.js';
 import { ChunkUsageTracker } from '../usage/chunk-usage.js';
 import { usageFromConverse } from '../usage/converse.js';
 import { ConverseStreamUsageTracker } from '../usage/converse-stream-usage.js';
+import type { Drains } from '../usage/drains.js';
 import { usageFromInvokeModel } from '../usage/invoke-model.js';
 import { observeStream, type StreamEnd, type StreamObserver } from '../usage/observed-stream.js';
 import type { ObservedUsage } from '../usage/token-usage.js';
 
-/** Ends a call: how it ended and what was observed. Called at most once per call by the observer. */
-export type EndCall = (outcome: Outcome, observed: ObservedUsage | undefined, error: unknown) => void;
+/**
+ * Ends a call: how it ended, what was observed, and for streams the output tokens seen so far
+ * (what an estimate starts from when Bedrock's usage never came). Called once per call.
+ */
+export type EndCall = (outcome: Outcome, observed: ObservedUsage | undefined, error: unknown, outputSeen?: number) => void;
 
 /** Follows a stream's events for usage. */
 export interface UsageTracker {
   add(event: unknown): void;
   result(provider: string | undefined): ObservedUsage | undefined;
+  size(event: unknown): number;
+  outputSeen(provider: string | undefined): number;
   /** A service tier the stream itself reported (ConverseStream's `metadata` event). */
   readonly serviceTier?: string | undefined;
+  /** The model a prompt router sent the call to. */
+  readonly routedModelId?: string | undefined;
+  /** The latency the stream reported serving it at. */
+  readonly performanceLatency?: string | undefined;
+}
+
+/** Whether an error is the caller's own abort (an `AbortSignal`), not a failure. */
+export function isAbort(error: unknown): boolean {
+  return (error as { name?: unknown } | null | undefined)?.name === 'AbortError';
+}
+
+/** What a failure was recorded as when the caller's signal had fired (the socket error it causes says `aborted`, not AbortError). */
+const ABORTED = Object.assign(new Error('aborted by the caller'), { name: 'AbortError' });
+
+/** How a call that failed ended: `abandoned` with an AbortError when the caller aborted it, else `error`. */
+export function failure(error: unknown, signal: AbortSignal | undefined): { outcome: Outcome; error: unknown } {
+  if (isAbort(error)) return { outcome: 'abandoned', error };
+  if (signal?.aborted === true) return { outcome: 'abandoned', error: ABORTED };
+  return { outcome: 'error', error };
 }
 
 const END_OUTCOME: Readonly<Record<StreamEnd, Outcome>> = { completed: 'success', failed: 'error', abandoned: 'abandoned' };
 
-/** Connects a wrapped stream to its call: events feed the tracker, the end settles the call. */
-class StreamCallObserver implements StreamObserver<unknown> {
-  constructor(
-    private readonly call: Call,
-    private readonly tracker: UsageTracker,
-    private readonly reporter: OnceReporter,
-    private readonly endCall: EndCall,
-  ) {}
-
-  event(value: unknown): void {
-    try {
-      this.tracker.add(value);
-    } catch (error) {
-      this.reporter.error('stream-event', 'could not read a stream event for usage', error);
-    }
-  }
-
-  end(how: StreamEnd, error: unknown): void {
-    let observed: ObservedUsage | undefined;
-    try {
-      observed = this.tracker.result(this.call.model.provider);
-      if (this.tracker.serviceTier !== undefined) this.call.serviceTier = this.tracker.serviceTier;
-    } catch (e) {
-      this.reporter.error('stream-end', 'could not read stream usage', e);
-    }
-    this.endCall(END_OUTCOME[how], observed, error);
-  }
-}
-
-/** The service tier on an SDK output: InvokeModel's header string, or Converse's `{ type }`. */
-function serviceTierOf(output: Record<string, unknown> | undefined): string | undefined {
-  const tier = output?.serviceTier;
-  if (typeof tier === 'string') return tier;
-  const type = (tier as { type?: unknown } | undefined)?.type;
-  return typeof type === 'string' ? type : undefined;
+/** What the response says served the call (tier and latency); the request's ask stays where it says nothing. */
+function noteServed(call: Call, serviceTier: unknown, latency: unknown): void {
+  const tier = typeof serviceTier === 'string' ? serviceTier : pick(serviceTier, 'type');
+  if (typeof tier === 'string') call.serviceTier = tier;
+  if (latency === 'optimized' || (latency === 'standard' && call.performanceLatency !== undefined)) call.performanceLatency = latency;
 }
 
 function requestIdOf(output: Record<string, unknown> | undefined): string | undefined {
-  const id = (output?.$metadata as { requestId?: unknown } | undefined)?.requestId;
+  const id = pick(output?.$metadata, 'requestId');
   return typeof id === 'string' ? id : undefined;
-}
-
-/** Starts following a stream: its events pass through unchanged; `endCall` runs once when it ends. */
-export function followStream(call: Call, stream: AsyncIterable<unknown>, tracker: UsageTracker, reporter: OnceReporter, endCall: EndCall): AsyncIterable<unknown> {
-  return observeStream(stream, new StreamCallObserver(call, tracker, reporter, endCall));
 }
 
 /** A new tracker for a streaming operation's events. */
@@ -80,33 +71,82 @@ export function trackerFor(call: Call): UsageTracker {
   }
 }
 
-/**
- * Observes an SDK result: reads usage from a finished response and ends the call now, or replaces
- * the output's event stream with a pass-through that ends the call when the stream ends.
- */
-export function observeSdkOutput(call: Call, result: { readonly output: unknown; readonly response?: unknown }, reporter: OnceReporter, endCall: EndCall): void {
-  const output = result.output as Record<string, unknown> | undefined;
-  call.requestId = requestIdOf(output);
-  call.serviceTier = serviceTierOf(output);
-  const delivery = call.info.delivery;
-  if (delivery === 'converse') {
-    const usage = usageFromConverse(output?.usage);
-    endCall('success', usage === undefined ? undefined : { usage, source: 'usage' }, undefined);
-    return;
+/** Reads usage from SDK outputs, and follows their event streams, for one plugin instance. */
+export class UsageObserver {
+  constructor(
+    private readonly reporter: OnceReporter,
+    private readonly resolve: (modelId: string, now: number) => CallModel,
+    readonly drains: Drains,
+  ) {}
+
+  /** A prompt router names the model that served the call: price and record it as that one. */
+  routed(call: Call, modelId: unknown): void {
+    if (typeof modelId !== 'string' || modelId.length === 0 || modelId === call.modelId) return;
+    call.modelId = modelId;
+    call.model = this.resolve(modelId, call.startedAt);
   }
-  if (delivery === 'invoke') {
-    const headers = (result.response as { headers?: Record<string, string> } | undefined)?.headers;
-    const body = output?.body instanceof Uint8Array ? output.body : undefined;
-    endCall('success', usageFromInvokeModel(headers, body, call.model.provider), undefined);
-    return;
+
+  /** Starts following a stream: its events pass through unchanged; `endCall` runs once when it ends (drained first if abandoned). */
+  follow(call: Call, stream: AsyncIterable<unknown>, tracker: UsageTracker, endCall: EndCall, signal?: AbortSignal): AsyncIterable<unknown> {
+    const reporter = this.reporter;
+    const observer: StreamObserver<unknown> = {
+      event(value) {
+        try {
+          tracker.add(value);
+        } catch (error) {
+          reporter.error('stream-event', 'could not read a stream event for usage', error);
+        }
+      },
+      size: (value) => tracker.size(value),
+      end: (how, error) => {
+        let observed: ObservedUsage | undefined;
+        let seen = 0;
+        try {
+          observed = tracker.result(call.model.provider);
+          seen = tracker.outputSeen(call.model.provider);
+          noteServed(call, tracker.serviceTier, tracker.performanceLatency);
+          this.routed(call, tracker.routedModelId);
+        } catch (e) {
+          reporter.error('stream-end', 'could not read stream usage', e);
+        }
+        if (how === 'failed') {
+          const f = failure(error, signal);
+          endCall(f.outcome, observed, f.error, seen);
+        } else endCall(END_OUTCOME[how], observed, error, seen);
+      },
+    };
+    return observeStream(stream, observer, this.drains);
   }
-  // The SDK resolves send() for event streams only once the first event has arrived.
-  call.firstEventAt = performance.now();
-  const key = delivery === 'converse-stream' ? 'stream' : 'body';
-  const stream = output?.[key];
-  if (output === undefined || typeof stream !== 'object' || stream === null || !(Symbol.asyncIterator in stream)) {
-    endCall('success', undefined, undefined);
-    return;
+
+  /**
+   * Observes an SDK result: reads usage from a finished response and ends the call now, or
+   * replaces the output's event stream with a pass-through that ends the call when it ends.
+   */
+  observe(call: Call, result: { readonly output: unknown; readonly response?: unknown }, endCall: EndCall, signal?: AbortSignal): void {
+    const output = result.output as Record<string, unknown> | undefined;
+    call.requestId = requestIdOf(output);
+    noteServed(call, output?.serviceTier, pick(output?.performanceConfig, 'latency') ?? output?.performanceConfigLatency);
+    const delivery = call.info.delivery;
+    if (delivery === 'converse') {
+      this.routed(call, pick(output?.trace, 'promptRouter', 'invokedModelId'));
+      const usage = usageFromConverse(output?.usage);
+      endCall('success', usage === undefined ? undefined : { usage, source: 'usage' }, undefined);
+      return;
+    }
+    if (delivery === 'invoke') {
+      const headers = pick(result.response, 'headers') as Record<string, string> | undefined;
+      const body = output?.body instanceof Uint8Array ? output.body : undefined;
+      endCall('success', usageFromInvokeModel(headers, body, call.model.provider), undefined);
+      return;
+    }
+    // The SDK resolves send() for event streams only once the first event has arrived.
+    call.firstEventAt = performance.now();
+    const key = delivery === 'converse-stream' ? 'stream' : 'body';
+    const stream = output?.[key];
+    if (output === undefined || typeof stream !== 'object' || stream === null || !(Symbol.asyncIterator in stream)) {
+      endCall('success', undefined, undefined);
+      return;
+    }
+    output[key] = this.follow(call, stream as AsyncIterable<unknown>, trackerFor(call), endCall, signal);
   }
-  output[key] = followStream(call, stream as AsyncIterable<unknown>, trackerFor(call), reporter, endCall);
 }

@@ -4,7 +4,17 @@ import { errorName } from '../errors/error-name.js';
 import type { Pricer } from '../pricing/pricer.js';
 import type { UsageRecord } from '../record.js';
 import { toTokenUsage, ZERO_USAGE, type ObservedUsage } from '../usage/token-usage.js';
+import { heuristicInputTokens } from '../budgets/estimate.js';
 import type { Admission, Ticket } from './admission.js';
+import { estimatedUsage, isBilled, mayHaveBilled, withoutImplausible } from './estimate.js';
+
+/** For calls that may have been billed without telling: what an estimate starts from. */
+export interface EstimateBasis {
+  /** The command input (read only to estimate its input tokens when no budget reserved an estimate). */
+  readonly input: unknown;
+  /** Output tokens a stream showed before it ended. */
+  readonly outputSeen: number;
+}
 
 type MutableRecord = { -readonly [K in keyof UsageRecord]: UsageRecord[K] };
 
@@ -50,7 +60,10 @@ export class Settler {
       cacheReadInputTokens: usage.cacheReadInputTokens,
       cacheWriteInputTokens: usage.cacheWriteInputTokens,
       cacheWrite1hInputTokens: usage.cacheWrite1hInputTokens,
+      speechInputTokens: usage.speechInputTokens,
+      speechOutputTokens: usage.speechOutputTokens,
       serviceTier: call.serviceTier,
+      performanceLatency: call.performanceLatency,
       usageSource: observed === undefined ? 'none' : observed.source,
       costUsd: undefined,
       onDemandEquivalentUsd: undefined,
@@ -59,12 +72,12 @@ export class Settler {
       startedAt: call.startedAt,
       fallback: call.fallback,
       outcome,
-      error: outcome === 'error' ? errorName(error) : undefined,
+      error: outcome !== 'success' && error !== undefined ? errorName(error) : undefined,
       requestId: call.requestId ?? requestIdOf(error),
     };
     try {
       const model = call.model;
-      const cost = this.pricer.price(model.price, model.pricedAs, model.ref.kind === 'provisioned-model', usage, call.serviceTier);
+      const cost = this.pricer.price(model.price, model.pricedAs, model.ref.kind === 'provisioned-model', usage, call.serviceTier, call.performanceLatency);
       record.costUsd = cost.costUsd;
       record.onDemandEquivalentUsd = cost.onDemandEquivalentUsd;
     } catch (e) {
@@ -73,13 +86,26 @@ export class Settler {
     return record;
   }
 
+  /**
+   * What to record: Bedrock's billed usage (implausible counts dropped); for a call Bedrock may
+   * have billed without saying so, an estimate, never 0.
+   */
+  private usageOf(call: Call, ticket: Ticket, outcome: Outcome, observed: ObservedUsage | undefined, basis: EstimateBasis | undefined): ObservedUsage | undefined {
+    const sane = observed === undefined ? undefined : (withoutImplausible(observed, call.modelId, this.reporter) ?? observed);
+    const dropped = sane !== observed;
+    if (isBilled(sane) && !dropped) return sane;
+    if (!dropped && !mayHaveBilled(call, outcome)) return sane;
+    const inputEstimate = (): number => this.admission.estimatedInput(ticket) ?? heuristicInputTokens(call.info.operation, basis?.input);
+    return estimatedUsage(sane, inputEstimate, basis?.outputSeen ?? 0);
+  }
+
   /** Settles `call` (every call after the first is ignored). */
-  settle(call: Call, ticket: Ticket, outcome: Outcome, observed: ObservedUsage | undefined, error: unknown): void {
+  settle(call: Call, ticket: Ticket, outcome: Outcome, observed: ObservedUsage | undefined, error: unknown, basis?: EstimateBasis): void {
     if (call.settled) return;
     call.settled = true;
     let settlement: Settlement;
     try {
-      const record = this.record(call, outcome, observed, error);
+      const record = this.record(call, outcome, this.usageOf(call, ticket, outcome, observed, basis), error);
       const isInvoke = call.info.delivery === 'invoke' || call.info.delivery === 'invoke-stream';
       settlement = { record, genAiOperation: isInvoke ? call.model.invokeOperation : 'chat', serverAddress: call.serverAddress, serverPort: call.serverPort };
     } catch (e) {

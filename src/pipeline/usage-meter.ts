@@ -4,7 +4,7 @@ import type { OperationInfo } from '../model/operations.js';
 import type { ObservedUsage } from '../usage/token-usage.js';
 import type { Admission, Ticket } from './admission.js';
 import type { CallStarter } from './begin.js';
-import type { Settler } from './settle.js';
+import type { EstimateBasis, Settler } from './settle.js';
 
 /**
  * The call path's phases that do not depend on the transport (SDK middleware or fetch), in the
@@ -19,9 +19,9 @@ export class UsageMeter {
   ) {}
 
   /** Starts metering one call; `undefined` (the call goes out unmetered) if even that fails. */
-  begin(info: OperationInfo, modelId: string, args: object | undefined): Call | undefined {
+  begin(info: OperationInfo, modelId: string, args: object | undefined, input?: unknown): Call | undefined {
     try {
-      return this.starter.begin(info, modelId, args);
+      return this.starter.begin(info, modelId, args, input);
     } catch (error) {
       this.reporter.error('begin', 'could not start metering a call (it is sent unmetered)', error);
       return undefined;
@@ -34,7 +34,7 @@ export class UsageMeter {
   }
 
   /** Settles `call` once: record, budget commit, sinks. */
-  settle(call: Call, ticket: Ticket, outcome: Outcome, observed: ObservedUsage | undefined, error: unknown): void {
-    this.settler.settle(call, ticket, outcome, observed, error);
+  settle(call: Call, ticket: Ticket, outcome: Outcome, observed: ObservedUsage | undefined, error: unknown, basis?: EstimateBasis): void {
+    this.settler.settle(call, ticket, outcome, observed, error, basis);
   }
 }

@@ -31,6 +31,8 @@ export function catalogRateCard(modelId: string, at: Date): RateCard | undefined
     cacheRead: rate(p.cache_read_mtok),
     cacheWrite: rate(p.cache_write_mtok),
     cacheWrite1h: rate(p.cache_write_1h_mtok),
+    inputAudio: rate(p.input_audio_mtok),
+    outputAudio: rate(p.output_audio_mtok),
     source: 'catalog',
     matched: result.model.id,
   };

@@ -2,6 +2,8 @@ import type { ModelRef } from '../model/model-id.js';
 import type { OnceReporter } from '../diagnostics.js';
 import { catalogRateCard } from './catalog.js';
 import { costOf, type PricedUsage, type RateCard } from './rate-card.js';
+import { LATENCY_OPTIMIZED } from './latency-optimized.js';
+import { withLongContext } from './long-context.js';
 import { supplementRateCard } from './supplement.js';
 
 /** A user price for one model, USD per million tokens. */
@@ -74,11 +76,19 @@ export class Pricer {
     const { overrides } = this.options;
     const override = overrides.get(pricedAs) ?? overrides.get(target.id) ?? (target.baseModelId === undefined ? undefined : overrides.get(target.baseModelId));
     if (override !== undefined) return overrideCard(override, pricedAs);
-    return supplementRateCard(target.baseModelId) ?? catalogRateCard(pricedAs, at);
+    const card = supplementRateCard(target.baseModelId) ?? catalogRateCard(pricedAs, at);
+    if (card === undefined) return undefined;
+    const base = target.baseModelId;
+    const optimized = base === undefined ? undefined : LATENCY_OPTIMIZED[base];
+    return withLongContext(optimized === undefined ? card : { ...card, latencyOptimized: optimized }, base);
   }
 
-  /** Prices one call's usage. `card` is what {@link rateCard} returned for its model. */
-  price(card: RateCard | undefined, pricedAs: string, provisioned: boolean, usage: PricedUsage, serviceTier: string | undefined): CallCost {
+  /**
+   * Prices one call's usage. `card` is what {@link rateCard} returned for its model; `serviceTier`
+   * multiplies the price; `latency: 'optimized'` uses the model's latency-optimized rates.
+   */
+  price(card: RateCard | undefined, pricedAs: string, provisioned: boolean, usage: PricedUsage, serviceTier: string | undefined, latency?: string): CallCost {
+    if (card !== undefined && latency === 'optimized' && card.latencyOptimized !== undefined) card = { ...card, ...card.latencyOptimized };
     if (card === undefined) {
       this.options.reporter.warn(`price:${pricedAs}`, `no price known for "${pricedAs.slice(0, 200)}": costUsd is undefined (add it with pricing.overrides or map the id with the models option)`);
       return UNKNOWN;

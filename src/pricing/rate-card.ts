@@ -18,6 +18,11 @@ export interface RateCard {
   readonly cacheRead: Rate | undefined;
   readonly cacheWrite: Rate | undefined;
   readonly cacheWrite1h: Rate | undefined;
+  /** Speech tokens (Nova Sonic), when the model prices them apart from text. */
+  readonly inputAudio?: Rate | undefined;
+  readonly outputAudio?: Rate | undefined;
+  /** Input and output rates of latency-optimized inference, for the models that offer it. */
+  readonly latencyOptimized?: { readonly input: number; readonly output: number } | undefined;
   readonly source: PriceSource;
   /** The catalog entry that matched, for diagnostics. */
   readonly matched: string;
@@ -31,6 +36,9 @@ export interface PricedUsage {
   readonly cacheWriteInputTokens: number;
   /** The part of `cacheWriteInputTokens` written with a one-hour TTL. */
   readonly cacheWrite1hInputTokens: number;
+  /** The speech part of `inputTokens` / `outputTokens` (Nova Sonic), priced at the audio rates. */
+  readonly speechInputTokens?: number | undefined;
+  readonly speechOutputTokens?: number | undefined;
 }
 
 function perMillion(rate: Rate, totalInput: number): number {
@@ -50,8 +58,13 @@ export function costOf(card: RateCard, usage: PricedUsage): number {
   const totalInput = usage.inputTokens + usage.cacheReadInputTokens + usage.cacheWriteInputTokens;
   const input = perMillion(card.input, totalInput);
   const write1h = Math.min(usage.cacheWrite1hInputTokens, usage.cacheWriteInputTokens);
-  let micro = usage.inputTokens * input;
-  if (usage.outputTokens > 0 && card.output !== undefined) micro += usage.outputTokens * perMillion(card.output, totalInput);
+  // Speech tokens at their own rates where the card has them; the rest of the counts is text.
+  const audioIn = card.inputAudio === undefined ? 0 : Math.min(usage.speechInputTokens ?? 0, usage.inputTokens);
+  const audioOut = card.outputAudio === undefined ? 0 : Math.min(usage.speechOutputTokens ?? 0, usage.outputTokens);
+  let micro = (usage.inputTokens - audioIn) * input;
+  if (audioIn > 0 && card.inputAudio !== undefined) micro += audioIn * perMillion(card.inputAudio, totalInput);
+  if (audioOut > 0 && card.outputAudio !== undefined) micro += audioOut * perMillion(card.outputAudio, totalInput);
+  if (usage.outputTokens > audioOut && card.output !== undefined) micro += (usage.outputTokens - audioOut) * perMillion(card.output, totalInput);
   if (usage.cacheReadInputTokens > 0) micro += usage.cacheReadInputTokens * (card.cacheRead === undefined ? input : perMillion(card.cacheRead, totalInput));
   if (usage.cacheWriteInputTokens > write1h)
     micro += (usage.cacheWriteInputTokens - write1h) * (card.cacheWrite === undefined ? input : perMillion(card.cacheWrite, totalInput));

@@ -12,6 +12,8 @@ const MARKER = 'usageEvent';
 export class BidiUsageTracker {
   private inputTokens: number | undefined;
   private outputTokens: number | undefined;
+  private speechInputTokens: number | undefined;
+  private speechOutputTokens: number | undefined;
 
   add(event: unknown): void {
     const bytes = pick(event, 'chunk', 'bytes');
@@ -22,10 +24,26 @@ export class BidiUsageTracker {
     const output = asCount(pick(usage, 'totalOutputTokens'));
     if (input !== undefined) this.inputTokens = input;
     if (output !== undefined) this.outputTokens = output;
+    // details.total splits the cumulative counts into speech and text (priced differently).
+    const speechIn = asCount(pick(usage, 'details', 'total', 'input', 'speechTokens'));
+    const speechOut = asCount(pick(usage, 'details', 'total', 'output', 'speechTokens'));
+    if (speechIn !== undefined) this.speechInputTokens = speechIn;
+    if (speechOut !== undefined) this.speechOutputTokens = speechOut;
+  }
+
+  /** What an event weighs against the drain's byte bound. */
+  size(event: unknown): number {
+    const bytes = pick(event, 'chunk', 'bytes');
+    return bytes instanceof Uint8Array ? bytes.byteLength : 64;
+  }
+
+  /** Output tokens the last usage event reported (the session is cumulative). */
+  outputSeen(): number {
+    return this.outputTokens ?? 0;
   }
 
   result(): ObservedUsage | undefined {
     if (this.inputTokens === undefined && this.outputTokens === undefined) return undefined;
-    return { usage: { inputTokens: this.inputTokens, outputTokens: this.outputTokens }, source: 'body' };
+    return { usage: { inputTokens: this.inputTokens, outputTokens: this.outputTokens, speechInputTokens: this.speechInputTokens, speechOutputTokens: this.speechOutputTokens }, source: 'body' };
   }
 }

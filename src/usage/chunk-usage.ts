@@ -40,19 +40,44 @@ export class ChunkUsageTracker {
     return out;
   }
 
-  /** Usage seen so far: Bedrock's invocation metrics when present, else the family's stream fields. */
+  /** The family's own cumulative counts over the kept chunks, if its extractor finds any. */
+  private familyUsage(chunks: readonly JsonObject[], provider: string | undefined): PartialUsage | undefined {
+    for (const extractor of extractorsFor(provider)) {
+      const acc: PartialUsage = {};
+      for (const chunk of chunks) mergeUsage(acc, extractor.streamChunk(chunk));
+      if (hasAnyCount(acc)) return acc;
+    }
+    return undefined;
+  }
+
+  /**
+   * Usage seen so far: Bedrock's invocation metrics when present (with the family's split of
+   * cache writes by TTL, which the metrics lack), else the family's stream fields.
+   */
   result(provider: string | undefined): ObservedUsage | undefined {
     if (this.count === 0) return undefined;
     const chunks = this.chunks();
     for (let i = chunks.length - 1; i >= 0; i--) {
       const billed = usageFromInvocationMetrics(chunks[i]);
-      if (billed !== undefined) return { usage: billed, source: 'invocation-metrics' };
+      if (billed === undefined) continue;
+      if ((billed.cacheWriteInputTokens ?? 0) > 0) {
+        const oneHour = this.familyUsage(chunks, provider)?.cacheWrite1hInputTokens;
+        if (oneHour !== undefined) return { usage: { ...billed, cacheWrite1hInputTokens: oneHour }, source: 'invocation-metrics' };
+      }
+      return { usage: billed, source: 'invocation-metrics' };
     }
-    for (const extractor of extractorsFor(provider)) {
-      const acc: PartialUsage = {};
-      for (const chunk of chunks) mergeUsage(acc, extractor.streamChunk(chunk));
-      if (hasAnyCount(acc)) return { usage: acc, source: 'body' };
-    }
-    return undefined;
+    const family = this.familyUsage(chunks, provider);
+    return family === undefined ? undefined : { usage: family, source: 'body' };
+  }
+
+  /** What an event weighs against the drain's byte bound. */
+  size(event: unknown): number {
+    const bytes = pick(event, 'chunk', 'bytes');
+    return bytes instanceof Uint8Array ? bytes.byteLength : 64;
+  }
+
+  /** Output tokens seen so far: the family's cumulative count when it reports one, else one per chunk (a lower bound). */
+  outputSeen(provider: string | undefined): number {
+    return this.familyUsage(this.chunks(), provider)?.outputTokens ?? this.count;
   }
 }

@@ -1,20 +1,56 @@
+import { pick } from './json.js';
 import { usageFromConverse } from './converse.js';
+import { tokensForChars } from './heuristic.js';
 import type { ObservedUsage } from './token-usage.js';
 
-/** Follows a ConverseStream: usage arrives in the `metadata` event, usually the last one. */
+function textLength(value: unknown): number {
+  return typeof value === 'string' ? value.length : 0;
+}
+
+/**
+ * Follows a ConverseStream: usage arrives in the `metadata` event, after `messageStop`. Until it
+ * does, it counts the characters of the deltas it has seen (never keeping them), so a stream that
+ * ends without usage can still be charged an estimate of what it produced.
+ */
 export class ConverseStreamUsageTracker {
   private observed: ObservedUsage | undefined;
+  private outputChars = 0;
   /** The service tier the `metadata` event reported. */
   serviceTier: string | undefined;
+  /** `metadata.performanceConfig.latency`. */
+  performanceLatency: string | undefined;
+  /** The model an intelligent prompt router sent the call to (`metadata.trace.promptRouter.invokedModelId`). */
+  routedModelId: string | undefined;
 
   add(event: unknown): void {
     if (typeof event !== 'object' || event === null) return;
-    const metadata = (event as { metadata?: { usage?: unknown; serviceTier?: { type?: unknown } } }).metadata;
+    const e = event as { contentBlockDelta?: { delta?: unknown }; metadata?: { usage?: unknown; serviceTier?: { type?: unknown }; trace?: unknown; performanceConfig?: unknown } };
+    const delta = e.contentBlockDelta?.delta;
+    if (delta !== undefined) {
+      this.outputChars += textLength(pick(delta, 'text')) + textLength(pick(delta, 'toolUse', 'input')) + textLength(pick(delta, 'reasoningContent', 'text'));
+      return;
+    }
+    const metadata = e.metadata;
     if (metadata === undefined) return;
     const usage = usageFromConverse(metadata.usage);
     if (usage !== undefined) this.observed = { usage, source: 'usage' };
     const tier = metadata.serviceTier?.type;
     if (typeof tier === 'string') this.serviceTier = tier;
+    const latency = pick(metadata.performanceConfig, 'latency');
+    if (typeof latency === 'string') this.performanceLatency = latency;
+    const routed = pick(metadata.trace, 'promptRouter', 'invokedModelId');
+    if (typeof routed === 'string' && routed.length > 0) this.routedModelId = routed;
+  }
+
+  /** What an event weighs against the drain's byte bound. */
+  size(event: unknown): number {
+    const text = pick(event, 'contentBlockDelta', 'delta', 'text');
+    return 64 + textLength(text);
+  }
+
+  /** Output tokens the deltas seen so far amount to (the heuristic; a lower bound on what was billed). */
+  outputSeen(): number {
+    return tokensForChars(this.outputChars);
   }
 
   result(): ObservedUsage | undefined {

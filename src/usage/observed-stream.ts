@@ -1,23 +1,88 @@
-/** How a wrapped stream ended. */
+import type { Drains } from './drains.js';
+
+/** How a wrapped stream ended. `abandoned`: the caller stopped reading (or dropped it unread). */
 export type StreamEnd = 'completed' | 'failed' | 'abandoned';
 
 /** What a wrapped stream reports to; implementations must not throw. */
 export interface StreamObserver<T> {
-  /** Every event, before the caller sees it. */
+  /** Every event, before the caller sees it — and, after the caller stopped, every event drained. */
   event(value: T): void;
+  /** What an event weighs against the drain's byte bound. */
+  size(value: T): number;
   /** Exactly once: the stream ended, failed (with the error) or was abandoned by the caller. */
   end(how: StreamEnd, error: unknown): void;
 }
 
+interface Held {
+  readonly observer: StreamObserver<unknown>;
+  readonly source: AsyncIterable<unknown>;
+  readonly drains: Drains | undefined;
+}
+
+/**
+ * Reads what is left of `inner` in the background (events go to the observer only, never to the
+ * caller), bounded by the drain limits, then ends the observer once as abandoned: Bedrock bills
+ * the whole generation and sends its usage last.
+ */
+function drain(inner: AsyncIterator<unknown>, observer: StreamObserver<unknown>, drains: Drains | undefined, onDone: () => void): void {
+  const limits = drains?.limits;
+  let finished = false;
+  // Declared before `stop` refers to it, set once the drain starts.
+  const clock: { timer?: NodeJS.Timeout } = {};
+  const finish = (): void => {
+    if (finished) return;
+    finished = true;
+    clearTimeout(clock.timer);
+    drains?.delete(stop);
+    onDone();
+    observer.end('abandoned', undefined);
+  };
+  const stop = (): void => {
+    if (finished) return;
+    finish();
+    // Closes the connection; a read still pending completes first.
+    void inner.return?.().catch(() => undefined);
+  };
+  if (limits === undefined) {
+    stop();
+    return;
+  }
+  clock.timer = setTimeout(stop, limits.timeoutMs);
+  clock.timer.unref();
+  drains?.add(stop);
+  let bytes = 0;
+  const pump = (): void => {
+    inner.next().then(
+      (r) => {
+        if (finished) return;
+        if (r.done === true) {
+          finish();
+          return;
+        }
+        observer.event(r.value);
+        bytes += observer.size(r.value);
+        if (bytes > limits.maxBytes) stop();
+        else pump();
+      },
+      () => {
+        finish();
+      },
+    );
+  };
+  pump();
+}
+
 // A stream the caller drops without reading to the end or calling `return()` (no `for await`
-// ever started, say) is settled as abandoned when it is garbage-collected.
-const abandoned = new FinalizationRegistry<StreamObserver<unknown>>((observer) => {
-  observer.end('abandoned', undefined);
+// ever started, say) is drained and settled as abandoned once it is garbage-collected. The held
+// value keeps the source (which never references the wrapper) so it can still be read.
+const dropped = new FinalizationRegistry<Held>((held) => {
+  drain(held.source[Symbol.asyncIterator](), held.observer, held.drains, () => undefined);
 });
 
 /**
  * A pass-through async iterable: every event reaches the caller unchanged and in order, and the
- * observer hears how the stream ended, exactly once. A hand-written iterator rather than an
+ * observer hears how the stream ended, exactly once. When the caller stops early, the rest is
+ * drained in the background (see `drainAbandonedStreams`). A hand-written iterator rather than an
  * `async *` generator: one promise per event instead of several.
  */
 class ObservedStream<T> implements AsyncIterable<T> {
@@ -26,22 +91,24 @@ class ObservedStream<T> implements AsyncIterable<T> {
   constructor(
     private readonly source: AsyncIterable<T>,
     private readonly observer: StreamObserver<T>,
+    private readonly drains: Drains | undefined,
   ) {
-    abandoned.register(this, observer, this);
+    dropped.register(this, { observer: observer, source, drains }, this);
   }
 
   private finish(how: StreamEnd, error: unknown): void {
     if (this.done) return;
     this.done = true;
-    abandoned.unregister(this);
     this.observer.end(how, error);
   }
 
   [Symbol.asyncIterator](): AsyncIterator<T> {
+    dropped.unregister(this);
     const inner = this.source[Symbol.asyncIterator]();
     const observer = this.observer;
     // The arrows below hold `this`, so the stream cannot be collected while it is being read.
     const onResult = (r: IteratorResult<T>): IteratorResult<T> => {
+      if (this.done) return r;
       if (r.done === true) this.finish('completed', undefined);
       else observer.event(r.value);
       return r;
@@ -53,8 +120,11 @@ class ObservedStream<T> implements AsyncIterable<T> {
     return {
       next: () => inner.next().then(onResult, onError),
       return: (value?: T) => {
-        this.finish('abandoned', undefined);
-        return inner.return === undefined ? Promise.resolve({ done: true as const, value }) : inner.return(value);
+        if (!this.done) {
+          this.done = true;
+          drain(inner as AsyncIterator<unknown>, observer, this.drains, () => undefined);
+        }
+        return Promise.resolve({ done: true as const, value });
       },
       throw: (error?: unknown) => {
         this.finish('failed', error);
@@ -64,7 +134,7 @@ class ObservedStream<T> implements AsyncIterable<T> {
   }
 }
 
-/** Wraps `source` so that `observer` sees every event and exactly one end. */
-export function observeStream<T>(source: AsyncIterable<T>, observer: StreamObserver<T>): AsyncIterable<T> {
-  return new ObservedStream(source, observer);
+/** Wraps `source` so that `observer` sees every event and exactly one end; `drains` bounds the reading of abandoned streams (none: they are closed at once). */
+export function observeStream<T>(source: AsyncIterable<T>, observer: StreamObserver<T>, drains?: Drains): AsyncIterable<T> {
+  return new ObservedStream(source, observer, drains);
 }

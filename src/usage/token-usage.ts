@@ -8,6 +8,9 @@ export interface PartialUsage {
   cacheWriteInputTokens?: number | undefined;
   /** The part of the cache writes made with a one-hour TTL (priced higher). */
   cacheWrite1hInputTokens?: number | undefined;
+  /** The speech part of the input and output (Nova Sonic). */
+  speechInputTokens?: number | undefined;
+  speechOutputTokens?: number | undefined;
 }
 
 /** What was read of a call's usage, and from where. */
@@ -19,6 +22,8 @@ export interface ObservedUsage {
 /** Token counts of a record, including the one-hour part of the cache writes. */
 export interface FullUsage extends TokenUsage {
   readonly cacheWrite1hInputTokens: number;
+  readonly speechInputTokens: number;
+  readonly speechOutputTokens: number;
 }
 
 export const ZERO_USAGE: FullUsage = Object.freeze({
@@ -27,6 +32,8 @@ export const ZERO_USAGE: FullUsage = Object.freeze({
   cacheReadInputTokens: 0,
   cacheWriteInputTokens: 0,
   cacheWrite1hInputTokens: 0,
+  speechInputTokens: 0,
+  speechOutputTokens: 0,
 });
 
 /** Whether an extractor found anything at all. */
@@ -48,6 +55,8 @@ export function toTokenUsage(u: PartialUsage): FullUsage {
     cacheReadInputTokens: u.cacheReadInputTokens ?? 0,
     cacheWriteInputTokens: u.cacheWriteInputTokens ?? 0,
     cacheWrite1hInputTokens: u.cacheWrite1hInputTokens ?? 0,
+    speechInputTokens: u.speechInputTokens ?? 0,
+    speechOutputTokens: u.speechOutputTokens ?? 0,
   };
 }
 
@@ -59,4 +68,6 @@ export function mergeUsage(into: PartialUsage, from: PartialUsage | undefined): 
   if (from.cacheReadInputTokens !== undefined) into.cacheReadInputTokens = from.cacheReadInputTokens;
   if (from.cacheWriteInputTokens !== undefined) into.cacheWriteInputTokens = from.cacheWriteInputTokens;
   if (from.cacheWrite1hInputTokens !== undefined) into.cacheWrite1hInputTokens = from.cacheWrite1hInputTokens;
+  if (from.speechInputTokens !== undefined) into.speechInputTokens = from.speechInputTokens;
+  if (from.speechOutputTokens !== undefined) into.speechOutputTokens = from.speechOutputTokens;
 }

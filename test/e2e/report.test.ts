@@ -22,8 +22,8 @@ function write(path: string): { total: number } {
           total += costUsd;
           const r: UsageRecord = {
             operation: 'Converse', requestedModelId: 'us.amazon.nova-lite-v1:0', modelId: 'us.amazon.nova-lite-v1:0', modelKind: 'inference-profile', baseModelId: 'amazon.nova-lite-v1:0',
-            attribution: { team, feature }, inputTokens: 100 * (i + 1), outputTokens: 20, cacheReadInputTokens: 0, cacheWriteInputTokens: 0, cacheWrite1hInputTokens: 0,
-            serviceTier: undefined, usageSource: 'usage', costUsd, onDemandEquivalentUsd: undefined, durationMs: 10, timeToFirstChunkMs: undefined,
+            attribution: { team, feature }, inputTokens: 100 * (i + 1), outputTokens: 20, cacheReadInputTokens: 0, cacheWriteInputTokens: 0, cacheWrite1hInputTokens: 0, speechInputTokens: 0, speechOutputTokens: 0,
+            serviceTier: undefined, performanceLatency: undefined, usageSource: 'usage', costUsd, onDemandEquivalentUsd: undefined, durationMs: 10, timeToFirstChunkMs: undefined,
             startedAt: base + day * 86_400_000 + i * 60_000, fallback: undefined, outcome: 'success', error: undefined, requestId: undefined,
           };
           lines.push(JSON.stringify({ ...r, startedAt: new Date(r.startedAt).toISOString() }));

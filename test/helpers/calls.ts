@@ -30,6 +30,7 @@ export function fakeCall(modelId = 'us.amazon.nova-lite-v1:0', attribution: Attr
     serverPort: 443,
     requestId: undefined,
     serviceTier: undefined,
+    performanceLatency: undefined,
     firstEventAt: -1,
     settled: false,
   };

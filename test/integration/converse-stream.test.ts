@@ -51,7 +51,7 @@ describe('ConverseStream', () => {
     expect(records[0]!.durationMs).toBeGreaterThanOrEqual(records[0]!.timeToFirstChunkMs!);
   });
 
-  it('settles once as abandoned when the caller breaks out of the loop', async () => {
+  it('settles once as abandoned when the caller breaks out of the loop, with the usage Bedrock billed (the rest is read in the background)', async () => {
     const { records, onUsage } = recorder();
     server.use(on('converse-stream', () => eventStream([...textEvents(20), metadata])));
     const client = makeClient(bedrockFinOps({ onUsage }));
@@ -62,7 +62,7 @@ describe('ConverseStream', () => {
     }
     await tick(10);
     expect(records).toHaveLength(1);
-    expect(records[0]).toMatchObject({ outcome: 'abandoned', error: undefined, usageSource: 'none' });
+    expect(records[0]).toMatchObject({ outcome: 'abandoned', error: undefined, usageSource: 'usage', inputTokens: 120, outputTokens: 33, cacheReadInputTokens: 500 });
   });
 
   it('settles with the exception name when an exception event arrives mid-stream', async () => {

@@ -75,4 +75,25 @@ describe('InvokeModelWithBidirectionalStream', () => {
     }).rejects.toThrow('stream broke');
     expect(records[0]).toMatchObject({ outcome: 'error', error: 'ModelStreamErrorException', inputTokens: 120, outputTokens: 40 });
   });
+
+  it('prices Nova Sonic speech tokens at the audio rates and text tokens at the text rates', async () => {
+    const records: UsageRecord[] = [];
+    const usage = {
+      totalInputTokens: 1_100,
+      totalOutputTokens: 550,
+      totalTokens: 1_650,
+      details: { total: { input: { speechTokens: 1_000, textTokens: 100 }, output: { speechTokens: 500, textTokens: 50 } } },
+    };
+    const handler = capture((r) => records.push(r))(async () => ({ output: { body: (async function* () { yield chunk({ usageEvent: usage }); })(), $metadata: {} } }), ctx);
+    const { output } = await handler(args);
+    for await (const _ of output.body) {
+      /* read */
+    }
+    // amazon.nova-sonic-v1:0: text $0.06 / $0.24, speech $3.40 / $13.60 per million tokens.
+    const expected = (100 * 0.06 + 1_000 * 3.4 + 50 * 0.24 + 500 * 13.6) / 1e6;
+    expect(records[0]).toMatchObject({ inputTokens: 1_100, outputTokens: 550, speechInputTokens: 1_000, speechOutputTokens: 500 });
+    expect(records[0]!.costUsd).toBeCloseTo(expected, 12);
+    // Priced as text, it would have been 54× cheaper.
+    expect(records[0]!.costUsd! / ((1_100 * 0.06 + 550 * 0.24) / 1e6)).toBeGreaterThan(50);
+  });
 });

@@ -26,6 +26,7 @@ function context(rules: BudgetRule[], options: { policies?: ModelPolicy[]; onSto
     defaultMaxOutputTokens: 4096,
     leaseMs: 60_000,
     onStoreError: options.onStoreError ?? 'allow',
+    unpricedModels: 'deny',
     events: new BudgetEvents((e) => events.push(e), new OnceReporter()),
     counters: new BudgetCounters(),
     known: new KnownCounters(100),
