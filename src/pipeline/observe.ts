@@ -22,7 +22,7 @@ export interface UsageTracker {
 const END_OUTCOME: Readonly<Record<StreamEnd, Outcome>> = { completed: 'success', failed: 'error', abandoned: 'abandoned' };
 
 /** Connects a wrapped stream to its call: events feed the tracker, the end settles the call. */
-class StreamCallObserver implements StreamObserver<unknown> {
+export class StreamCallObserver implements StreamObserver<unknown> {
   constructor(
     private readonly call: Call,
     private readonly tracker: UsageTracker,

@@ -1,0 +1,116 @@
+import type { Call } from '../call.js';
+import type { OnceReporter } from '../diagnostics.js';
+import { observeSdkOutput, StreamCallObserver, trackerFor, type EndCall } from '../pipeline/observe.js';
+import { usageFromHeaders } from '../usage/headers.js';
+import { parseJsonObject } from '../usage/json.js';
+import { EventFrameReader } from './event-frames.js';
+import { observeBody, type DrainLimits } from './observed-body.js';
+import { responseError } from './response-error.js';
+
+const SERVICE_TIER_HEADER = 'x-amzn-bedrock-service-tier';
+
+function headerRecord(headers: Headers): Record<string, string> {
+  const out: Record<string, string> = {};
+  headers.forEach((value, key) => {
+    out[key] = value;
+  });
+  return out;
+}
+
+/**
+ * Reads usage from a whole (JSON) response without touching the caller's body: InvokeModel's
+ * billed-token headers when they say everything, else a clone of the body read in the
+ * background. The REST response is handed to the SDK path's observer in the SDK's output shape,
+ * so one reader serves both paths.
+ */
+function observeWhole(call: Call, response: Response, reporter: OnceReporter, endCall: EndCall): void {
+  const $metadata = { requestId: call.requestId };
+  const isInvoke = call.info.delivery === 'invoke';
+  const headers = isInvoke ? headerRecord(response.headers) : undefined;
+  const serviceTier = response.headers.get(SERVICE_TIER_HEADER) ?? undefined;
+  const fromHeaders = usageFromHeaders(headers);
+  // The headers do not split cache writes by TTL: only a response that wrote to the cache is read for that.
+  if (fromHeaders !== undefined && (fromHeaders.cacheWriteInputTokens ?? 0) === 0) {
+    observeSdkOutput(call, { output: { serviceTier, $metadata }, response: { headers } }, reporter, endCall);
+    return;
+  }
+  // Cloned now, before the caller can start reading: the two branches then read independently.
+  const copy = response.clone();
+  void copy.arrayBuffer().then(
+    (buffer) => {
+      const bytes = new Uint8Array(buffer);
+      if (isInvoke) {
+        observeSdkOutput(call, { output: { body: bytes, serviceTier, $metadata }, response: { headers } }, reporter, endCall);
+        return;
+      }
+      const json = parseJsonObject(bytes);
+      observeSdkOutput(call, { output: { usage: json?.usage, serviceTier: json?.serviceTier ?? serviceTier, $metadata } }, reporter, endCall);
+    },
+    (error: unknown) => {
+      endCall('error', undefined, error);
+    },
+  );
+}
+
+/** The same response with another body (status, headers, URL and redirect flag kept). */
+function withBody(original: Response, body: ReadableStream<Uint8Array>): Response {
+  const response = new Response(body, { status: original.status, statusText: original.statusText, headers: original.headers });
+  Object.defineProperty(response, 'url', { value: original.url });
+  Object.defineProperty(response, 'redirected', { value: original.redirected });
+  return response;
+}
+
+/**
+ * Follows an event-stream response: the caller gets a pass-through body with the same bytes;
+ * the frames are decoded on the side into the SDK's event objects and fed to the same usage
+ * tracker and stream observer as the SDK path. An exception frame ends the call as failed.
+ */
+function observeEventStream(call: Call, response: Response, reporter: OnceReporter, drain: DrainLimits | undefined, endCall: EndCall): Response {
+  const source = response.body;
+  if (source === null) {
+    endCall('success', undefined, undefined);
+    return response;
+  }
+  const observer = new StreamCallObserver(call, trackerFor(call), reporter, endCall);
+  let exception: Error | undefined;
+  const frames = new EventFrameReader((frame) => {
+    if (frame.kind === 'event') observer.event(frame.event);
+    else exception ??= Object.assign(new Error('exception in the response stream'), { name: frame.name });
+  });
+  const body = observeBody(
+    source,
+    {
+      chunk(bytes) {
+        if (call.firstEventAt < 0) call.firstEventAt = performance.now();
+        try {
+          frames.push(bytes);
+        } catch (error) {
+          frames.broken = true;
+          reporter.error('fetch-stream', 'could not read an event-stream frame for usage', error);
+        }
+      },
+      end(how, error) {
+        if (exception !== undefined) observer.end('failed', error ?? exception);
+        else observer.end(how, error);
+      },
+    },
+    drain,
+  );
+  return withBody(response, body);
+}
+
+/**
+ * Observes a Bedrock response for its call and returns what the caller gets: the response itself
+ * (whole responses, errors) or the same response over a pass-through body (event streams).
+ * `endCall` runs once, now or when the body ends.
+ */
+export function observeResponse(call: Call, response: Response, reporter: OnceReporter, drain: DrainLimits | undefined, endCall: EndCall): Response {
+  call.requestId = response.headers.get('x-amzn-requestid') ?? undefined;
+  if (!response.ok) {
+    endCall('error', undefined, responseError(response));
+    return response;
+  }
+  if (call.info.streaming) return observeEventStream(call, response, reporter, drain, endCall);
+  observeWhole(call, response, reporter, endCall);
+  return response;
+}
