@@ -57,7 +57,7 @@ async function meteredCall(deps: FetchMeteringDeps, spill: FetchSpill, base: Fet
     throw error;
   }
   try {
-    return observeResponse(call, response, meter.reporter, deps.drain, endCall);
+    return await observeResponse(call, response, meter.reporter, deps.drain, endCall);
   } catch (error) {
     meter.reporter.error('observe', 'could not read usage from a response', error);
     endCall('success', undefined, undefined);

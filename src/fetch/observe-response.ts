@@ -19,11 +19,12 @@ function headerRecord(headers: Headers): Record<string, string> {
 
 /**
  * Reads usage from a whole (JSON) response without touching the caller's body: InvokeModel's
- * billed-token headers when they say everything, else a clone of the body read in the
- * background. The REST response is handed to the SDK path's observer in the SDK's output shape,
- * so one reader serves both paths.
+ * billed-token headers when they say everything, else a clone of the body (the caller's copy
+ * is the same bytes). Resolves once the call has ended, so a call's record and budget commit are
+ * in before its `fetch` resolves, as in the SDK path. The REST response is handed to the SDK
+ * path's observer in the SDK's output shape, so one reader serves both paths.
  */
-function observeWhole(call: Call, response: Response, reporter: OnceReporter, endCall: EndCall): void {
+async function observeWhole(call: Call, response: Response, reporter: OnceReporter, endCall: EndCall): Promise<void> {
   const $metadata = { requestId: call.requestId };
   const isInvoke = call.info.delivery === 'invoke';
   const headers = isInvoke ? headerRecord(response.headers) : undefined;
@@ -34,22 +35,20 @@ function observeWhole(call: Call, response: Response, reporter: OnceReporter, en
     observeSdkOutput(call, { output: { serviceTier, $metadata }, response: { headers } }, reporter, endCall);
     return;
   }
-  // Cloned now, before the caller can start reading: the two branches then read independently.
-  const copy = response.clone();
-  void copy.arrayBuffer().then(
-    (buffer) => {
-      const bytes = new Uint8Array(buffer);
-      if (isInvoke) {
-        observeSdkOutput(call, { output: { body: bytes, serviceTier, $metadata }, response: { headers } }, reporter, endCall);
-        return;
-      }
-      const json = parseJsonObject(bytes);
-      observeSdkOutput(call, { output: { usage: json?.usage, serviceTier: json?.serviceTier ?? serviceTier, $metadata } }, reporter, endCall);
-    },
-    (error: unknown) => {
-      endCall('error', undefined, error);
-    },
-  );
+  // Cloned before the caller can start reading: the two branches then read independently.
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await response.clone().arrayBuffer());
+  } catch (error) {
+    endCall('error', undefined, error);
+    return;
+  }
+  if (isInvoke) {
+    observeSdkOutput(call, { output: { body: bytes, serviceTier, $metadata }, response: { headers } }, reporter, endCall);
+    return;
+  }
+  const json = parseJsonObject(bytes);
+  observeSdkOutput(call, { output: { usage: json?.usage, serviceTier: json?.serviceTier ?? serviceTier, $metadata } }, reporter, endCall);
 }
 
 /** The same response with another body (status, headers, URL and redirect flag kept). */
@@ -101,16 +100,16 @@ function observeEventStream(call: Call, response: Response, reporter: OnceReport
 
 /**
  * Observes a Bedrock response for its call and returns what the caller gets: the response itself
- * (whole responses, errors) or the same response over a pass-through body (event streams).
- * `endCall` runs once, now or when the body ends.
+ * (whole responses, once their usage is read; errors) or the same response over a pass-through
+ * body (event streams, at once). `endCall` runs once: before this resolves, or when the body ends.
  */
-export function observeResponse(call: Call, response: Response, reporter: OnceReporter, drain: DrainLimits | undefined, endCall: EndCall): Response {
+export async function observeResponse(call: Call, response: Response, reporter: OnceReporter, drain: DrainLimits | undefined, endCall: EndCall): Promise<Response> {
   call.requestId = response.headers.get('x-amzn-requestid') ?? undefined;
   if (!response.ok) {
     endCall('error', undefined, responseError(response));
     return response;
   }
   if (call.info.streaming) return observeEventStream(call, response, reporter, drain, endCall);
-  observeWhole(call, response, reporter, endCall);
+  await observeWhole(call, response, reporter, endCall);
   return response;
 }
