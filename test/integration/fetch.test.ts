@@ -150,7 +150,7 @@ describe('finops.fetch: budgets and errors', () => {
   });
 
   it('rejects as the base fetch does when the network fails, and records the failure', async () => {
-    server.use(on('converse', () => HttpResponse.error()));
+    server.use(http.post(`${ENDPOINT}/model/:modelId/converse`, () => HttpResponse.error()));
     const { finops, records } = setup();
     await expect(finops.fetch(bedrockUrl(NOVA, 'converse'), post(converseRequest()))).rejects.toThrow(TypeError);
     expect(records[0]).toMatchObject({ outcome: 'error', error: 'TypeError' });
