@@ -38,13 +38,28 @@ export function frameOf(message: Message): StreamFrame | undefined {
   if (type !== 'event') return undefined;
   const eventType = headerString(message, ':event-type');
   if (eventType === undefined) return undefined;
-  const payload: unknown = JSON.parse(decoder.decode(message.body));
+  const body = message.body;
   if (eventType === 'chunk') {
     // InvokeModelWithResponseStream: the SDK decodes the base64 `bytes` into a Uint8Array.
-    const bytes = (payload as { bytes?: unknown } | null)?.bytes;
+    const bytes = (JSON.parse(decoder.decode(body)) as { bytes?: unknown } | null)?.bytes;
     return { kind: 'event', event: { chunk: { bytes: typeof bytes === 'string' ? new Uint8Array(Buffer.from(bytes, 'base64')) : undefined } } };
   }
-  return { kind: 'event', event: { [eventType]: payload } };
+  // The payload is parsed when a tracker reads it: a ConverseStream tracker reads `metadata` only,
+  // so the text deltas in between are never parsed (half the cost of following a stream).
+  let payload: unknown;
+  let parsed = false;
+  const event = {};
+  Object.defineProperty(event, eventType, {
+    enumerable: true,
+    get: () => {
+      if (!parsed) {
+        parsed = true;
+        payload = JSON.parse(decoder.decode(body));
+      }
+      return payload;
+    },
+  });
+  return { kind: 'event', event };
 }
 
 /**

@@ -59,6 +59,8 @@ async function meteredCall(deps: FetchMeteringDeps, spill: FetchSpill, base: Fet
   try {
     return await observeResponse(call, response, meter.reporter, deps.drain, endCall);
   } catch (error) {
+    // Already ended with this error: the body broke off, and the caller gets that as fetch would give it.
+    if (call.settled) throw error;
     meter.reporter.error('observe', 'could not read usage from a response', error);
     endCall('success', undefined, undefined);
     return response;

@@ -17,14 +17,24 @@ function headerRecord(headers: Headers): Record<string, string> {
   return out;
 }
 
+/** The same response with another body of the same bytes (status, headers, URL and redirect flag kept). */
+function withBody(original: Response, body: ReadableStream<Uint8Array> | Uint8Array): Response {
+  const response = new Response(body, { status: original.status, statusText: original.statusText, headers: original.headers });
+  Object.defineProperty(response, 'url', { value: original.url });
+  Object.defineProperty(response, 'redirected', { value: original.redirected });
+  return response;
+}
+
 /**
- * Reads usage from a whole (JSON) response without touching the caller's body: InvokeModel's
- * billed-token headers when they say everything, else a clone of the body (the caller's copy
- * is the same bytes). Resolves once the call has ended, so a call's record and budget commit are
- * in before its `fetch` resolves, as in the SDK path. The REST response is handed to the SDK
- * path's observer in the SDK's output shape, so one reader serves both paths.
+ * Reads usage from a whole (JSON) response: InvokeModel's billed-token headers when they say
+ * everything (the response is returned as it came), else the body, read once and handed back
+ * as the same bytes in a response like the original (a JSON answer is small, and reading it
+ * once is cheaper than teeing it). The call has ended before this resolves, so its record and
+ * budget commit are in before `fetch` resolves, as in the SDK path; a body that fails to arrive
+ * fails `fetch`, as it fails `send()`. The REST response is handed to the SDK path's observer in
+ * the SDK's output shape, so one reader serves both paths.
  */
-async function observeWhole(call: Call, response: Response, reporter: OnceReporter, endCall: EndCall): Promise<void> {
+async function observeWhole(call: Call, response: Response, reporter: OnceReporter, endCall: EndCall): Promise<Response> {
   const $metadata = { requestId: call.requestId };
   const isInvoke = call.info.delivery === 'invoke';
   const headers = isInvoke ? headerRecord(response.headers) : undefined;
@@ -33,30 +43,22 @@ async function observeWhole(call: Call, response: Response, reporter: OnceReport
   // The headers do not split cache writes by TTL: only a response that wrote to the cache is read for that.
   if (fromHeaders !== undefined && (fromHeaders.cacheWriteInputTokens ?? 0) === 0) {
     observeSdkOutput(call, { output: { serviceTier, $metadata }, response: { headers } }, reporter, endCall);
-    return;
+    return response;
   }
-  // Cloned before the caller can start reading: the two branches then read independently.
   let bytes: Uint8Array;
   try {
-    bytes = new Uint8Array(await response.clone().arrayBuffer());
+    bytes = new Uint8Array(await response.arrayBuffer());
   } catch (error) {
     endCall('error', undefined, error);
-    return;
+    throw error;
   }
   if (isInvoke) {
     observeSdkOutput(call, { output: { body: bytes, serviceTier, $metadata }, response: { headers } }, reporter, endCall);
-    return;
+  } else {
+    const json = parseJsonObject(bytes);
+    observeSdkOutput(call, { output: { usage: json?.usage, serviceTier: json?.serviceTier ?? serviceTier, $metadata } }, reporter, endCall);
   }
-  const json = parseJsonObject(bytes);
-  observeSdkOutput(call, { output: { usage: json?.usage, serviceTier: json?.serviceTier ?? serviceTier, $metadata } }, reporter, endCall);
-}
-
-/** The same response with another body (status, headers, URL and redirect flag kept). */
-function withBody(original: Response, body: ReadableStream<Uint8Array>): Response {
-  const response = new Response(body, { status: original.status, statusText: original.statusText, headers: original.headers });
-  Object.defineProperty(response, 'url', { value: original.url });
-  Object.defineProperty(response, 'redirected', { value: original.redirected });
-  return response;
+  return withBody(response, bytes);
 }
 
 /**
@@ -100,8 +102,9 @@ function observeEventStream(call: Call, response: Response, reporter: OnceReport
 
 /**
  * Observes a Bedrock response for its call and returns what the caller gets: the response itself
- * (whole responses, once their usage is read; errors) or the same response over a pass-through
- * body (event streams, at once). `endCall` runs once: before this resolves, or when the body ends.
+ * (errors, InvokeModel answers whose headers say the usage), the same bytes in a like response
+ * once the usage is read (other whole responses), or the same response over a pass-through body
+ * (event streams, at once). `endCall` runs once: before this resolves, or when the body ends.
  */
 export async function observeResponse(call: Call, response: Response, reporter: OnceReporter, drain: DrainLimits | undefined, endCall: EndCall): Promise<Response> {
   call.requestId = response.headers.get('x-amzn-requestid') ?? undefined;
@@ -110,6 +113,5 @@ export async function observeResponse(call: Call, response: Response, reporter: 
     return response;
   }
   if (call.info.streaming) return observeEventStream(call, response, reporter, drain, endCall);
-  await observeWhole(call, response, reporter, endCall);
-  return response;
+  return observeWhole(call, response, reporter, endCall);
 }

@@ -155,6 +155,19 @@ describe('finops.fetch: budgets and errors', () => {
     await expect(finops.fetch(bedrockUrl(NOVA, 'converse'), post(converseRequest()))).rejects.toThrow(TypeError);
     expect(records[0]).toMatchObject({ outcome: 'error', error: 'TypeError' });
   });
+  it('fails fetch with the same error when a JSON body breaks off, as send() fails in the SDK path, and records the failure', async () => {
+    const broken = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode('{"usage":'));
+        controller.error(new TypeError('terminated'));
+      },
+    });
+    const base = fakeFetch(() => new Response(broken, { headers: { 'content-type': 'application/json' } }));
+    const { finops, records } = setup();
+    const error = await finops.wrapFetch(base.fetch)(bedrockUrl(NOVA, 'converse'), post(converseRequest())).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TypeError);
+    expect(records[0]).toMatchObject({ outcome: 'error', error: 'TypeError', inputTokens: 0 });
+  });
 });
 
 describe('finops.fetch: what is Bedrock and what is not', () => {
