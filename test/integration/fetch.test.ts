@@ -65,6 +65,22 @@ describe('finops.fetch: Converse', () => {
   });
 });
 
+describe('finops.fetch: admission input', () => {
+  it('gives estimators the SDK command input the request stands for: Converse fields with modelId, InvokeModel body as sent', async () => {
+    const base = fakeFetch((input) => ((input as string).endsWith('/invoke') ? json({}, { 'x-amzn-bedrock-input-token-count': '1', 'x-amzn-bedrock-output-token-count': '1' }) : json(converseReply({ inputTokens: 1, outputTokens: 1, totalTokens: 2 }))));
+    const seen: unknown[] = [];
+    const { finops } = setup({ estimator: (r) => (seen.push(JSON.parse(JSON.stringify({ operation: r.operation, input: r.input }))), 1), budgets: [{ name: 'd', limit: { tokens: 1000 }, window: 'day' }] });
+    const metered = finops.wrapFetch(base.fetch);
+    await metered(bedrockUrl(NOVA, 'converse'), post(converseRequest('hi', 7)));
+    const invokeBody = JSON.stringify({ anthropic_version: 'bedrock-2023-05-31', max_tokens: 9, messages: [] });
+    await metered(bedrockUrl(HAIKU, 'invoke'), { method: 'POST', body: invokeBody });
+    expect(seen).toEqual([
+      { operation: 'Converse', input: { messages: [{ role: 'user', content: [{ text: 'hi' }] }], inferenceConfig: { maxTokens: 7 }, modelId: NOVA } },
+      { operation: 'InvokeModel', input: { modelId: HAIKU, body: invokeBody } },
+    ]);
+  });
+});
+
 describe('finops.fetch: InvokeModel', () => {
   it("takes the billed-token headers when present, without reading the body", async () => {
     const body = JSON.stringify({ embedding: [0.5, 0.25], inputTextTokenCount: 999 });
@@ -183,6 +199,8 @@ describe('finops.fetch: what is Bedrock and what is not', () => {
       [`${ENDPOINT}/model/${NOVA}/count-tokens`, post({})],
       [`${ENDPOINT}/foundation-models`, post({})],
       ['https://example.com/model/x/converse', post({}, { authorization: sigV4('s3') })],
+      [`${ENDPOINT}/model/%E0%A4%A/converse`, post({})],
+      [`${ENDPOINT}/prefix/model/${NOVA}/converse`, post({})],
     ];
     for (const [url, init] of cases) {
       await wrapped(url, init);
