@@ -3,6 +3,7 @@
 // (`bedrock-finops/budgets`, `/redis`, `/ledger`, `/report`, `/pricing`, `/models`, `/testing`).
 export { bedrockFinOps } from './plugin.js';
 export type { BedrockFinOps, BudgetHandles } from './plugin.js';
+export type { FetchFunction, FetchMeteringOptions, RequestSigner } from './fetch/options.js';
 export type { BedrockFinOpsOptions, ProvisionedModelConfig, PricingOptions } from './config.js';
 export type { Attribution, BedrockOperation, FallbackInfo, UsageRecord, UsageSource } from './record.js';
 export { withAttribution, attribute } from './attribution/scope.js';

@@ -16,6 +16,8 @@ import { Utilization } from './fallback/utilization.js';
 import { registerBudgetMetrics } from './metrics/budget-metrics.js';
 import { MetricsRecorder } from './metrics/metrics-recorder.js';
 import { registerRoutingMetrics } from './metrics/routing-metrics.js';
+import { fetchMetering } from './fetch/metered-fetch.js';
+import type { FetchFunction, FetchMeteringOptions } from './fetch/options.js';
 import { FINOPS_MIDDLEWARE, finOpsMiddleware } from './middleware.js';
 import { ModelResolver } from './model/model-resolver.js';
 import { Admission } from './pipeline/admission.js';
@@ -47,6 +49,22 @@ export interface BedrockFinOps extends Pluggable<ServiceInputTypes, ServiceOutpu
   /** Adds the plugin's middleware to a client's stack (what `client.middlewareStack.use(finops)` calls). */
   applyToStack(stack: MiddlewareStack<ServiceInputTypes, ServiceOutputTypes>): void;
   readonly budgets: BudgetHandles;
+  /**
+   * A `fetch` that meters Bedrock Runtime calls like the SDK plugin does (one record per call,
+   * budgets admitted before the request leaves, provisioned spill) and sends everything through
+   * the global `fetch`; other URLs pass through untouched. For fetch-based clients such as the
+   * Vercel AI SDK: `createAmazonBedrock({ fetch: finops.fetch })`. Recognises requests to
+   * `bedrock-runtime.*.amazonaws.com` and requests SigV4-signed for Bedrock; for other hosts see
+   * {@link BedrockFinOps.wrapFetch}'s `endpoints`.
+   */
+  readonly fetch: FetchFunction;
+  /**
+   * {@link BedrockFinOps.fetch} over your own `baseFetch` (undici's, a tracer's, a test double),
+   * with options: `endpoints` (custom hosts whose unsigned requests are Bedrock calls) and
+   * `sign` (re-signs a SigV4 request that provisioned spill re-addresses). Invalid options throw
+   * a `ConfigurationError`.
+   */
+  wrapFetch(baseFetch: FetchFunction, options?: FetchMeteringOptions): FetchFunction;
   /** Closes what the plugin holds (the budget store's timers and buffers, the ledger). Idempotent. */
   shutdown(): Promise<void>;
 }
@@ -126,6 +144,7 @@ export function bedrockFinOps(options?: BedrockFinOpsOptions): BedrockFinOps {
   const attemptMiddleware = fallbackAttemptMiddleware<ServiceInputTypes, ServiceOutputTypes>((model, error) => {
     routing.throttle(model, error);
   });
+  const fetching = fetchMetering({ meter, observer, router });
   let closed: Promise<void> | undefined;
   const applied = new WeakSet<object>();
 
@@ -141,6 +160,8 @@ export function bedrockFinOps(options?: BedrockFinOpsOptions): BedrockFinOps {
       stack.add(middleware, FINOPS_MIDDLEWARE);
       stack.add(attemptMiddleware, FINOPS_ATTEMPT_MIDDLEWARE);
     },
+    fetch: fetching.fetch,
+    wrapFetch: (baseFetch, options) => fetching.wrap(baseFetch, options),
     budgets: {
       status: () => budgets.status(),
       check: (attribution, modelId, estimate) => {

@@ -14,8 +14,8 @@ import type { RoutingCounters } from './routing-counters.js';
 export class FallbackRouter {
   constructor(
     private readonly provisioned: ReadonlyMap<string, ProvisionedModelConfig>,
-    private readonly breakers: Breakers,
-    private readonly fallbackOn: ReadonlySet<string>,
+    readonly breakers: Breakers,
+    readonly fallbackOn: ReadonlySet<string>,
     private readonly resolve: (modelId: string, now: number) => CallModel,
     readonly counters: RoutingCounters,
   ) {}
@@ -23,6 +23,14 @@ export class FallbackRouter {
   /** The on-demand fallback of a provisioned model id, if it has one. */
   fallbackOf(modelId: string): string | undefined {
     return this.provisioned.get(modelId)?.fallback;
+  }
+
+  /** Points `call` at its on-demand fallback and counts the fallback (the SDK and fetch paths both re-issue this way). */
+  redirect(call: Call, from: string, to: string, reason: string): void {
+    call.modelId = to;
+    call.model = this.resolve(to, Date.now());
+    call.fallback = { from, reason };
+    this.counters.fallback(from, to, reason);
   }
 
   send<Input extends object, Output extends MetadataBearer>(
@@ -67,10 +75,7 @@ export class FallbackRouter {
     to: string,
     reason: string,
   ): Promise<InitializeHandlerOutput<Output>> {
-    call.modelId = to;
-    call.model = this.resolve(to, Date.now());
-    call.fallback = { from, reason };
-    this.counters.fallback(from, to, reason);
+    this.redirect(call, from, to, reason);
     return next({ ...args, input: { ...args.input, modelId: to } });
   }
 }

@@ -30,6 +30,11 @@ export class Admission {
     return undefined;
   }
 
+  /** Whether any policy or budget applies to calls at all. */
+  get active(): boolean {
+    return this.budgets !== undefined;
+  }
+
   /** Admits or refuses (throws) a call; a promise only when a gate is asynchronous. */
   admit(call: Call, input: unknown): Ticket | Promise<Ticket> {
     if (this.budgets === undefined) return undefined;

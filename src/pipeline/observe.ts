@@ -74,7 +74,7 @@ export function trackerFor(call: Call): UsageTracker {
 /** Reads usage from SDK outputs, and follows their event streams, for one plugin instance. */
 export class UsageObserver {
   constructor(
-    private readonly reporter: OnceReporter,
+    readonly reporter: OnceReporter,
     private readonly resolve: (modelId: string, now: number) => CallModel,
     readonly drains: Drains,
   ) {}
@@ -86,10 +86,14 @@ export class UsageObserver {
     call.model = this.resolve(modelId, call.startedAt);
   }
 
-  /** Starts following a stream: its events pass through unchanged; `endCall` runs once when it ends (drained first if abandoned). */
-  follow(call: Call, stream: AsyncIterable<unknown>, tracker: UsageTracker, endCall: EndCall, signal?: AbortSignal): AsyncIterable<unknown> {
+  /**
+   * The observer of one call's stream: events feed `tracker`, the end reads what it learnt and
+   * ends the call (an abort by the caller's signal ends it as abandoned). The SDK path wraps the
+   * event stream with it; the fetch path feeds it the events it decodes from the bytes.
+   */
+  streamObserver(call: Call, tracker: UsageTracker, endCall: EndCall, signal?: AbortSignal): StreamObserver<unknown> {
     const reporter = this.reporter;
-    const observer: StreamObserver<unknown> = {
+    return {
       event(value) {
         try {
           tracker.add(value);
@@ -115,7 +119,11 @@ export class UsageObserver {
         } else endCall(END_OUTCOME[how], observed, error, seen);
       },
     };
-    return observeStream(stream, observer, this.drains);
+  }
+
+  /** Starts following a stream: its events pass through unchanged; `endCall` runs once when it ends (drained first if abandoned). */
+  follow(call: Call, stream: AsyncIterable<unknown>, tracker: UsageTracker, endCall: EndCall, signal?: AbortSignal): AsyncIterable<unknown> {
+    return observeStream(stream, this.streamObserver(call, tracker, endCall, signal), this.drains);
   }
 
   /**

@@ -1,0 +1,113 @@
+import type { Call } from '../call.js';
+import type { FallbackRouter } from '../fallback/router.js';
+import { requestedLatency, requestedServiceTier } from '../pipeline/begin.js';
+import { failure, type EndCall, type UsageObserver } from '../pipeline/observe.js';
+import type { UsageMeter } from '../pipeline/usage-meter.js';
+import { commandInput } from './command-input.js';
+import { observeResponse } from './observe-response.js';
+import { assertFetch, resolveFetchOptions, type FetchFunction, type FetchMeteringOptions } from './options.js';
+import { bodyOf, outgoingOf, UNREADABLE, type Outgoing, type RequestBody } from './outgoing.js';
+import { recogniseBedrock, type BedrockRoute, type EndpointMatcher } from './recognise.js';
+import { FetchSpill } from './spill.js';
+
+/** What the fetch path shares with the SDK path: the meter (begin, admit, settle), the usage observer (and its drains) and the router. */
+export interface FetchMeteringDeps {
+  readonly meter: UsageMeter;
+  readonly observer: UsageObserver;
+  readonly router: FallbackRouter;
+}
+
+/** The plugin's fetch handles. */
+export interface FetchMetering {
+  /** Meters Bedrock calls, sending through the global `fetch` as it is at call time. */
+  readonly fetch: FetchFunction;
+  /** Meters Bedrock calls, sending through `baseFetch`. */
+  wrap(baseFetch: FetchFunction, options?: FetchMeteringOptions): FetchFunction;
+}
+
+function noteEndpoint(call: Call, url: URL): void {
+  call.serverAddress = url.hostname;
+  call.serverPort = url.port !== '' ? Number(url.port) : url.protocol === 'http:' ? 80 : 443;
+}
+
+/** The fetch call's path, top to bottom: begin → admit → route and send → observe → settle. */
+async function meteredCall(deps: FetchMeteringDeps, spill: FetchSpill, base: FetchFunction, route: BedrockRoute, out: Outgoing): Promise<Response> {
+  const { meter } = deps;
+  const call = meter.begin(route.info, route.modelId, undefined);
+  if (call === undefined) return base(out.input, out.init);
+  noteEndpoint(call, route.url);
+  let body: RequestBody;
+  try {
+    body = await bodyOf(out);
+  } catch (error) {
+    meter.reporter.error('fetch-body', 'could not read a request body (the call is estimated without it)', error);
+    body = UNREADABLE;
+  }
+  const input = commandInput(route.info, route.modelId, body === UNREADABLE ? undefined : body);
+  if (meter.admission.active) {
+    // Reserved at the tier and latency asked for (InvokeModel asks in headers, Converse in its body).
+    call.serviceTier = out.headers.get('x-amzn-bedrock-service-tier') ?? requestedServiceTier(input);
+    call.performanceLatency = requestedLatency({ performanceConfigLatency: out.headers.get('x-amzn-bedrock-performanceconfig-latency') ?? undefined }) ?? requestedLatency(input);
+  }
+  // The only place a call may be stopped: before anything is sent, by a policy or budget decision.
+  const ticket = await meter.admit(call, input);
+  const endCall: EndCall = (outcome, observed, error, outputSeen = 0) => {
+    meter.settle(call, ticket, outcome, observed, error, { input, outputSeen });
+  };
+  const signal = out.init?.signal ?? (out.input instanceof Request ? out.input.signal : undefined) ?? undefined;
+  let response: Response;
+  try {
+    response = await spill.send(call, route, out, body, base);
+  } catch (error) {
+    const f = failure(error, signal);
+    endCall(f.outcome, undefined, f.error);
+    throw error;
+  }
+  try {
+    return await observeResponse(call, response, deps.observer, endCall, signal);
+  } catch (error) {
+    // Already ended with this error: the body broke off, and the caller gets that as fetch would give it.
+    if (call.settled) throw error;
+    meter.reporter.error('observe', 'could not read usage from a response', error);
+    endCall('success', undefined, undefined);
+    return response;
+  }
+}
+
+function meteredFetch(deps: FetchMeteringDeps, base: () => FetchFunction, endpoints: readonly EndpointMatcher[], spill: FetchSpill): FetchFunction {
+  return (input, init) => {
+    let out: Outgoing | undefined;
+    let route: BedrockRoute | undefined;
+    try {
+      out = outgoingOf(input, init);
+      route = out === undefined ? undefined : recogniseBedrock(out.method, out.url, out.headers, endpoints);
+    } catch (error) {
+      deps.meter.reporter.error('fetch-recognise', 'could not inspect a fetch request (it is sent unmetered)', error);
+      route = undefined;
+    }
+    // Everything that is not a Bedrock Runtime call goes to the base fetch as it came.
+    if (route === undefined || out === undefined) return base()(input, init);
+    return meteredCall(deps, spill, base(), route, out);
+  };
+}
+
+/**
+ * The plugin's fetch path. Requests that are Bedrock Runtime calls (see `recogniseBedrock`) are
+ * metered like SDK calls; everything else is passed to the base fetch untouched.
+ */
+export function fetchMetering(deps: FetchMeteringDeps): FetchMetering {
+  const original = globalThis.fetch;
+  const defaults = resolveFetchOptions(undefined);
+  const defaultSpill = new FetchSpill(deps.router, undefined, deps.meter.reporter);
+  // Looked up per call, so a fetch patched later (msw, a tracer) is used; never itself, so
+  // `globalThis.fetch = finops.fetch` does not recurse.
+  const global: FetchFunction = meteredFetch(deps, () => (globalThis.fetch === global ? original : globalThis.fetch), defaults.endpoints, defaultSpill);
+  return {
+    fetch: global,
+    wrap(baseFetch, options) {
+      assertFetch(baseFetch);
+      const o = resolveFetchOptions(options);
+      return meteredFetch(deps, () => baseFetch, o.endpoints, new FetchSpill(deps.router, o.sign, deps.meter.reporter));
+    },
+  };
+}

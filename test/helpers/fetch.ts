@@ -1,0 +1,68 @@
+import { Buffer } from 'node:buffer';
+import { ENDPOINT } from './bedrock.js';
+
+/** The REST URL of a Bedrock Runtime action, the model id percent-encoded as clients send it. */
+export function bedrockUrl(modelId: string, action: 'converse' | 'converse-stream' | 'invoke' | 'invoke-with-response-stream', endpoint = ENDPOINT): string {
+  return `${endpoint}/model/${encodeURIComponent(modelId)}/${action}`;
+}
+
+/** A JSON POST, as fetch-based clients send one. */
+export function post(body: unknown, headers: Record<string, string> = {}): RequestInit {
+  return { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) };
+}
+
+/** A Converse request body (what goes on the wire: the SDK input without `modelId`). */
+export function converseRequest(text = 'hello', maxTokens = 50): unknown {
+  return { messages: [{ role: 'user', content: [{ text }] }], inferenceConfig: { maxTokens } };
+}
+
+/** A SigV4 `Authorization` header value scoped to `service` (the signature itself is not checked by anyone here). */
+export function sigV4(service = 'bedrock'): string {
+  return `AWS4-HMAC-SHA256 Credential=AKIDTEST/20260101/us-east-1/${service}/aws4_request, SignedHeaders=content-type;host;x-amz-date, Signature=${'0'.repeat(64)}`;
+}
+
+/** A stream that hands out `bytes` in slices of the given sizes, cycling (frames then span chunks). */
+export function sliced(bytes: Uint8Array, sizes: readonly number[]): ReadableStream<Uint8Array> {
+  let at = 0;
+  let i = 0;
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (at >= bytes.byteLength) {
+        controller.close();
+        return;
+      }
+      const size = sizes[i++ % sizes.length] ?? 1;
+      controller.enqueue(bytes.slice(at, at + size));
+      at += size;
+    },
+  });
+}
+
+/** Every byte of a body, and the chunks it came in. */
+export async function readBody(response: Response): Promise<Uint8Array> {
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+/** Byte equality with a readable failure. */
+export function hex(bytes: Uint8Array): string {
+  return Buffer.from(bytes).toString('hex');
+}
+
+/** A base fetch that answers with `answer` and remembers what it was given. */
+export function fakeFetch(answer: (input: string | URL | Request, init: RequestInit | undefined) => Response | Promise<Response>) {
+  const calls: { input: string | URL | Request; init: RequestInit | undefined }[] = [];
+  const fetch = (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    calls.push({ input, init });
+    return Promise.resolve(answer(input, init));
+  };
+  return { fetch, calls };
+}
+
+/** Waits until `predicate` holds (polling the event loop), for work that finishes in the background. */
+export async function until(predicate: () => boolean, what = 'condition'): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    if (predicate()) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
