@@ -1,0 +1,163 @@
+import { mergeHeaders, type LedgerProvisioned, type StoredHeader } from '../../ledger/header.js';
+import type { LedgerVisitor } from '../../ledger/read-types.js';
+import { parseModelId } from '../../model/model-id.js';
+import type { UsageRecord } from '../../record.js';
+import { shortModel } from '../dimensions.js';
+import { nanoDecimal, toNano } from '../money.js';
+import { ALL_COLUMNS, PUBLISHERS, REGION_NAMES, type FocusRow } from './columns.js';
+
+const NULLS: Readonly<Record<string, null>> = Object.fromEntries(ALL_COLUMNS.map(([c]) => [c, null]));
+
+/** Options of the FOCUS export. */
+export interface FocusExportOptions {
+  /** BillingAccountId and SubAccountId. @defaultValue the account in the ledger's ARNs, else `unknown` */
+  readonly accountId?: string;
+  /** RegionId for calls whose model id names no region (bare ids, profiles). @defaultValue `null` */
+  readonly region?: string;
+  /** Start and end (exclusive) of the period, epoch ms, for the commitments' hours. @defaultValue first and last record */
+  readonly since?: number;
+  readonly until?: number;
+  /** Provisioned commitments over the ledger headers. */
+  readonly provisioned?: Readonly<Record<string, LedgerProvisioned>>;
+}
+
+interface Group {
+  hour: number;
+  record: UsageRecord;
+  tags: string;
+  calls: number;
+  failed: number;
+  input: number;
+  output: number;
+  cacheRead: number;
+  cacheWrite: number;
+  cacheWrite1h: number;
+  costNano: number;
+  onDemandNano: number;
+}
+
+const HOUR = 3_600_000;
+const iso = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+const monthStart = (ms: number): number => Date.UTC(new Date(ms).getUTCFullYear(), new Date(ms).getUTCMonth(), 1);
+const nextMonth = (ms: number): number => Date.UTC(new Date(ms).getUTCFullYear(), new Date(ms).getUTCMonth() + 1, 1);
+const sortedJson = (o: Readonly<Record<string, string>>): string => JSON.stringify(Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b))));
+/** `n / 1e6` as an exact decimal string (tokens → millions of tokens). */
+const perMillion = (n: number): string => {
+  const s = String(Math.round(n)).padStart(7, '0');
+  return `${s.slice(0, -6)}.${s.slice(-6)}`;
+};
+const RESOURCE_TYPES: Readonly<Record<string, string>> = { 'foundation-model': 'Foundation Model', 'inference-profile': 'Inference Profile', 'application-inference-profile': 'Application Inference Profile', 'provisioned-model': 'Provisioned Throughput', 'custom-model': 'Custom Model', 'custom-model-deployment': 'Custom Model Deployment', 'imported-model': 'Imported Model' };
+
+/**
+ * Builds FOCUS 1.2 rows from ledger records, streamed in: one row per hour × model × service
+ * tier × attribution (hourly, like the providers' own FOCUS exports; memory bounded by the
+ * number of such groups), plus one row per hour of each provisioned commitment with a known
+ * hourly cost. Usage rows' BilledCost adds up, exactly (integer nano-USD, 9 decimals), to the
+ * ledger's cost; commitment rows add the commitments' cost (`x_ChargeSource` tells them apart).
+ * List, contracted and effective costs equal the billed cost: the ledger knows one price per call.
+ */
+export class FocusBuilder implements LedgerVisitor {
+  private readonly groups = new Map<string, Group>();
+  private readonly headers: StoredHeader[] = [];
+  private account: string | undefined;
+  private first = Infinity;
+  private last = -Infinity;
+  /** Sum of the usage rows' BilledCost, nano-USD. */
+  usageNano = 0;
+  /** Sum of the commitment rows' BilledCost, nano-USD (known after {@link rows}). */
+  commitmentNano = 0;
+
+  constructor(private readonly options: FocusExportOptions = {}) {}
+
+  header(h: StoredHeader): void {
+    this.headers.push(h);
+  }
+
+  record(r: UsageRecord): void {
+    const hour = Math.floor(r.startedAt / HOUR) * HOUR;
+    this.first = Math.min(this.first, r.startedAt);
+    this.last = Math.max(this.last, r.startedAt);
+    const tags = sortedJson(r.attribution);
+    const key = `${hour}\u0000${r.modelId}\u0000${r.serviceTier ?? ''}\u0000${tags}`;
+    let g = this.groups.get(key);
+    if (g === undefined) {
+      this.groups.set(key, (g = { hour, record: r, tags, calls: 0, failed: 0, input: 0, output: 0, cacheRead: 0, cacheWrite: 0, cacheWrite1h: 0, costNano: 0, onDemandNano: 0 }));
+      this.account ??= parseModelId(r.modelId).accountId;
+    }
+    const cost = toNano(r.costUsd);
+    g.calls++;
+    if (r.error !== undefined) g.failed++;
+    g.input += r.inputTokens;
+    g.output += r.outputTokens;
+    g.cacheRead += r.cacheReadInputTokens;
+    g.cacheWrite += r.cacheWriteInputTokens;
+    g.cacheWrite1h += r.cacheWrite1hInputTokens;
+    g.costNano += cost;
+    g.onDemandNano += toNano(r.onDemandEquivalentUsd);
+    this.usageNano += cost;
+  }
+
+  private base(start: number, id: string, region: string | undefined): Record<string, string | null> {
+    const account = this.options.accountId ?? this.account ?? 'unknown';
+    const publisher = PUBLISHERS[parseModelId(id).provider ?? ''] ?? 'Amazon Web Services';
+    return {
+      BillingAccountId: account, BillingAccountType: 'Account', BillingCurrency: 'USD', BillingPeriodStart: iso(monthStart(start)), BillingPeriodEnd: iso(nextMonth(start)),
+      ChargeCategory: 'Usage', ChargePeriodStart: iso(start), ChargePeriodEnd: iso(start + HOUR), InvoiceIssuerName: 'Amazon Web Services', PricingCategory: 'Standard', PricingCurrency: 'USD',
+      ProviderName: 'Amazon Web Services', PublisherName: publisher, RegionId: region ?? null, RegionName: region === undefined ? null : (REGION_NAMES[region] ?? region),
+      ResourceId: id, ResourceName: shortModel(id), ServiceCategory: 'AI and Machine Learning', ServiceName: 'Amazon Bedrock', ServiceSubcategory: 'Generative AI', SubAccountId: account, SubAccountType: 'Account',
+    };
+  }
+
+  private static complete(partial: Record<string, string | null>, costNano: number): FocusRow {
+    const cost = nanoDecimal(costNano);
+    return { ...NULLS, ...partial, BilledCost: cost, ContractedCost: cost, EffectiveCost: cost, ListCost: cost, PricingCurrencyEffectiveCost: cost } as FocusRow;
+  }
+
+  /** The rows, in time order: usage rows, then each commitment's hourly rows. */
+  *rows(): Generator<FocusRow> {
+    for (const g of [...this.groups.values()].sort((a, b) => a.hour - b.hour)) {
+      const r = g.record;
+      const tokens = g.input + g.output + g.cacheRead + g.cacheWrite;
+      const tier = r.serviceTier ?? 'default';
+      const sku = `${r.baseModelId ?? r.modelId}:${tier}`;
+      yield FocusBuilder.complete(
+        {
+          ...this.base(g.hour, r.modelId, parseModelId(r.modelId).region ?? this.options.region),
+          ChargeDescription: `${g.calls} ${r.modelKind === 'provisioned-model' ? 'provisioned' : 'on-demand'} calls to ${r.modelId}: ${tokens} tokens`,
+          ChargeFrequency: 'Usage-Based', ConsumedQuantity: String(tokens), ConsumedUnit: 'Tokens', PricingQuantity: perMillion(tokens), PricingUnit: '1M Tokens',
+          ResourceType: RESOURCE_TYPES[r.modelKind] ?? 'Model', SkuId: sku, SkuPriceId: sku, SkuMeter: 'Tokens', Tags: g.tags,
+          x_Calls: String(g.calls), x_FailedCalls: String(g.failed), x_InputTokens: String(g.input), x_OutputTokens: String(g.output), x_CacheReadInputTokens: String(g.cacheRead), x_CacheWriteInputTokens: String(g.cacheWrite), x_CacheWrite1hInputTokens: String(g.cacheWrite1h),
+          x_ServiceTier: tier, x_ModelKind: r.modelKind, x_BaseModelId: r.baseModelId ?? null, x_OnDemandEquivalentCost: g.onDemandNano === 0 ? null : nanoDecimal(g.onDemandNano), x_ChargeSource: 'usage',
+        },
+        g.costNano,
+      );
+    }
+    yield* this.commitmentRows();
+  }
+
+  private *commitmentRows(): Generator<FocusRow> {
+    if (this.first === Infinity && this.options.since === undefined) return;
+    const config: Record<string, LedgerProvisioned> = mergeHeaders(this.headers);
+    for (const [arn, p] of Object.entries(this.options.provisioned ?? {})) config[arn] = { ...config[arn], ...p };
+    const start = Math.floor((this.options.since ?? this.first) / HOUR) * HOUR;
+    const end = this.options.until ?? this.last;
+    for (const [arn, p] of Object.entries(config).sort(([a], [b]) => a.localeCompare(b))) {
+      if (p.hourlyCostUsd === undefined) continue;
+      const nano = toNano(p.hourlyCostUsd);
+      const units = String(p.modelUnits ?? 1);
+      for (let h = start; h < end || h === start; h += HOUR) {
+        this.commitmentNano += nano;
+        yield FocusBuilder.complete(
+          {
+            ...this.base(h, arn, parseModelId(arn).region ?? this.options.region),
+            ChargeDescription: `Provisioned Throughput ${shortModel(arn)}: ${units} model units for one hour`,
+            ChargeFrequency: 'Recurring', ConsumedQuantity: units, ConsumedUnit: 'Model Unit-Hours', PricingQuantity: units, PricingUnit: 'Model Unit-Hours',
+            ResourceType: 'Provisioned Throughput', SkuId: `${p.model ?? arn}:provisioned`, SkuPriceId: `${p.model ?? arn}:provisioned`, SkuMeter: 'Model Unit-Hours', Tags: '{}',
+            x_ModelKind: 'provisioned-model', x_BaseModelId: p.model ?? null, x_ChargeSource: 'provisioned-commitment',
+          },
+          nano,
+        );
+      }
+    }
+  }
+}
