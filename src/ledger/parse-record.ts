@@ -33,7 +33,7 @@ export function parseRecord(o: unknown): UsageRecord | 'mistyped' {
   if (typeof o !== 'object' || o === null || Array.isArray(o)) return 'mistyped';
   const r = o as Record<string, unknown>;
   const startedAt = startedAtOf(r.startedAt);
-  const attr = attribution(r.attribution ?? {});
+  const attr = attribution(r.attribution === undefined ? {} : r.attribution);
   if (typeof r.operation !== 'string' || !OPERATIONS.has(r.operation) || typeof r.modelId !== 'string' || startedAt === undefined || attr === undefined) return 'mistyped';
   for (const k of TOKEN_FIELDS) if (!count(r[k])) return 'mistyped';
   if (!optionalCount(r.cacheWrite1hInputTokens) || !optionalCount(r.costUsd) || !optionalCount(r.onDemandEquivalentUsd) || !optionalCount(r.durationMs) || !optionalCount(r.timeToFirstChunkMs)) return 'mistyped';

@@ -34,7 +34,8 @@ export async function readLedgers(args: readonly string[] | readonly LedgerInput
       }
       files.push(file);
     }
-    if (counts.records + counts.outside === 0) {
+    // An input whose files were all named by an earlier one (a glob over the same directory) adds nothing and is fine.
+    if (input.files.length > 0 && counts.records + counts.outside === 0) {
       const skipped = counts.torn + counts.mistyped;
       throw new LedgerInputError(`${input.arg}: no usage records${skipped > 0 ? ` (${skipped} unreadable lines)` : ''}`);
     }
