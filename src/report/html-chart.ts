@@ -38,6 +38,18 @@ const attrString = (a: Readonly<Record<string, string | number>>): string =>
     .map(([k, v]) => `${k}="${escapeHtml(String(v))}"`)
     .join(' ');
 
+const clip = (s: string, max: number): string => (s.length <= max ? s : `${s.slice(0, Math.max(1, max - 1))}…`);
+
+/** A category label: horizontal lines (split at ` · `) when they fit the bar's slot, else one line slanted 40°; clipped either way. */
+function categoryLabel(cat: string, x: number, y: number, slot: number): string {
+  const lines = cat.split(' · ');
+  const fit = Math.floor(slot / 6.2);
+  const title = `<title>${escapeHtml(cat)}</title>`;
+  if (fit >= 8 || lines.every((l) => l.length <= fit))
+    return `<text class="category" x="${x.toFixed(1)}" y="${y + 2}" text-anchor="middle">${title}${lines.map((l, i) => `<tspan x="${x.toFixed(1)}" dy="${i === 0 ? 0 : 12}">${escapeHtml(clip(l, Math.max(fit, 4)))}</tspan>`).join('')}</text>`;
+  return `<text class="category" transform="translate(${x.toFixed(1)} ${y}) rotate(40)">${title}${escapeHtml(clip(cat, 11))}</text>`;
+}
+
 /** A bar chart with a value axis (5 ticks), category labels and each bar's value written above it. */
 export function barChart(spec: BarChartSpec): string {
   const W = 760;
@@ -45,7 +57,7 @@ export function barChart(spec: BarChartSpec): string {
   const left = 78;
   const top = 18;
   const bottom = 70;
-  const plotW = W - left - 12;
+  const plotW = W - left - 70;
   const n = Math.max(1, spec.categories.length);
   const totals = spec.values.map((vs) => (spec.stacked ? vs.reduce((s, v) => s + v, 0) : Math.max(0, ...vs)));
   const max = niceMax(Math.max(0, ...totals, spec.reference?.value ?? 0));
@@ -75,7 +87,7 @@ export function barChart(spec: BarChartSpec): string {
       if (!spec.stacked && n * spec.series.length <= 36) parts.push(`<text class="value" x="${(x + barW / 2).toFixed(1)}" y="${(yTop - 3).toFixed(1)}" text-anchor="middle">${escapeHtml(spec.format(v))}</text>`);
     });
     if (spec.stacked && n <= 31 && (totals[c] ?? 0) > 0) parts.push(`<text class="value" x="${(x0 + groupW / 2).toFixed(1)}" y="${(y(totals[c] ?? 0) - 3).toFixed(1)}" text-anchor="middle" data-total="${totals[c] ?? 0}">${escapeHtml(spec.format(totals[c] ?? 0))}</text>`);
-    if (c % every === 0) parts.push(`<text class="category" transform="translate(${(x0 + groupW / 2).toFixed(1)} ${top + H + 12}) rotate(30)">${escapeHtml(cat)}</text>`);
+    if (c % every === 0) parts.push(categoryLabel(cat, x0 + groupW / 2, top + H + 12, slot * every));
   });
   if (spec.reference !== undefined) {
     const ry = y(spec.reference.value);

@@ -1,11 +1,11 @@
 import type { UsageRecord } from '../record.js';
 import type { LedgerProvisioned } from '../ledger/header.js';
-import { fromNano, toNano } from './money.js';
+import { formatUsd, fromNano, toNano } from './money.js';
 import type { ProvisionedHour, ProvisionedReport, ProvisionedVerdict } from './types.js';
 
 const HOUR = 3_600_000;
 const MINUTE = 60_000;
-const pct = (n: number): string => `${Math.round(n * 100)}%`;
+const pct = (n: number): string => (n < 0.1 ? `${(n * 100).toFixed(1)}%` : `${Math.round(n * 100)}%`);
 
 interface Bucket {
   calls: number;
@@ -111,7 +111,7 @@ export class ProvisionedTracker {
 function verdict(coverage: number | undefined, utilization: number | undefined, breakEven: number | undefined, onDemandUsd: number, commitmentUsd: number | undefined, spilled: number): ProvisionedVerdict {
   if (coverage === undefined || commitmentUsd === undefined)
     return { decision: 'unknown', text: 'no verdict: the hourly cost is unknown (set hourlyCostUsd in the plugin’s provisioned configuration)' };
-  const use = utilization !== undefined && breakEven !== undefined ? `${pct(utilization)} average use, break-even ${pct(breakEven)}` : `its traffic is worth $${onDemandUsd.toFixed(2)} on demand against $${commitmentUsd.toFixed(2)} committed (${pct(coverage)})`;
+  const use = utilization !== undefined && breakEven !== undefined ? `${pct(utilization)} average use, break-even ${pct(breakEven)}` : `its traffic is worth ${formatUsd(onDemandUsd)} on demand against ${formatUsd(commitmentUsd)} committed (${pct(coverage)})`;
   if (coverage >= 1) return { decision: 'keep', text: `keep: ${use}` };
   const peaks = spilled > 0 ? `; it was full in peaks (${spilled} calls spilled): fewer model units with on-demand spill, or on-demand only` : '';
   return { decision: 'drop-or-shrink', text: `drop or shrink: ${use}${peaks}` };

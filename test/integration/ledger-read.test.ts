@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LedgerInputError, parseRecord, readLedgers, type UsageRecord } from '../../src/ledger/index.js';
+import { LedgerInputError, parseRecord, readLedgers } from '../../src/ledger/index.js';
+import type { UsageRecord } from '../../src/index.js';
 import { mergeHeaders, storedHeader } from '../../src/ledger/header.js';
 import { storedLine, usageRecord, writeJsonl } from '../helpers/usage-records.js';
 
