@@ -30,7 +30,7 @@ describe('FOCUS export', () => {
     const out = new PassThrough();
     let text = '';
     out.on('data', (d: Buffer) => (text += d.toString()));
-    await writeFocusCsv(build().b.rows(), out);
+    await writeFocusCsv(build().b.values(), out);
     const header = text.split('\r\n')[0]!.split(',');
     expect(FOCUS_COLUMNS).toHaveLength(57);
     expect(header).toEqual([...FOCUS_COLUMNS.map(([c]) => c), ...X_COLUMNS.map(([c]) => c)]);

@@ -17,6 +17,9 @@ export const EXPORT_USAGE = `usage: bedrock-finops export <ledger>... --format f
   --until <t>        only calls before t
   --account-id <id>  BillingAccountId / SubAccountId (default: the account in the ledger's ARNs)
   --region <id>      RegionId for calls whose model id names no region (default: empty)
+  --tags <keys>      attribution keys kept in Tags and the grouping, e.g. team,feature
+                     (default: every key; per-tenant keys make a row per tenant and hour)
+  --granularity <g>  hour (default) or day: the rows' charge period
   --config <file>    provisioned commitments over the ledgers' headers (see report --help)
   -h, --help         this text
 `;
@@ -35,6 +38,8 @@ export async function exportCommand(argv: readonly string[]): Promise<number> {
       'account-id': { type: 'string' },
       region: { type: 'string' },
       config: { type: 'string' },
+      tags: { type: 'string' },
+      granularity: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -47,9 +52,12 @@ export async function exportCommand(argv: readonly string[]): Promise<number> {
   const out = values.out;
   if (out !== undefined && !/\.(csv|parquet)$/i.test(out)) throw new UsageError(`--out ${out}: name a .csv or .parquet file`);
   const window = parseWindow(values.since, values.until);
-  const builder = new FocusBuilder({ ...window, provisioned: await readConfigFile(values.config), ...(values['account-id'] === undefined ? {} : { accountId: values['account-id'] }), ...(values.region === undefined ? {} : { region: values.region }) });
+  const granularity = values.granularity ?? 'hour';
+  if (granularity !== 'hour' && granularity !== 'day') throw new UsageError(`--granularity ${granularity}: use hour or day`);
+  const tags = values.tags?.split(',').map((t) => t.trim()).filter((t) => t.length > 0);
+  const builder = new FocusBuilder({ ...window, granularity, ...(tags === undefined ? {} : { tags }), provisioned: await readConfigFile(values.config), ...(values['account-id'] === undefined ? {} : { accountId: values['account-id'] }), ...(values.region === undefined ? {} : { region: values.region }) });
   const read = await readLedgers(positionals, builder, window);
-  const rows = builder.rows();
+  const rows = builder.values();
   const n = out === undefined ? await writeFocusCsv(rows, process.stdout) : /\.parquet$/i.test(out) ? await writeFocusParquetFile(rows, out) : await writeFocusCsvFile(rows, out);
   const commitments = builder.commitmentNano > 0 ? ` + $${nanoDecimal(builder.commitmentNano)} provisioned commitments` : '';
   process.stderr.write(`${out === undefined ? '' : `wrote ${out}: `}${n} FOCUS rows from ${read.records} calls; BilledCost $${nanoDecimal(builder.usageNano)}${commitments}\n`);
