@@ -111,6 +111,13 @@ function writerCost(): void {
   log(`\nJSON Lines writer: \`write()\` on the call's path ${fmt(median(perCall), 2)} µs per record (a push onto the buffer); one flush of 1,000 records (serialise + one synchronous append, from a timer, off any call's path) holds the event loop ${fmt(median(times), 2)} ms (median of ${times.length}).`);
 }
 
+const only = process.argv.indexOf('--generate');
+if (only !== -1) {
+  // `--generate <file> <n>`: just write a ledger (for profiling the CLI by hand).
+  await generate(process.argv[only + 1] ?? 'ledger.jsonl', Number(process.argv[only + 2] ?? 100_000), 1);
+  process.exit(0);
+}
+
 log(`## Report and export at fleet scale\n\nNode ${process.version}, ${new Date().toISOString().slice(0, 10)}; the CLI as users run it (\`node --import tsx src/cli.ts\`), under \`/usr/bin/time\`. Records over 14 days: 6 teams, 10 features, 200 tenants, 5 models and a provisioned ARN (5% of calls, 1% spills).`);
 try {
   if (smoke) await scale(20_000, 2, 'smoke');

@@ -7,19 +7,19 @@ export const NONE = '(none)';
  * Built-in dimensions; any other name is an attribution key. `model` is the id that served the
  * call (an ARN for provisioned throughput), `day` and `hour` are UTC.
  */
-export const BUILT_IN_DIMENSIONS: Readonly<Record<string, (r: UsageRecord) => string>> = {
+export const BUILT_IN_DIMENSIONS: Readonly<Record<string, (r: UsageRecord, iso: string) => string>> = {
   model: (r) => r.modelId,
-  day: (r) => new Date(r.startedAt).toISOString().slice(0, 10),
-  hour: (r) => `${new Date(r.startedAt).toISOString().slice(0, 13)}:00Z`,
+  day: (_, iso) => iso.slice(0, 10),
+  hour: (_, iso) => `${iso.slice(0, 13)}:00Z`,
   operation: (r) => r.operation,
   outcome: (r) => r.outcome,
   tier: (r) => r.serviceTier ?? 'default',
 };
 
-/** The value of one dimension for a call. */
-export function dimensionValue(r: UsageRecord, dimension: string): string {
+/** The value of one dimension for a call (`iso`: its start as an ISO string, computed once per record). */
+export function dimensionValue(r: UsageRecord, dimension: string, iso = new Date(r.startedAt).toISOString()): string {
   const builtIn = Object.hasOwn(BUILT_IN_DIMENSIONS, dimension) ? BUILT_IN_DIMENSIONS[dimension] : undefined;
-  return builtIn === undefined ? (r.attribution[dimension] ?? NONE) : builtIn(r);
+  return builtIn === undefined ? (r.attribution[dimension] ?? NONE) : builtIn(r, iso);
 }
 
 /** A breakdown request: one dimension, or several grouped by their combination. */

@@ -14,10 +14,10 @@ export function renderText(report: Report): string {
   if (skipped !== undefined) out.push(skipped);
   for (const b of report.breakdowns) {
     out.push('', `Cost and tokens by ${b.dimensions.join(' × ')}`);
-    out.push(textTable([...b.dimensions, 'calls', 'input', 'output', 'cost', 'share'], b.rows.map((r) => [...b.dimensions.map((d) => (d === 'model' ? shortModel(r.keys[d] ?? '') : (r.keys[d] ?? ''))), int(r.calls), int(r.inputTokens), int(r.outputTokens), usd(r.costUsd), t.costUsd === 0 ? '-' : pct(r.costUsd / t.costUsd)])));
+    out.push(textTable([...b.dimensions, 'calls', 'input', 'output', 'cost', 'share'], b.rows.map((r) => [...b.dimensions.map((d) => (d === 'model' ? shortModel(r.keys[d] ?? '') : (r.keys[d] ?? ''))), int(r.calls), int(r.inputTokens), int(r.outputTokens), usd(r.costUsd), t.costUsd === 0 ? '-' : pct(r.costUsd / t.costUsd)]), '-', b.dimensions.length));
   }
   out.push('', 'Input tokens per call (prompt incl. cache): percentiles by feature and model (exact)');
-  out.push(textTable(['feature', 'model', 'calls', 'P50', 'P95', 'P99'], report.inputPercentiles.map((p) => [p.feature, shortModel(p.model), int(p.calls), int(p.p50), int(p.p95), int(p.p99)])));
+  out.push(textTable(['feature', 'model', 'calls', 'P50', 'P95', 'P99'], report.inputPercentiles.map((p) => [p.feature, shortModel(p.model), int(p.calls), int(p.p50), int(p.p95), int(p.p99)]), '-', 2));
   out.push('', 'Context inflation: median prompt, first third of calls vs last third');
   out.push(textTable(['feature', 'early', 'late', 'growth'], report.contextInflation.map((c) => [c.feature, int(c.earlyMedian), int(c.lateMedian), `${growth(c.growth)}${c.growth > 0.2 ? '  ← growing' : ''}`])));
   out.push('', 'Output/input ratio by feature (agentic and generative workloads cost more per call)');

@@ -84,28 +84,34 @@ export class ReportBuilder implements LedgerVisitor {
     this.headers.push(h);
   }
 
+  private static add(row: Row, r: UsageRecord, prompt: number, costNano: number): void {
+    row.calls++;
+    row.inputTokens += prompt;
+    row.outputTokens += r.outputTokens;
+    row.cacheReadTokens += r.cacheReadInputTokens;
+    row.cacheWriteTokens += r.cacheWriteInputTokens;
+    row.costNano += costNano;
+  }
+
   record(r: UsageRecord): void {
     const costNano = toNano(r.costUsd);
     const prompt = promptTokens(r);
     if (r.startedAt < this.first) this.first = r.startedAt;
     if (r.startedAt > this.last) this.last = r.startedAt;
-    const add = (row: Row): void => {
-      row.calls++;
-      row.inputTokens += prompt;
-      row.outputTokens += r.outputTokens;
-      row.cacheReadTokens += r.cacheReadInputTokens;
-      row.cacheWriteTokens += r.cacheWriteInputTokens;
-      row.costNano += costNano;
-    };
-    add(this.totals);
+    ReportBuilder.add(this.totals, r, prompt, costNano);
     if (r.error !== undefined) this.totals.errors++;
     if (r.costUsd === undefined && r.usageSource !== 'none') this.totals.unpriced++;
-    this.specs.forEach((dims, i) => {
-      const values = dims.map((d) => dimensionValue(r, d));
-      const key = values.join('\u0000');
-      add(get(this.tables[i] ?? new Map<string, Row>(), key, () => newRow(Object.fromEntries(dims.map((d, j) => [d, values[j] ?? NONE])))));
-    });
+    // One ISO string per record serves the day and hour dimensions and the cost-over-time buckets.
     const iso = new Date(r.startedAt).toISOString();
+    for (let i = 0; i < this.specs.length; i++) {
+      const dims = this.specs[i] ?? [];
+      let key = '';
+      for (let j = 0; j < dims.length; j++) key += (j === 0 ? '' : '\u0000') + dimensionValue(r, dims[j] ?? '', iso);
+      const table = this.tables[i] ?? new Map<string, Row>();
+      let row = table.get(key);
+      if (row === undefined) table.set(key, (row = newRow(Object.fromEntries(dims.map((d) => [d, dimensionValue(r, d, iso)])))));
+      ReportBuilder.add(row, r, prompt, costNano);
+    }
     const team = r.attribution.team ?? NONE;
     const hourKey = `${iso.slice(0, 13)}:00\u0000${team}`;
     this.costByHour.set(hourKey, (this.costByHour.get(hourKey) ?? 0) + costNano);

@@ -117,7 +117,7 @@ describe('npx bedrock-finops report', () => {
     expect(chart('input-percentiles').bars).toBe(3 * (2 + 1 + 1));
     expect(chart('provisioned-hourly').bars).toBe(1);
     // Numbers: the tables say what the JSON says.
-    const totals = Object.fromEntries(seen.tables.totals!.map(([k, v]) => [k, v]));
+    const totals: Record<string, string | undefined> = Object.fromEntries(seen.tables.totals!.map(([k = '', v = '']) => [k, v]));
     expect(totals.calls).toBe('107');
     expect(totals['skipped ledger lines']).toBe('1');
     expect(totals['provisioned commitments']).toBe('$1,029.00');
@@ -132,8 +132,7 @@ describe('npx bedrock-finops report', () => {
     // A readable ARN: the short id, with the full ARN beside it.
     expect(seen.tables[`provisioned:${ARN}`]!.find((r) => r[0] === 'calls served / spilled')![1]).toBe('12 / 5');
     expect(seen.hints.length).toBe(report.hints.length);
-    for (const h of report.hints.filter((x) => x.savingsUsd !== undefined)) expect(seen.hints.some((t) => t.includes('would save $'))).toBe(true);
-    execFileSync('/usr/bin/chromium', [...chrome, `--screenshot=${join(dir, 'report.png')}`, `file://${html}`], { timeout: 60_000, stdio: 'ignore' });
+    for (const h of report.hints.filter((x) => x.savingsUsd !== undefined)) expect(seen.hints.find((t) => t.startsWith(h.detail))).toMatch(/\(would save \$[\d.,]+\)$/);
   }, 120_000);
 });
 

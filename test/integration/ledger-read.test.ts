@@ -97,7 +97,7 @@ describe('ledger headers', () => {
   it('merge per ARN field by field, the later header winning, and drop values that are not positive numbers', () => {
     const arn = 'arn:aws:bedrock:us-east-1:1:provisioned-model/p';
     const older = { ...storedHeader({ provisioned: { [arn]: { modelUnits: 1, hourlyCostUsd: 10 } } }, T0) };
-    const newer = storedHeader({ provisioned: { [arn]: { modelUnits: 2, hourlyCostUsd: -3 as number } } }, T0 + 1);
+    const newer = storedHeader({ provisioned: { [arn]: { modelUnits: 2, hourlyCostUsd: -3 } } }, T0 + 1);
     expect(mergeHeaders([newer, older])).toEqual({ [arn]: { modelUnits: 2, hourlyCostUsd: 10 } });
   });
 });

@@ -82,6 +82,7 @@ export class FocusBuilder implements LedgerVisitor {
   private readonly headers: StoredHeader[] = [];
   private readonly models = new Map<string, ReturnType<typeof parseModelId>>();
   private readonly keep: ReadonlySet<string> | undefined;
+  private readonly keepSorted: readonly string[];
   private readonly period: number;
   private account: string | undefined;
   private first = Infinity;
@@ -93,6 +94,7 @@ export class FocusBuilder implements LedgerVisitor {
 
   constructor(private readonly options: FocusExportOptions = {}) {
     this.keep = options.tags === undefined ? undefined : new Set(options.tags);
+    this.keepSorted = [...(options.tags ?? [])].sort();
     this.period = options.granularity === 'day' ? 24 * HOUR : HOUR;
   }
 
@@ -110,11 +112,14 @@ export class FocusBuilder implements LedgerVisitor {
     const hour = Math.floor(r.startedAt / this.period) * this.period;
     this.first = Math.min(this.first, r.startedAt);
     this.last = Math.max(this.last, r.startedAt);
-    const tags = sortedJson(r.attribution, this.keep);
     const tier = r.serviceTier ?? 'default';
-    const key = `${hour}\u0000${r.modelId}\u0000${tier}\u0000${tags}`;
+    // The group key: kept attribution values in key order (cheap); the Tags JSON is built once per group.
+    let key = `${hour}\u0000${r.modelId}\u0000${tier}`;
+    if (this.keep === undefined) for (const k of Object.keys(r.attribution).sort()) key += `\u0000${k}\u0001${r.attribution[k] ?? ''}`;
+    else for (const k of this.keepSorted) if (r.attribution[k] !== undefined) key += `\u0000${k}\u0001${r.attribution[k]}`;
     let g = this.groups.get(key);
     if (g === undefined) {
+      const tags = sortedJson(r.attribution, this.keep);
       this.groups.set(key, (g = { hour, modelId: r.modelId, modelKind: r.modelKind, baseModelId: r.baseModelId, tier, tags, calls: 0, failed: 0, input: 0, output: 0, cacheRead: 0, cacheWrite: 0, cacheWrite1h: 0, costNano: 0, onDemandNano: 0 }));
       this.account ??= this.model(r.modelId).accountId;
     }
