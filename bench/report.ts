@@ -17,7 +17,8 @@ import { fmt, median } from './stats.js';
 const exec = promisify(execFile);
 const root = resolve(import.meta.dirname, '..');
 const smoke = process.argv.includes('--smoke');
-const dir = mkdtempSync(join(tmpdir(), 'bedrock-finops-bench-report-'));
+const generateOnly = process.argv.indexOf('--generate');
+const dir = generateOnly === -1 ? mkdtempSync(join(tmpdir(), 'bedrock-finops-bench-report-')) : '';
 const out: string[] = [];
 const log = (s: string) => {
   out.push(s);
@@ -111,10 +112,9 @@ function writerCost(): void {
   log(`\nJSON Lines writer: \`write()\` on the call's path ${fmt(median(perCall), 2)} µs per record (a push onto the buffer); one flush of 1,000 records (serialise + one synchronous append, from a timer, off any call's path) holds the event loop ${fmt(median(times), 2)} ms (median of ${times.length}).`);
 }
 
-const only = process.argv.indexOf('--generate');
-if (only !== -1) {
+if (generateOnly !== -1) {
   // `--generate <file> <n>`: just write a ledger (for profiling the CLI by hand).
-  await generate(process.argv[only + 1] ?? 'ledger.jsonl', Number(process.argv[only + 2] ?? 100_000), 1);
+  await generate(process.argv[generateOnly + 1] ?? 'ledger.jsonl', Number(process.argv[generateOnly + 2] ?? 100_000), 1);
   process.exit(0);
 }
 

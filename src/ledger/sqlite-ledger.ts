@@ -102,9 +102,12 @@ export async function sqliteLedger(options: SqliteLedgerOptions): Promise<UsageL
       function done(): void {
         clearTimeout(timeout);
         waiting.delete(id);
+        // The writer thread does not keep the process alive, except while someone waits for it.
+        if (waiting.size === 0) worker.unref();
         resolve();
       }
       waiting.set(id, done);
+      worker.ref();
       worker.postMessage({ type: 'flush', id });
     });
   };
@@ -145,6 +148,7 @@ export async function sqliteLedger(options: SqliteLedgerOptions): Promise<UsageL
       unhook();
       await flush(closeTimeoutMs);
       if (alive) {
+        worker.ref();
         const last = await new Promise<{ written: number; dropped: number; pending: number }>((resolve) => {
           closedResult = resolve;
           worker.postMessage({ type: 'close' });

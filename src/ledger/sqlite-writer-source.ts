@@ -1,7 +1,9 @@
 /**
  * The SQLite writer thread's program, run with `new Worker(source, { eval: true })`. It is plain
  * JavaScript in a string, not a module file, so it runs the same from the TypeScript sources
- * (tests, tsx) and from the built package without a loader or a path to a `.js` file.
+ * (tests, tsx) and from the built package without a loader or a path to a `.js` file; it needs
+ * nothing from the module system (`process.getBuiltinModule`, Node ≥ 20.16), so it also runs when
+ * the application passes `--input-type=module`.
  *
  * Messages in: `rows` (append to the queue), `header`, `flush` (answer `flushed` once the queue
  * is empty), `exit` (write now, then signal the shared flag: the main thread is waiting
@@ -13,8 +15,9 @@
  */
 export const SQLITE_WRITER_SOURCE = String.raw`
 'use strict';
-const { parentPort, workerData } = require('node:worker_threads');
-const Database = require(workerData.driver);
+// process.getBuiltinModule works whether Node runs this string as CommonJS or (--input-type=module) as ESM.
+const { parentPort, workerData } = process.getBuiltinModule('node:worker_threads');
+const Database = process.getBuiltinModule('node:module').createRequire(workerData.driver)(workerData.driver);
 const { path, schema, insertSql, maxBuffered, busyTimeoutMs, retryMs } = workerData;
 let db, insertMany, insertHeader;
 let queue = [];

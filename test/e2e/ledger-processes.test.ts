@@ -41,6 +41,13 @@ describe('ledgers across processes', () => {
     expect(got.at(-1)).toBe(`${mode}-4999`);
   }, 60_000);
 
+  it('a script that awaits close() of a SQLite ledger ends normally: waiting keeps the process alive, the idle writer thread does not', async () => {
+    const path = join(dir, 'closed.db');
+    // Before the fix the await never settled (exit code 13): the unreferenced writer thread let the loop end.
+    await run(tsx, [child, 'sqlite', path, '500', 'shutdown', 'closed']);
+    expect(await ids(path)).toHaveLength(500);
+  }, 60_000);
+
   it('a SQLite ledger never shut down hands its buffer to the writer thread at exit and waits for it', async () => {
     const path = join(dir, 'exit.db');
     await run(tsx, [child, 'sqlite', path, '2000', 'exit', 'db']);
