@@ -2,19 +2,13 @@ import { parseModelId } from '../model/model-id.js';
 import { costOf, type RateCard } from '../pricing/rate-card.js';
 import type { CountHistogram } from './histogram.js';
 import { formatUsd, fromNano } from './money.js';
+import type { TokenSums } from './token-sums.js';
 import type { Hint } from './types.js';
 
 /** What the report keeps per feature × model for the hints (sums and the output-size histogram). */
-export interface FeatureModelStats {
+export interface FeatureModelStats extends TokenSums {
   readonly feature: string;
   readonly model: string;
-  calls: number;
-  inputTokens: number;
-  outputTokens: number;
-  cacheReadInputTokens: number;
-  cacheWriteInputTokens: number;
-  cacheWrite1hInputTokens: number;
-  costNano: number;
   readonly prompts: CountHistogram;
   readonly outputs: CountHistogram;
 }

@@ -10,6 +10,7 @@ import { CountHistogram, TimedSeries } from './histogram.js';
 import { buildHints, type FeatureModelStats } from './hints.js';
 import { fromNano, toNano } from './money.js';
 import { ProvisionedTracker } from './provisioned.js';
+import { addSums, emptySums } from './token-sums.js';
 import type { BreakdownRow, Report } from './types.js';
 
 /** Options of the report. */
@@ -123,14 +124,8 @@ export class ReportBuilder implements LedgerVisitor {
     if (r.usageSource === 'none') return;
 
     const feature = r.attribution.feature ?? NONE;
-    const g = get(this.groups, `${feature}\u0000${r.modelId}`, () => ({ feature, model: r.modelId, calls: 0, inputTokens: 0, outputTokens: 0, cacheReadInputTokens: 0, cacheWriteInputTokens: 0, cacheWrite1hInputTokens: 0, costNano: 0, prompts: new CountHistogram(), outputs: new CountHistogram() }));
-    g.calls++;
-    g.inputTokens += r.inputTokens;
-    g.outputTokens += r.outputTokens;
-    g.cacheReadInputTokens += r.cacheReadInputTokens;
-    g.cacheWriteInputTokens += r.cacheWriteInputTokens;
-    g.cacheWrite1hInputTokens += r.cacheWrite1hInputTokens;
-    g.costNano += costNano;
+    const g = get(this.groups, `${feature}\u0000${r.modelId}`, () => ({ feature, model: r.modelId, ...emptySums(), prompts: new CountHistogram(), outputs: new CountHistogram() }));
+    addSums(g, r, costNano);
     g.prompts.add(prompt);
     g.outputs.add(r.outputTokens);
     get(this.inflation, feature, () => new TimedSeries()).add(r.startedAt, prompt);

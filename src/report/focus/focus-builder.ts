@@ -4,6 +4,7 @@ import { parseModelId } from '../../model/model-id.js';
 import type { UsageRecord } from '../../record.js';
 import { shortModel } from '../dimensions.js';
 import { nanoDecimal, toNano } from '../money.js';
+import { addSums, emptySums, type TokenSums } from '../token-sums.js';
 import { ALL_COLUMNS, PUBLISHERS, REGION_NAMES, type FocusColumn, type FocusRow } from './columns.js';
 
 /** A row as values in {@link ALL_COLUMNS} order (what the writers take: no 69-key objects per row). */
@@ -38,21 +39,14 @@ export interface FocusExportOptions {
   readonly tags?: readonly string[];
 }
 
-interface Group {
+interface Group extends TokenSums {
   hour: number;
   modelId: string;
   modelKind: UsageRecord['modelKind'];
   baseModelId: string | undefined;
   tier: string;
   tags: string;
-  calls: number;
   failed: number;
-  input: number;
-  output: number;
-  cacheRead: number;
-  cacheWrite: number;
-  cacheWrite1h: number;
-  costNano: number;
   onDemandNano: number;
 }
 
@@ -120,18 +114,12 @@ export class FocusBuilder implements LedgerVisitor {
     let g = this.groups.get(key);
     if (g === undefined) {
       const tags = sortedJson(r.attribution, this.keep);
-      this.groups.set(key, (g = { hour, modelId: r.modelId, modelKind: r.modelKind, baseModelId: r.baseModelId, tier, tags, calls: 0, failed: 0, input: 0, output: 0, cacheRead: 0, cacheWrite: 0, cacheWrite1h: 0, costNano: 0, onDemandNano: 0 }));
+      this.groups.set(key, (g = { hour, modelId: r.modelId, modelKind: r.modelKind, baseModelId: r.baseModelId, tier, tags, ...emptySums(), failed: 0, onDemandNano: 0 }));
       this.account ??= this.model(r.modelId).accountId;
     }
     const cost = toNano(r.costUsd);
-    g.calls++;
+    addSums(g, r, cost);
     if (r.error !== undefined) g.failed++;
-    g.input += r.inputTokens;
-    g.output += r.outputTokens;
-    g.cacheRead += r.cacheReadInputTokens;
-    g.cacheWrite += r.cacheWriteInputTokens;
-    g.cacheWrite1h += r.cacheWrite1hInputTokens;
-    g.costNano += cost;
     g.onDemandNano += toNano(r.onDemandEquivalentUsd);
     this.usageNano += cost;
   }
@@ -164,7 +152,7 @@ export class FocusBuilder implements LedgerVisitor {
   /** The rows as values in column order (what the CSV and Parquet writers take). */
   *values(): Generator<FocusValues> {
     for (const g of [...this.groups.values()].sort((a, b) => a.hour - b.hour)) {
-      const tokens = g.input + g.output + g.cacheRead + g.cacheWrite;
+      const tokens = g.inputTokens + g.outputTokens + g.cacheReadInputTokens + g.cacheWriteInputTokens;
       const sku = `${g.baseModelId ?? g.modelId}:${g.tier}`;
       yield FocusBuilder.complete(
         this.base(g.hour, g.modelId, this.model(g.modelId).region ?? this.options.region),
@@ -172,7 +160,7 @@ export class FocusBuilder implements LedgerVisitor {
           ChargeDescription: `${g.calls} ${g.modelKind === 'provisioned-model' ? 'provisioned' : 'on-demand'} calls to ${g.modelId}: ${tokens} tokens`,
           ChargeFrequency: 'Usage-Based', ConsumedQuantity: String(tokens), ConsumedUnit: 'Tokens', PricingQuantity: perMillion(tokens), PricingUnit: '1M Tokens',
           ResourceType: RESOURCE_TYPES[g.modelKind] ?? 'Model', SkuId: sku, SkuPriceId: sku, SkuMeter: 'Tokens', Tags: g.tags,
-          x_Calls: String(g.calls), x_FailedCalls: String(g.failed), x_InputTokens: String(g.input), x_OutputTokens: String(g.output), x_CacheReadInputTokens: String(g.cacheRead), x_CacheWriteInputTokens: String(g.cacheWrite), x_CacheWrite1hInputTokens: String(g.cacheWrite1h),
+          x_Calls: String(g.calls), x_FailedCalls: String(g.failed), x_InputTokens: String(g.inputTokens), x_OutputTokens: String(g.outputTokens), x_CacheReadInputTokens: String(g.cacheReadInputTokens), x_CacheWriteInputTokens: String(g.cacheWriteInputTokens), x_CacheWrite1hInputTokens: String(g.cacheWrite1hInputTokens),
           x_ServiceTier: g.tier, x_ModelKind: g.modelKind, x_BaseModelId: g.baseModelId ?? null, x_OnDemandEquivalentCost: g.onDemandNano === 0 ? null : nanoDecimal(g.onDemandNano), x_ChargeSource: 'usage',
         },
         g.costNano,
