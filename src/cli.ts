@@ -1,47 +1,50 @@
 #!/usr/bin/env node
 /**
- * `npx bedrock-finops report <ledger> [--by team,feature,model,day] [--json] [--html out.html] [--config report.json]`
- * Reads a usage ledger (JSON Lines or SQLite) and prints the FinOps report.
+ * `npx bedrock-finops report <ledgers…>` prints the FinOps report; `npx bedrock-finops export
+ * <ledgers…> --format focus` writes FOCUS rows. Exit codes: 0 done, 1 a ledger could not be
+ * read (missing, a directory, unreadable, empty: the message names it), 2 a usage mistake
+ * (unknown flag, bad value).
  */
-import { readFile, writeFile } from 'node:fs/promises';
-import { readLedger } from './ledger/read-ledger.js';
-import { analyze, type ReportOptions } from './report/analyze.js';
-import { renderHtml } from './report/render-html.js';
-import { renderText } from './report/render-text.js';
+import { LedgerInputError } from './ledger/inputs.js';
+import { EXPORT_USAGE, exportCommand } from './report/cli/export-command.js';
+import { REPORT_USAGE, reportCommand } from './report/cli/report-command.js';
+import { UsageError } from './report/cli/usage-error.js';
 
-const USAGE = `usage: bedrock-finops report <ledger.jsonl | ledger.db> [--by team,feature,model,day] [--json] [--html <out.html>] [--config <report.json>]
+const USAGE = `usage: bedrock-finops <command> [options]
 
-  --by       dimensions to break cost down by (attribution keys, model, day, operation)
-  --json     print the report as JSON
-  --html     write a self-contained HTML page with charts
-  --config   JSON with { "provisioned": { "<arn>": { "modelUnits", "hourlyCostUsd", "tokensPerMinutePerUnit" } } }
+commands:
+  report <ledger>...                  the FinOps report (text, json, csv, html)
+  export <ledger>... --format focus   FinOps FOCUS 1.2 rows (CSV or Parquet)
+
+Run \`bedrock-finops <command> --help\` for a command's options.
 `;
 
-function flag(args: string[], name: string): string | undefined {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-}
-
-async function main(argv: string[]): Promise<number> {
-  const [command, ledger, ...rest] = argv;
-  if (command !== 'report' || ledger === undefined || ledger.startsWith('--')) {
-    process.stderr.write(USAGE);
+async function main(argv: readonly string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    (command === undefined ? process.stderr : process.stdout).write(USAGE);
+    return command === undefined ? 2 : 0;
+  }
+  const run = command === 'report' ? reportCommand : command === 'export' ? exportCommand : undefined;
+  if (run === undefined) {
+    process.stderr.write(`bedrock-finops: unknown command ${command}\n\n${USAGE}`);
     return 2;
   }
-  const by = flag(rest, '--by')?.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
-  const configPath = flag(rest, '--config');
-  const config = configPath === undefined ? {} : (JSON.parse(await readFile(configPath, 'utf8')) as ReportOptions);
-  const { records, skipped } = await readLedger(ledger);
-  const report = analyze(records, { ...config, ...(by === undefined ? {} : { by }) });
-  const html = flag(rest, '--html');
-  if (html !== undefined) {
-    await writeFile(html, renderHtml(report));
-    process.stderr.write(`wrote ${html}\n`);
+  try {
+    return await run(rest);
+  } catch (error) {
+    if (error instanceof LedgerInputError) {
+      process.stderr.write(`bedrock-finops ${command}: ${error.message}\n`);
+      return 1;
+    }
+    // parseArgs' own errors (unknown option, missing value) are usage mistakes too.
+    const code = (error as { code?: unknown }).code;
+    if (error instanceof UsageError || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'))) {
+      process.stderr.write(`bedrock-finops ${command}: ${error instanceof Error ? error.message : String(error)}\n\n${command === 'report' ? REPORT_USAGE : EXPORT_USAGE}`);
+      return 2;
+    }
+    throw error;
   }
-  if (rest.includes('--json')) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-  else if (html === undefined) process.stdout.write(renderText(report));
-  if (skipped > 0) process.stderr.write(`skipped ${skipped} unreadable ledger lines\n`);
-  return 0;
 }
 
 main(process.argv.slice(2)).then(

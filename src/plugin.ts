@@ -128,10 +128,17 @@ export function bedrockFinOps(options?: BedrockFinOpsOptions): BedrockFinOps {
     recorder.record(settlement);
   });
   const ledger = o.ledger;
-  if (ledger !== undefined)
+  if (ledger !== undefined) {
+    // The report reads the provisioned commitments (model units, hourly cost) from the ledger's header.
+    try {
+      if (o.provisioned.size > 0) ledger.describe?.({ provisioned: Object.fromEntries(o.provisioned) });
+    } catch (error) {
+      reporter.error('ledger-describe', 'the ledger could not record the provisioned commitments', error);
+    }
     settler.addSink(function ledgerSink({ record }) {
       ledger.write(record);
     });
+  }
   const onUsage = o.onUsage;
   if (onUsage !== undefined)
     settler.addSink(function onUsageSink({ record }) {

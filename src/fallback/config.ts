@@ -12,6 +12,8 @@ export interface ProvisionedModelConfig {
   readonly modelUnits?: number;
   /** What the commitment costs per hour (all its model units), for break-even reporting. */
   readonly hourlyCostUsd?: number;
+  /** Tokens per minute one model unit serves (from your model's quota page), so the report can compute utilization instead of estimating it. */
+  readonly tokensPerMinutePerUnit?: number;
 }
 
 /** How provisioned throughput spills to on-demand. */
@@ -47,7 +49,7 @@ export interface FallbackResolvedConfig {
 }
 
 export const FALLBACK_OPTION_KEYS = ['provisioned', 'fallback'] as const;
-const PROVISIONED_KEYS = ['model', 'fallback', 'modelUnits', 'hourlyCostUsd'];
+const PROVISIONED_KEYS = ['model', 'fallback', 'modelUnits', 'hourlyCostUsd', 'tokensPerMinutePerUnit'];
 const DEFAULT_ON = ['ThrottlingException', 'ModelNotReadyException'];
 
 function resolveProvisioned(p: unknown): Map<string, ProvisionedModelConfig> {
@@ -65,6 +67,7 @@ function resolveProvisioned(p: unknown): Map<string, ProvisionedModelConfig> {
     if (config.fallback !== undefined) assertModelId(config.fallback, `${field}.fallback`);
     optionalPositive(config.modelUnits, `${field}.modelUnits`);
     optionalPositive(config.hourlyCostUsd, `${field}.hourlyCostUsd`);
+    optionalPositive(config.tokensPerMinutePerUnit, `${field}.tokensPerMinutePerUnit`);
     provisioned.set(arn, config as unknown as ProvisionedModelConfig);
   }
   return provisioned;

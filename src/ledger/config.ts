@@ -12,8 +12,10 @@ export interface LedgerInputConfig {
    */
   readonly onUsage?: (record: UsageRecord) => void;
   /**
-   * Where every record is also written, for `npx bedrock-finops report`: `jsonlLedger({ path })`
-   * or `await sqliteLedger({ path })` from `bedrock-finops/ledger`. Closed by `finops.shutdown()`.
+   * Where every record is also written, for `npx bedrock-finops report` and the FOCUS export:
+   * `jsonlLedger({ path })`, `await sqliteLedger({ path })` or `await otelLogLedger()` from
+   * `bedrock-finops/ledger`. The plugin's `provisioned` commitments are written with it (a header),
+   * so the report needs no extra configuration. Closed by `finops.shutdown()`.
    */
   readonly ledger?: UsageLedger;
 }

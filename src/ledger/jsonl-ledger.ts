@@ -1,17 +1,27 @@
 import { diag } from '@opentelemetry/api';
-import { appendFile, mkdir, rename, rm, stat } from 'node:fs/promises';
+import { closeSync, fstatSync, mkdirSync, openSync, renameSync, statSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ConfigurationError } from '../errors/configuration-error.js';
 import type { UsageRecord } from '../record.js';
+import { storedHeader, type LedgerHeader } from './header.js';
+import { applyRetention, gzipFile, rotatedFiles, rotatedName, type JsonlRetention } from './jsonl-files.js';
 import { toStored, type UsageLedger } from './ledger.js';
+import { onProcessExit } from './process-exit.js';
 
 /** Options of {@link jsonlLedger}. */
 export interface JsonlLedgerOptions {
-  /** The file to append to, e.g. `./usage.jsonl`. Rotated files get `.1`, `.2`, … (1 is the newest). */
+  /**
+   * The file to append to, e.g. `./usage.jsonl`. Any number of processes may share it. Rotated
+   * files are renamed `usage.<UTC time>.<pid>.<n>.jsonl` beside it and kept.
+   */
   readonly path: string;
   /** Rotate when the file would pass this size. @defaultValue `64 MiB` */
   readonly maxBytes?: number;
-  /** Rotated files kept. @defaultValue `5` */
+  /** Gzip rotated files (`….jsonl.gz`; the report reads them). @defaultValue `false` */
+  readonly compress?: boolean;
+  /** Delete old rotated files. @defaultValue none: every rotated file is kept */
+  readonly retention?: JsonlRetention;
+  /** Same as `retention: { maxFiles }` (the name earlier versions used): setting it enables deletion. @defaultValue none */
   readonly maxFiles?: number;
   /** How often buffered records are written. @defaultValue `1000` ms */
   readonly flushIntervalMs?: number;
@@ -19,91 +29,158 @@ export interface JsonlLedgerOptions {
   readonly maxBuffered?: number;
 }
 
-/** A UsageLedger writing JSON Lines, one record per line, batched and rotated by size. */
+function positive(value: number | undefined, field: string): void {
+  if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)) throw new ConfigurationError(`jsonlLedger.${field}`, 'must be a positive number');
+}
+
+const lastWrite = (file: string): number => {
+  try {
+    return statSync(file).mtimeMs;
+  } catch {
+    return Number.POSITIVE_INFINITY;
+  }
+};
+
+// Gzip only files rotated a while ago: a process that opened the file just before the rename may still be appending its batch.
+const COMPRESS_AFTER_MS = 5_000;
+
+/**
+ * A UsageLedger writing JSON Lines, one record per line. Records are buffered and written once
+ * per `flushIntervalMs` in one `write()` to a file opened for append (atomic on local
+ * filesystems, so processes sharing the file never interleave or lose lines), synchronously,
+ * from a timer, never on a call's path: this is what lets the buffer be written on the process's
+ * `exit` event too, when the process ends without `finops.shutdown()`.
+ */
 export function jsonlLedger(options: JsonlLedgerOptions): UsageLedger {
   if (typeof options?.path !== 'string' || options.path.length === 0) throw new ConfigurationError('jsonlLedger.path', 'must be a file path');
+  for (const k of ['maxBytes', 'flushIntervalMs', 'maxBuffered', 'maxFiles'] as const) positive(options[k], k);
   const path = options.path;
   const maxBytes = options.maxBytes ?? 64 * 2 ** 20;
-  const maxFiles = options.maxFiles ?? 5;
   const interval = options.flushIntervalMs ?? 1000;
   const maxBuffered = options.maxBuffered ?? 100_000;
-  let buffer: string[] = [];
-  let size: number | undefined;
-  let writing: Promise<void> = Promise.resolve();
+  const retention: JsonlRetention | undefined = options.retention ?? (options.maxFiles === undefined ? undefined : { maxFiles: options.maxFiles });
+  let buffer: UsageRecord[] = [];
+  let headerLine: string | undefined;
+  let headerIno: number | undefined;
+  let dirMade = false;
+  let seq = 0;
   let timer: NodeJS.Timeout | undefined;
   let reported = false;
   let closed = false;
+  const compressions = new Set<Promise<void>>();
   const state = { written: 0, dropped: 0 };
 
-  async function rotate(): Promise<void> {
-    await rm(`${path}.${maxFiles}`, { force: true });
-    for (let i = maxFiles - 1; i >= 1; i--) await rename(`${path}.${i}`, `${path}.${i + 1}`).catch(() => undefined);
-    await rename(path, `${path}.1`).catch(() => undefined);
-    size = 0;
+  function compressLater(): void {
+    const job = new Promise<void>((resolve) => setTimeout(resolve, COMPRESS_AFTER_MS).unref())
+      .then(async () => {
+        const quiet = Date.now() - COMPRESS_AFTER_MS;
+        for (const f of rotatedFiles(path)) if (!f.compressed && f.stamp !== '' && lastWrite(f.file) < quiet) await gzipFile(f.file).catch(() => undefined);
+      })
+      .finally(() => compressions.delete(job));
+    compressions.add(job);
   }
 
-  async function writeBatch(lines: string[]): Promise<void> {
-    const chunk = lines.join('');
-    const bytes = Buffer.byteLength(chunk);
+  function rotate(now: number): void {
     try {
-      if (size === undefined) {
-        await mkdir(dirname(path), { recursive: true });
-        size = await stat(path).then(
-          (s) => s.size,
-          () => 0,
-        );
+      renameSync(path, rotatedName(path, now, process.pid, ++seq));
+    } catch {
+      // Another process rotated it first: the file at `path` is new and small.
+    }
+    if (retention !== undefined) applyRetention(path, retention, now);
+    if (options.compress === true) compressLater();
+  }
+
+  function append(text: string): void {
+    if (!dirMade) {
+      mkdirSync(dirname(path), { recursive: true });
+      dirMade = true;
+    }
+    let fd = openSync(path, 'a');
+    try {
+      let st = fstatSync(fd);
+      if (st.size > 0 && st.size + Buffer.byteLength(text) > maxBytes) {
+        closeSync(fd);
+        rotate(Date.now());
+        fd = openSync(path, 'a');
+        st = fstatSync(fd);
       }
-      if (size > 0 && size + bytes > maxBytes) await rotate();
-      await appendFile(path, chunk);
-      size += bytes;
-      state.written += lines.length;
+      // Every file starts with the header, so each one (rotated, compressed, copied) stands alone.
+      const bytes = Buffer.from(headerLine !== undefined && st.ino !== headerIno ? headerLine + text : text);
+      let off = 0;
+      while (off < bytes.length) off += writeSync(fd, bytes, off);
+      if (headerLine !== undefined) headerIno = st.ino;
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  function flushNow(): void {
+    if (buffer.length === 0) return;
+    const batch = buffer;
+    buffer = [];
+    let text = '';
+    for (const r of batch) {
+      try {
+        text += `${JSON.stringify(toStored(r))}\n`;
+      } catch {
+        state.dropped++;
+      }
+    }
+    try {
+      append(text);
+      state.written += batch.length;
     } catch (error) {
-      state.dropped += lines.length;
-      size = undefined;
+      // Keep the batch for the next flush (bounded by maxBuffered); the disk may come back.
+      buffer = batch.concat(buffer);
+      trim();
       if (!reported) {
         reported = true;
-        diag.error(`bedrock-finops: the usage ledger could not write to ${path} (${error instanceof Error ? error.message : String(error)}); records are being dropped, calls are unaffected`);
+        diag.error(`bedrock-finops: the usage ledger could not write to ${path} (${error instanceof Error ? error.message : String(error)}); records are kept in memory up to maxBuffered, calls are unaffected`);
       }
     }
   }
 
-  function flush(): Promise<void> {
-    if (buffer.length > 0) {
-      const lines = buffer;
-      buffer = [];
-      writing = writing.then(() => writeBatch(lines));
+  function trim(): void {
+    const excess = buffer.length - maxBuffered;
+    if (excess > 0) {
+      buffer.splice(0, excess);
+      state.dropped += excess;
     }
-    return writing;
   }
 
-  function schedule(): void {
-    if (timer !== undefined || closed) return;
-    timer = setTimeout(() => {
-      timer = undefined;
-      void flush();
-    }, interval);
-    timer.unref();
-  }
+  const unhook = onProcessExit(flushNow);
 
   return {
     write(record: UsageRecord): void {
       if (closed) return;
-      try {
-        buffer.push(`${JSON.stringify(toStored(record))}\n`);
-        if (buffer.length > maxBuffered) {
-          buffer.shift();
-          state.dropped++;
-        }
-        schedule();
-      } catch {
-        state.dropped++;
+      buffer.push(record);
+      if (buffer.length > maxBuffered) trim();
+      if (timer === undefined) {
+        timer = setTimeout(() => {
+          timer = undefined;
+          flushNow();
+        }, interval);
+        timer.unref();
       }
     },
-    flush,
+    describe(header: LedgerHeader): void {
+      headerLine = `${JSON.stringify(storedHeader(header))}\n`;
+      headerIno = undefined;
+    },
+    flush(): Promise<void> {
+      flushNow();
+      return Promise.resolve();
+    },
     async close(): Promise<void> {
+      if (closed) return;
       closed = true;
       clearTimeout(timer);
-      await flush();
+      flushNow();
+      // Whatever the disk still refuses is lost now: count it.
+      state.dropped += buffer.length;
+      buffer = [];
+      unhook();
+      await Promise.all([...compressions]);
     },
     get written() {
       return state.written;

@@ -1,4 +1,5 @@
 import type { UsageRecord } from '../record.js';
+import type { LedgerHeader } from './header.js';
 
 /**
  * Where every UsageRecord is written (never any prompt or completion text: records carry none).
@@ -7,6 +8,12 @@ import type { UsageRecord } from '../record.js';
  */
 export interface UsageLedger {
   write(record: UsageRecord): void;
+  /**
+   * Stores the plugin's configuration the report needs (provisioned commitments: model units,
+   * hourly cost, fallback) with the records. The plugin calls it once at construction; calling it
+   * again replaces the header for what is written from then on. Optional for custom ledgers.
+   */
+  describe?(header: LedgerHeader): void;
   /** Writes what is buffered now. */
   flush(): Promise<void>;
   /** Flushes and releases the file. */

@@ -1,78 +1,113 @@
-import type { Report } from './analyze.js';
+import { shortModel } from './dimensions.js';
+import { growth, int, pct, periodLine, skippedNote, usd } from './format.js';
+import { barChart, escapeHtml as esc, PALETTE } from './html-chart.js';
+import type { ProvisionedReport, Report } from './types.js';
 
-const escape = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const table = (id: string, headers: readonly string[], rows: readonly (readonly string[])[]): string =>
+  `<table data-table="${esc(id)}"><thead><tr>${headers.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows.map((r) => `<tr>${r.map((c) => `<td>${c}</td>`).join('')}</tr>`).join('') || `<tr><td colspan="${headers.length}">none</td></tr>`}</tbody></table>`;
+
+/** A model cell: the readable id, the full ARN on hover and below in small print. */
+const model = (id: string): string => (id.startsWith('arn:') ? `<span title="${esc(id)}">${esc(shortModel(id))}</span><br><small class="arn">${esc(id)}</small>` : esc(id));
+
+function costOverTime(report: Report): string {
+  const pts = report.costOverTime.points;
+  const buckets = [...new Set(pts.map((p) => p.at))].sort();
+  const teams = [...new Set(pts.map((p) => p.team))].sort();
+  const values = buckets.map((b) => teams.map((t) => pts.filter((p) => p.at === b && p.team === t).reduce((s, p) => s + p.costUsd, 0)));
+  return barChart({ id: 'cost-over-time', categories: buckets.map((b) => (report.costOverTime.bucket === 'day' ? b : b.slice(5))), series: teams.map((t, i) => ({ name: t, color: PALETTE[i % PALETTE.length] ?? '#888' })), values, stacked: true, format: usd, yLabel: 'cost (USD)', attrs: (c, s) => ({ 'data-team': teams[s] ?? '', 'data-bucket': buckets[c] ?? '' }) });
+}
+
+function percentiles(report: Report): string {
+  const rows = report.inputPercentiles;
+  const keys = ['p50', 'p95', 'p99'] as const;
+  return barChart({
+    id: 'input-percentiles',
+    categories: rows.map((r) => `${r.feature} · ${shortModel(r.model)}`),
+    series: keys.map((k, i) => ({ name: k.toUpperCase(), color: PALETTE[i] ?? '#888' })),
+    values: rows.map((r) => keys.map((k) => r[k])),
+    stacked: false,
+    format: int,
+    yLabel: 'input tokens per call',
+    attrs: (c, s) => ({ 'data-feature': rows[c]?.feature ?? '', 'data-model': rows[c]?.model ?? '', 'data-percentile': keys[s] ?? '' }),
+  });
+}
+
+function provisioned(p: ProvisionedReport): string {
+  const rows = [
+    ['units', p.modelUnits === undefined ? '-' : int(p.modelUnits)],
+    ['calls served / spilled', `${int(p.calls)} / ${int(p.spilled)}`],
+    ['average use', pct(p.utilization)],
+    ['peak hour', pct(p.peakUtilization)],
+    ['break-even use', pct(p.breakEvenUtilization)],
+    ['capacity (tokens/min)', p.capacityTokensPerMinute === undefined ? '-' : `${int(p.capacityTokensPerMinute)}${p.capacitySource === 'estimated-from-spills' ? ' (estimated from spills)' : ''}`],
+    ['on-demand equivalent', usd(p.onDemandEquivalentUsd)],
+    ['commitment over the period', p.commitmentCostUsd === undefined ? '-' : `${usd(p.commitmentCostUsd)} (${int(p.hours)} h × ${usd(p.hourlyCostUsd ?? 0)})`],
+  ];
+  const hourly = p.hourly;
+  const chart =
+    hourly.length === 0
+      ? ''
+      : barChart({
+          id: 'provisioned-hourly',
+          categories: hourly.map((h) => h.at.slice(5, 13).replace('T', ' ') + 'h'),
+          series: [{ name: p.utilization === undefined ? 'tokens' : 'utilization', color: PALETTE[0] ?? '#888' }],
+          values: hourly.map((h) => [p.utilization === undefined ? h.tokens : (h.utilization ?? 0)]),
+          stacked: false,
+          format: p.utilization === undefined ? int : (v) => pct(v),
+          yLabel: p.utilization === undefined ? 'tokens per hour' : 'utilization per hour',
+          ...(p.breakEvenUtilization === undefined || p.utilization === undefined ? {} : { reference: { value: p.breakEvenUtilization, label: `break-even ${pct(p.breakEvenUtilization)}` } }),
+          attrs: (c) => ({ 'data-hour': hourly[c]?.at ?? '', 'data-spilled': String(hourly[c]?.spilled ?? 0) }),
+        });
+  return `<section class="provisioned" data-arn="${esc(p.arn)}"><h3>${model(p.arn)}${p.model === undefined ? '' : ` <small>serves ${esc(p.model)}</small>`}</h3><p class="verdict verdict-${p.verdict.decision}" data-verdict="${p.verdict.decision}">${esc(p.verdict.text)}</p>${table(`provisioned:${p.arn}`, ['', ''], rows.map(([k = '', v = '']) => [esc(k), esc(v)]))}${chart}</section>`;
+}
+
+const CSS = `body{font:14px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:1100px;padding:0 1rem;color:#1b1f24}h1{margin-bottom:.2rem}h2{margin-top:2.2rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}
+table{border-collapse:collapse;margin:.5rem 0 1.2rem;max-width:100%}td,th{padding:.25rem .6rem;border-bottom:1px solid #e6e6e6;text-align:right;vertical-align:top}td:first-child,th:first-child{text-align:left}th{background:#f6f7f9}
+.totals td:first-child{font-weight:600}.arn{color:#6a737d;word-break:break-all}.chart{margin:.5rem 0 1.5rem}.chart svg{max-width:100%;height:auto;font-size:11px}.tick,.category{fill:#444}.value{fill:#1b1f24;font-size:10px}.axis-label{fill:#444}.reference{fill:#c0392b}
+.legend span{display:inline-block;margin-right:1rem}.legend i{display:inline-block;width:.8rem;height:.8rem;margin-right:.3rem;vertical-align:middle}.verdict{font-weight:600;padding:.4rem .6rem;border-left:4px solid #999}.verdict-keep{border-color:#3ca951}.verdict-drop-or-shrink{border-color:#c0392b}.note{color:#6a737d}`;
 
 /**
- * One self-contained HTML page: the report's tables plus two charts drawn as SVG by an inline
- * script from the embedded data (cost over time by team, input-token percentiles per feature).
- * No network, no external scripts.
+ * One self-contained HTML page with every section of the text and JSON reports (totals with
+ * errors, unpriced calls and commitments; breakdowns; percentiles; inflation; output/input;
+ * cache; provisioned with verdict and hourly use; hints with $ saved) and SVG charts with axes
+ * and values, drawn here: no script runs, nothing is fetched. The report's JSON is embedded
+ * (`<script type="application/json" id="report-data">`) for tools.
  */
 export function renderHtml(report: Report): string {
-  const data = JSON.stringify({ costOverTime: report.costOverTime, inputPercentiles: report.inputPercentiles }).replace(/</g, '\\u003c');
-  const rows = (cells: readonly (readonly string[])[]) => cells.map((r) => `<tr>${r.map((c) => `<td>${escape(c)}</td>`).join('')}</tr>`).join('');
+  const t = report.totals;
+  const data = JSON.stringify(report).replace(/</g, '\\u003c');
+  const skipped = skippedNote(report);
+  const totals = [
+    ['calls', int(t.calls)],
+    ['cost of calls', usd(t.costUsd)],
+    ['provisioned commitments', usd(t.commitmentCostUsd)],
+    ['total cost', usd(t.totalCostUsd)],
+    ['input tokens (incl. cache)', int(t.inputTokens)],
+    ['output tokens', int(t.outputTokens)],
+    ['failed calls', int(t.errors)],
+    ['calls without a known price', int(t.unpriced)],
+    ...(report.input === undefined ? [] : [['skipped ledger lines', int(report.input.skipped)]]),
+  ];
   const breakdowns = report.breakdowns
-    .map(
-      (b) =>
-        `<h2>Cost by ${escape(b.dimension)}</h2><table><tr><th>${escape(b.dimension)}</th><th>calls</th><th>input</th><th>output</th><th>cost (USD)</th></tr>${rows(
-          b.rows.map((r) => [r.key, String(r.calls), String(r.inputTokens), String(r.outputTokens), r.costUsd.toFixed(6)]),
-        )}</table>`,
-    )
-    .join('');
+    .map((b) => `<h2>Cost and tokens by ${esc(b.dimensions.join(' × '))}</h2>${table(`by:${b.dimension}`, [...b.dimensions, 'calls', 'input', 'output', 'cost', 'share'], b.rows.map((r) => [...b.dimensions.map((d) => (d === 'model' ? model(r.keys[d] ?? '') : esc(r.keys[d] ?? ''))), int(r.calls), int(r.inputTokens), int(r.outputTokens), usd(r.costUsd), t.costUsd === 0 ? '-' : pct(r.costUsd / t.costUsd)]))}`)
+    .join('\n');
+  const c = report.cache;
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>bedrock-finops report</title>
-<style>
-body{font:14px system-ui,sans-serif;margin:2rem;color:#1b1f24}table{border-collapse:collapse;margin:.5rem 0 1.5rem}td,th{padding:.25rem .6rem;border-bottom:1px solid #ddd;text-align:right}td:first-child,th:first-child{text-align:left}
-.chart{margin:1rem 0 2rem}.legend span{display:inline-block;margin-right:1rem}.legend i{display:inline-block;width:.8rem;height:.8rem;margin-right:.3rem;vertical-align:middle}
-</style></head><body>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>bedrock-finops report</title><style>${CSS}</style></head>
+<body>
 <h1>bedrock-finops report</h1>
-<p>${report.totals.calls} calls, ${escape(report.from ?? '-')} to ${escape(report.to ?? '-')}; total cost $${report.totals.costUsd.toFixed(4)}.</p>
-<h2>Cost over time by team (per ${report.costOverTime.bucket})</h2><div id="cost-over-time" class="chart"></div>
-<h2>Input tokens per call by feature (P50, P95, P99)</h2><div id="input-percentiles" class="chart"></div>
+<p class="period">${esc(periodLine(report))}</p>
+${skipped === undefined ? '' : `<p class="note" data-skipped="${report.input?.skipped ?? 0}">${esc(skipped)}</p>`}
+<section id="totals"><h2>Totals</h2>${table('totals', ['', ''], totals.map(([k = '', v = '']) => [esc(k), esc(v)])).replace('<table', '<table class="totals"')}</section>
+<section id="cost-over-time-section"><h2>Cost over time by team (per ${report.costOverTime.bucket}, UTC)</h2>${costOverTime(report)}</section>
 ${breakdowns}
-<h2>Right-sizing hints</h2><ul>${report.hints.map((h) => `<li>${escape(h.detail)}</li>`).join('') || '<li>none</li>'}</ul>
+<section id="percentiles"><h2>Input tokens per call (prompt incl. cache): P50, P95, P99 by feature and model</h2>${percentiles(report)}${table('percentiles', ['feature', 'model', 'calls', 'P50', 'P95', 'P99'], report.inputPercentiles.map((p) => [esc(p.feature), model(p.model), int(p.calls), int(p.p50), int(p.p95), int(p.p99)]))}</section>
+<section id="inflation"><h2>Context inflation: median prompt, first third of calls vs last third</h2>${table('inflation', ['feature', 'early', 'late', 'growth'], report.contextInflation.map((x) => [esc(x.feature), int(x.earlyMedian), int(x.lateMedian), esc(growth(x.growth))]))}</section>
+<section id="ratio"><h2>Output/input ratio by feature</h2>${table('ratio', ['feature', 'input', 'output', 'output/input'], report.outputInputRatio.map((o) => [esc(o.feature), int(o.inputTokens), int(o.outputTokens), o.ratio.toFixed(3)]))}</section>
+<section id="cache"><h2>Prompt cache</h2>${table('cache', ['', ''], [['cache reads', `${int(c.readTokens)} tokens (${pct(c.readShare)} of input)`], ['cache writes', `${int(c.writeTokens)} tokens (${pct(c.writeShare)} of input)`], ['saved, net of write premiums', usd(c.savedUsd)]].map(([k = '', v = '']) => [esc(k), esc(v)]))}</section>
+<section id="provisioned"><h2>Provisioned throughput</h2>${report.provisioned.map(provisioned).join('\n') || '<p>none</p>'}</section>
+<section id="hints"><h2>Right-sizing hints</h2><ul>${report.hints.map((h) => `<li data-hint="${h.kind}"${h.savingsUsd === undefined ? '' : ` data-savings="${h.savingsUsd}"`}>${esc(h.detail)}${h.savingsUsd === undefined ? '' : ` <strong>(would save ${esc(usd(h.savingsUsd))})</strong>`}</li>`).join('') || '<li>none</li>'}</ul></section>
 <script id="report-data" type="application/json">${data}</script>
-<script>
-(function () {
-  var data = JSON.parse(document.getElementById('report-data').textContent);
-  var NS = 'http://www.w3.org/2000/svg';
-  var colors = ['#4269d0', '#efb118', '#ff725c', '#6cc5b0', '#3ca951', '#ff8ab7', '#a463f2', '#97bbf5'];
-  function el(name, attrs, parent) { var e = document.createElementNS(NS, name); for (var k in attrs) e.setAttribute(k, attrs[k]); if (parent) parent.appendChild(e); return e; }
-  function legend(container, names) { var d = document.createElement('div'); d.className = 'legend'; names.forEach(function (n, i) { var s = document.createElement('span'); s.innerHTML = '<i style="background:' + colors[i % colors.length] + '"></i>'; s.appendChild(document.createTextNode(n)); d.appendChild(s); }); container.appendChild(d); }
-  // Stacked bars: one bar per time bucket, one segment per team.
-  (function () {
-    var pts = data.costOverTime.points, box = document.getElementById('cost-over-time');
-    var buckets = Array.from(new Set(pts.map(function (p) { return p.at; }))).sort(), teams = Array.from(new Set(pts.map(function (p) { return p.team; }))).sort();
-    var totals = buckets.map(function (b) { return pts.filter(function (p) { return p.at === b; }).reduce(function (s, p) { return s + p.costUsd; }, 0); });
-    var max = Math.max.apply(null, totals.concat([1e-12])), W = 720, H = 240, bw = Math.min(80, Math.max(4, (W - 60) / Math.max(1, buckets.length) - 4));
-    var svg = el('svg', { width: W, height: H + 40, 'data-chart': 'cost-over-time' }, box);
-    buckets.forEach(function (b, i) {
-      var y = H;
-      teams.forEach(function (t, j) {
-        var v = pts.filter(function (p) { return p.at === b && p.team === t; }).reduce(function (s, p) { return s + p.costUsd; }, 0);
-        if (v <= 0) return; var h = (v / max) * (H - 10); y -= h;
-        el('rect', { x: 50 + i * (bw + 4), y: y, width: bw, height: h, fill: colors[j % colors.length], 'data-team': t, 'data-bucket': b }, svg);
-      });
-      el('text', { x: 50 + i * (bw + 4), y: H + 14, 'font-size': 10 }, svg).textContent = b.slice(5);
-    });
-    el('text', { x: 0, y: 12, 'font-size': 11 }, svg).textContent = '$' + max.toFixed(4);
-    legend(box, teams);
-  })();
-  // Grouped bars: P50, P95, P99 of prompt size per feature.
-  (function () {
-    var rows = data.inputPercentiles, box = document.getElementById('input-percentiles');
-    var features = Array.from(new Set(rows.map(function (r) { return r.feature; })));
-    var agg = features.map(function (f) { var rs = rows.filter(function (r) { return r.feature === f; }); return ['p50', 'p95', 'p99'].map(function (k) { return Math.max.apply(null, rs.map(function (r) { return r[k]; })); }); });
-    var max = Math.max.apply(null, [1].concat(agg.map(function (a) { return a[2]; }))), W = 720, H = 240, gw = (W - 60) / Math.max(1, features.length), bw = Math.max(3, gw / 4);
-    var svg = el('svg', { width: W, height: H + 40, 'data-chart': 'input-percentiles' }, box);
-    agg.forEach(function (a, i) {
-      a.forEach(function (v, j) { var h = (v / max) * (H - 10); el('rect', { x: 50 + i * gw + j * bw, y: H - h, width: bw - 1, height: h, fill: colors[j], 'data-feature': features[i], 'data-percentile': ['p50', 'p95', 'p99'][j] }, svg); });
-      el('text', { x: 50 + i * gw, y: H + 14, 'font-size': 10 }, svg).textContent = features[i];
-    });
-    legend(box, ['P50', 'P95', 'P99']);
-  })();
-  document.body.setAttribute('data-rendered', 'true');
-})();
-</script>
 </body></html>
 `;
 }

@@ -1,0 +1,60 @@
+import { accessSync, constants, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { glob, isDynamicPattern } from 'tinyglobby';
+import { rotatedFiles } from './jsonl-files.js';
+
+/** One ledger input as given (a path or a glob) and the files it stands for. */
+export interface LedgerInput {
+  readonly arg: string;
+  readonly files: readonly string[];
+}
+
+/** A bad input: missing, a directory, unreadable, a glob that matches nothing. Names the path. */
+export class LedgerInputError extends Error {
+  override name = 'LedgerInputError';
+}
+
+export const isSqlitePath = (path: string): boolean => /\.(db|sqlite3?)$/i.test(path);
+
+function checkFile(path: string, arg: string): void {
+  let st;
+  try {
+    st = statSync(path);
+  } catch {
+    throw new LedgerInputError(`${arg}: no such file`);
+  }
+  if (st.isDirectory()) throw new LedgerInputError(`${arg}: is a directory (give the ledger files, e.g. '${arg.replace(/\/$/, '')}/*.jsonl')`);
+  try {
+    accessSync(path, constants.R_OK);
+  } catch {
+    throw new LedgerInputError(`${arg}: not readable`);
+  }
+}
+
+/**
+ * Expands ledger arguments: a glob (quoted, so the shell leaves it) matches files; a JSON Lines
+ * path also stands for its rotated files (oldest first); a file named twice is read once.
+ * Throws {@link LedgerInputError} naming the argument at fault.
+ */
+export async function resolveInputs(args: readonly string[]): Promise<LedgerInput[]> {
+  if (args.length === 0) throw new LedgerInputError('no ledger given');
+  const seen = new Set<string>();
+  const out: LedgerInput[] = [];
+  for (const arg of args) {
+    const matched = isDynamicPattern(arg) ? (await glob(arg, { onlyFiles: true, absolute: true, expandDirectories: false })).sort() : [arg];
+    if (matched.length === 0) throw new LedgerInputError(`${arg}: matches no file`);
+    const files: string[] = [];
+    for (const m of matched) {
+      const family = isSqlitePath(m) || m.endsWith('.gz') ? [m] : [...rotatedFiles(m).map((f) => f.file), m];
+      for (const f of family) {
+        checkFile(f, f === m ? arg : f);
+        const key = resolve(f);
+        if (seen.has(key)) continue;
+        seen.add(key);
+        files.push(f);
+      }
+    }
+    out.push({ arg, files });
+  }
+  return out;
+}

@@ -1,0 +1,106 @@
+import { createReadStream, createWriteStream, readdirSync, renameSync, statSync, unlinkSync } from 'node:fs';
+import { basename, dirname, extname, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
+
+/**
+ * File naming of a JSON Lines ledger. The active file is the configured path; a rotated file
+ * is renamed to a name no other process or rotation can produce
+ * (`usage.20261127T101600Z.4711.3.jsonl`: UTC time, process id, sequence), so rotations never
+ * overwrite each other, and nothing is deleted unless a retention is configured.
+ */
+
+const stamp = (now: number): string => new Date(now).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+function parts(path: string): { dir: string; stem: string; ext: string } {
+  const name = basename(path);
+  const ext = extname(name);
+  return { dir: dirname(path), stem: ext === '' ? name : name.slice(0, -ext.length), ext };
+}
+
+/** The name a rotation gives the active file: unique per process, time and sequence. */
+export function rotatedName(path: string, now: number, pid: number, seq: number): string {
+  const { dir, stem, ext } = parts(path);
+  return join(dir, `${stem}.${stamp(now)}.${pid}.${seq}${ext}`);
+}
+
+/** A rotated file of `path`, with when it was rotated (for ordering and retention). */
+export interface RotatedFile {
+  readonly file: string;
+  readonly stamp: string;
+  readonly compressed: boolean;
+}
+
+/**
+ * The rotated files of `path`, oldest first: this naming, and the numbered names (`usage.jsonl.1`,
+ * 1 the newest) earlier versions wrote, which sort before them.
+ */
+export function rotatedFiles(path: string): RotatedFile[] {
+  const { dir, stem, ext } = parts(path);
+  const name = basename(path);
+  const current = new RegExp(`^${escape(stem)}\\.(\\d{8}T\\d{6}Z)\\.(\\d+)\\.(\\d+)${escape(ext)}(\\.gz)?$`);
+  const legacy = new RegExp(`^${escape(name)}\\.(\\d+)$`);
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const out: (RotatedFile & { order: string })[] = [];
+  for (const entry of entries) {
+    const m = current.exec(entry);
+    if (m !== null) {
+      out.push({ file: join(dir, entry), stamp: m[1] ?? '', compressed: m[4] !== undefined, order: `1${m[1] ?? ''}.${(m[2] ?? '').padStart(10, '0')}.${(m[3] ?? '').padStart(10, '0')}` });
+      continue;
+    }
+    const l = legacy.exec(entry);
+    if (l !== null) out.push({ file: join(dir, entry), stamp: '', compressed: false, order: `0${String(1e9 - Number(l[1])).padStart(10, '0')}` });
+  }
+  return out.sort((a, b) => a.order.localeCompare(b.order)).map(({ file, stamp: s, compressed }) => ({ file, stamp: s, compressed }));
+}
+
+/** Gzips a rotated file to `file.gz` (written aside, then renamed: a crash leaves the original). */
+export async function gzipFile(file: string): Promise<void> {
+  // A name of this process's own: two processes may compress the same file at once.
+  const tmp = `${file}.gz.${process.pid}.tmp`;
+  await pipeline(createReadStream(file), createGzip(), createWriteStream(tmp));
+  renameSync(tmp, `${file}.gz`);
+  try {
+    unlinkSync(file);
+  } catch {
+    // The other process removed it.
+  }
+}
+
+/** What a retention keeps; without one, every rotated file is kept. */
+export interface JsonlRetention {
+  /** Rotated files kept (the newest); older ones are deleted. */
+  readonly maxFiles?: number;
+  /** Rotated files older than this many days (by modification time) are deleted. */
+  readonly maxAgeDays?: number;
+}
+
+/** Deletes rotated files past the retention. Only ever called when the user configured one. */
+export function applyRetention(path: string, retention: JsonlRetention, now: number): void {
+  const files = rotatedFiles(path);
+  const doomed = new Set<string>();
+  if (retention.maxFiles !== undefined) for (const f of files.slice(0, Math.max(0, files.length - retention.maxFiles))) doomed.add(f.file);
+  if (retention.maxAgeDays !== undefined) {
+    const cutoff = now - retention.maxAgeDays * 86_400_000;
+    for (const f of files) {
+      try {
+        if (statSync(f.file).mtimeMs < cutoff) doomed.add(f.file);
+      } catch {
+        // Gone already (another process applied the same retention).
+      }
+    }
+  }
+  for (const f of doomed) {
+    try {
+      unlinkSync(f);
+    } catch {
+      // Gone already.
+    }
+  }
+}

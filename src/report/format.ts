@@ -1,0 +1,22 @@
+import type { Report } from './types.js';
+
+export { formatUsd as usd } from './money.js';
+
+/** Shared number formats of the text, CSV and HTML renderings (so they show the same figures). */
+export const int = (n: number): string => Math.round(n).toLocaleString('en-US');
+export const pct = (n: number | undefined): string => (n === undefined ? '-' : `${(n * 100).toFixed(1)}%`);
+export const growth = (g: number): string => `${g >= 0 ? '+' : ''}${pct(g)}`;
+
+/** The skipped-lines sentence, or undefined when nothing was skipped. */
+export function skippedNote(report: Report): string | undefined {
+  const i = report.input;
+  if (i === undefined || i.skipped === 0) return undefined;
+  return `skipped ${int(i.skipped)} unreadable ledger lines (${int(i.torn)} torn, ${int(i.mistyped)} with wrong field types)`;
+}
+
+/** The period line: first and last call, and the window when one was asked for. */
+export function periodLine(report: Report): string {
+  const w = report.window;
+  const window = w.since === undefined && w.until === undefined ? '' : ` (window ${w.since ?? '…'} to ${w.until ?? '…'})`;
+  return `${int(report.totals.calls)} calls from ${report.from ?? '-'} to ${report.to ?? '-'}${window}`;
+}

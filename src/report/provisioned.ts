@@ -1,0 +1,118 @@
+import type { UsageRecord } from '../record.js';
+import type { LedgerProvisioned } from '../ledger/header.js';
+import { formatUsd, fromNano, toNano } from './money.js';
+import type { ProvisionedHour, ProvisionedReport, ProvisionedVerdict } from './types.js';
+
+const HOUR = 3_600_000;
+const MINUTE = 60_000;
+const pct = (n: number): string => (n < 0.1 ? `${(n * 100).toFixed(1)}%` : `${Math.round(n * 100)}%`);
+
+interface Bucket {
+  calls: number;
+  tokens: number;
+  spilled: number;
+}
+
+const bucket = (m: Map<number, Bucket>, at: number): Bucket => {
+  let b = m.get(at);
+  if (b === undefined) m.set(at, (b = { calls: 0, tokens: 0, spilled: 0 }));
+  return b;
+};
+
+/**
+ * One provisioned model's traffic, by hour and by minute (memory bounded by the period's
+ * length, not by calls), for utilization per hour, peak hours, capacity estimated from the
+ * minutes in which calls spilled, and the break-even verdict.
+ */
+export class ProvisionedTracker {
+  private readonly hours = new Map<number, Bucket>();
+  private readonly minutes = new Map<number, Bucket>();
+  private calls = 0;
+  private spilled = 0;
+  private tokens = 0;
+  private onDemandNano = 0;
+
+  constructor(readonly arn: string) {}
+
+  served(r: UsageRecord, tokens: number): void {
+    this.calls++;
+    this.tokens += tokens;
+    this.onDemandNano += toNano(r.onDemandEquivalentUsd);
+    const h = bucket(this.hours, Math.floor(r.startedAt / HOUR) * HOUR);
+    h.calls++;
+    h.tokens += tokens;
+    const m = bucket(this.minutes, Math.floor(r.startedAt / MINUTE) * MINUTE);
+    m.calls++;
+    m.tokens += tokens;
+  }
+
+  spill(r: UsageRecord): void {
+    this.spilled++;
+    bucket(this.hours, Math.floor(r.startedAt / HOUR) * HOUR).spilled++;
+    bucket(this.minutes, Math.floor(r.startedAt / MINUTE) * MINUTE).spilled++;
+  }
+
+  /** `periodStart`/`periodEnd`: the report's period, epoch ms (the commitment is paid for all of it). */
+  finish(config: LedgerProvisioned | undefined, periodStart: number, periodEnd: number): ProvisionedReport {
+    const first = Math.floor(periodStart / HOUR) * HOUR;
+    const hours = Math.max(1, Math.ceil((periodEnd - first) / HOUR));
+    const units = config?.modelUnits;
+    let capacity: number | undefined;
+    let capacitySource: ProvisionedReport['capacitySource'];
+    if (units !== undefined && config?.tokensPerMinutePerUnit !== undefined) {
+      capacity = units * config.tokensPerMinutePerUnit;
+      capacitySource = 'configured';
+    } else {
+      // A minute in which calls spilled was a full minute: what it served is what the commitment serves.
+      let full = 0;
+      for (const m of this.minutes.values()) if (m.spilled > 0 && m.tokens > full) full = m.tokens;
+      if (full > 0) {
+        capacity = full;
+        capacitySource = 'estimated-from-spills';
+      }
+    }
+    const hourly: ProvisionedHour[] = [...this.hours.entries()]
+      .sort((a, b) => a[0] - b[0])
+      .map(([at, b]) => ({ at: new Date(at).toISOString(), calls: b.calls, tokens: b.tokens, spilled: b.spilled, utilization: capacity === undefined ? undefined : b.tokens / 60 / capacity }));
+    const peakHours = [...hourly].sort((a, b) => b.tokens - a.tokens || b.spilled - a.spilled).slice(0, 5);
+    const tokensPerMinute = this.tokens / (hours * 60);
+    const utilization = capacity === undefined ? undefined : tokensPerMinute / capacity;
+    const onDemandEquivalentUsd = fromNano(this.onDemandNano);
+    const hourlyCostUsd = config?.hourlyCostUsd;
+    const commitmentCostUsd = hourlyCostUsd === undefined ? undefined : hourlyCostUsd * hours;
+    const perToken = this.tokens === 0 ? 0 : onDemandEquivalentUsd / this.tokens;
+    const breakEvenUtilization = capacity !== undefined && hourlyCostUsd !== undefined && perToken > 0 ? hourlyCostUsd / (perToken * capacity * 60) : undefined;
+    const coverage = commitmentCostUsd === undefined || commitmentCostUsd === 0 ? undefined : onDemandEquivalentUsd / commitmentCostUsd;
+    return {
+      arn: this.arn,
+      model: config?.model,
+      modelUnits: units,
+      calls: this.calls,
+      spilled: this.spilled,
+      tokens: this.tokens,
+      tokensPerMinute,
+      capacityTokensPerMinute: capacity,
+      capacitySource,
+      utilization,
+      peakUtilization: peakHours[0]?.utilization,
+      peakHours,
+      hourly,
+      onDemandEquivalentUsd,
+      hours,
+      hourlyCostUsd,
+      commitmentCostUsd,
+      breakEvenUtilization,
+      coverage,
+      verdict: verdict(coverage, utilization, breakEvenUtilization, onDemandEquivalentUsd, commitmentCostUsd, this.spilled),
+    };
+  }
+}
+
+function verdict(coverage: number | undefined, utilization: number | undefined, breakEven: number | undefined, onDemandUsd: number, commitmentUsd: number | undefined, spilled: number): ProvisionedVerdict {
+  if (coverage === undefined || commitmentUsd === undefined)
+    return { decision: 'unknown', text: 'no verdict: the hourly cost is unknown (set hourlyCostUsd in the plugin’s provisioned configuration)' };
+  const use = utilization !== undefined && breakEven !== undefined ? `${pct(utilization)} average use, break-even ${pct(breakEven)}` : `its traffic is worth ${formatUsd(onDemandUsd)} on demand against ${formatUsd(commitmentUsd)} committed (${pct(coverage)})`;
+  if (coverage >= 1) return { decision: 'keep', text: `keep: ${use}` };
+  const peaks = spilled > 0 ? `; it was full in peaks (${spilled} calls spilled): fewer model units with on-demand spill, or on-demand only` : '';
+  return { decision: 'drop-or-shrink', text: `drop or shrink: ${use}${peaks}` };
+}
