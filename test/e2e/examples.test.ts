@@ -1,24 +1,27 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const root = resolve(import.meta.dirname, '../..');
 const tsx = join(root, 'node_modules/.bin/tsx');
 
+/** Runs an example; its output never shows a float's binary noise (`0.000009100000000000001`). */
 function runExample(name: string, env: Record<string, string> = {}): string {
-  return execFileSync(tsx, [join(root, 'examples', name)], {
+  const out = execFileSync(tsx, [join(root, 'examples', name)], {
     cwd: root,
     encoding: 'utf8',
     timeout: 60_000,
     env: { ...process.env, ...env },
   });
+  expect(out).not.toMatch(/\d\.\d*(0{6,}|9{6,})\d/);
+  return out;
 }
 
 describe('examples run against the simulator', () => {
   it('quickstart prints one attributed record', () => {
     const lines = runExample('quickstart.ts').trim().split('\n');
     expect(lines).toHaveLength(1);
-    expect(JSON.parse(lines[0]!)).toMatchObject({ attribution: { team: 'search', feature: 'autocomplete' }, model: 'us.amazon.nova-micro-v1:0', input: 4, output: 64 });
+    expect(JSON.parse(lines[0]!)).toEqual({ attribution: { team: 'search', feature: 'autocomplete' }, model: 'us.amazon.nova-micro-v1:0', input: 4, output: 64, cost: '$0.000009' });
   });
 
   it('otlp exports the GenAI and FinOps metrics to a receiver', () => {
@@ -50,6 +53,17 @@ describe('the Redis example', () => {
       await redis.stop();
     }
   }, 60_000);
+
+  it('says in one line that Redis is unreachable and exits 1, without a flood of ioredis errors', async () => {
+    const { freePort } = await import('../helpers/processes.js');
+    const url = `redis://127.0.0.1:${await freePort()}`; // nothing listens there
+    const result = spawnSync(tsx, [join(root, 'examples', 'redis-budgets.ts')], { cwd: root, encoding: 'utf8', timeout: 30_000, env: { ...process.env, REDIS_URL: url } });
+    expect(result.status).toBe(1);
+    expect(result.stderr.trim().split('\n').filter((l) => !l.includes('NodeVersionSupportWarning'))).toEqual([
+      `Cannot reach Redis at ${url} (connect ECONNREFUSED ${url.slice('redis://'.length)}): start one with \`redis-server --port 6379\` or set REDIS_URL.`,
+    ]);
+    expect(result.stdout).toBe('');
+  }, 60_000);
 });
 
 describe('more examples', () => {
@@ -64,8 +78,9 @@ describe('more examples', () => {
 
   it('fallback spills to on-demand once the provisioned model saturates', () => {
     const out = runExample('fallback.ts');
-    const records = out.trim().split('\n').slice(0, -1).map((l) => JSON.parse(l) as { servedBy: string; fallback: string | null; costUsd: number });
-    expect(records[0]).toMatchObject({ servedBy: 'provisioned', costUsd: 0 });
+    const records = out.trim().split('\n').slice(0, -1).map((l) => JSON.parse(l) as { servedBy: string; fallback: string | null; cost: string });
+    expect(records[0]).toMatchObject({ servedBy: 'provisioned', cost: '$0.000000' });
+    expect(records.every((r) => /^\$\d+\.\d{6}$/.test(r.cost))).toBe(true);
     expect(records.some((r) => r.fallback === 'ThrottlingException')).toBe(true);
     expect(records.at(-1)).toMatchObject({ servedBy: 'us.anthropic.claude-3-haiku-20240307-v1:0', fallback: 'breaker-open' });
     expect(out).toMatch(/provisioned \d+ requests \(1 throttled\)/);
