@@ -9,11 +9,6 @@ import { errorResponse, eventStreamResponse, jsonResponse, type SimResponse } fr
 import { converseInput, generatedWords, invokeInput } from './tokens.js';
 import type { BedrockSimulatorOptions, SimRequest, SimulatorModelStats, SimulatorStats } from './types.js';
 
-export type { SimulatorCapacity } from './capacity.js';
-export type { BedrockSimulatorOptions, SimRequest, SimulatorModelStats, SimulatorStats } from './types.js';
-export type { SimResponse } from './responses.js';
-export { errorResponse } from './responses.js';
-
 const decoder = new TextDecoder();
 const ROUTE = /^\/model\/([^/]+)\/(converse|converse-stream|invoke|invoke-with-response-stream|count-tokens)$/;
 const BIDI_ROUTE = /^\/model\/([^/]+)\/invoke-with-bidirectional-stream$/;
@@ -73,6 +68,15 @@ export class SimulatorEngine {
     return { base: ref.baseModelId };
   }
 
+  /** Counts a request to `modelId` and resolves the model it runs (or answers with an error). */
+  private begin(modelId: string): { base: string; stats: SimulatorModelStats } | SimResponse {
+    this.stats.requests++;
+    const stats = this.modelStats(modelId);
+    stats.requests++;
+    const model = this.resolveModel(modelId);
+    return 'status' in model ? model : { base: model.base, stats };
+  }
+
   async handle(request: SimRequest): Promise<SimResponse> {
     const path = request.path.split('?')[0] ?? '';
     const route = ROUTE.exec(path);
@@ -86,11 +90,9 @@ export class SimulatorEngine {
     } catch {
       return errorResponse(400, 'ValidationException', 'Malformed request: the body must be JSON.');
     }
-    this.stats.requests++;
-    const stats = this.modelStats(modelId);
-    stats.requests++;
-    const model = this.resolveModel(modelId);
+    const model = this.begin(modelId);
     if ('status' in model) return model;
+    const { stats } = model;
     if (this.latencyMs > 0) await sleep(this.latencyMs);
     switch (action) {
       case 'converse':
@@ -232,11 +234,9 @@ export class SimulatorEngine {
     } catch {
       return errorResponse(400, 'ValidationException', 'The provided model identifier is invalid.');
     }
-    this.stats.requests++;
-    const stats = this.modelStats(modelId);
-    stats.requests++;
-    const model = this.resolveModel(modelId);
+    const model = this.begin(modelId);
     if ('status' in model) return model;
+    const { stats } = model;
     return eventStreamResponse(
       bidirectionalSession(body, this.outputTokens, (added) => {
         stats.inputTokens += added.input;

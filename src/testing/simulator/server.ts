@@ -1,6 +1,8 @@
 import { Buffer } from 'node:buffer';
 import { listenHttp1AndHttp2, type DualRequest, type DualResponse } from './dual-protocol.js';
-import { SimulatorEngine, type BedrockSimulatorOptions, type SimResponse, type SimulatorStats } from './engine.js';
+import { SimulatorEngine } from './engine.js';
+import type { SimResponse } from './responses.js';
+import type { BedrockSimulatorOptions, SimulatorStats } from './types.js';
 import { simulatorRequestHandler, type SimulatorRequestHandler } from './in-process-handler.js';
 
 /** A running local Bedrock simulator. */
