@@ -1,11 +1,10 @@
 import type { UsageRecord } from '../src/index.js';
 import { textTable } from '../src/report/text-table.js';
 
-/** Running totals for one row of a report. */
+/** Running totals for one row of a table. */
 export interface Row {
   calls: number;
   errors: number;
-  rejected: number;
   fallbacks: number;
   input: number;
   output: number;
@@ -13,7 +12,7 @@ export interface Row {
   costUsd: number;
 }
 
-const empty = (): Row => ({ calls: 0, errors: 0, rejected: 0, fallbacks: 0, input: 0, output: 0, cache: 0, costUsd: 0 });
+const empty = (): Row => ({ calls: 0, errors: 0, fallbacks: 0, input: 0, output: 0, cache: 0, costUsd: 0 });
 
 /** Totals by a dimension of the records (team, feature, model…). */
 export class Tally {
@@ -38,16 +37,13 @@ export class Tally {
     r.cache += record.cacheReadInputTokens + record.cacheWriteInputTokens;
     r.costUsd += record.costUsd ?? 0;
   }
-
-  total(): Row {
-    const t = empty();
-    for (const r of this.rows.values()) for (const k of Object.keys(t) as (keyof Row)[]) t[k] += r[k];
-    return t;
-  }
 }
 
-export const usd = (n: number): string => `$${n.toFixed(n < 1 ? 4 : 2)}`;
-export const num = (n: number): string => n.toLocaleString('en-US');
+/** Dollars: cents above $1, micro-dollars below (single calls cost fractions of a cent). */
+export const usd = (n: number): string => `$${n.toFixed(Math.abs(n) >= 1 ? 2 : 6)}`;
+export const num = (n: number): string => Math.round(n).toLocaleString('en-US');
+/** A time, always in UTC and saying so. */
+export const utc = (d: Date): string => `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 
 /** A plain text table with aligned columns (the report's own). */
 export const table = (headers: readonly string[], rows: readonly (readonly string[])[]): string => textTable(headers, rows, '─');

@@ -7,15 +7,16 @@
  *   npx tsx examples/fallback.ts
  */
 import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { bedrockFinOps, type UsageRecord } from 'bedrock-finops';
 import { startBedrockSimulator } from 'bedrock-finops/testing';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+// Costs of single calls are fractions of a cent: print them to the micro-dollar.
+const usd = (n: number | undefined): string | null => (n === undefined ? null : `$${n.toFixed(6)}`);
 const ARN = 'arn:aws:bedrock:us-east-1:123456789012:provisioned-model/example01';
 const sim = await startBedrockSimulator({ provisioned: { [ARN]: { model: 'anthropic.claude-3-haiku-20240307-v1:0', tokensPerMinute: 200 } } });
 const records: UsageRecord[] = [];
-const bedrock = new BedrockRuntimeClient({ endpoint: sim.url, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' }, requestHandler: new NodeHttpHandler() });
+const bedrock = new BedrockRuntimeClient({ endpoint: sim.url, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } });
 bedrock.middlewareStack.use(
   bedrockFinOps({
     provisioned: { [ARN]: { model: 'anthropic.claude-3-haiku-20240307-v1:0', fallback: 'us.anthropic.claude-3-haiku-20240307-v1:0', modelUnits: 1 } },
@@ -29,5 +30,5 @@ for (let i = 0; i < 8; i++) {
 }
 await sim.close();
 for (const r of records)
-  console.log(JSON.stringify({ servedBy: r.modelKind === 'provisioned-model' ? 'provisioned' : r.modelId, fallback: r.fallback?.reason ?? null, costUsd: r.costUsd, onDemandEquivalentUsd: r.onDemandEquivalentUsd ?? null }));
+  console.log(JSON.stringify({ servedBy: r.modelKind === 'provisioned-model' ? 'provisioned' : r.modelId, fallback: r.fallback?.reason ?? null, cost: usd(r.costUsd), onDemandEquivalent: usd(r.onDemandEquivalentUsd) }));
 console.log(`provisioned ${sim.stats.byModel.get(ARN)?.requests ?? 0} requests (${sim.stats.byModel.get(ARN)?.throttled ?? 0} throttled), on-demand ${sim.stats.byModel.get('us.anthropic.claude-3-haiku-20240307-v1:0')?.requests ?? 0}`);

@@ -8,7 +8,6 @@
  */
 import type { AddressInfo } from 'node:net';
 import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { bedrockFinOps, withAttribution, type UsageRecord } from 'bedrock-finops';
 import { startBedrockSimulator } from 'bedrock-finops/testing';
@@ -16,7 +15,7 @@ import { startBedrockSimulator } from 'bedrock-finops/testing';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 const sim = await startBedrockSimulator();
 const records: UsageRecord[] = [];
-const bedrock = new BedrockRuntimeClient({ endpoint: sim.url, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' }, requestHandler: new NodeHttpHandler() });
+const bedrock = new BedrockRuntimeClient({ endpoint: sim.url, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } });
 bedrock.middlewareStack.use(bedrockFinOps({ attribution: { team: 'support' }, onUsage: (r) => records.push(r) }));
 
 /** The attribution middleware: one scope per request, from headers you trust to identify the caller. */
@@ -42,4 +41,4 @@ const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 for (const tenant of ['acme', 'globex', 'acme']) await fetch(`${base}/summarize?q=${tenant}+quarterly+report`, { headers: { 'x-tenant-id': tenant } });
 server.close();
 await sim.close();
-for (const r of records) console.log(JSON.stringify({ attribution: r.attribution, input: r.inputTokens, output: r.outputTokens, costUsd: r.costUsd }));
+for (const r of records) console.log(JSON.stringify({ attribution: r.attribution, input: r.inputTokens, output: r.outputTokens, cost: r.costUsd === undefined ? null : `$${r.costUsd.toFixed(6)}` }));

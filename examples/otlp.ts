@@ -10,7 +10,6 @@ import type { AddressInfo } from 'node:net';
 import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { AggregationTemporality, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { bedrockFinOps, withAttribution } from 'bedrock-finops';
 import { startBedrockSimulator } from 'bedrock-finops/testing';
 
@@ -45,7 +44,6 @@ const client = new BedrockRuntimeClient({
   endpoint: sim.url,
   region: 'us-east-1',
   credentials: { accessKeyId: 'example', secretAccessKey: 'example' },
-  requestHandler: new NodeHttpHandler(),
 });
 client.middlewareStack.use(bedrockFinOps({ meterProvider, attribution: { team: 'platform' } }));
 

@@ -10,7 +10,6 @@
 import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { bedrockFinOps, withAttribution } from 'bedrock-finops';
 import { startBedrockSimulator } from 'bedrock-finops/testing';
 
@@ -26,7 +25,6 @@ const client = new BedrockRuntimeClient({
   endpoint: sim.url,
   region: 'us-east-1',
   credentials: { accessKeyId: 'example', secretAccessKey: 'example' },
-  requestHandler: new NodeHttpHandler(),
 });
 const totals: Record<string, { input: number; output: number }> = {};
 client.middlewareStack.use(

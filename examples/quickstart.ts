@@ -4,7 +4,6 @@
  *   npx tsx examples/quickstart.ts
  */
 import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { bedrockFinOps, withAttribution } from 'bedrock-finops';
 import { startBedrockSimulator } from 'bedrock-finops/testing';
 
@@ -13,14 +12,13 @@ const sim = await startBedrockSimulator();
 
 const client = new BedrockRuntimeClient({
   region: 'us-east-1',
-  endpoint: sim.url, // drop these three lines to talk to real Bedrock
+  endpoint: sim.url, // drop these two lines (and the simulator) to talk to real Bedrock
   credentials: { accessKeyId: 'example', secretAccessKey: 'example' },
-  requestHandler: new NodeHttpHandler(),
 });
 client.middlewareStack.use(
   bedrockFinOps({
     attribution: { team: 'search' },
-    onUsage: (r) => console.log(JSON.stringify({ attribution: r.attribution, model: r.modelId, input: r.inputTokens, output: r.outputTokens, costUsd: r.costUsd })),
+    onUsage: (r) => console.log(JSON.stringify({ attribution: r.attribution, model: r.modelId, input: r.inputTokens, output: r.outputTokens, cost: `$${(r.costUsd ?? 0).toFixed(6)}` })),
   }),
 );
 

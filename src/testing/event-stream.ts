@@ -59,3 +59,41 @@ export function encodeEventStream(messages: readonly EventStreamMessage[]): Uint
   const parts = messages.map(encodeEventStreamMessage);
   return Buffer.concat(parts);
 }
+
+/** One decoded event-stream message: its headers (as text: binary as hex, timestamps as ISO) and raw body. */
+export interface DecodedEventStreamMessage {
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: Uint8Array;
+}
+
+/** Smallest message: the 12-byte prelude and the 4-byte message CRC. */
+const MIN_MESSAGE_BYTES = 16;
+
+/** Decodes one whole message (throws on a bad checksum). */
+export function decodeEventStreamMessage(bytes: Uint8Array): DecodedEventStreamMessage {
+  const message = codec.decode(bytes);
+  const headers: Record<string, string> = {};
+  for (const [name, header] of Object.entries(message.headers)) {
+    const { value } = header;
+    headers[name] = value instanceof Uint8Array ? Buffer.from(value).toString('hex') : value instanceof Date ? value.toISOString() : String(value);
+  }
+  return { headers, body: message.body };
+}
+
+/**
+ * Splits a byte stream (chunks cut anywhere) into whole event-stream messages, as they arrive:
+ * for a server reading a client's event stream, e.g. InvokeModelWithBidirectionalStream input.
+ */
+export async function* decodeEventStream(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<DecodedEventStreamMessage> {
+  let buffer = Buffer.alloc(0);
+  for await (const chunk of chunks) {
+    buffer = Buffer.concat([buffer, chunk]);
+    while (buffer.length >= 4) {
+      const total = buffer.readUInt32BE(0);
+      if (total < MIN_MESSAGE_BYTES) throw new Error(`event stream: a message of ${total} bytes is malformed`);
+      if (buffer.length < total) break;
+      yield decodeEventStreamMessage(buffer.subarray(0, total));
+      buffer = buffer.subarray(total);
+    }
+  }
+}

@@ -110,7 +110,7 @@ describe('usage ledgers', () => {
     await makeClient(finops).send(new ConverseCommand(input(1)));
     await finops.shutdown();
     const headers: { provisioned: Record<string, unknown> }[] = [];
-    await readLedgers([path], { record: () => undefined, header: (h) => headers.push(h as { provisioned: Record<string, unknown> }) });
+    await readLedgers([path], { record: () => undefined, header: (h) => headers.push(h) });
     expect(headers[0]!.provisioned[ARN]).toMatchObject({ model: 'anthropic.claude-3-haiku-20240307-v1:0', modelUnits: 1, hourlyCostUsd: 21, tokensPerMinutePerUnit: 6_000 });
   });
 

@@ -27,7 +27,7 @@ afterAll(async () => {
 const text = 'The quick brown fox jumps over the lazy dog.';
 const expectedInput = tokensOfText(text) + 3;
 
-describe('the local Bedrock simulator with an unmodified BedrockRuntimeClient', () => {
+describe('the local Bedrock simulator with an unmodified BedrockRuntimeClient over HTTP/1.1 (NodeHttpHandler)', () => {
   it('answers Converse with deterministic usage: ceil(chars / 4) + 3 per message in, min(maxTokens, 64) out', async () => {
     const out = await client.send(new ConverseCommand({ modelId: 'us.amazon.nova-lite-v1:0', messages: [{ role: 'user', content: [{ text }] }], inferenceConfig: { maxTokens: 20 } }));
     expect(out.usage).toMatchObject({ inputTokens: expectedInput, outputTokens: 20, totalTokens: expectedInput + 20 });

@@ -2,117 +2,17 @@ import { Buffer } from 'node:buffer';
 import { parseModelId } from '../../model/model-id.js';
 import { asCount, asObject, pick } from '../../usage/json.js';
 import { converseStreamEvent, encodeEventStreamMessage, invokeStreamChunk, type EventStreamMessage } from '../event-stream.js';
+import { bidirectionalSession } from './bidirectional.js';
+import { CapacityMeter } from './capacity.js';
 import { formatFor, type SimUsage } from './formats.js';
+import { errorResponse, eventStreamResponse, jsonResponse, type SimResponse } from './responses.js';
 import { converseInput, generatedWords, invokeInput } from './tokens.js';
+import type { BedrockSimulatorOptions, SimRequest, SimulatorModelStats, SimulatorStats } from './types.js';
 
-/** A capacity limit; a request over it answers 429 `ThrottlingException`. */
-export interface SimulatorCapacity {
-  /** Tokens (input + output) per UTC minute. */
-  readonly tokensPerMinute?: number;
-  /** Requests in flight at once (a stream is in flight until its last event). */
-  readonly maxConcurrency?: number;
-}
-
-/** Options of the simulator. Everything is optional. */
-export interface BedrockSimulatorOptions {
-  /** @defaultValue `'127.0.0.1'` */
-  readonly host?: string;
-  /** @defaultValue `0` (a free port) */
-  readonly port?: number;
-  /** Delay before a response (or a stream's first event), in ms. @defaultValue `0` */
-  readonly latencyMs?: number;
-  /** Delay between stream events, in ms. @defaultValue `0` */
-  readonly chunkDelayMs?: number;
-  /** Tokens generated per call, capped by the request's own max tokens. @defaultValue `64` */
-  readonly outputTokens?: number;
-  /** Generated words (tokens) per stream event. @defaultValue `4` */
-  readonly wordsPerChunk?: number;
-  /** Provisioned-model ARNs it serves: the model each one runs, and its capacity. */
-  readonly provisioned?: Readonly<Record<string, SimulatorCapacity & { readonly model: string }>>;
-  /** Capacity of every on-demand model id (each id has its own). @defaultValue unlimited */
-  readonly onDemand?: SimulatorCapacity;
-  /** Clock for capacity windows. @defaultValue `Date.now` */
-  readonly now?: () => number;
-}
-
-/** A request as the simulator sees it. */
-export interface SimRequest {
-  readonly method: string;
-  /** The raw (percent-encoded) path. */
-  readonly path: string;
-  readonly body: Uint8Array;
-}
-
-/** A response: a whole body, or a paced sequence of event-stream frames. */
-export interface SimResponse {
-  readonly status: number;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly body: Uint8Array | AsyncIterable<Uint8Array>;
-}
-
-/** Per model id (as called) counters. */
-export interface SimulatorModelStats {
-  requests: number;
-  throttled: number;
-  inputTokens: number;
-  outputTokens: number;
-}
-
-/** What the simulator has served, for tests and the demo. */
-export interface SimulatorStats {
-  requests: number;
-  throttled: number;
-  readonly byModel: Map<string, SimulatorModelStats>;
-}
-
-const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const ROUTE = /^\/model\/([^/]+)\/(converse|converse-stream|invoke|invoke-with-response-stream|count-tokens)$/;
-
-let requestCounter = 0;
-
-function requestId(): string {
-  requestCounter = (requestCounter + 1) % 1_000_000_000;
-  return `sim-${Date.now().toString(36)}-${requestCounter.toString(36)}`;
-}
-
-function jsonResponse(status: number, body: unknown, headers: Record<string, string> = {}): SimResponse {
-  return {
-    status,
-    headers: { 'content-type': 'application/json', 'x-amzn-requestid': requestId(), ...headers },
-    body: encoder.encode(JSON.stringify(body)),
-  };
-}
-
-/** Bedrock's error shape: the status, `x-amzn-errortype`, and `{ message }`. */
-export function errorResponse(status: number, type: string, message: string): SimResponse {
-  return jsonResponse(status, { message }, { 'x-amzn-errortype': `${type}:http://internal.amazon.com/coral/com.amazon.bedrock/` });
-}
-
+const BIDI_ROUTE = /^\/model\/([^/]+)\/invoke-with-bidirectional-stream$/;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-class CapacityMeter {
-  private minute = -1;
-  private used = 0;
-  active = 0;
-
-  constructor(private readonly capacity: SimulatorCapacity) {}
-
-  /** Takes `tokens` of capacity, or says no. */
-  admit(tokens: number, now: number): boolean {
-    const minute = Math.floor(now / 60_000);
-    if (minute !== this.minute) {
-      this.minute = minute;
-      this.used = 0;
-    }
-    const { tokensPerMinute, maxConcurrency } = this.capacity;
-    if (maxConcurrency !== undefined && this.active >= maxConcurrency) return false;
-    if (tokensPerMinute !== undefined && this.used + tokens > tokensPerMinute) return false;
-    this.used += tokens;
-    this.active++;
-    return true;
-  }
-}
 
 /**
  * The protocol engine of the local Bedrock simulator: routes Bedrock Runtime REST requests and
@@ -168,6 +68,15 @@ export class SimulatorEngine {
     return { base: ref.baseModelId };
   }
 
+  /** Counts a request to `modelId` and resolves the model it runs (or answers with an error). */
+  private begin(modelId: string): { base: string; stats: SimulatorModelStats } | SimResponse {
+    this.stats.requests++;
+    const stats = this.modelStats(modelId);
+    stats.requests++;
+    const model = this.resolveModel(modelId);
+    return 'status' in model ? model : { base: model.base, stats };
+  }
+
   async handle(request: SimRequest): Promise<SimResponse> {
     const path = request.path.split('?')[0] ?? '';
     const route = ROUTE.exec(path);
@@ -181,11 +90,9 @@ export class SimulatorEngine {
     } catch {
       return errorResponse(400, 'ValidationException', 'Malformed request: the body must be JSON.');
     }
-    this.stats.requests++;
-    const stats = this.modelStats(modelId);
-    stats.requests++;
-    const model = this.resolveModel(modelId);
+    const model = this.begin(modelId);
     if ('status' in model) return model;
+    const { stats } = model;
     if (this.latencyMs > 0) await sleep(this.latencyMs);
     switch (action) {
       case 'converse':
@@ -307,10 +214,34 @@ export class SimulatorEngine {
         if (meter !== undefined) meter.active--;
       }
     }
-    return {
-      status: 200,
-      headers: { 'content-type': 'application/vnd.amazon.eventstream', 'x-amzn-requestid': requestId() },
-      body: frames(),
-    };
+    return eventStreamResponse(frames());
+  }
+
+  /** Whether a path is InvokeModelWithBidirectionalStream, whose body must be read as it arrives. */
+  static isBidirectional(path: string): boolean {
+    return BIDI_ROUTE.test(path.split('?')[0] ?? '');
+  }
+
+  /**
+   * InvokeModelWithBidirectionalStream (Nova Sonic style, HTTP/2 only in the SDK): answers each
+   * prompt of the client's event stream while it is still sending (see `bidirectionalSession`).
+   */
+  handleBidirectional(path: string, body: AsyncIterable<Uint8Array>): SimResponse {
+    const [, encodedId = ''] = BIDI_ROUTE.exec(path.split('?')[0] ?? '') ?? [];
+    let modelId: string;
+    try {
+      modelId = decodeURIComponent(encodedId);
+    } catch {
+      return errorResponse(400, 'ValidationException', 'The provided model identifier is invalid.');
+    }
+    const model = this.begin(modelId);
+    if ('status' in model) return model;
+    const { stats } = model;
+    return eventStreamResponse(
+      bidirectionalSession(body, this.outputTokens, (added) => {
+        stats.inputTokens += added.input;
+        stats.outputTokens += added.output;
+      }),
+    );
   }
 }

@@ -1,7 +1,8 @@
 import { Buffer } from 'node:buffer';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { SimulatorEngine, type BedrockSimulatorOptions, type SimResponse, type SimulatorStats } from './engine.js';
+import { listenHttp1AndHttp2, type DualRequest, type DualResponse } from './dual-protocol.js';
+import { SimulatorEngine } from './engine.js';
+import type { SimResponse } from './responses.js';
+import type { BedrockSimulatorOptions, SimulatorStats } from './types.js';
 import { simulatorRequestHandler, type SimulatorRequestHandler } from './in-process-handler.js';
 
 /** A running local Bedrock simulator. */
@@ -20,7 +21,7 @@ export interface BedrockSimulator {
   close(): Promise<void>;
 }
 
-function readBody(req: IncomingMessage): Promise<Uint8Array> {
+function readBody(req: DualRequest): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     const parts: Buffer[] = [];
     req.on('data', (c: Buffer) => parts.push(c));
@@ -31,69 +32,69 @@ function readBody(req: IncomingMessage): Promise<Uint8Array> {
   });
 }
 
-async function send(res: ServerResponse, response: SimResponse): Promise<void> {
+async function send(res: DualResponse, response: SimResponse): Promise<void> {
   res.writeHead(response.status, response.headers);
   if (response.body instanceof Uint8Array) {
     res.end(response.body);
     return;
   }
   const it = response.body[Symbol.asyncIterator]();
+  let closed = false;
   // A client that goes away ends the stream, so its capacity is given back.
-  res.on('close', () => void it.return?.());
+  res.on('close', () => {
+    closed = true;
+    void it.return?.();
+  });
   for (;;) {
     const next: IteratorResult<Uint8Array, unknown> = await it.next();
-    if (next.done === true || res.destroyed) break;
-    res.write(next.value);
+    if (next.done === true || closed) break;
+    // Both response types have this write; their overload sets just do not unify.
+    (res as { write(chunk: Uint8Array): boolean }).write(next.value);
   }
   res.end();
 }
 
 /**
- * Starts a local HTTP server that speaks the Bedrock Runtime REST protocol well enough for an
+ * Starts a local server that speaks the Bedrock Runtime REST protocol well enough for an
  * unmodified `BedrockRuntimeClient` (Converse, ConverseStream, InvokeModel and
- * InvokeModelWithResponseStream for the Anthropic, Nova, Titan and Llama formats, CountTokens),
- * with deterministic token counts and configurable capacity. It speaks HTTP/1.1: give the client
- * `requestHandler: new NodeHttpHandler()` (from `@smithy/node-http-handler`).
+ * InvokeModelWithResponseStream for the Anthropic, Nova, Titan and Llama formats, CountTokens,
+ * and Nova Sonic-style InvokeModelWithBidirectionalStream), with deterministic token counts and
+ * configurable capacity. One port answers cleartext HTTP/2 (what the client's default handler
+ * speaks to an `http://` endpoint) and HTTP/1.1 (`NodeHttpHandler`, fetch, curl).
  *
  * @example
  * const sim = await startBedrockSimulator();
  * const client = new BedrockRuntimeClient({ endpoint: sim.url, region: 'us-east-1',
- *   credentials: { accessKeyId: 'x', secretAccessKey: 'x' }, requestHandler: new NodeHttpHandler() });
+ *   credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
  */
 export async function startBedrockSimulator(options: BedrockSimulatorOptions = {}): Promise<BedrockSimulator> {
   const engine = new SimulatorEngine(options);
-  const server = createServer((req, res) => {
-    void (async () => {
-      try {
-        const body = await readBody(req);
-        const response = await engine.handle({ method: req.method ?? 'GET', path: req.url ?? '/', body });
-        await send(res, response);
-      } catch {
-        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
-        res.end('{"message":"simulator error"}');
-      }
-    })();
-  });
-  server.keepAliveTimeout = 5_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
   const host = options.host ?? '127.0.0.1';
+  const server = await listenHttp1AndHttp2(
+    (req, res) => {
+      void (async () => {
+        try {
+          const method = req.method ?? 'GET';
+          const path = req.url ?? '/';
+          const response =
+            method === 'POST' && SimulatorEngine.isBidirectional(path)
+              ? engine.handleBidirectional(path, req)
+              : await engine.handle({ method, path, body: await readBody(req) });
+          await send(res, response);
+        } catch {
+          if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+          res.end('{"message":"simulator error"}');
+        }
+      })();
+    },
+    host,
+    options.port ?? 0,
+  );
   return {
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
-    port,
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${server.port}`,
+    port: server.port,
     stats: engine.stats,
     requestHandler: () => simulatorRequestHandler(engine),
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => {
-          resolve();
-        });
-      }),
+    close: () => server.close(),
   };
 }

@@ -1,0 +1,46 @@
+import type { SimulatorCapacity } from './capacity.js';
+
+/** Options of the simulator. Everything is optional. */
+export interface BedrockSimulatorOptions {
+  /** @defaultValue `'127.0.0.1'` */
+  readonly host?: string;
+  /** @defaultValue `0` (a free port) */
+  readonly port?: number;
+  /** Delay before a response (or a stream's first event), in ms. @defaultValue `0` */
+  readonly latencyMs?: number;
+  /** Delay between stream events, in ms. @defaultValue `0` */
+  readonly chunkDelayMs?: number;
+  /** Tokens generated per call, capped by the request's own max tokens. @defaultValue `64` */
+  readonly outputTokens?: number;
+  /** Generated words (tokens) per stream event. @defaultValue `4` */
+  readonly wordsPerChunk?: number;
+  /** Provisioned-model ARNs it serves: the model each one runs, and its capacity. */
+  readonly provisioned?: Readonly<Record<string, SimulatorCapacity & { readonly model: string }>>;
+  /** Capacity of every on-demand model id (each id has its own). @defaultValue unlimited */
+  readonly onDemand?: SimulatorCapacity;
+  /** Clock for capacity windows. @defaultValue `Date.now` */
+  readonly now?: () => number;
+}
+
+/** A request as the simulator sees it. */
+export interface SimRequest {
+  readonly method: string;
+  /** The raw (percent-encoded) path. */
+  readonly path: string;
+  readonly body: Uint8Array;
+}
+
+/** Per model id (as called) counters. */
+export interface SimulatorModelStats {
+  requests: number;
+  throttled: number;
+  inputTokens: number;
+  outputTokens: number;
+}
+
+/** What the simulator has served, for tests and the demo. */
+export interface SimulatorStats {
+  requests: number;
+  throttled: number;
+  readonly byModel: Map<string, SimulatorModelStats>;
+}
