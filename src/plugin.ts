@@ -1,6 +1,8 @@
 import type { ServiceInputTypes, ServiceOutputTypes } from '@aws-sdk/client-bedrock-runtime';
 import { metrics } from '@opentelemetry/api';
+import type { MetricProducer } from '@opentelemetry/sdk-metrics';
 import type { MiddlewareStack, Pluggable } from '@smithy/types';
+import { BaggageAttribution } from './attribution/baggage.js';
 import { attributionFromData } from './attribution/normalize.js';
 import type { Amounts } from './budgets/amounts.js';
 import { Budgets } from './budgets/budgets.js';
@@ -14,6 +16,8 @@ import { FallbackRouter } from './fallback/router.js';
 import { RoutingCounters } from './fallback/routing-counters.js';
 import { Utilization } from './fallback/utilization.js';
 import { registerBudgetMetrics } from './metrics/budget-metrics.js';
+import { InProcessHistograms } from './metrics/in-process-histograms.js';
+import { histogramProducer } from './metrics/metric-producer.js';
 import { MetricsRecorder } from './metrics/metrics-recorder.js';
 import { registerRoutingMetrics } from './metrics/routing-metrics.js';
 import { fetchMetering } from './fetch/metered-fetch.js';
@@ -49,6 +53,13 @@ export interface BedrockFinOps extends Pluggable<ServiceInputTypes, ServiceOutpu
   /** Adds the plugin's middleware to a client's stack (what `client.middlewareStack.use(finops)` calls). */
   applyToStack(stack: MiddlewareStack<ServiceInputTypes, ServiceOutputTypes>): void;
   readonly budgets: BudgetHandles;
+  /**
+   * With `genAiHistograms: 'producer'`: the OpenTelemetry SDK `MetricProducer` that exports the
+   * GenAI histograms the plugin aggregates in-process. Register it on your reader:
+   * `new PeriodicExportingMetricReader({ exporter, metricProducers: [finops.metricProducer] })`.
+   * `undefined` otherwise.
+   */
+  readonly metricProducer: MetricProducer | undefined;
   /**
    * A `fetch` that meters Bedrock Runtime calls like the SDK plugin does (one record per call,
    * budgets admitted before the request leaves, provisioned spill) and sends everything through
@@ -102,15 +113,17 @@ export function bedrockFinOps(options?: BedrockFinOpsOptions): BedrockFinOps {
   });
   const admission = new Admission(budgets.active ? budgets : undefined, reporter);
   const settler = new Settler(pricer, admission, reporter);
-  const meter = new UsageMeter(new CallStarter(resolver, o.attribution, reporter), admission, settler, reporter);
+  const meter = new UsageMeter(new CallStarter(resolver, o.attribution, reporter, o.baggageKeys === undefined ? undefined : new BaggageAttribution(o.baggageKeys === 'all' ? undefined : o.baggageKeys)), admission, settler, reporter);
 
   const provider = o.meterProvider;
+  const inProcess = o.genAiHistograms === 'producer' ? new InProcessHistograms() : undefined;
   const recorder = new MetricsRecorder({
     meterProvider: provider === undefined ? () => metrics.getMeterProvider() : () => provider,
     version: VERSION,
     maxValuesPerKey: o.maxValuesPerKey,
     histogramAttribution: o.histogramAttribution,
     histograms: o.genAiHistograms,
+    inProcess,
     onStart: (m) => {
       registerRoutingMetrics(m, routing, utilization, o.provisioned);
       if (budgets.active) registerBudgetMetrics(m, budgets);
@@ -167,6 +180,7 @@ export function bedrockFinOps(options?: BedrockFinOpsOptions): BedrockFinOps {
       stack.add(middleware, FINOPS_MIDDLEWARE);
       stack.add(attemptMiddleware, FINOPS_ATTEMPT_MIDDLEWARE);
     },
+    metricProducer: inProcess === undefined ? undefined : histogramProducer(inProcess, VERSION),
     fetch: fetching.fetch,
     wrapFetch: (baseFetch, options) => fetching.wrap(baseFetch, options),
     budgets: {

@@ -21,9 +21,17 @@ export function boundValue(value: unknown): string | undefined {
   return s.length > MAX_ATTRIBUTION_VALUE_LENGTH ? s.slice(0, MAX_ATTRIBUTION_VALUE_LENGTH) : s;
 }
 
+// Attributions are interned by content: a request scope with the same keys and values gets the
+// same frozen object, so every cache downstream (merged scopes, metric attribute sets) keyed by
+// identity hits. Bounded: cleared when full, which only costs re-interning.
+const interned = new Map<string, Attribution>();
+const MAX_INTERNED = 8192;
+
 function normalize(attrs: Record<string, unknown>, onInvalid: (key: string, problem: string) => void): Attribution {
-  const out: Record<string, string> = {};
-  let count = 0;
+  const keys: string[] = [];
+  const values: string[] = [];
+  let id = '';
+  let renamed = false;
   for (const raw of Object.keys(attrs)) {
     const value = boundValue(attrs[raw]);
     if (value === undefined) continue;
@@ -32,14 +40,34 @@ function normalize(attrs: Record<string, unknown>, onInvalid: (key: string, prob
       onInvalid(raw, k.problem);
       continue;
     }
-    if (count >= MAX_ATTRIBUTION_KEYS) {
+    const at = keys.indexOf(k.key);
+    if (at >= 0) {
+      values[at] = value;
+      renamed = true;
+      continue;
+    }
+    if (keys.length >= MAX_ATTRIBUTION_KEYS) {
       onInvalid(raw, `is past the ${MAX_ATTRIBUTION_KEYS}-key limit of one attribution`);
       continue;
     }
-    if (!Object.hasOwn(out, k.key)) count++;
-    out[k.key] = value;
+    keys.push(k.key);
+    values.push(value);
+    id += `${k.key}\u0001${value}\u0002`;
   }
-  return count === 0 ? EMPTY_ATTRIBUTION : Object.freeze(out);
+  if (keys.length === 0) return EMPTY_ATTRIBUTION;
+  // Two raw keys that normalised alike (the later one wins): the id is rebuilt from the final values.
+  if (renamed) {
+    id = '';
+    for (let i = 0; i < keys.length; i++) id += `${keys[i] as string}\u0001${values[i] as string}\u0002`;
+  }
+  const hit = interned.get(id);
+  if (hit !== undefined) return hit;
+  const out: Record<string, string> = {};
+  for (let i = 0; i < keys.length; i++) out[keys[i] as string] = values[i] as string;
+  const frozen = Object.freeze(out);
+  if (interned.size >= MAX_INTERNED) interned.clear();
+  interned.set(id, frozen);
+  return frozen;
 }
 
 /**

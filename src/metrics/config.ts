@@ -23,19 +23,26 @@ export interface MetricsInputConfig {
    */
   readonly histogramAttribution?: boolean;
   /**
-   * Whether to record the GenAI semantic-convention histograms (`gen_ai.client.token.usage`,
-   * `gen_ai.client.operation.duration`, `gen_ai.client.operation.time_to_first_chunk`). The
-   * `bedrock_finops.*` counters, summed in-process, stay either way.
+   * How to record the GenAI semantic-convention histograms (`gen_ai.client.token.usage`,
+   * `gen_ai.client.operation.duration`, `gen_ai.client.operation.time_to_first_chunk`):
+   * - `true`: through the `MeterProvider`'s histogram instruments (works with any provider, no
+   *   setup; each record costs the SDK's attribute hashing, ~2 µs);
+   * - `'producer'`: aggregated in-process with attribute sets resolved once per call shape, and
+   *   exported by `finops.metricProducer`, which you register on your SDK reader
+   *   (`metricProducers: [finops.metricProducer]`) — the same names, units and buckets, a fraction
+   *   of the cost;
+   * - `false`: not at all.
+   * The `bedrock_finops.*` counters, summed in-process, stay either way.
    * @defaultValue `true`
    */
-  readonly genAiHistograms?: boolean;
+  readonly genAiHistograms?: boolean | 'producer';
 }
 
 export interface MetricsResolvedConfig {
   readonly meterProvider: MeterProvider | undefined;
   readonly maxValuesPerKey: number;
   readonly histogramAttribution: boolean;
-  readonly genAiHistograms: boolean;
+  readonly genAiHistograms: 'instruments' | 'producer' | 'off';
 }
 
 export const METRICS_OPTION_KEYS = ['meterProvider', 'maxValuesPerKey', 'histogramAttribution', 'genAiHistograms'] as const;
@@ -48,6 +55,6 @@ export function resolveMetricsConfig(o: MetricsInputConfig): MetricsResolvedConf
     meterProvider,
     maxValuesPerKey: positiveInteger(o.maxValuesPerKey, 100, 'maxValuesPerKey'),
     histogramAttribution: boolean(o.histogramAttribution, true, 'histogramAttribution'),
-    genAiHistograms: boolean(o.genAiHistograms, true, 'genAiHistograms'),
+    genAiHistograms: o.genAiHistograms === 'producer' ? 'producer' : boolean(o.genAiHistograms, true, 'genAiHistograms') ? 'instruments' : 'off',
   };
 }

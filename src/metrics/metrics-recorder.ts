@@ -3,6 +3,7 @@ import type { Attributes, Histogram, Meter, MeterProvider, ObservableCounter, Ba
 import type { Settlement } from '../call.js';
 import { fromNanoUsd, toNanoUsd } from '../money.js';
 import { CallShape, OUTCOMES } from './call-shape.js';
+import { DURATION, HISTOGRAMS, TIME_TO_FIRST_CHUNK, TOKEN_USAGE, type HistogramIndex, type InProcessHistograms } from './in-process-histograms.js';
 import type { Attribution } from '../record.js';
 import { CardinalityGuard } from './cardinality-guard.js';
 import {
@@ -13,21 +14,29 @@ import {
   ATTR_RESPONSE_MODEL,
   ATTR_SERVER_ADDRESS,
   ATTR_SERVER_PORT,
-  DURATION_BUCKETS,
   FINOPS_CALLS,
   FINOPS_COST,
   FINOPS_ON_DEMAND_EQUIVALENT,
   FINOPS_TOKENS,
-  GEN_AI_OPERATION_DURATION,
-  GEN_AI_TIME_TO_FIRST_CHUNK,
-  GEN_AI_TOKEN_USAGE,
   PROVIDER_AWS_BEDROCK,
-  TOKEN_BUCKETS,
   UNIT_CALL,
-  UNIT_SECONDS,
   UNIT_TOKEN,
   UNIT_USD,
 } from './semconv.js';
+
+interface HistogramInstruments {
+  readonly tokenUsage: Histogram;
+  readonly duration: Histogram;
+  readonly timeToFirstChunk: Histogram;
+}
+
+function createHistograms(meter: Meter): HistogramInstruments {
+  const make = (i: HistogramIndex): Histogram => {
+    const h = HISTOGRAMS[i] as (typeof HISTOGRAMS)[number];
+    return meter.createHistogram(h.name, { description: h.description, unit: h.unit, advice: { explicitBucketBoundaries: [...h.boundaries] } });
+  };
+  return { tokenUsage: make(TOKEN_USAGE), duration: make(DURATION), timeToFirstChunk: make(TIME_TO_FIRST_CHUNK) };
+}
 
 /** Distinct call shapes kept; past this, calls are counted under one overflow shape. */
 const MAX_SHAPES = 5000;
@@ -45,8 +54,10 @@ export interface MetricsRecorderOptions {
   readonly version: string;
   readonly maxValuesPerKey: number;
   readonly histogramAttribution: boolean;
-  /** Whether to record the GenAI histograms at all. */
-  readonly histograms: boolean;
+  /** How to record the GenAI histograms: SDK instruments, in-process (for the metric producer), or not at all. */
+  readonly histograms: 'instruments' | 'producer' | 'off';
+  /** Where in-process histograms go (`histograms: 'producer'`). */
+  readonly inProcess?: InProcessHistograms | undefined;
   /** Called once with the meter when instruments are created (to register more instruments). */
   readonly onStart?: ((meter: Meter) => void) | undefined;
 }
@@ -60,13 +71,7 @@ export class MetricsRecorder {
   private readonly safeCache = new WeakMap<Attribution, SafeAttribution>();
   private readonly shapes = new Map<string, CallShape>();
   private overflow: CallShape | undefined;
-  private instruments:
-    | {
-        readonly tokenUsage: Histogram;
-        readonly duration: Histogram;
-        readonly timeToFirstChunk: Histogram;
-      }
-    | undefined;
+  private instruments: Partial<HistogramInstruments> | undefined;
   private meter: Meter | undefined;
   /** Set when the meter provider failed: metrics are off, calls go on. */
   private failed = false;
@@ -84,23 +89,8 @@ export class MetricsRecorder {
   private ensureInstruments(): NonNullable<MetricsRecorder['instruments']> {
     if (this.instruments !== undefined) return this.instruments;
     const meter = this.getMeter();
-    const instruments = {
-      tokenUsage: meter.createHistogram(GEN_AI_TOKEN_USAGE, {
-        description: 'Number of input and output tokens used.',
-        unit: UNIT_TOKEN,
-        advice: { explicitBucketBoundaries: [...TOKEN_BUCKETS] },
-      }),
-      duration: meter.createHistogram(GEN_AI_OPERATION_DURATION, {
-        description: 'GenAI operation duration.',
-        unit: UNIT_SECONDS,
-        advice: { explicitBucketBoundaries: [...DURATION_BUCKETS] },
-      }),
-      timeToFirstChunk: meter.createHistogram(GEN_AI_TIME_TO_FIRST_CHUNK, {
-        description: 'Time to receive the first chunk of a streaming response.',
-        unit: UNIT_SECONDS,
-        advice: { explicitBucketBoundaries: [...DURATION_BUCKETS] },
-      }),
-    };
+    // The GenAI histograms are SDK instruments only in 'instruments' mode (in-process otherwise).
+    const instruments = this.options.histograms === 'instruments' ? createHistograms(meter) : {};
     const tokens = meter.createObservableCounter(FINOPS_TOKENS, {
       description: 'Billed tokens by type (input excludes cache reads and writes).',
       unit: UNIT_TOKEN,
@@ -194,28 +184,32 @@ export class MetricsRecorder {
     return shape;
   }
 
+  private histogram(index: HistogramIndex, value: number, attributes: Attributes): void {
+    const mode = this.options.histograms;
+    if (mode === 'producer') this.options.inProcess?.record(index, value, attributes);
+    else if (mode === 'instruments' && this.instruments !== undefined) {
+      const i = this.instruments;
+      (index === TOKEN_USAGE ? i.tokenUsage : index === DURATION ? i.duration : i.timeToFirstChunk)?.record(value, attributes);
+    }
+  }
+
   /** Records one settled call. */
   record(settlement: Settlement): void {
     if (this.instruments === undefined && !this.start()) return;
-    const instruments = this.ensureInstruments();
+    this.ensureInstruments();
     const record = settlement.record;
     const shape = this.shapeFor(settlement);
-    const histograms = this.options.histograms;
     if (record.usageSource !== 'none') {
-      if (histograms) {
-        // The conventions count cache reads and writes as input.
-        instruments.tokenUsage.record(record.inputTokens + record.cacheReadInputTokens + record.cacheWriteInputTokens, shape.inputTokens);
-        instruments.tokenUsage.record(record.outputTokens, shape.outputTokens);
-      }
+      // The conventions count cache reads and writes as input.
+      this.histogram(TOKEN_USAGE, record.inputTokens + record.cacheReadInputTokens + record.cacheWriteInputTokens, shape.inputTokens);
+      this.histogram(TOKEN_USAGE, record.outputTokens, shape.outputTokens);
       shape.tokens[0] = (shape.tokens[0] ?? 0) + record.inputTokens;
       shape.tokens[1] = (shape.tokens[1] ?? 0) + record.outputTokens;
       shape.tokens[2] = (shape.tokens[2] ?? 0) + record.cacheReadInputTokens;
       shape.tokens[3] = (shape.tokens[3] ?? 0) + record.cacheWriteInputTokens;
     }
-    if (histograms) {
-      instruments.duration.record(record.durationMs / 1000, record.error === undefined ? shape.histogram : shape.errorAttrs(record.error));
-      if (record.timeToFirstChunkMs !== undefined) instruments.timeToFirstChunk.record(record.timeToFirstChunkMs / 1000, shape.histogram);
-    }
+    this.histogram(DURATION, record.durationMs / 1000, record.error === undefined ? shape.histogram : shape.errorAttrs(record.error));
+    if (record.timeToFirstChunkMs !== undefined) this.histogram(TIME_TO_FIRST_CHUNK, record.timeToFirstChunkMs / 1000, shape.histogram);
     const outcome: OutcomeName = record.outcome;
     const index = OUTCOMES.indexOf(outcome);
     shape.calls[index] = (shape.calls[index] ?? 0) + 1;

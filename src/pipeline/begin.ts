@@ -1,5 +1,6 @@
 import { commandAttribution, currentScopeAttribution } from '../attribution/scope.js';
-import { mergeAttribution } from '../attribution/normalize.js';
+import type { BaggageAttribution } from '../attribution/baggage.js';
+import { EMPTY_ATTRIBUTION, mergeAttribution } from '../attribution/normalize.js';
 import type { Call, CallModel } from '../call.js';
 import type { OnceReporter } from '../diagnostics.js';
 import type { ModelResolver } from '../model/model-resolver.js';
@@ -26,23 +27,39 @@ export function requestedLatency(input: unknown): string | undefined {
 export class CallStarter {
   private readonly scopeCache = new WeakMap<Attribution, Attribution>();
 
+  private readonly baggageCache = new WeakMap<Attribution, Attribution>();
+
   constructor(
     private readonly resolver: ModelResolver<RateCard | undefined>,
     private readonly defaults: Attribution,
     private readonly reporter: OnceReporter,
+    private readonly baggage?: BaggageAttribution,
   ) {}
 
-  /** Plugin defaults < `withAttribution` scope < per-command override. */
+  /** Plugin defaults < OTel baggage (when read) < `withAttribution` scope < per-command override. */
   attributionFor(args: object | undefined): Attribution {
     let attribution = this.defaults;
+    if (this.baggage !== undefined) {
+      const fromBaggage = this.baggage.current();
+      if (fromBaggage !== EMPTY_ATTRIBUTION) {
+        let merged = this.baggageCache.get(fromBaggage);
+        if (merged === undefined) {
+          merged = mergeAttribution(this.defaults, fromBaggage);
+          this.baggageCache.set(fromBaggage, merged);
+        }
+        attribution = merged;
+      }
+    }
     const scope = currentScopeAttribution();
     if (scope !== undefined) {
-      let merged = this.scopeCache.get(scope);
-      if (merged === undefined) {
-        merged = mergeAttribution(this.defaults, scope);
-        this.scopeCache.set(scope, merged);
-      }
-      attribution = merged;
+      if (attribution === this.defaults) {
+        let merged = this.scopeCache.get(scope);
+        if (merged === undefined) {
+          merged = mergeAttribution(this.defaults, scope);
+          this.scopeCache.set(scope, merged);
+        }
+        attribution = merged;
+      } else attribution = mergeAttribution(attribution, scope);
     }
     const override = args === undefined ? undefined : commandAttribution(args);
     return override === undefined ? attribution : mergeAttribution(attribution, override);

@@ -187,3 +187,64 @@ describe('genAiHistograms: false', () => {
     expect(metric(all, 'bedrock_finops.tokens').dataPoints.map((p) => p.value)).toEqual([5, 6]);
   });
 });
+
+describe("genAiHistograms: 'producer'", () => {
+  /** The GenAI histograms of a run, comparable across the two ways of recording them. */
+  function histograms(all: MetricData[]) {
+    return all
+      .filter((m) => m.descriptor.name.startsWith('gen_ai.'))
+      .map((m) => ({
+        name: m.descriptor.name,
+        unit: m.descriptor.unit,
+        temporality: m.aggregationTemporality,
+        points: m.dataPoints
+          .map((p) => {
+            const v = p.value as { buckets: { boundaries: number[]; counts: number[] }; sum: number; count: number; min?: number; max?: number };
+            return { attributes: p.attributes, boundaries: v.buckets.boundaries, counts: v.buckets.counts, count: v.count, sum: Math.round(v.sum * 1e6) };
+          })
+          .sort((a, b) => JSON.stringify(a.attributes).localeCompare(JSON.stringify(b.attributes))),
+      }))
+      .sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  async function run(mode: true | 'producer') {
+    const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+    // The producer must exist before the reader: the plugin is created first, its meterProvider is looked up lazily.
+    const finops = bedrockFinOps({ genAiHistograms: mode, attribution: { team: 'search' } });
+    const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000, metricProducers: finops.metricProducer === undefined ? [] : [finops.metricProducer] });
+    const provider = new MeterProvider({ readers: [reader] });
+    const { metrics } = await import('@opentelemetry/api');
+    metrics.disable();
+    metrics.setGlobalMeterProvider(provider);
+    try {
+      server.use(
+        on('converse', converseOk({ inputTokens: 100, outputTokens: 20, totalTokens: 120 })),
+        on('converse-stream', () => eventStream([converseStreamEvent('messageStart', { role: 'assistant' }), converseStreamEvent('metadata', { usage: { inputTokens: 7, outputTokens: 3, totalTokens: 10 }, metrics: { latencyMs: 1 } })])),
+      );
+      const client = makeClient(finops, { maxAttempts: 1 });
+      for (let i = 0; i < 3; i++) await withAttribution({ feature: `f${i % 2}` }, () => client.send(new ConverseCommand(input)));
+      await drain((await client.send(new ConverseStreamCommand(input))).stream);
+      server.use(on('converse', () => awsError(400, 'ValidationException')));
+      await client.send(new ConverseCommand(input)).catch(() => undefined);
+      const { resourceMetrics } = (await reader.collect()) as { resourceMetrics: ResourceMetrics };
+      return { all: resourceMetrics.scopeMetrics.flatMap((s) => s.metrics), finops };
+    } finally {
+      metrics.disable();
+    }
+  }
+
+  it('exports the same histograms (names, units, buckets, attributes, counts) as the SDK instruments, through finops.metricProducer', async () => {
+    const viaInstruments = await run(true);
+    const viaProducer = await run('producer');
+    expect(viaInstruments.finops.metricProducer).toBeUndefined();
+    expect(viaProducer.finops.metricProducer).toBeDefined();
+    const a = histograms(viaInstruments.all);
+    const b = histograms(viaProducer.all);
+    expect(a.map((h) => h.name)).toEqual(['gen_ai.client.operation.duration', 'gen_ai.client.operation.time_to_first_chunk', 'gen_ai.client.token.usage']);
+    // Durations differ run to run; everything else must be identical.
+    const stable = (hs: typeof a) => hs.map((h) => (h.name === 'gen_ai.client.token.usage' ? h : { ...h, points: h.points.map((p) => ({ attributes: p.attributes, boundaries: p.boundaries, count: p.count })) }));
+    expect(stable(b)).toEqual(stable(a));
+    // The FinOps counters still come through the MeterProvider, once.
+    expect(viaProducer.all.filter((m) => m.descriptor.name === 'bedrock_finops.calls')).toHaveLength(1);
+  });
+});

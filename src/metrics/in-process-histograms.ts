@@ -1,0 +1,87 @@
+import type { Attributes, HrTime } from '@opentelemetry/api';
+import { DURATION_BUCKETS, GEN_AI_OPERATION_DURATION, GEN_AI_TIME_TO_FIRST_CHUNK, GEN_AI_TOKEN_USAGE, TOKEN_BUCKETS, UNIT_SECONDS, UNIT_TOKEN } from './semconv.js';
+
+/** The GenAI histograms, by index. */
+export const TOKEN_USAGE = 0;
+export const DURATION = 1;
+export const TIME_TO_FIRST_CHUNK = 2;
+export type HistogramIndex = typeof TOKEN_USAGE | typeof DURATION | typeof TIME_TO_FIRST_CHUNK;
+
+export const HISTOGRAMS: readonly { readonly name: string; readonly description: string; readonly unit: string; readonly boundaries: readonly number[] }[] = [
+  { name: GEN_AI_TOKEN_USAGE, description: 'Number of input and output tokens used.', unit: UNIT_TOKEN, boundaries: TOKEN_BUCKETS },
+  { name: GEN_AI_OPERATION_DURATION, description: 'GenAI operation duration.', unit: UNIT_SECONDS, boundaries: DURATION_BUCKETS },
+  { name: GEN_AI_TIME_TO_FIRST_CHUNK, description: 'Time to receive the first chunk of a streaming response.', unit: UNIT_SECONDS, boundaries: DURATION_BUCKETS },
+];
+
+/** One histogram series: explicit-bucket counts, sum, count, min and max, as the SDK aggregates them. */
+export class HistogramSeries {
+  readonly counts: number[];
+  sum = 0;
+  count = 0;
+  min = Number.POSITIVE_INFINITY;
+  max = Number.NEGATIVE_INFINITY;
+
+  constructor(private readonly boundaries: readonly number[]) {
+    this.counts = new Array<number>(boundaries.length + 1).fill(0);
+  }
+
+  record(value: number): void {
+    // Bucket i holds (boundaries[i-1], boundaries[i]], as the SDK's explicit-bucket aggregation does.
+    let i = 0;
+    const b = this.boundaries;
+    while (i < b.length && value > (b[i] as number)) i++;
+    this.counts[i] = (this.counts[i] ?? 0) + 1;
+    this.sum += value;
+    this.count++;
+    if (value < this.min) this.min = value;
+    if (value > this.max) this.max = value;
+  }
+}
+
+function hrTime(ms: number): HrTime {
+  return [Math.floor(ms / 1000), Math.round((ms % 1000) * 1e6)];
+}
+
+/**
+ * The GenAI histograms aggregated in this process. Series are keyed by their attribute-set
+ * object — built once per call shape — so recording is a map lookup by identity and a few
+ * additions: no attribute hashing per record, which is what an SDK instrument spends most of its
+ * time on. Exported, cumulative, by the plugin's `metricProducer`.
+ */
+export class InProcessHistograms {
+  private readonly series: Map<Attributes, HistogramSeries>[] = HISTOGRAMS.map(() => new Map<Attributes, HistogramSeries>());
+  private readonly startMs = Date.now();
+
+  record(index: HistogramIndex, value: number, attributes: Attributes): void {
+    const map = this.series[index] as Map<Attributes, HistogramSeries>;
+    let s = map.get(attributes);
+    if (s === undefined) {
+      s = new HistogramSeries((HISTOGRAMS[index] as { boundaries: readonly number[] }).boundaries);
+      map.set(attributes, s);
+    }
+    s.record(value);
+  }
+
+  /** The histograms as the OpenTelemetry SDK's `MetricData` (cumulative, explicit buckets). */
+  metricData(): object[] {
+    const start = hrTime(this.startMs);
+    const end = hrTime(Date.now());
+    const out: object[] = [];
+    HISTOGRAMS.forEach((h, i) => {
+      const map = this.series[i] as Map<Attributes, HistogramSeries>;
+      if (map.size === 0) return;
+      out.push({
+        descriptor: { name: h.name, description: h.description, unit: h.unit, valueType: 1 /* ValueType.DOUBLE */ },
+        aggregationTemporality: 1 /* AggregationTemporality.CUMULATIVE */,
+        dataPointType: 0 /* DataPointType.HISTOGRAM */,
+        dataPoints: [...map].map(([attributes, s]) => ({
+          attributes,
+          startTime: start,
+          endTime: end,
+          value: { buckets: { boundaries: [...h.boundaries], counts: [...s.counts] }, sum: s.sum, count: s.count, min: s.min, max: s.max },
+        })),
+      });
+    });
+    return out;
+  }
+}
