@@ -110,7 +110,7 @@ describe('npm run demo', () => {
     const n = (s: string | undefined) => Number(s?.replaceAll(',', ''));
     expect(n(answers?.[1])).toBeLessThan(n(answers?.[2]));
     expect(out).toMatch(/^answers\s+[\d,]+\s+[\d,]+\s+\+\d+\.\d%\s+← growing$/m);
-    expect(out).toMatch(/claude-sonnet-4-5.* answers intent with a median of \d+ output tokens: try a smaller tier/);
+    expect(out).toMatch(/claude-sonnet-4-5.* answers intent with a median of \d+ output tokens: try .* \(would save \$0\.\d+\)/);
     expect(out).toMatch(/calls of copy are marked non-interactive: .* \(would save \$0\.\d{6}\)/);
     // Every clock time says UTC (ISO times end in Z); money never shows float noise.
     for (const [time] of out.matchAll(/\d{2}:\d{2}(:\d{2}(\.\d+)?)?\S*( UTC)?/g)) expect(time).toMatch(/Z$| UTC$/);
