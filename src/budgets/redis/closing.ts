@@ -9,6 +9,16 @@ const RETRY_MS = 100;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
+/** `promise`, or `undefined` once `ms` have passed (the timer never outlives the race). */
+async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([promise, new Promise<undefined>((resolve) => (timer = setTimeout(resolve, Math.max(0, ms))))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Whether the lease still has usage to report or room beyond its calls in flight to give back. */
 function owes(lease: Lease): boolean {
   return lease.dirty() || UNIT_FIELDS.some((f) => lease.acked.g[f] > lease.inflight[f]);
@@ -33,7 +43,7 @@ export async function closeLeases(leases: Iterable<Lease>, pump: SlicePump, heal
     const owing = all.filter(owes);
     if (owing.length === 0 || left <= 0) break;
     const sent = Promise.all(owing.map((lease) => pump.send(lease, 'return')));
-    const outcomes = await Promise.race([sent, sleep(left).then(() => undefined)]);
+    const outcomes = await within(sent, left);
     if (outcomes === undefined) break;
     if (outcomes.includes('failed')) await sleep(Math.min(RETRY_MS, deadline - performance.now()));
   }
