@@ -13,7 +13,7 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([promise, new Promise<undefined>((resolve) => (timer = setTimeout(resolve, Math.max(0, ms))))]);
+    return await Promise.race([promise, new Promise<undefined>((resolve) => (timer = setTimeout(() => { resolve(undefined); }, Math.max(0, ms))))]);
   } finally {
     clearTimeout(timer);
   }

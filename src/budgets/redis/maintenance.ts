@@ -20,7 +20,8 @@ const PRUNE_EVERY_MS = 15 * 60_000;
  */
 export class Maintenance {
   private timer: NodeJS.Timeout | undefined;
-  private nextPrune = Date.now() + Math.random() * PRUNE_EVERY_MS;
+  private readonly pruneEveryMs: number;
+  private nextPrune: number;
   private readonly budgets = new Set<string>();
   private policyChecked = false;
 
@@ -31,7 +32,11 @@ export class Maintenance {
     private readonly leases: Map<string, Lease>,
     private readonly book: ReservationBook,
     private readonly pump: SlicePump,
-  ) {}
+  ) {
+    // Processes prune at random moments, so a fleet does not prune all at once.
+    this.pruneEveryMs = Math.min(PRUNE_EVERY_MS, settings.retainMs);
+    this.nextPrune = Date.now() + Math.random() * this.pruneEveryMs;
+  }
 
   start(): void {
     this.timer ??= setInterval(() => {
@@ -74,7 +79,7 @@ export class Maintenance {
       } else if (lease.dirty() || (lease.holds() && now - lease.ackedAt > this.settings.sliceTtlMs / 3)) void this.pump.send(lease, 'flush');
     }
     if (wall >= this.nextPrune) {
-      this.nextPrune = wall + PRUNE_EVERY_MS;
+      this.nextPrune = wall + this.pruneEveryMs;
       for (const budget of this.budgets) void this.prune(budget, wall - this.settings.retainMs);
     }
   }

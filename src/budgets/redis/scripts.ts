@@ -1,5 +1,3 @@
-import { createHash } from 'node:crypto';
-
 /**
  * The Redis budget store's Lua scripts, as named constants (a test pins their SHA-1s). Each runs
  * atomically and touches the keys of one counter only (all under one budget's hash tag), so they
@@ -179,17 +177,18 @@ local info = redis.call('INFO', 'memory')
 return string.match(info, 'maxmemory_policy:(%S+)') or ''
 `;
 
-/** A script with its SHA-1 (what EVALSHA runs it by). */
+/** A script with its SHA-1, pinned (a test recomputes it): what EVALSHA runs it by. */
 export interface Script {
   readonly name: string;
   readonly source: string;
   readonly sha: string;
 }
 
-const sha1 = (source: string): string => createHash('sha1').update(source).digest('hex');
+export const LEASE: Script = { name: 'lease', source: LEASE_SCRIPT, sha: '9ad0834b9397a3b7f356890d369aa55df86f3fe8' };
+export const READ: Script = { name: 'read', source: READ_SCRIPT, sha: 'c911cb23ddd2528133c60cd61f1e43e311026922' };
+export const EXPIRED_WINDOWS: Script = { name: 'expired-windows', source: EXPIRED_WINDOWS_SCRIPT, sha: 'b28621dcc47cc97ee8a67f56cd8f5fe3e0f01b7b' };
+export const DELETE_WINDOWS: Script = { name: 'delete-windows', source: DELETE_WINDOWS_SCRIPT, sha: 'daf16b995e89af97a827264e58e4eea89da801c9' };
+export const POLICY: Script = { name: 'policy', source: POLICY_SCRIPT, sha: '5d5a18534e830308a61cccc3babfe9b7fd0b3b74' };
 
-export const LEASE: Script = { name: 'lease', source: LEASE_SCRIPT, sha: sha1(LEASE_SCRIPT) };
-export const READ: Script = { name: 'read', source: READ_SCRIPT, sha: sha1(READ_SCRIPT) };
-export const EXPIRED_WINDOWS: Script = { name: 'expired-windows', source: EXPIRED_WINDOWS_SCRIPT, sha: sha1(EXPIRED_WINDOWS_SCRIPT) };
-export const DELETE_WINDOWS: Script = { name: 'delete-windows', source: DELETE_WINDOWS_SCRIPT, sha: sha1(DELETE_WINDOWS_SCRIPT) };
-export const POLICY: Script = { name: 'policy', source: POLICY_SCRIPT, sha: sha1(POLICY_SCRIPT) };
+/** Every script, for the test that pins their SHA-1s. */
+export const SCRIPTS: readonly Script[] = [LEASE, READ, EXPIRED_WINDOWS, DELETE_WINDOWS, POLICY];

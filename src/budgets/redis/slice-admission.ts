@@ -1,7 +1,6 @@
 import { BudgetStoreUnavailableError } from '../../errors/budget-store-unavailable-error.js';
 import type { UnitField } from '../amounts.js';
 import type { CounterState, ReserveRequest, ReserveResult } from '../store.js';
-import { redisDeadline } from './deadline.js';
 import type { StoreHealth } from './health.js';
 import type { Lease } from './lease.js';
 import type { RedisStoreSettings } from './options.js';
@@ -73,10 +72,6 @@ export class SliceAdmission {
 
   /** Asks Redis for room on the slices that lack it, until the call fits, is refused, or Redis does not answer in time. */
   async remote(request: ReserveRequest, leases: readonly Lease[]): Promise<ReserveResult> {
-    let stop: () => void = () => undefined;
-    const timedOut = new Promise<'timeout'>((resolve) => {
-      stop = redisDeadline(this.settings.storeTimeoutMs, () => { resolve('timeout'); });
-    });
     const cancels: (() => void)[] = [];
     const exceeded = new Map<number, UnitField>();
     try {
@@ -98,8 +93,7 @@ export class SliceAdmission {
         }
         const waits = lacking.map((i) => this.pump.acquire(leases[i] as Lease, request.entries[i]?.amounts ?? (leases[i] as Lease).inflight));
         for (const w of waits) cancels.push(w.cancel);
-        const outcomes: ScriptOutcome[] | 'timeout' = await Promise.race([Promise.all(waits.map((w) => w.outcome)), timedOut]);
-        if (outcomes === 'timeout') throw this.unavailable(`Redis did not answer within ${this.settings.storeTimeoutMs} ms (storeTimeoutMs)`);
+        const outcomes: ScriptOutcome[] = await Promise.all(waits.map((w) => w.outcome));
         for (let k = 0; k < lacking.length; k++) {
           const i = lacking[k] as number;
           const lease = leases[i] as Lease;
@@ -107,6 +101,7 @@ export class SliceAdmission {
           if (entry === undefined) continue;
           const field = lease.lacking(entry.amounts);
           if (field === undefined) continue;
+          if (outcomes[k] === 'timeout') throw this.unavailable(`Redis did not answer within ${this.settings.storeTimeoutMs} ms (storeTimeoutMs)`);
           if (outcomes[k] === 'failed') throw this.unavailable('Redis could not be asked for budget room');
           if (outcomes[k] !== 'refused') continue;
           if (!entry.enforce) exceeded.set(i, field);
@@ -114,7 +109,6 @@ export class SliceAdmission {
         }
       }
     } finally {
-      stop();
       for (const cancel of cancels) cancel();
     }
   }

@@ -9,9 +9,11 @@ import { leaseArgs, parseLeaseReply } from './wire.js';
 
 /**
  * How a script ended, for a call waiting on it: `answered` (look again at the slice), `refused`
- * (Redis has no room for the least that was asked), `failed` (no answer: Redis unreachable).
+ * (Redis has no room for the least that was asked), `failed` (it failed: Redis unreachable),
+ * `timeout` (no answer within `storeTimeoutMs` of Redis time; the script goes on, and its answer
+ * still lands on the slice).
  */
-export type ScriptOutcome = 'answered' | 'refused' | 'failed';
+export type ScriptOutcome = 'answered' | 'refused' | 'failed' | 'timeout';
 
 interface Waiter {
   readonly need: Units;
@@ -88,8 +90,12 @@ export class SlicePump {
     const heldBefore = lease.acked.g;
     const t0 = performance.now();
     let answered = false;
+    // The deadline runs from when the script is sent: calls queued behind it do not count
+    // their own waiting (a busy event loop is not a slow Redis).
     const cancelDeadline = redisDeadline(this.settings.storeTimeoutMs, () => {
-      if (!answered) this.health.timedOut(this.settings.storeTimeoutMs);
+      if (answered) return;
+      this.health.timedOut(this.settings.storeTimeoutMs);
+      this.release(lease, 'timeout');
     });
     const keys = [lease.keys.counter, lease.keys.holders, lease.keys.windows];
     const p = this.run(LEASE, keys, leaseArgs(lease, op, this.settings.sliceTtlMs, this.settings.idempotencyMs)).then(
@@ -116,15 +122,19 @@ export class SlicePump {
       answered = true;
       cancelDeadline();
       this.running.delete(lease);
-      const set = this.waiting.get(lease);
-      if (set !== undefined) {
-        this.waiting.delete(lease);
-        // Calls that came after the script was sized look again (and ask anew if they must).
-        for (const w of set) w.resolve(w.included || outcome === 'failed' ? outcome : 'answered');
-      }
+      this.release(lease, outcome);
       return outcome;
     });
     this.running.set(lease, done);
     return done;
+  }
+
+  /** Tells the calls waiting on `lease` how its script ended. */
+  private release(lease: Lease, outcome: ScriptOutcome): void {
+    const set = this.waiting.get(lease);
+    if (set === undefined) return;
+    this.waiting.delete(lease);
+    // Calls that came after the script was sized look again (and ask anew if they must).
+    for (const w of set) w.resolve(w.included || outcome === 'failed' || outcome === 'timeout' ? outcome : 'answered');
   }
 }
