@@ -10,7 +10,7 @@ import { startRedis, type RedisServer } from '../helpers/redis-server.js';
 import { waitFor } from '../helpers/processes.js';
 import { budgetInRedis, PER_CALL, sleep } from './fleet-fixture.js';
 import { lossyProxy } from './lossy-proxy.js';
-import { simulated } from './simulated.js';
+import { simulated } from '../helpers/simulated-finops.js';
 
 let server: RedisServer;
 const open: { quit: () => Promise<unknown> }[] = [];

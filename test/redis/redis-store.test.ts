@@ -10,7 +10,7 @@ import { LEASE, SCRIPTS } from '../../src/budgets/redis/scripts.js';
 import { waitFor } from '../helpers/processes.js';
 import { startRedis, type RedisServer } from '../helpers/redis-server.js';
 import { describeStoreContract } from '../shared/store-contract.js';
-import { simulated } from './simulated.js';
+import { simulated } from '../helpers/simulated-finops.js';
 
 let server: RedisServer;
 const clients: { close: () => Promise<unknown> }[] = [];
