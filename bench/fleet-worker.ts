@@ -7,7 +7,8 @@ import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-r
 import { Redis } from 'ioredis';
 import type { BudgetStore } from '../src/budgets/index.js';
 import { RedisBudgetStore, type IoRedisLike } from '../src/budgets/redis/index.js';
-import { bedrockFinOps, isBudgetExceededError } from '../src/index.js';
+import { bedrockFinOps } from '../src/index.js';
+import { callPool } from '../test/helpers/call-pool.js';
 import { SimulatorEngine, simulatorRequestHandler, tokensOfText } from '../src/testing/index.js';
 import { PerCallRedisBudgetStore } from './legacy/redis-budget-store.js';
 import { percentile } from './stats.js';
@@ -84,24 +85,7 @@ if (process.argv[1]?.endsWith('fleet-worker.ts')) {
   const command = new ConverseCommand({ modelId: 'amazon.nova-micro-v1:0', messages: [{ role: 'user', content: [{ text: spec.text }] }], inferenceConfig: { maxTokens: spec.maxTokens } });
   await new Promise((r) => setTimeout(r, Math.max(0, spec.startAt - Date.now())));
   const t0 = performance.now();
-  const r = { admitted: 0, refused: 0, unavailable: 0, errors: 0, tokens: 0 };
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(spec.concurrency, spec.calls) }, async () => {
-      while (next < spec.calls) {
-        next++;
-        try {
-          const out = await bedrock.send(command);
-          r.admitted++;
-          r.tokens += out.usage?.totalTokens ?? 0;
-        } catch (e) {
-          if (!isBudgetExceededError(e)) r.errors++;
-          else if (e.reason === 'store-unavailable') r.unavailable++;
-          else r.refused++;
-        }
-      }
-    }),
-  );
+  const r = await callPool(spec.calls, spec.concurrency, () => bedrock.send(command));
   const wallMs = performance.now() - t0;
   await finops.shutdown();
   await store.close?.();

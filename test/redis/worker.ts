@@ -8,7 +8,8 @@
  */
 import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
 import { Redis } from 'ioredis';
-import { bedrockFinOps, isBudgetExceededError } from '../../src/index.js';
+import { bedrockFinOps } from '../../src/index.js';
+import { callPool } from '../helpers/call-pool.js';
 import { RedisBudgetStore } from '../../src/budgets/redis/index.js';
 import { SimulatorEngine, simulatorRequestHandler, tokensOfText } from '../../src/testing/index.js';
 import { WORKER_MAX_TOKENS, WORKER_TEXT, type WorkerResult, type WorkerSpec } from './fleet-fixture.js';
@@ -38,32 +39,7 @@ if (spec.mode === 'hold') {
 }
 
 if (spec.startAt !== undefined) await new Promise((r) => setTimeout(r, Math.max(0, spec.startAt! - Date.now())));
-let admitted = 0;
-let refused = 0;
-let unavailable = 0;
-let errors = 0;
-let tokens = 0;
-let next = 0;
-await Promise.all(
-  Array.from({ length: Math.min(spec.concurrency, spec.calls) }, async () => {
-    while (next < spec.calls) {
-      next++;
-      try {
-        const out = await call();
-        admitted++;
-        tokens += out.usage?.totalTokens ?? 0;
-      } catch (e) {
-        if (isBudgetExceededError(e)) {
-          if (e.reason === 'store-unavailable') unavailable++;
-          else refused++;
-        } else {
-          errors++;
-          console.error(e);
-        }
-      }
-    }
-  }),
-);
+const { admitted, refused, unavailable, errors, tokens } = await callPool(spec.calls, spec.concurrency, call, (e) => console.error(e));
 await finops.shutdown();
 const report = await store.close();
 const result: WorkerResult = { admitted, refused, unavailable, errors, tokens, stats: store.stats(), complete: report.complete };

@@ -60,6 +60,8 @@ export class RedisBudgetStore implements BudgetStore {
   private readonly maintenance: Maintenance;
   private closing: Promise<BudgetStoreCloseReport> | undefined;
   private closed = false;
+  /** The close finished: later commits can no longer be delivered. */
+  private finished = false;
 
   constructor(options: RedisBudgetStoreOptions) {
     if (typeof options !== 'object' || options === null) throw new ConfigurationError('RedisBudgetStore options', 'must be an object with a client');
@@ -120,6 +122,7 @@ export class RedisBudgetStore implements BudgetStore {
       after.push(now);
     }
     this.health.count('commits_buffered');
+    if (this.finished) this.health.count('dropped');
     if (this.closed) this.lateCommit();
     return { applied: true, before, after };
   }
@@ -162,7 +165,9 @@ export class RedisBudgetStore implements BudgetStore {
     this.closing ??= (async () => {
       this.closed = true;
       this.maintenance.stop();
-      return closeLeases(this.leases.values(), this.pump, this.health, this.settings.closeTimeoutMs);
+      const report = await closeLeases(this.leases.values(), this.pump, this.health, this.settings.closeTimeoutMs);
+      this.finished = true;
+      return report;
     })();
     return this.closing;
   }

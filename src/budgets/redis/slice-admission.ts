@@ -1,6 +1,6 @@
 import { BudgetStoreUnavailableError } from '../../errors/budget-store-unavailable-error.js';
-import type { UnitField } from '../amounts.js';
-import type { CounterState, ReserveRequest, ReserveResult } from '../store.js';
+import type { UnitField, Units } from '../amounts.js';
+import type { CounterState, ReservationEntry, ReserveRequest, ReserveResult } from '../store.js';
 import type { StoreHealth } from './health.js';
 import type { Lease } from './lease.js';
 import type { RedisStoreSettings } from './options.js';
@@ -11,6 +11,9 @@ type Flag = { readonly index: number; readonly field: UnitField };
 const NONE: readonly Flag[] = Object.freeze([]);
 /** Rounds of "ask Redis, look again" before a call that keeps losing the room to others is refused. */
 const MAX_ROUNDS = 8;
+
+/** What entry `i` of the request reserves (one entry per lease, by construction). */
+const amountsOf = (request: ReserveRequest, i: number): Units => (request.entries[i] as ReservationEntry).amounts;
 
 /**
  * Admission against slices: synchronous when every counter's slice has room for the call (the
@@ -34,7 +37,9 @@ export class SliceAdmission {
   private place(request: ReserveRequest, leases: readonly Lease[], exceeded: readonly Flag[]): ReserveResult {
     const states = SliceAdmission.states(leases);
     const now = performance.now();
-    leases.forEach((lease, i) => { lease.reserve(request.entries[i]?.amounts ?? lease.inflight, now); });
+    leases.forEach((lease, i) => {
+      lease.reserve(amountsOf(request, i), now);
+    });
     this.book.add(
       request.id,
       leases,
@@ -91,7 +96,7 @@ export class SliceAdmission {
           for (const i of lacking) void this.pump.send(leases[i] as Lease, 'flush');
           throw this.unavailable('Redis is unreachable and no slice of this process has room for the call');
         }
-        const waits = lacking.map((i) => this.pump.acquire(leases[i] as Lease, request.entries[i]?.amounts ?? (leases[i] as Lease).inflight));
+        const waits = lacking.map((i) => this.pump.acquire(leases[i] as Lease, amountsOf(request, i)));
         for (const w of waits) cancels.push(w.cancel);
         const outcomes: ScriptOutcome[] = await Promise.all(waits.map((w) => w.outcome));
         for (let k = 0; k < lacking.length; k++) {
@@ -115,7 +120,7 @@ export class SliceAdmission {
 
   private refuse(request: ReserveRequest, leases: readonly Lease[], index: number, exceeded: readonly Flag[]): ReserveResult {
     const lease = leases[index] as Lease;
-    const field = lease.lacking(request.entries[index]?.amounts ?? lease.inflight) ?? 'tokens';
+    const field = lease.lacking(amountsOf(request, index)) ?? 'tokens';
     return { admitted: false, rejected: { index, field }, exceeded, states: SliceAdmission.states(leases) };
   }
 }
