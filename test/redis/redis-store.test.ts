@@ -160,6 +160,18 @@ describe('Redis budget store behaviour', () => {
     expect(() => new RedisBudgetStore({ client: {} as RedisBudgetStoreOptions['client'] })).toThrow(/client/);
   });
 
+  it('admits 10 of 10 sequential calls that each reserve 6,000 and use 110 under a 10,000 limit (a commit is visible before send() resolves)', async () => {
+    const store = new RedisBudgetStore({ client: redis, keyPrefix: 'sequential:' });
+    const { finops, call } = simulated({ budgetStore: store, onStoreError: 'deny', estimator: () => 5_990, budgets: [{ name: 'seq', limit: { tokens: 10_000 }, window: 'day' }] });
+    let admitted = 0;
+    // 388 characters: 97 + 3 input tokens, plus 10 output.
+    for (let i = 0; i < 10; i++) admitted += await call('x'.repeat(388), 10).then(() => 1, () => 0);
+    expect(admitted).toBe(10);
+    const [status] = await finops.budgets.status();
+    expect(status).toMatchObject({ used: { tokens: 1_100 }, reserved: { tokens: 0 } });
+    await finops.shutdown();
+  });
+
   it('exports its slices, round trips, outage state and commits as metrics', async () => {
     const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
     const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000 });
