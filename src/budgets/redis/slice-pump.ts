@@ -66,11 +66,6 @@ export class SlicePump {
     return this.running.get(lease) ?? this.start(lease, kind);
   }
 
-  /** Every script on its way. */
-  inFlight(): Promise<ScriptOutcome[]> {
-    return Promise.all(this.running.values());
-  }
-
   /** Calls that arrive in the same turn of the event loop share one script. */
   private schedule(lease: Lease): void {
     if (this.running.has(lease) || this.scheduled.has(lease)) return;
@@ -98,8 +93,8 @@ export class SlicePump {
       this.release(lease, 'timeout');
     });
     const keys = [lease.keys.counter, lease.keys.holders, lease.keys.windows];
-    const p = this.run(LEASE, keys, leaseArgs(lease, op, this.settings.sliceTtlMs, this.settings.idempotencyMs)).then(
-      (reply): ScriptOutcome => {
+    const p = this.run(LEASE, keys, leaseArgs(lease, op, this.settings.sliceTtlMs, this.settings.idempotencyMs))
+      .then((reply): ScriptOutcome => {
         const { status, counter } = parseLeaseReply(reply);
         const now = performance.now();
         this.health.answered(op.kind, (now - t0) / 1000);
@@ -111,13 +106,13 @@ export class SlicePump {
         if (had && !has) this.health.count('slices_returned');
         if (status === 'refused') this.health.count('refused');
         return status === 'refused' ? 'refused' : 'answered';
-      },
-      (error: unknown): ScriptOutcome => {
+      })
+      // A failed script, or a reply that is not the script's (parsed before anything changes).
+      .catch((error: unknown): ScriptOutcome => {
         lease.failed();
         this.health.failed(op.kind, (performance.now() - t0) / 1000, error);
         return 'failed';
-      },
-    );
+      });
     const done = p.then((outcome) => {
       answered = true;
       cancelDeadline();
