@@ -123,7 +123,7 @@ try {
       rows[4]?.push(`${sum(results, (r) => r.refused)} / ${sum(results, (r) => r.unavailable)}`);
     }
     for (const [i, target] of ['', '≤ limit', '≥ 90%', '', ''].entries()) rows[i]?.push(target);
-    log(`### Race: 4 processes × 250 concurrent calls, 100,000-token budget, a CPU hog beside them (\`onStoreError: 'allow'\`, estimates 10% above actual; possible = ⌊limit / actual⌋ = ${possible})`);
+    log(`### Race: 4 processes × 250 concurrent calls, 100,000-token budget, a CPU hog beside them (\`onStoreError: 'allow'\`, estimates 10% above actual: 223 tokens reserved, 203 used)`);
     log();
     table(rows);
   }
