@@ -164,6 +164,7 @@ describe('Redis budget store faults', () => {
     expect(reasons).toEqual(Array.from({ length: 1_000 - fits }, () => 'limit'));
     expect(store.stats()).toMatchObject({ unavailable: false, events: { timeouts: 0, unavailable_admissions: 0 } });
     await finops.shutdown();
+    // Charged: exactly the 100 calls that fit; released: the slice; recorded: no timeout, no outage.
     expect(await budgetInRedis(server.url, 'stall:', 'stall')).toEqual({ used: fits * PER_CALL, leased: 0, counters: 1 });
   });
 
@@ -237,7 +238,7 @@ describe('Redis budget store faults', () => {
       expect(await reserveAndCommit(store, 'closing', 1_000, 40, 'c1')).toBe(true);
       paused.pause();
       const report = await store.close();
-      // Recorded: the 40 tokens Redis never acknowledged, counted as dropped.
+      // Charged in Redis: nothing (it never answered); recorded: the 40 tokens it never acknowledged, reported and counted as dropped.
       expect(report).toEqual({ complete: false, undelivered: [{ budget: 'closing', key: dayKey('closing'), usage: tokens(40), commits: 1 }] });
       expect(store.stats().events.dropped).toBe(1);
       paused.resume();
