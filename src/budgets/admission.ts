@@ -5,6 +5,7 @@ import { ModelNotAllowedError } from '../errors/model-not-allowed-error.js';
 import { UnpricedModelError } from '../errors/unpriced-model-error.js';
 import { addUnits, FIELD_OF, LIMIT_OF, publicValue, units, type UnitField, type Units } from './amounts.js';
 import type { BudgetContext } from './context.js';
+import type { InsuranceAllowance } from './insurance.js';
 import { matchingKeys, type CounterKey } from './counter-key.js';
 import { heuristicInputTokens, requestedMaxOutputTokens } from './estimate.js';
 import { firstLimitType } from './events.js';
@@ -55,7 +56,11 @@ function validEstimate(n: unknown, call: Call, input: unknown): number {
  * asynchronous.
  */
 export class BudgetAdmission {
-  constructor(private readonly c: BudgetContext) {}
+  constructor(
+    private readonly c: BudgetContext,
+    /** What `onStoreError: 'allow'` admits against while the store fails. */
+    private readonly insurance: InsuranceAllowance,
+  ) {}
 
   admit(call: Call, input: unknown): Reservation | undefined | Promise<Reservation | undefined> {
     const c = this.c;
@@ -137,13 +142,15 @@ export class BudgetAdmission {
   private storeFailed(call: Call, id: string, placed: readonly Placed[], estimate: Units, error: unknown): Reservation {
     const c = this.c;
     c.counters.storeErrors++;
-    c.reporter.error('store', `the budget store failed; calls are ${c.onStoreError === 'allow' ? 'allowed without budget checks' : 'denied'} while it does (onStoreError: '${c.onStoreError}')`, error);
+    c.reporter.error('store', `the budget store failed; calls are ${c.onStoreError === 'allow' ? `allowed within the insurance allowance (${this.insurance.fraction} of each limit per process)` : 'denied'} while it does (onStoreError: '${c.onStoreError}')`, error);
     const first = placed[0];
     const who = { modelId: call.requestedModelId, attribution: call.attribution };
     if (first !== undefined) c.events.emit('store-error', first.key, firstLimitType(first.key), { used: 0, requested: estimate[FIELD_OF[firstLimitType(first.key)]] }, who);
-    // Nothing was reserved, but the usage is still committed when the call settles (a store
-    // that is down buffers it), so totals stay exact once it is back.
-    if (c.onStoreError === 'allow' || first === undefined) return { id, placed, estimate, reserved: false };
+    // Nothing was reserved in the store, but the usage is still committed when the call settles
+    // (a store that is down buffers it), so totals stay exact once it is back. 'allow' is bounded
+    // by the insurance allowance: past it, the call is refused like under 'deny'.
+    if (first === undefined) return { id, placed, estimate, reserved: false };
+    if (c.onStoreError === 'allow' && this.insurance.admit(id, placed.map((p) => p.entry), call.startedAt).admitted) return { id, placed, estimate, reserved: false };
     const limitType = firstLimitType(first.key);
     throw new BudgetExceededError({
       budget: first.key.rule.name,

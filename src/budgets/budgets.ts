@@ -8,6 +8,7 @@ import type { BudgetsResolvedConfig } from './config.js';
 import type { BudgetContext } from './context.js';
 import { countTokensEstimator } from './count-tokens-estimator.js';
 import { BudgetEvents } from './events.js';
+import { InsuranceAllowance } from './insurance.js';
 import { BudgetCounters, KnownCounters } from './known-counters.js';
 import { MemoryBudgetStore } from './memory-store.js';
 import { BudgetSettlement } from './settlement.js';
@@ -29,6 +30,8 @@ export interface BudgetsDeps {
 export class Budgets {
   readonly store: BudgetStore;
   readonly counters = new BudgetCounters();
+  /** What `onStoreError: 'allow'` admits while the store fails (metrics read its counts). */
+  readonly insurance: InsuranceAllowance;
   /** Whether any rule or policy is configured (otherwise admission is skipped entirely). */
   readonly active: boolean;
   private readonly admission: BudgetAdmission;
@@ -55,7 +58,8 @@ export class Budgets {
       reporter: deps.reporter,
       costModelFor: deps.costModelFor,
     };
-    this.admission = new BudgetAdmission(context);
+    this.insurance = new InsuranceAllowance(config.insuranceFraction);
+    this.admission = new BudgetAdmission(context, this.insurance);
     this.settlement = new BudgetSettlement(context);
     this.views = new BudgetViews(context);
   }

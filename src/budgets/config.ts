@@ -45,11 +45,20 @@ export interface BudgetsInputConfig {
    */
   readonly reservationLeaseMs?: number;
   /**
-   * What to do when the budget store fails: `'allow'` sends the call without a budget check
-   * (availability first), `'deny'` rejects it with `BudgetExceededError`.
+   * What to do when the budget store fails (for a shared store: it cannot be reached and this
+   * process holds no room for the call): `'allow'` sends the call within the insurance allowance
+   * (`insuranceFraction`), `'deny'` rejects it with `BudgetExceededError` (`reason: 'store-unavailable'`).
    * @defaultValue `'allow'`
    */
   readonly onStoreError?: 'allow' | 'deny';
+  /**
+   * With `onStoreError: 'allow'`, how much a process may admit while the store cannot be asked:
+   * this fraction of each limit, per budget counter and window, counted by the calls' estimates
+   * (the insurance allowance). Past it, calls are refused with `reason: 'store-unavailable'`.
+   * `0` makes `'allow'` refuse like `'deny'`; `1` lets each process spend a whole limit.
+   * @defaultValue `0.01`
+   */
+  readonly insuranceFraction?: number;
   /** Called for budget threshold crossings, rejections, warn-budget overruns, unpriced models and store errors. */
   readonly onBudgetEvent?: (event: BudgetEvent) => void;
   /**
@@ -71,6 +80,7 @@ export interface BudgetsResolvedConfig {
   readonly defaultMaxOutputTokens: number;
   readonly reservationLeaseMs: number;
   readonly onStoreError: 'allow' | 'deny';
+  readonly insuranceFraction: number;
   readonly onBudgetEvent: ((event: BudgetEvent) => void) | undefined;
   readonly unpricedModels: 'deny' | 'warn';
 }
@@ -84,6 +94,7 @@ export const BUDGETS_OPTION_KEYS = [
   'defaultMaxOutputTokens',
   'reservationLeaseMs',
   'onStoreError',
+  'insuranceFraction',
   'onBudgetEvent',
   'unpricedModels',
 ] as const;
@@ -98,6 +109,9 @@ export function resolveBudgetsConfig(o: BudgetsInputConfig): BudgetsResolvedConf
   if (estimator === 'count-tokens' && (o.countTokensClient === undefined || typeof o.countTokensClient.send !== 'function'))
     throw new ConfigurationError('countTokensClient', "is required with estimator 'count-tokens' (pass a BedrockRuntimeClient)");
   assertFunction(o.onBudgetEvent, 'onBudgetEvent');
+  const insuranceFraction = o.insuranceFraction ?? 0.01;
+  if (typeof insuranceFraction !== 'number' || !(insuranceFraction >= 0 && insuranceFraction <= 1))
+    throw new ConfigurationError('insuranceFraction', 'must be a number from 0 to 1');
   return {
     rules: compileRules(o.budgets),
     policies: compilePolicies(o.policies),
@@ -107,6 +121,7 @@ export function resolveBudgetsConfig(o: BudgetsInputConfig): BudgetsResolvedConf
     defaultMaxOutputTokens: positiveInteger(o.defaultMaxOutputTokens, 4096, 'defaultMaxOutputTokens'),
     reservationLeaseMs: positiveInteger(o.reservationLeaseMs, 900_000, 'reservationLeaseMs'),
     onStoreError: oneOf(o.onStoreError, ['allow', 'deny'], 'allow', 'onStoreError'),
+    insuranceFraction,
     onBudgetEvent: o.onBudgetEvent,
     unpricedModels: oneOf(o.unpricedModels, ['deny', 'warn'], 'deny', 'unpricedModels'),
   };

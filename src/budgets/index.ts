@@ -1,6 +1,20 @@
 // `bedrock-finops/budgets`: the extension points of budgets — the store interface and the
 // in-memory reference store, the input estimators, and the types budget rules are built from.
-export type { BudgetStore, ReserveRequest, ReserveResult, ReservationEntry, CommitRequest, CommitEntry, CommitResult, CounterState, CounterRef } from './store.js';
+export type {
+  BudgetStore,
+  BudgetStoreCloseReport,
+  BudgetStoreObserver,
+  BudgetStoreStats,
+  ReserveRequest,
+  ReserveResult,
+  ReservationEntry,
+  CommitRequest,
+  CommitEntry,
+  CommitResult,
+  CounterState,
+  CounterRef,
+  UndeliveredUsage,
+} from './store.js';
 export { MemoryBudgetStore } from './memory-store.js';
 export type { Amounts, LimitType, Limits, Units, UnitLimits, UnitField } from './amounts.js';
 export type { BudgetWindow } from './window.js';

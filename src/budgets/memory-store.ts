@@ -1,4 +1,5 @@
 import { addUnits, exceededField, isZeroUnits, subUnits, ZERO_UNITS, type UnitField, type Units } from './amounts.js';
+import { CommittedIds } from './committed-ids.js';
 import type { BudgetStore, CommitRequest, CommitResult, CounterRef, CounterState, ReservationEntry, ReserveRequest, ReserveResult } from './store.js';
 
 interface Counter {
@@ -14,7 +15,6 @@ interface Held {
 }
 
 const SWEEP_EVERY_MS = 1_000;
-const IDS_KEPT = 10_000;
 const NONE: readonly { index: number; field: UnitField }[] = Object.freeze([]);
 
 /**
@@ -26,12 +26,8 @@ export class MemoryBudgetStore implements BudgetStore {
   private readonly counters = new Map<string, Counter>();
   private readonly held = new Map<string, Held>();
   // Idempotency without tracking every id forever: a live reservation is committed once (it is
-  // deleted then); the ids of the last reservations that expired or were committed are
-  // remembered (bounded ring), so a late or repeated commit or reserve is recognised.
-  private readonly expired = new Set<string>();
-  private readonly done = new Set<string>();
-  private readonly ring: (string | undefined)[] = new Array<string | undefined>(IDS_KEPT);
-  private ringIndex = 0;
+  // deleted then); the ids of the last committed reservations are remembered (bounded ring).
+  private readonly committed = new CommittedIds();
   private nextSweep = 0;
 
   private counter(key: string, windowEnd: number): Counter {
@@ -41,17 +37,6 @@ export class MemoryBudgetStore implements BudgetStore {
       this.counters.set(key, c);
     }
     return c;
-  }
-
-  private remember(set: Set<string>, id: string): void {
-    const evicted = this.ring[this.ringIndex];
-    if (evicted !== undefined) {
-      this.expired.delete(evicted);
-      this.done.delete(evicted);
-    }
-    this.ring[this.ringIndex] = id;
-    this.ringIndex = (this.ringIndex + 1) % IDS_KEPT;
-    set.add(id);
   }
 
   private release(h: Held): void {
@@ -68,7 +53,6 @@ export class MemoryBudgetStore implements BudgetStore {
     for (const [id, h] of this.held) {
       if (h.expiresAt > now) continue;
       this.held.delete(id);
-      this.remember(this.expired, id);
       this.release(h);
     }
     // A counter outlives its window by a day so late commits still land on it.
@@ -88,14 +72,14 @@ export class MemoryBudgetStore implements BudgetStore {
       counters.push(c);
       states.push({ used: c.used, reserved: c.reserved });
       // A repeated reserve (a re-sent request) changes nothing and admits again.
-      if (this.held.has(request.id) || this.done.has(request.id)) continue;
+      if (this.held.has(request.id) || this.committed.has(request.id)) continue;
       const over = exceededField(entry.limits, c.used, c.reserved, entry.amounts);
       if (over === undefined) continue;
       if (entry.enforce) rejected ??= { index, field: over };
       else (exceeded ??= []).push({ index, field: over });
     }
     if (rejected !== undefined) return { admitted: false, rejected, exceeded: exceeded ?? NONE, states };
-    if (this.held.has(request.id) || this.done.has(request.id)) return { admitted: true, rejected: undefined, exceeded: NONE, states };
+    if (this.held.has(request.id) || this.committed.has(request.id)) return { admitted: true, rejected: undefined, exceeded: NONE, states };
     const keys: string[] = [];
     const amounts: Units[] = [];
     for (let i = 0; i < entries.length; i++) {
@@ -111,12 +95,13 @@ export class MemoryBudgetStore implements BudgetStore {
 
   commit(request: CommitRequest): CommitResult {
     const h = this.held.get(request.id);
-    if (h === undefined && !this.expired.delete(request.id)) return { applied: false, before: [], after: [] };
+    if (h === undefined && this.committed.has(request.id)) return { applied: false, before: [], after: [] };
+    // An expired or unknown id (a call let through while a store failed) still counts, once.
     if (h !== undefined) {
       this.held.delete(request.id);
       this.release(h);
     }
-    this.remember(this.done, request.id);
+    this.committed.add(request.id);
     const before: Units[] = [];
     const after: Units[] = [];
     for (const entry of request.entries) {

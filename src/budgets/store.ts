@@ -50,7 +50,11 @@ export interface CommitEntry {
 }
 
 export interface CommitRequest {
-  /** The reservation being settled: its reserved amounts are released. Committing twice is a no-op. */
+  /**
+   * The reservation being settled: its reserved amounts are released. Committing twice is a
+   * no-op. An id the store never reserved (a call let through while the store failed) or whose
+   * reservation expired still counts its usage, once.
+   */
   readonly id: string;
   readonly entries: readonly CommitEntry[];
   readonly now: number;
@@ -70,6 +74,43 @@ export interface CounterRef {
   readonly budget: string;
 }
 
+/** Told about every round trip a store makes to its backend (the latency histogram). */
+export interface BudgetStoreObserver {
+  /** One round trip ended: `seconds` from sending to the answer (or the failure), the operation, whether it succeeded. */
+  roundTrip(seconds: number, operation: string, ok: boolean): void;
+}
+
+/** What a store reports about itself, exported as metrics. */
+export interface BudgetStoreStats {
+  /**
+   * Counts since the store was created, by event (`slices_leased`, `slices_returned`, `refused`,
+   * `errors`, `timeouts`, `commits_buffered`, `commits_acknowledged`, `dropped`, …).
+   */
+  readonly events: Readonly<Record<string, number>>;
+  /** Commits applied in this process that the backend has not acknowledged yet. */
+  readonly pendingCommits: number;
+  /** Slices of budget room this process holds now. */
+  readonly slices: number;
+  /** Whether the backend is unreachable now (admission then needs a slice, or `onStoreError` applies). */
+  readonly unavailable: boolean;
+}
+
+/** Usage a store could not deliver to its backend before `close()` gave up. */
+export interface UndeliveredUsage {
+  readonly budget: string;
+  /** The counter's store key. */
+  readonly key: string;
+  readonly usage: Units;
+  readonly commits: number;
+}
+
+/** What `close()` did. */
+export interface BudgetStoreCloseReport {
+  /** `true` when every commit reached the backend and every slice was given back. */
+  readonly complete: boolean;
+  readonly undelivered: readonly UndeliveredUsage[];
+}
+
 /**
  * Where budget counters live. Every method is atomic: `reserve` checks every entry and reserves
  * on all of them or none. Amounts are integers (tokens; cost in nano-USD), so sums are exact.
@@ -81,8 +122,14 @@ export interface BudgetStore {
   commit(request: CommitRequest): CommitResult | Promise<CommitResult>;
   /** Current states of the given counters (missing ones are zero). */
   read(counters: readonly CounterRef[], now: number): readonly CounterState[] | Promise<readonly CounterState[]>;
-  /** Writes what the store still holds for the backend (buffered commits) and releases timers. User-supplied connections stay open. */
-  close?(): Promise<void>;
-  /** Counters about the store itself (errors, timeouts, buffered commits…), exported as metrics. */
-  stats?(): Readonly<Record<string, number>>;
+  /**
+   * Writes what the store still holds for the backend (buffered commits, slices) within its
+   * deadline and releases timers; may report what it could not deliver. Idempotent: later calls
+   * answer the same report. User-supplied connections stay open.
+   */
+  close?(): Promise<void | BudgetStoreCloseReport>;
+  /** What the store has been through (slices, errors, buffered commits…), exported as metrics. */
+  stats?(): BudgetStoreStats;
+  /** Registers an observer of round trips to the backend. */
+  observe?(observer: BudgetStoreObserver): void;
 }

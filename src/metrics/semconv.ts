@@ -23,7 +23,16 @@ export const FINOPS_POLICY_REJECTIONS = 'bedrock_finops.policy.rejections';
 export const FINOPS_STORE_ERRORS = 'bedrock_finops.budget.store.errors';
 export const FINOPS_STORE_EVENTS = 'bedrock_finops.budget.store.events';
 export const FINOPS_STORE_PENDING = 'bedrock_finops.budget.store.pending_commits';
+/** 1 while the budget store's backend is unreachable (outage state), else 0. */
+export const FINOPS_STORE_UNAVAILABLE = 'bedrock_finops.budget.store.unavailable';
+/** Slices of budget room this process holds. */
+export const FINOPS_STORE_SLICES = 'bedrock_finops.budget.store.slices';
+/** Round trips to the budget store's backend (histogram, seconds), by operation and outcome. */
+export const FINOPS_STORE_ROUND_TRIP = 'bedrock_finops.budget.store.round_trip.duration';
+/** Calls admitted (or refused) against the insurance allowance while the store was unavailable. */
+export const FINOPS_BUDGET_INSURED = 'bedrock_finops.budget.insured';
 export const ATTR_FINOPS_STORE_EVENT = 'bedrock_finops.store.event';
+export const ATTR_FINOPS_STORE_OPERATION = 'bedrock_finops.store.operation';
 export const FINOPS_PROVISIONED_TOKENS_PER_MINUTE = 'bedrock_finops.provisioned.tokens_per_minute';
 export const FINOPS_PROVISIONED_MODEL_UNITS = 'bedrock_finops.provisioned.model_units';
 
@@ -67,6 +76,8 @@ export const OTHER_VALUE = '_OTHER';
 
 /** Bucket boundaries the conventions give. */
 export const TOKEN_BUCKETS: readonly number[] = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864];
+/** Round trips to Redis on loopback take ~0.1-1 ms; an outage shows as the top buckets. */
+export const STORE_ROUND_TRIP_BUCKETS: readonly number[] = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 export const DURATION_BUCKETS: readonly number[] = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92];
 
 /** Meter (instrumentation scope) name. */

@@ -105,6 +105,41 @@ export function describeStoreContract(name: string, factory: StoreFactory, setup
       expect(await store.read([ref(key)], now + 5_000)).toEqual([{ used: amounts(80), reserved: amounts(0) }]);
     });
 
+    it('a commit for an id it never reserved (a call let through while the store failed) counts once', async () => {
+      const key = unique('unreserved');
+      const id = unique('id');
+      const now = Date.now();
+      const request = { id, entries: [{ key, budget: ref(key).budget, actual: amounts(42), windowEnd: now + 3_600_000 }], now };
+      expect((await store.commit(request)).applied).toBe(true);
+      expect((await store.commit(request)).applied).toBe(false);
+      expect(await store.read([ref(key)], now)).toEqual([{ used: amounts(42), reserved: amounts(0) }]);
+    });
+
+    it('a reserve re-sent with the same id changes nothing and admits again', async () => {
+      const key = unique('resent');
+      const id = unique('id');
+      const now = Date.now();
+      const request = { id, entries: [entry(key, 100, 60)], now, leaseMs: 60_000 };
+      expect((await store.reserve(request)).admitted).toBe(true);
+      expect((await store.reserve(request)).admitted).toBe(true);
+      expect(await store.read([ref(key)], now)).toEqual([{ used: amounts(0), reserved: amounts(60) }]);
+    });
+
+    it('reads back what the previous sequential commit added, and admits on top of it (read-your-own-writes)', async () => {
+      const key = unique('seq');
+      const now = Date.now();
+      let admitted = 0;
+      for (let i = 0; i < 10; i++) {
+        const id = unique('id');
+        const r = await store.reserve({ id, entries: [entry(key, 10_000, 6_000)], now, leaseMs: 60_000 });
+        if (!r.admitted) continue;
+        admitted++;
+        await store.commit({ id, entries: [{ key, budget: ref(key).budget, actual: amounts(110), windowEnd: now + 3_600_000 }], now });
+      }
+      expect(admitted).toBe(10);
+      expect(await store.read([ref(key)], now)).toEqual([{ used: amounts(1_100), reserved: amounts(0) }]);
+    });
+
     it('keeps cost sums exact: ten commits of $0.1 fill a $1 limit exactly, and reserved returns to exactly 0', async () => {
       const key = unique('usd');
       const now = Date.now();

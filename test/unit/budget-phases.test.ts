@@ -3,6 +3,7 @@ import { BudgetAdmission, type Reservation } from '../../src/budgets/admission.j
 import { compileRules, type BudgetRule } from '../../src/budgets/budget-rule.js';
 import type { BudgetContext } from '../../src/budgets/context.js';
 import { BudgetEvents, type BudgetEvent } from '../../src/budgets/events.js';
+import { InsuranceAllowance } from '../../src/budgets/insurance.js';
 import { BudgetCounters, KnownCounters } from '../../src/budgets/known-counters.js';
 import { compilePolicies, type ModelPolicy } from '../../src/budgets/policy.js';
 import { BudgetSettlement } from '../../src/budgets/settlement.js';
@@ -15,7 +16,7 @@ import { FakeStore } from '../helpers/fake-store.js';
 
 const NOVA_LITE = { input: 0.06, output: 0.24 }; // us.amazon.nova-lite-v1:0, USD per million tokens
 
-function context(rules: BudgetRule[], options: { policies?: ModelPolicy[]; onStoreError?: 'allow' | 'deny'; estimator?: BudgetContext['estimator'] } = {}) {
+function context(rules: BudgetRule[], options: { policies?: ModelPolicy[]; onStoreError?: 'allow' | 'deny'; estimator?: BudgetContext['estimator']; insurance?: number } = {}) {
   const store = new FakeStore();
   const events: BudgetEvent[] = [];
   const c: BudgetContext = {
@@ -34,7 +35,7 @@ function context(rules: BudgetRule[], options: { policies?: ModelPolicy[]; onSto
     reporter: new OnceReporter(),
     costModelFor: (call) => call.model,
   };
-  return { c, store, events, admission: new BudgetAdmission(c), settlement: new BudgetSettlement(c) };
+  return { c, store, events, admission: new BudgetAdmission(c, new InsuranceAllowance(options.insurance ?? 1)), settlement: new BudgetSettlement(c) };
 }
 
 const input = (maxTokens = 50) => ({ messages: [{ role: 'user', content: [{ text: 'hi' }] }], inferenceConfig: { maxTokens } });

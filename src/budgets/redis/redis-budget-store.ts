@@ -1,100 +1,67 @@
 import { diag } from '@opentelemetry/api';
 import { BudgetStoreUnavailableError } from '../../errors/budget-store-unavailable-error.js';
 import { ConfigurationError } from '../../errors/configuration-error.js';
-import { UNIT_FIELDS, type UnitField, type Units } from '../amounts.js';
-import type { BudgetStore, CommitRequest, CommitResult, CounterRef, CounterState, ReserveRequest, ReserveResult } from '../store.js';
-import { scriptRunner, type RedisClientLike, type ScriptRunner } from './redis-client.js';
-import { COMMIT_SCRIPT, COMMIT_SHA, READ_SCRIPT, READ_SHA, RESERVE_SCRIPT, RESERVE_SHA } from './scripts.js';
+import type { Units } from '../amounts.js';
+import type {
+  BudgetStore,
+  BudgetStoreCloseReport,
+  BudgetStoreObserver,
+  BudgetStoreStats,
+  CommitEntry,
+  CommitRequest,
+  CommitResult,
+  CounterRef,
+  CounterState,
+  ReservationEntry,
+  ReserveRequest,
+  ReserveResult,
+} from '../store.js';
+import { closeLeases } from './closing.js';
+import { CounterReader } from './counter-reader.js';
+import { StoreHealth } from './health.js';
+import { KeySpace } from './keys.js';
+import { Lease } from './lease.js';
+import { Maintenance } from './maintenance.js';
+import { resolveRedisStoreOptions, type RedisBudgetStoreOptions, type RedisStoreSettings } from './options.js';
+import { scriptRunner, type ScriptRunner } from './redis-client.js';
+import { ReservationBook } from './reservation-book.js';
+import { SliceAdmission } from './slice-admission.js';
+import { SlicePump } from './slice-pump.js';
 
-/** Options of {@link RedisBudgetStore}. */
-export interface RedisBudgetStoreOptions {
-  /** Your ioredis or node-redis (v4+) client, connected. The store never closes it. */
-  readonly client: RedisClientLike;
-  /**
-   * Prefix of every key. It must contain a `{hash tag}` so all budget keys share one Redis
-   * Cluster slot (a call's reservation touches several counters atomically).
-   * @defaultValue `'bedrock-finops:{budgets}:'`
-   */
-  readonly keyPrefix?: string;
-  /**
-   * How long a store operation may take before it counts as failed (the call then follows
-   * `onStoreError`), in ms. Keeps a dead Redis from adding seconds to every call.
-   * @defaultValue `250`
-   */
-  readonly timeoutMs?: number;
-  /**
-   * After this many consecutive failures the store stops asking Redis for `breakerCooldownMs`
-   * and fails fast.
-   * @defaultValue `3`
-   */
-  readonly breakerFailures?: number;
-  /** @defaultValue `5000` */
-  readonly breakerCooldownMs?: number;
-  /**
-   * Commits that could not be written are kept (oldest first) and replayed when Redis answers
-   * again; past this many, the oldest are dropped and counted.
-   * @defaultValue `10000`
-   */
-  readonly commitBufferSize?: number;
-  /** How often buffered commits are retried, in ms. @defaultValue `1000` */
-  readonly replayIntervalMs?: number;
-}
-
-/** What the store has been through, for metrics. */
-export interface RedisBudgetStoreStats {
-  errors: number;
-  timeouts: number;
-  fastFailures: number;
-  buffered: number;
-  replayed: number;
-  dropped: number;
-}
-
-
-const FIELDS = 8;
-
-function parseAmounts(values: readonly unknown[], at: number): Units {
-  return {
-    tokens: Number(values[at] ?? 0),
-    inputTokens: Number(values[at + 1] ?? 0),
-    outputTokens: Number(values[at + 2] ?? 0),
-    nanoUsd: Number(values[at + 3] ?? 0),
-  };
-}
-
-function asArray(value: unknown): readonly unknown[] {
-  if (!Array.isArray(value)) throw new TypeError('unexpected reply from Redis');
-  return value;
-}
-
-const num = (n: number): string => (Number.isFinite(n) ? String(n) : 'inf');
+const NOT_APPLIED: CommitResult = Object.freeze({ applied: false, before: [], after: [] });
 
 /**
  * Budget counters in Redis (or Valkey / ElastiCache, Cluster included), shared by every process
- * that points at it. Reserve, commit and read are single Lua scripts (atomic); commits are
- * idempotent by reservation id; leases expire server-side; window keys expire a day after their
- * window. A short timeout and a breaker keep a dead Redis from slowing calls, and commits that
- * could not be written are buffered and replayed.
+ * that points at it, at a Redis cost far below one round trip per call.
+ *
+ * Each process leases *slices* of a budget's free room in one atomic, idempotent script and
+ * admits calls against them locally: synchronously while a slice has room. Slices are generous
+ * far from the limit (`sliceFraction` of the free room) and shrink to what waiting calls need
+ * near it; they expire (`sliceTtlMs`) if their process dies, and are given back when idle or on
+ * `close()`. Usage is applied to this process's view at once (the next call sees it) and written
+ * to Redis in batches (`flushIntervalMs`), as cumulative counts, so a re-sent script never
+ * counts twice. While Redis is away, calls go on within the slices held; once those run out,
+ * `onStoreError` applies. See the README ("Budgets shared across processes") for the bounds.
  *
  * @example
- * import Redis from 'ioredis';
+ * import { Redis } from 'ioredis';
  * const finops = bedrockFinOps({ budgets, budgetStore: new RedisBudgetStore({ client: new Redis(process.env.REDIS_URL) }) });
  */
 export class RedisBudgetStore implements BudgetStore {
+  private readonly settings: RedisStoreSettings;
   private readonly run: ScriptRunner;
-  private readonly prefix: string;
-  private readonly timeoutMs: number;
-  private readonly breakerFailures: number;
-  private readonly breakerCooldownMs: number;
-  private readonly bufferSize: number;
-  private readonly replayIntervalMs: number;
-  private failures = 0;
-  private openUntil = 0;
-  private readonly buffer: CommitRequest[] = [];
-  private replayTimer: NodeJS.Timeout | undefined;
-  private replaying = false;
+  private readonly keys: KeySpace;
+  private readonly health = new StoreHealth();
+  private readonly book = new ReservationBook();
+  private readonly leases = new Map<string, Lease>();
+  private readonly pump: SlicePump;
+  private readonly admission: SliceAdmission;
+  private readonly reader: CounterReader;
+  private readonly maintenance: Maintenance;
+  private closing: Promise<BudgetStoreCloseReport> | undefined;
   private closed = false;
-  readonly statistics: RedisBudgetStoreStats = { errors: 0, timeouts: 0, fastFailures: 0, buffered: 0, replayed: 0, dropped: 0 };
+  /** The close finished: later commits can no longer be delivered. */
+  private finished = false;
 
   constructor(options: RedisBudgetStoreOptions) {
     if (typeof options !== 'object' || options === null) throw new ConfigurationError('RedisBudgetStore options', 'must be an object with a client');
@@ -103,179 +70,105 @@ export class RedisBudgetStore implements BudgetStore {
     } catch (error) {
       throw new ConfigurationError('RedisBudgetStore.client', error instanceof Error ? error.message : 'is not a Redis client');
     }
-    this.prefix = options.keyPrefix ?? 'bedrock-finops:{budgets}:';
-    if (!/\{[^{}]+\}/.test(this.prefix)) throw new ConfigurationError('RedisBudgetStore.keyPrefix', 'must contain a {hash tag} so all budget keys share one Cluster slot');
-    this.timeoutMs = positive(options.timeoutMs, 250, 'RedisBudgetStore.timeoutMs');
-    this.breakerFailures = positive(options.breakerFailures, 3, 'RedisBudgetStore.breakerFailures');
-    this.breakerCooldownMs = positive(options.breakerCooldownMs, 5000, 'RedisBudgetStore.breakerCooldownMs');
-    this.bufferSize = positive(options.commitBufferSize, 10_000, 'RedisBudgetStore.commitBufferSize');
-    this.replayIntervalMs = positive(options.replayIntervalMs, 1000, 'RedisBudgetStore.replayIntervalMs');
+    this.settings = resolveRedisStoreOptions(options);
+    this.keys = new KeySpace(this.settings.prefix);
+    this.pump = new SlicePump(this.run, this.settings, this.health);
+    this.admission = new SliceAdmission(this.book, this.pump, this.health, this.settings, () => this.closed);
+    this.reader = new CounterReader(this.run, this.keys, this.settings, this.health, (key) => this.leases.get(key));
+    this.maintenance = new Maintenance(this.run, this.keys, this.settings, this.leases, this.book, this.pump);
+    this.maintenance.start();
   }
 
-  private keys(key: string): [string, string, string] {
-    return [`${this.prefix}c:${key}`, `${this.prefix}z:${key}`, `${this.prefix}a:${key}`];
+  private lease(entry: ReservationEntry | CommitEntry): Lease {
+    let lease = this.leases.get(entry.key);
+    if (lease === undefined) {
+      lease = new Lease(entry.key, entry.budget, entry.windowEnd, this.keys.of(entry.budget, entry.key));
+      this.leases.set(entry.key, lease);
+      this.maintenance.touched(lease);
+    }
+    lease.lastUsedAt = performance.now();
+    return lease;
   }
 
-  /** Runs a script under the timeout and the breaker. */
-  private async call(sha: string, script: string, keys: string[], args: string[]): Promise<readonly unknown[]> {
+  reserve(request: ReserveRequest): ReserveResult | Promise<ReserveResult> {
     if (this.closed) throw new BudgetStoreUnavailableError('the Redis budget store is closed');
-    if (Date.now() < this.openUntil) {
-      this.statistics.fastFailures++;
-      throw new BudgetStoreUnavailableError('Redis budget store unavailable (breaker open after repeated failures)');
-    }
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      const reply = await Promise.race([
-        this.run(sha, script, keys, args),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => {
-            this.statistics.timeouts++;
-            reject(new BudgetStoreUnavailableError(`Redis did not answer within ${this.timeoutMs} ms`));
-          }, this.timeoutMs);
-        }),
-      ]);
-      this.failures = 0;
-      return asArray(reply);
-    } catch (error) {
-      this.statistics.errors++;
-      if (++this.failures >= this.breakerFailures) this.openUntil = Date.now() + this.breakerCooldownMs;
-      throw error;
-    } finally {
-      clearTimeout(timer);
-    }
+    this.book.sweep(request.now);
+    const leases = request.entries.map((entry) => {
+      const lease = this.lease(entry);
+      lease.limits = entry.limits;
+      return lease;
+    });
+    // A re-sent reserve changes nothing.
+    if (this.book.has(request.id)) return { admitted: true, rejected: undefined, exceeded: [], states: SliceAdmission.states(leases) };
+    return this.admission.tryLocal(request, leases) ?? this.admission.remote(request, leases);
   }
 
-  async reserve(request: ReserveRequest): Promise<ReserveResult> {
-    const keys: string[] = [];
-    const args: string[] = [request.id, String(request.now), String(request.now + request.leaseMs), String(request.entries.length)];
-    for (const e of request.entries) {
-      keys.push(...this.keys(e.key));
-      args.push(e.enforce ? '1' : '0', num(e.windowEnd));
-      for (const f of UNIT_FIELDS) args.push(e.limits[f] === undefined ? '' : String(e.limits[f]));
-      for (const f of UNIT_FIELDS) args.push(String(e.amounts[f]));
+  /**
+   * Applies the usage to this process's view at once (a call's commit is visible to the next call
+   * before `send()` resolves) and to Redis with the next flush. Synchronous.
+   */
+  commit(request: CommitRequest): CommitResult {
+    if (this.book.isCommitted(request.id)) return NOT_APPLIED;
+    this.book.commit(request.id);
+    const before: Units[] = [];
+    const after: Units[] = [];
+    for (const entry of request.entries) {
+      const lease = this.lease(entry);
+      // From what this process last saw, so a threshold crossed by other processes' usage is seen once here.
+      before.push(lease.lastSeenUsed ?? lease.view().used);
+      lease.commit(entry.actual);
+      const now = lease.view().used;
+      lease.lastSeenUsed = now;
+      after.push(now);
     }
-    const reply = await this.call(RESERVE_SHA, RESERVE_SCRIPT, keys, args);
-    const rejectedIndex = Number(reply[0]);
-    const rejectedLimit = Number(reply[1]);
-    const exceeded = (typeof reply[2] === 'string' ? reply[2] : '')
-      .split(',')
-      .filter((s) => s.length > 0)
-      .map((s) => {
-        const [e, k] = s.split(':');
-        return { index: Number(e) - 1, field: UNIT_FIELDS[Number(k) - 1] ?? 'tokens' };
-      });
-    const states: CounterState[] = request.entries.map((_, i) => ({ used: parseAmounts(reply, 3 + i * FIELDS), reserved: parseAmounts(reply, 3 + i * FIELDS + 4) }));
-    const field: UnitField = UNIT_FIELDS[rejectedLimit - 1] ?? 'tokens';
-    return {
-      admitted: rejectedIndex === 0,
-      rejected: rejectedIndex === 0 ? undefined : { index: rejectedIndex - 1, field },
-      exceeded,
-      states,
-    };
+    this.health.count('commits_buffered');
+    if (this.finished) this.health.count('dropped');
+    if (this.closed) this.lateCommit();
+    return { applied: true, before, after };
   }
 
-  private async write(request: CommitRequest): Promise<CommitResult> {
-    const keys = [`${this.prefix}done:${request.id}`];
-    const args = [request.id, String(request.entries.length)];
-    for (const e of request.entries) {
-      keys.push(...this.keys(e.key));
-      args.push(num(e.windowEnd));
-      for (const f of UNIT_FIELDS) args.push(String(e.actual[f]));
-    }
-    const reply = await this.call(COMMIT_SHA, COMMIT_SCRIPT, keys, args);
-    if (String(reply[0]) !== '1') return { applied: false, before: [], after: [] };
-    return {
-      applied: true,
-      before: request.entries.map((_, i) => parseAmounts(reply, 1 + i * FIELDS)),
-      after: request.entries.map((_, i) => parseAmounts(reply, 1 + i * FIELDS + 4)),
-    };
-  }
+  private warnedLate = false;
 
-  /** Commits usage; if Redis is unavailable the commit is buffered and replayed later (resolves as not applied). */
-  async commit(request: CommitRequest): Promise<CommitResult> {
-    try {
-      return await this.write(request);
-    } catch {
-      this.bufferCommit(request);
-      return { applied: false, before: [], after: [] };
-    }
-  }
-
-  private bufferCommit(request: CommitRequest): void {
-    if (this.closed) return;
-    this.buffer.push(request);
-    this.statistics.buffered++;
-    if (this.buffer.length > this.bufferSize) {
-      this.buffer.shift();
-      this.statistics.dropped++;
-      if (this.statistics.dropped === 1)
-        diag.error(`bedrock-finops: the Redis budget store's commit buffer is full (${this.bufferSize}); the oldest unwritten usage is being dropped, so budgets will undercount`);
-    }
-    this.scheduleReplay();
-  }
-
-  private scheduleReplay(): void {
-    if (this.replayTimer !== undefined || this.closed) return;
-    this.replayTimer = setTimeout(() => {
-      this.replayTimer = undefined;
-      void this.replay();
-    }, this.replayIntervalMs);
-    this.replayTimer.unref();
-  }
-
-  /** Writes buffered commits, oldest first, until one fails. Resolves when the buffer is empty or Redis failed again. */
-  async replay(): Promise<void> {
-    if (this.replaying) return;
-    this.replaying = true;
-    try {
-      while (this.buffer.length > 0 && !this.closed) {
-        const next = this.buffer[0];
-        if (next === undefined) break;
-        try {
-          await this.write(next);
-        } catch {
-          break;
-        }
-        this.buffer.shift();
-        this.statistics.replayed++;
-      }
-    } finally {
-      this.replaying = false;
-      if (this.buffer.length > 0) this.scheduleReplay();
-    }
-  }
-
-  /** Commits waiting to be replayed. */
-  get pendingCommits(): number {
-    return this.buffer.length;
+  /** A call settled after `close()`: its usage is written only if the close is still delivering. */
+  private lateCommit(): void {
+    if (this.warnedLate) return;
+    this.warnedLate = true;
+    diag.warn('bedrock-finops: a call settled after the Redis budget store was closed; its usage may not reach Redis (shut down after calls finish)');
   }
 
   async read(counters: readonly CounterRef[], now: number): Promise<readonly CounterState[]> {
+    this.book.sweep(now);
     if (counters.length === 0) return [];
-    const keys = counters.map((c) => c.key);
-    const redisKeys: string[] = [];
-    for (const k of keys) redisKeys.push(...this.keys(k));
-    const reply = await this.call(READ_SHA, READ_SCRIPT, redisKeys, [String(now)]);
-    return keys.map((_, i) => ({ used: parseAmounts(reply, i * FIELDS), reserved: parseAmounts(reply, i * FIELDS + 4) }));
+    return this.reader.read(counters);
   }
 
-  stats(): Readonly<Record<string, number>> {
-    return { ...this.statistics, pending: this.buffer.length };
+  stats(): BudgetStoreStats {
+    let pendingCommits = 0;
+    let slices = 0;
+    for (const lease of this.leases.values()) {
+      pendingCommits += lease.pendingCommits;
+      if (Object.values(lease.acked.g).some((n) => n > 0)) slices++;
+    }
+    return { events: { ...this.health.events }, pendingCommits, slices, unavailable: this.health.unavailable };
   }
 
-  /** Tries once more to write buffered commits, then stops the replay timer. Leaves the client open. */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.openUntil = 0;
-    await this.replay();
-    this.closed = true;
-    clearTimeout(this.replayTimer);
-    this.replayTimer = undefined;
+  observe(observer: BudgetStoreObserver): void {
+    this.health.observe(observer);
   }
-}
 
-function positive(value: unknown, fallback: number, field: string): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw new ConfigurationError(field, 'must be a positive number');
-  return value;
+  /**
+   * Reports all usage to Redis and gives back every slice, retrying until Redis acknowledges or
+   * `closeTimeoutMs` passes; resolves with what could not be delivered (also counted as
+   * `dropped` and logged once). Idempotent: later calls answer the same report. The client stays open.
+   */
+  close(): Promise<BudgetStoreCloseReport> {
+    this.closing ??= (async () => {
+      this.closed = true;
+      this.maintenance.stop();
+      const report = await closeLeases(this.leases.values(), this.pump, this.health, this.settings.closeTimeoutMs);
+      this.finished = true;
+      return report;
+    })();
+    return this.closing;
+  }
 }

@@ -1,6 +1,9 @@
+import type { Script } from './scripts.js';
+
 /**
  * The two Redis clients the store accepts, described by shape only (no dependency on either):
- * ioredis (`evalsha(sha, numKeys, ...keysAndArgs)`) and node-redis v4+ (`evalSha(sha, { keys, arguments })`).
+ * ioredis, standalone or `Cluster` (`evalsha(sha, numKeys, ...keysAndArgs)`), and node-redis
+ * v4+, client or cluster (`evalSha(sha, { keys, arguments })`).
  */
 export interface IoRedisLike {
   evalsha(sha: string, numKeys: number, ...keysAndArgs: (string | number)[]): Promise<unknown>;
@@ -14,8 +17,8 @@ export interface NodeRedisLike {
 
 export type RedisClientLike = IoRedisLike | NodeRedisLike;
 
-/** Runs a script by SHA, loading it with EVAL when the server answers NOSCRIPT. */
-export type ScriptRunner = (sha: string, script: string, keys: string[], args: string[]) => Promise<unknown>;
+/** Runs a script by SHA, loading it with EVAL when the server answers NOSCRIPT (after `SCRIPT FLUSH` or a restart). */
+export type ScriptRunner = (script: Script, keys: string[], args: string[]) => Promise<unknown>;
 
 function isNoScript(error: unknown): boolean {
   const message = (error as { message?: unknown } | null)?.message;
@@ -25,27 +28,27 @@ function isNoScript(error: unknown): boolean {
 /** Wraps either client in one way to run scripts; throws a `TypeError` for anything else. */
 export function scriptRunner(client: unknown): ScriptRunner {
   const c = client as Partial<IoRedisLike> & Partial<NodeRedisLike>;
-  if (typeof c.evalSha === 'function') {
+  if (typeof c.evalSha === 'function' && typeof c.eval === 'function') {
     const node = client as NodeRedisLike;
-    return async (sha, script, keys, args) => {
+    return async (script, keys, args) => {
       try {
-        return await node.evalSha(sha, { keys, arguments: args });
+        return await node.evalSha(script.sha, { keys, arguments: args });
       } catch (error) {
         if (!isNoScript(error)) throw error;
-        return node.eval(script, { keys, arguments: args });
+        return node.eval(script.source, { keys, arguments: args });
       }
     };
   }
   if (typeof c.evalsha === 'function' && typeof c.eval === 'function') {
     const io = client as IoRedisLike;
-    return async (sha, script, keys, args) => {
+    return async (script, keys, args) => {
       try {
-        return await io.evalsha(sha, keys.length, ...keys, ...args);
+        return await io.evalsha(script.sha, keys.length, ...keys, ...args);
       } catch (error) {
         if (!isNoScript(error)) throw error;
-        return io.eval(script, keys.length, ...keys, ...args);
+        return io.eval(script.source, keys.length, ...keys, ...args);
       }
     };
   }
-  throw new TypeError('client must be an ioredis client (evalsha/eval) or a node-redis v4+ client (evalSha/eval)');
+  throw new TypeError('client must be an ioredis client or Cluster (evalsha/eval) or a node-redis v4+ client or cluster (evalSha/eval)');
 }

@@ -1,135 +1,194 @@
 /**
- * The Redis budget store's Lua scripts. Each runs atomically on the server. Keys per counter
- * entry come in threes: the counter hash (`u_*` used, `r_*` reserved for t(okens), i(nput),
- * o(utput), c(ost)), a sorted set of live reservation ids scored by lease expiry, and a hash of
- * each reservation's amounts. Expired leases are swept (up to 100 per counter per call) whenever
- * a counter is touched (`release` returns a reservation's amounts; sweep and commit share it). Numbers come back as strings: Lua would truncate floats to integers.
+ * The Redis budget store's Lua scripts, as named constants (a test pins their SHA-1s). Each runs
+ * atomically and touches the keys of one counter only (all under one budget's hash tag), so they
+ * work unchanged on Redis Cluster.
  *
- * The SHA-1 of each script is pinned below and checked by a test; EVALSHA is tried first, EVAL
- * on NOSCRIPT.
+ * Per counter, two keys, neither with a TTL (see the README: `maxmemory-policy`):
+ * - `c` a hash: `u_t u_i u_o u_c` committed usage (tokens, input, output, nano-USD) and
+ *   `l_t l_i l_o l_c` room currently leased to processes; plus one field `h:<holder>` per process
+ *   slice: `seq live g_t g_i g_o g_c r_t r_i r_o r_c` (last applied sequence number, whether the
+ *   slice is live, the room it holds beyond its reported usage, and its cumulative reported usage).
+ * - `z` a sorted set of holders: a live slice scored by when it expires, an ended one by when its
+ *   record is forgotten. Every script sweeps a few due entries first.
+ *
+ * All arithmetic is on integers (`HINCRBY`): amounts are tokens and nano-USD, below 2^53.
  */
 
-const SWEEP = `
-local function release(c, z, a, rid)
-  local amts = redis.call('HGET', a, rid)
-  if amts then
-    local t, i, o, cc = string.match(amts, '([^,]+),([^,]+),([^,]+),([^,]+)')
-    redis.call('HINCRBYFLOAT', c, 'r_t', -tonumber(t))
-    redis.call('HINCRBYFLOAT', c, 'r_i', -tonumber(i))
-    redis.call('HINCRBYFLOAT', c, 'r_o', -tonumber(o))
-    redis.call('HINCRBYFLOAT', c, 'r_c', -tonumber(cc))
-    redis.call('HDEL', a, rid)
-  end
-  redis.call('ZREM', z, rid)
-end
-local function sweep(c, z, a, now)
-  local expired = redis.call('ZRANGEBYSCORE', z, '-inf', now, 'LIMIT', 0, 100)
-  for _, rid in ipairs(expired) do release(c, z, a, rid) end
-end
-local FIELDS = {'u_t', 'u_i', 'u_o', 'u_c', 'r_t', 'r_i', 'r_o', 'r_c'}
-local function state(c)
-  local v = redis.call('HMGET', c, unpack(FIELDS))
-  for k = 1, 8 do if not v[k] then v[k] = '0' end end
+const COMMON = `
+local U = {'u_t', 'u_i', 'u_o', 'u_c'}
+local L = {'l_t', 'l_i', 'l_o', 'l_c'}
+local ALL = {'u_t', 'u_i', 'u_o', 'u_c', 'l_t', 'l_i', 'l_o', 'l_c'}
+local function parse(rec)
+  local v = {}
+  for n in string.gmatch(rec, '%S+') do v[#v + 1] = tonumber(n) end
   return v
 end
-local function expire(c, z, a, windowEnd)
-  if windowEnd ~= 'inf' then
-    local at = tonumber(windowEnd) + 86400000
-    redis.call('PEXPIREAT', c, at)
-    redis.call('PEXPIREAT', z, at)
-    redis.call('PEXPIREAT', a, at)
-  end
+local function pack(v)
+  local s = {}
+  for k = 1, 10 do s[k] = string.format('%d', v[k]) end
+  return table.concat(s, ' ')
 end
-`;
-
-/**
- * KEYS: 3 per entry. ARGV: id, now, leaseExpiresAt, n, then per entry 10 values: enforce (1/0),
- * windowEnd ('inf' or ms), 4 limits ('' when unset), 4 requested amounts (t, i, o, c).
- * Returns { rejectedIndex (1-based, 0 = admitted), rejectedLimit, exceeded ('e:k,e:k'), then 8 state values per entry }.
- */
-export const RESERVE_SCRIPT = `${SWEEP}
-local id, now, expires, n = ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
-local rejected, rejectedLimit, exceeded = 0, 0, {}
-local out = {}
-for e = 1, n do
-  local c, z, a = KEYS[3 * e - 2], KEYS[3 * e - 1], KEYS[3 * e]
-  sweep(c, z, a, now)
-  local v = state(c)
-  for k = 1, 8 do out[#out + 1] = v[k] end
-  local base = 4 + (e - 1) * 10
-  local enforce = ARGV[base + 1] == '1'
-  for k = 1, 4 do
-    local limit = ARGV[base + 2 + k]
-    if limit ~= '' then
-      local total = tonumber(v[k]) + tonumber(v[k + 4]) + tonumber(ARGV[base + 6 + k])
-      if total > tonumber(limit) + 1e-9 then
-        if enforce then
-          if rejected == 0 then rejected, rejectedLimit = e, k end
-        else
-          exceeded[#exceeded + 1] = e .. ':' .. k
-          break
-        end
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function sweep(c, z, now, forget)
+  local due = redis.call('ZRANGEBYSCORE', z, '-inf', now, 'LIMIT', 0, 16)
+  for _, h in ipairs(due) do
+    local rec = redis.call('HGET', c, 'h:' .. h)
+    local v = rec and parse(rec)
+    if v and v[2] == 1 then
+      for k = 1, 4 do
+        if v[2 + k] ~= 0 then redis.call('HINCRBY', c, L[k], -v[2 + k]) end
+        v[2 + k] = 0
       end
+      v[2] = 0
+      redis.call('HSET', c, 'h:' .. h, pack(v))
+      redis.call('ZADD', z, now + forget, h)
+    else
+      redis.call('HDEL', c, 'h:' .. h)
+      redis.call('ZREM', z, h)
     end
   end
 end
-if rejected == 0 then
-  for e = 1, n do
-    local c, z, a = KEYS[3 * e - 2], KEYS[3 * e - 1], KEYS[3 * e]
-    local base = 4 + (e - 1) * 10
-    local t, i, o, cc = ARGV[base + 7], ARGV[base + 8], ARGV[base + 9], ARGV[base + 10]
-    redis.call('HINCRBYFLOAT', c, 'r_t', t)
-    redis.call('HINCRBYFLOAT', c, 'r_i', i)
-    redis.call('HINCRBYFLOAT', c, 'r_o', o)
-    redis.call('HINCRBYFLOAT', c, 'r_c', cc)
-    redis.call('ZADD', z, expires, id)
-    redis.call('HSET', a, id, t .. ',' .. i .. ',' .. o .. ',' .. cc)
-    expire(c, z, a, ARGV[base + 2])
-  end
+local function counter(c)
+  local s = redis.call('HMGET', c, unpack(ALL))
+  for k = 1, 8 do s[k] = tonumber(s[k] or '0') end
+  return s
 end
-return { tostring(rejected), tostring(rejectedLimit), table.concat(exceeded, ','), unpack(out) }
 `;
 
 /**
- * KEYS: the idempotency key, then 3 per entry. ARGV: id, n, then per entry 5 values: windowEnd,
- * 4 actual amounts. Returns { applied (1/0), then 4 used-before and 4 used-after values per entry }.
+ * Leases, renews, flushes or returns one process's slice of one counter: idempotent by
+ * (holder, seq) — a re-sent or stale script changes nothing and answers the current state.
+ *
+ * KEYS: counter hash, holder set, the budget's window index. ARGV: holder, seq, ttlMs,
+ * forgetMs, final ('1': end the slice if it holds nothing), fraction, windowEnd ('inf' or ms),
+ * counter id, then per field (tokens, input, output, nano-USD) 5 values: limit ('' for none),
+ * cumulative usage, hold (room the slice must keep: calls in flight and what the process admits
+ * while this script is on its way), need (the least extra room worth having), want (extra room
+ * the waiting calls need).
+ *
+ * Usage is cumulative per holder, so it is applied as `max(0, reported − already reported)`.
+ * The slice becomes `hold + extra`: `extra` is 0 when `need` does not fit in the room nobody
+ * holds (status 2, refused), else `min(room, max(want, floor(room × fraction)))`.
+ *
+ * Returns: status (0 already applied, 1 applied, 2 applied but refused), then per field u, l,
+ * then per field r, g (the holder's reported usage and slice).
  */
-export const COMMIT_SCRIPT = `${SWEEP}
-local id, n = ARGV[1], tonumber(ARGV[2])
-if redis.call('SET', KEYS[1], '1', 'NX', 'PX', 172800000) == false then return { '0' } end
-local out = { '1' }
-for e = 1, n do
-  local c, z, a = KEYS[3 * e - 1], KEYS[3 * e], KEYS[3 * e + 1]
-  local base = 2 + (e - 1) * 5
-  release(c, z, a, id)
-  local before = state(c)
-  for k = 1, 4 do out[#out + 1] = before[k] end
-  local after = {
-    redis.call('HINCRBYFLOAT', c, 'u_t', ARGV[base + 2]),
-    redis.call('HINCRBYFLOAT', c, 'u_i', ARGV[base + 3]),
-    redis.call('HINCRBYFLOAT', c, 'u_o', ARGV[base + 4]),
-    redis.call('HINCRBYFLOAT', c, 'u_c', ARGV[base + 5]),
-  }
-  for k = 1, 4 do out[#out + 1] = after[k] end
-  expire(c, z, a, ARGV[base + 1])
+export const LEASE_SCRIPT = `${COMMON}
+local c, z, w = KEYS[1], KEYS[2], KEYS[3]
+local h, seq = ARGV[1], tonumber(ARGV[2])
+local ttl, forget, final, fraction = tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5] == '1', tonumber(ARGV[6])
+local now = now_ms()
+sweep(c, z, now, forget)
+local rec = redis.call('HGET', c, 'h:' .. h)
+if not rec and ARGV[7] ~= 'inf' then redis.call('ZADD', w, 'NX', ARGV[7], ARGV[8]) end
+local v = rec and parse(rec) or {0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+local s = counter(c)
+local status = 1
+if seq <= v[1] then
+  status = 0
+else
+  local room = {}
+  for k = 1, 4 do
+    local b = 8 + (k - 1) * 5
+    local d = tonumber(ARGV[b + 2]) - v[6 + k]
+    if d > 0 then
+      s[k] = redis.call('HINCRBY', c, U[k], d)
+      v[6 + k] = v[6 + k] + d
+    end
+    if ARGV[b + 1] ~= '' then
+      room[k] = tonumber(ARGV[b + 1]) - s[k] - (s[4 + k] - v[2 + k]) - tonumber(ARGV[b + 3])
+      if room[k] < tonumber(ARGV[b + 4]) then status = 2 end
+    end
+  end
+  local holds = false
+  for k = 1, 4 do
+    local b = 8 + (k - 1) * 5
+    local g = 0
+    if ARGV[b + 1] ~= '' then
+      local extra = 0
+      if status == 1 then
+        local free = math.max(room[k], 0)
+        extra = math.min(free, math.max(tonumber(ARGV[b + 5]), math.floor(free * fraction)))
+      end
+      g = tonumber(ARGV[b + 3]) + extra
+    end
+    if g ~= v[2 + k] then s[4 + k] = redis.call('HINCRBY', c, L[k], g - v[2 + k]) end
+    v[2 + k] = g
+    if g ~= 0 then holds = true end
+  end
+  v[1] = seq
+  if final and not holds then
+    v[2] = 0
+    redis.call('ZADD', z, now + forget, h)
+  else
+    v[2] = 1
+    redis.call('ZADD', z, now + ttl, h)
+  end
+  redis.call('HSET', c, 'h:' .. h, pack(v))
 end
+local out = { status }
+for k = 1, 8 do out[#out + 1] = s[k] end
+for k = 1, 4 do out[#out + 1] = v[6 + k] end
+for k = 1, 4 do out[#out + 1] = v[2] == 1 and v[2 + k] or 0 end
 return out
 `;
 
-/** KEYS: 3 per counter. ARGV: now. Returns 8 state values per counter (after sweeping expired leases). */
-export const READ_SCRIPT = `${SWEEP}
-local now = tonumber(ARGV[1])
+/**
+ * Reads counters (sweeping expired slices first). KEYS: counter hash and holder set per counter.
+ * ARGV: forgetMs, then one holder per counter ('' for none). Returns per counter: u ×4, l ×4,
+ * and the holder's r ×4, g ×4.
+ */
+export const READ_SCRIPT = `${COMMON}
+local now, forget = now_ms(), tonumber(ARGV[1])
 local out = {}
-for e = 1, #KEYS / 3 do
-  local c, z, a = KEYS[3 * e - 2], KEYS[3 * e - 1], KEYS[3 * e]
-  sweep(c, z, a, now)
-  local v = state(c)
-  for k = 1, 8 do out[#out + 1] = v[k] end
+for e = 1, #KEYS / 2 do
+  local c, z = KEYS[2 * e - 1], KEYS[2 * e]
+  sweep(c, z, now, forget)
+  local s = counter(c)
+  for k = 1, 8 do out[#out + 1] = s[k] end
+  local rec = ARGV[1 + e] ~= '' and redis.call('HGET', c, 'h:' .. ARGV[1 + e])
+  local v = rec and parse(rec) or {0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+  for k = 1, 4 do out[#out + 1] = v[6 + k] end
+  for k = 1, 4 do out[#out + 1] = v[2] == 1 and v[2 + k] or 0 end
 end
 return out
 `;
 
-/** SHA-1 of each script, pinned (a test recomputes them). */
-export const RESERVE_SHA = '89349dc7c2c1c61651c975e3c376dd9e30410d6f';
-export const COMMIT_SHA = '76ba514ccf77496226bc4b55ed92d054930b5ffb';
-export const READ_SHA = 'f11a40e962ce9445070873d985609dc232f3fd85';
+/** KEYS: a budget's window index. ARGV: cutoff (ms). Returns up to 32 counter ids whose window ended before the cutoff. */
+export const EXPIRED_WINDOWS_SCRIPT = `
+return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 32)
+`;
+
+/** KEYS: a budget's window index, then counter hash and holder set per counter. ARGV: the counter ids. Deletes them. */
+export const DELETE_WINDOWS_SCRIPT = `
+for e = 1, #ARGV do
+  redis.call('DEL', KEYS[2 * e], KEYS[2 * e + 1])
+  redis.call('ZREM', KEYS[1], ARGV[e])
+end
+return #ARGV
+`;
+
+/** KEYS: any key (routes the script to that key's node). Returns the server's `maxmemory_policy`. */
+export const POLICY_SCRIPT = `
+local info = redis.call('INFO', 'memory')
+return string.match(info, 'maxmemory_policy:(%S+)') or ''
+`;
+
+/** A script with its SHA-1, pinned (a test recomputes it): what EVALSHA runs it by. */
+export interface Script {
+  readonly name: string;
+  readonly source: string;
+  readonly sha: string;
+}
+
+export const LEASE: Script = { name: 'lease', source: LEASE_SCRIPT, sha: '9ad0834b9397a3b7f356890d369aa55df86f3fe8' };
+export const READ: Script = { name: 'read', source: READ_SCRIPT, sha: 'c911cb23ddd2528133c60cd61f1e43e311026922' };
+export const EXPIRED_WINDOWS: Script = { name: 'expired-windows', source: EXPIRED_WINDOWS_SCRIPT, sha: 'b28621dcc47cc97ee8a67f56cd8f5fe3e0f01b7b' };
+export const DELETE_WINDOWS: Script = { name: 'delete-windows', source: DELETE_WINDOWS_SCRIPT, sha: 'daf16b995e89af97a827264e58e4eea89da801c9' };
+export const POLICY: Script = { name: 'policy', source: POLICY_SCRIPT, sha: '5d5a18534e830308a61cccc3babfe9b7fd0b3b74' };
+
+/** Every script, for the test that pins their SHA-1s. */
+export const SCRIPTS: readonly Script[] = [LEASE, READ, EXPIRED_WINDOWS, DELETE_WINDOWS, POLICY];

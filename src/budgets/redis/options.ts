@@ -1,0 +1,97 @@
+import { ConfigurationError } from '../../errors/configuration-error.js';
+import { positiveInteger } from '../../validate.js';
+import type { RedisClientLike } from './redis-client.js';
+
+/** Options of `RedisBudgetStore`. Durations are in ms. */
+export interface RedisBudgetStoreOptions {
+  /** Your ioredis or node-redis (v4+) client (or cluster), connected. The store never closes it. */
+  readonly client: RedisClientLike;
+  /**
+   * Prefix of every key. Without a `{hash tag}` (the default) each budget's keys get their own
+   * tag, so budgets spread over a Redis Cluster; a prefix with a tag puts every budget in one slot.
+   * @defaultValue `'bedrock-finops:'`
+   */
+  readonly keyPrefix?: string;
+  /**
+   * The share of a budget's free room one slice takes when it is leased or renewed, far from
+   * the limit; near it a slice shrinks to what the waiting calls need. Smaller: less room held by
+   * each process, more round trips.
+   * @defaultValue `0.0625` (1/16)
+   */
+  readonly sliceFraction?: number;
+  /**
+   * How long a slice lives in Redis without being renewed: a crashed process's room returns to
+   * the budget after this. Live processes renew every third of it.
+   * @defaultValue `30000`
+   */
+  readonly sliceTtlMs?: number;
+  /**
+   * How often usage committed in this process is written to Redis (one script per counter).
+   * @defaultValue `500`
+   */
+  readonly flushIntervalMs?: number;
+  /**
+   * A slice nobody used for this long is given back, so idle processes hold no room.
+   * @defaultValue `10000`
+   */
+  readonly idleReturnMs?: number;
+  /**
+   * How long a call that needs a new slice waits for Redis before `onStoreError` applies. Time
+   * the event loop was blocked does not count: only Redis's own round trip does.
+   * @defaultValue `500`
+   */
+  readonly storeTimeoutMs?: number;
+  /**
+   * How long `close()` (and `finops.shutdown()`) keeps trying to deliver usage and give back slices.
+   * @defaultValue `5000`
+   */
+  readonly closeTimeoutMs?: number;
+  /**
+   * How long Redis remembers a finished slice (its last sequence number and reported usage), so
+   * a re-sent script is recognised. Usage is exact across outages up to this long.
+   * @defaultValue `3600000` (1 hour)
+   */
+  readonly idempotencyMs?: number;
+  /**
+   * How long a counter stays in Redis after its window ends (late commits still land on it),
+   * before the store deletes it. `total` counters are never deleted.
+   * @defaultValue `86400000` (1 day)
+   */
+  readonly retainMs?: number;
+}
+
+export interface RedisStoreSettings {
+  readonly prefix: string;
+  readonly sliceFraction: number;
+  readonly sliceTtlMs: number;
+  readonly flushIntervalMs: number;
+  readonly idleReturnMs: number;
+  readonly storeTimeoutMs: number;
+  readonly closeTimeoutMs: number;
+  readonly idempotencyMs: number;
+  readonly retainMs: number;
+}
+
+export function resolveRedisStoreOptions(o: RedisBudgetStoreOptions): RedisStoreSettings {
+  const field = (name: string): string => `RedisBudgetStore.${name}`;
+  const prefix = o.keyPrefix ?? 'bedrock-finops:';
+  if (typeof prefix !== 'string') throw new ConfigurationError(field('keyPrefix'), 'must be a string');
+  const fraction = o.sliceFraction ?? 0.0625;
+  if (typeof fraction !== 'number' || !(fraction > 0 && fraction <= 1)) throw new ConfigurationError(field('sliceFraction'), 'must be a number in (0, 1]');
+  const sliceTtlMs = positiveInteger(o.sliceTtlMs, 30_000, field('sliceTtlMs'));
+  const flushIntervalMs = positiveInteger(o.flushIntervalMs, 500, field('flushIntervalMs'));
+  if (flushIntervalMs * 3 > sliceTtlMs) throw new ConfigurationError(field('flushIntervalMs'), 'must be at most a third of sliceTtlMs (slices are renewed as usage is flushed)');
+  const idempotencyMs = positiveInteger(o.idempotencyMs, 3_600_000, field('idempotencyMs'));
+  if (idempotencyMs < sliceTtlMs * 2) throw new ConfigurationError(field('idempotencyMs'), 'must be at least twice sliceTtlMs');
+  return {
+    prefix,
+    sliceFraction: fraction,
+    sliceTtlMs,
+    flushIntervalMs,
+    idleReturnMs: positiveInteger(o.idleReturnMs, 10_000, field('idleReturnMs')),
+    storeTimeoutMs: positiveInteger(o.storeTimeoutMs, 500, field('storeTimeoutMs')),
+    closeTimeoutMs: positiveInteger(o.closeTimeoutMs, 5_000, field('closeTimeoutMs')),
+    idempotencyMs,
+    retainMs: positiveInteger(o.retainMs, 86_400_000, field('retainMs')),
+  };
+}

@@ -1,0 +1,57 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { freePort, waitFor } from './processes.js';
+import { redisReady } from './redis-server.js';
+
+const run = promisify(execFile);
+
+/** A real Redis Cluster of three masters on loopback (no replicas), created by the test. */
+export interface RedisCluster {
+  readonly nodes: readonly { readonly host: string; readonly port: number }[];
+  stop(): Promise<void>;
+}
+
+export async function startRedisCluster(): Promise<RedisCluster> {
+  const dir = mkdtempSync(join(tmpdir(), 'bedrock-finops-cluster-'));
+  const ports = [await freePort(), await freePort(), await freePort()];
+  const children: ChildProcess[] = ports.map((port) =>
+    spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${port}.conf`), '--save', '', '--appendonly', 'no', '--dir', dir],
+      { stdio: 'ignore' },
+    ),
+  );
+  const stop = async () => {
+    await Promise.all(
+      children.map(
+        (c) =>
+          new Promise<void>((resolve) => {
+            if (c.exitCode !== null || c.signalCode !== null) return resolve();
+            c.once('exit', () => resolve());
+            c.kill('SIGKILL');
+          }),
+      ),
+    );
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await Promise.all(ports.map((p) => redisReady(p)));
+    await run('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], { timeout: 30_000 });
+    await waitFor(
+      'the cluster to be ready',
+      async () => {
+        const { stdout } = await run('redis-cli', ['-p', String(ports[0]), 'cluster', 'info']);
+        return stdout.includes('cluster_state:ok') ? true : undefined;
+      },
+      30_000,
+      100,
+    );
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { nodes: ports.map((port) => ({ host: '127.0.0.1', port })), stop };
+}
