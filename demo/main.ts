@@ -10,7 +10,7 @@
 import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { rmSync } from 'node:fs';
-import { relative } from 'node:path';
+
 import { bedrockFinOps, isBudgetExceededError, withAttribution, type BudgetEvent, type UsageRecord } from '../src/index.js';
 import { jsonlLedger } from '../src/ledger/index.js';
 import { startBedrockSimulator } from '../src/testing/index.js';
@@ -56,7 +56,7 @@ const finops = bedrockFinOps({
   meterProvider,
   ledger,
   attribution: { app: 'demo' },
-  provisioned: { [PROVISIONED.arn]: { model: PROVISIONED.model, fallback: PROVISIONED.fallback, modelUnits: PROVISIONED.modelUnits, hourlyCostUsd: PROVISIONED.hourlyCostUsd } },
+  provisioned: { [PROVISIONED.arn]: { model: PROVISIONED.model, fallback: PROVISIONED.fallback, modelUnits: PROVISIONED.modelUnits, hourlyCostUsd: PROVISIONED.hourlyCostUsd, tokensPerMinutePerUnit: PROVISIONED.tokensPerMinutePerUnit } },
   budgets: [
     { name: 'support-hourly', match: { team: 'support' }, limit: { tokens: live ? 4_000 : 15_000 }, window: 'hour', alertAt: [0.5, 0.8, 1] },
     { name: 'search-daily-usd', match: { team: 'search' }, limit: { costUsd: 5 }, window: 'day', alertAt: [0.5] },
@@ -139,6 +139,6 @@ const report = await reportFromLedger(LEDGER);
 console.log(`\n━━ FinOps report of the run's ledger (${LEDGER}) ━━\n\n${report.text}`);
 console.log(`Ledger: ${ledger.written} records in ${LEDGER}`);
 console.log(`HTML report: ${report.html}`);
-console.log(`The same from the ledger: npm run report -- ${LEDGER} --config ${relative(process.cwd(), report.config)}   (installed: npx bedrock-finops report …)`);
+console.log(`The same from the ledger (its header carries the provisioned commitment): npm run report -- ${LEDGER}   (installed: npx bedrock-finops report …; FOCUS: npx bedrock-finops export ${LEDGER} --format focus)`);
 // A run where calls failed (not budget rejections: those are the demo working) is not a success.
 if (failed() > 0) process.exitCode = 1;
