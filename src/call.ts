@@ -36,9 +36,18 @@ export interface Call {
   performanceLatency: string | undefined;
   /** `performance.now()` when the first stream event reached the caller; -1 before. */
   firstEventAt: number;
+  /**
+   * Where its HTTP attempts stand: `none` (nothing sent yet), `in-flight` (a request went out and
+   * no answer came back yet), `answered` (the last attempt got a response). A call aborted while
+   * `in-flight` may have been billed; one aborted before sending, or after an answer, was not.
+   */
+  attempt: 'none' | 'in-flight' | 'answered';
   /** Set once the call has settled: every later attempt to settle it is ignored. */
   settled: boolean;
 }
+
+/** Where the call travels on the SDK's handler arguments, so the per-attempt hook can mark it. */
+export const CALL_KEY = Symbol.for('bedrock-finops.call');
 
 /** How a call ended. */
 export type Outcome = 'success' | 'error' | 'abandoned';

@@ -9,7 +9,8 @@ import type {
   MetadataBearer,
 } from '@smithy/types';
 import { withRequestMetadata } from './attribution/propagate.js';
-import type { Call, Outcome } from './call.js';
+import { CALL_KEY, type Call, type Outcome } from './call.js';
+import { ConfigurationError } from './errors/configuration-error.js';
 import type { FallbackRouter } from './fallback/router.js';
 import { meteredOperation } from './model/operations.js';
 import type { Ticket } from './pipeline/admission.js';
@@ -20,8 +21,9 @@ import type { ObservedUsage } from './usage/token-usage.js';
 /**
  * Where the plugin's middleware sits: the `initialize` step runs once per operation, outside the
  * SDK's retries, so each call is admitted, counted and charged once. `priority: 'high'` puts it
- * outermost, so its duration covers retries and backoff too. Remove it with
- * `client.middlewareStack.remove(FINOPS_MIDDLEWARE.name)`.
+ * outermost, so its duration covers retries and backoff too. Remove the plugin from a client with
+ * `client.middlewareStack.removeByTag('BEDROCK_FINOPS')` (its metering, per-attempt and instance
+ * middlewares); `remove(FINOPS_MIDDLEWARE.name)` removes the metering alone.
  */
 export const FINOPS_MIDDLEWARE = {
   name: 'bedrockFinOpsMiddleware',
@@ -31,7 +33,34 @@ export const FINOPS_MIDDLEWARE = {
   override: true,
 } as const satisfies InitializeHandlerOptions & AbsoluteLocation & { name: string; override: boolean };
 
+/**
+ * Which plugin instances' sentinels a call passed (keyed by the SDK command, the initialize
+ * step's arguments). Each instance adds a uniquely named sentinel before its metering
+ * middleware; metering middlewares share one name, so on a stack that carries two instances only
+ * one meters. A call that met another instance's sentinel is refused: its budgets would not apply.
+ */
+const carriers = new WeakMap<object, number[]>();
+let instances = 0;
+
+/** A new instance's sentinel middleware and its placement. */
+export function instanceSentinel<Input extends object, Output extends MetadataBearer>(): {
+  readonly id: number;
+  readonly middleware: InitializeMiddleware<Input, Output>;
+  readonly options: { name: string; step: 'initialize'; priority: 'high'; tags: string[]; override: true };
+} {
+  const id = ++instances;
+  const middleware: InitializeMiddleware<Input, Output> = (next) => (args) => {
+    const ids = carriers.get(args);
+    if (ids === undefined) carriers.set(args, [id]);
+    else if (!ids.includes(id)) ids.push(id);
+    return next(args);
+  };
+  return { id, middleware, options: { name: `bedrockFinOpsInstance${id}`, step: 'initialize', priority: 'high', tags: ['BEDROCK_FINOPS'], override: true } };
+}
+
 export interface MiddlewareDeps {
+  /** This instance's sentinel id (see {@link instanceSentinel}). */
+  readonly instance: number;
   readonly meter: UsageMeter;
   readonly observer: UsageObserver;
   readonly router: FallbackRouter;
@@ -91,6 +120,14 @@ export function finOpsMiddleware<Input extends object, Output extends MetadataBe
     };
 
     return (args: InitializeHandlerArguments<Input>): Promise<InitializeHandlerOutput<Output>> => {
+      const ids = carriers.get(args);
+      if (ids !== undefined && (ids.length > 1 || ids[0] !== deps.instance))
+        return Promise.reject(
+          new ConfigurationError(
+            'middlewareStack',
+            'this call carries two bedrockFinOps instances (one on the client, one on the command): only one can meter it, so the other\'s budgets would not apply. Nothing was sent; apply one instance.',
+          ),
+        );
       const modelId = (args.input as { modelId?: unknown } | undefined)?.modelId;
       const call = meter.begin(info, typeof modelId === 'string' ? modelId : '', args, args.input);
       if (call === undefined) return next(args);
@@ -102,8 +139,10 @@ export function finOpsMiddleware<Input extends object, Output extends MetadataBe
         // Admission throws only typed refusals (Errors).
         return Promise.reject(error instanceof Error ? error : new Error(String(error)));
       }
-      if (isPromise(ticket)) return ticket.then((t) => sendAndObserve(call, t, args));
-      return sendAndObserve(call, ticket, args);
+      // The per-attempt hook marks when a request is in flight (what an abort may have been billed for).
+      const carrying = { ...args, [CALL_KEY]: call };
+      if (isPromise(ticket)) return ticket.then((t) => sendAndObserve(call, t, carrying));
+      return sendAndObserve(call, ticket, carrying);
     };
   };
 }

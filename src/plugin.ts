@@ -22,7 +22,7 @@ import { MetricsRecorder } from './metrics/metrics-recorder.js';
 import { registerRoutingMetrics } from './metrics/routing-metrics.js';
 import { fetchMetering } from './fetch/metered-fetch.js';
 import type { FetchFunction, FetchMeteringOptions } from './fetch/options.js';
-import { FINOPS_MIDDLEWARE, finOpsMiddleware } from './middleware.js';
+import { FINOPS_MIDDLEWARE, finOpsMiddleware, instanceSentinel } from './middleware.js';
 import { ModelResolver } from './model/model-resolver.js';
 import { Admission } from './pipeline/admission.js';
 import { CallStarter } from './pipeline/begin.js';
@@ -160,7 +160,8 @@ export function bedrockFinOps(options?: BedrockFinOpsOptions): BedrockFinOps {
 
   const drains = new Drains(o.drain);
   const observer = new UsageObserver(reporter, resolve, drains);
-  const middleware = finOpsMiddleware<ServiceInputTypes, ServiceOutputTypes>({ meter, observer, router, propagateToBedrock: o.propagateToBedrock });
+  const sentinel = instanceSentinel<ServiceInputTypes, ServiceOutputTypes>();
+  const middleware = finOpsMiddleware<ServiceInputTypes, ServiceOutputTypes>({ instance: sentinel.id, meter, observer, router, propagateToBedrock: o.propagateToBedrock });
   const attemptMiddleware = fallbackAttemptMiddleware<ServiceInputTypes, ServiceOutputTypes>((model, error) => {
     routing.throttle(model, error);
   });
@@ -171,12 +172,14 @@ export function bedrockFinOps(options?: BedrockFinOpsOptions): BedrockFinOps {
   return {
     applyToStack(stack) {
       // A second instance would replace the first's middleware (same name), silently dropping its budgets.
-      if (!applied.has(stack) && (stack.identify?.() ?? []).some((entry) => entry.startsWith(FINOPS_MIDDLEWARE.name)))
+      if (!applied.has(stack) && (stack.identify?.() ?? []).some((entry) => entry.split(' ')[0] === FINOPS_MIDDLEWARE.name))
         throw new ConfigurationError(
           'middlewareStack',
-          'this client already carries another bedrockFinOps instance; apply one instance per client (one instance may serve many clients), or remove the other first with client.middlewareStack.remove(FINOPS_MIDDLEWARE.name)',
+          "this client already carries another bedrockFinOps instance; apply one instance per client (one instance may serve many clients), or remove the other first with client.middlewareStack.removeByTag('BEDROCK_FINOPS')",
         );
       applied.add(stack);
+      // The sentinel first: on a stack that carries two instances it runs before the one metering that survives.
+      stack.add(sentinel.middleware, sentinel.options);
       stack.add(middleware, FINOPS_MIDDLEWARE);
       stack.add(attemptMiddleware, FINOPS_ATTEMPT_MIDDLEWARE);
     },

@@ -35,6 +35,16 @@ export function positiveInteger(value: unknown, fallback: number, field: string)
   return value;
 }
 
+/** The longest delay a Node timer can wait (2^31 − 1 ms, about 24.8 days); longer ones fire at once. */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+/** A positive integer number of milliseconds that a timer will wait: no more than {@link MAX_TIMER_MS}. */
+export function timerMs(value: unknown, fallback: number, field: string): number {
+  const ms = positiveInteger(value, fallback, field);
+  if (ms > MAX_TIMER_MS) throw new ConfigurationError(field, `must be at most ${MAX_TIMER_MS} ms (about 24.8 days): a longer timer fires at once`);
+  return ms;
+}
+
 export function boolean(value: unknown, fallback: boolean, field: string): boolean {
   if (value === undefined) return fallback;
   if (typeof value !== 'boolean') throw new ConfigurationError(field, 'must be a boolean');

@@ -27,14 +27,41 @@ export function boundValue(value: unknown): string | undefined {
 const interned = new Map<string, Attribution>();
 const MAX_INTERNED = 8192;
 
-function normalize(attrs: Record<string, unknown>, onInvalid: (key: string, problem: string) => void): Attribution {
+/** The object's own keys, or none if it cannot tell (a Proxy whose `ownKeys` throws). */
+function keysOf(attrs: Record<string, unknown>, onInvalid: (key: string, problem: string) => void): string[] {
+  try {
+    return Object.keys(attrs);
+  } catch {
+    onInvalid('(keys)', 'could not be listed (the object threw)');
+    return [];
+  }
+}
+
+/** A property's value, or a problem if reading it throws (a getter from request data). */
+function read(attrs: Record<string, unknown>, key: string): { value: unknown } | undefined {
+  try {
+    return { value: attrs[key] };
+  } catch {
+    return undefined;
+  }
+}
+
+function normalize(attrs: Record<string, unknown>, onInvalid: (key: string, problem: string) => void, strictValues = false): Attribution {
   const keys: string[] = [];
   const values: string[] = [];
   let id = '';
   let renamed = false;
-  for (const raw of Object.keys(attrs)) {
-    const value = boundValue(attrs[raw]);
-    if (value === undefined) continue;
+  for (const raw of keysOf(attrs, onInvalid)) {
+    const got = read(attrs, raw);
+    if (got === undefined) {
+      onInvalid(raw, 'could not be read (its getter threw)');
+      continue;
+    }
+    const value = boundValue(got.value);
+    if (value === undefined) {
+      if (strictValues && got.value !== undefined) onInvalid(raw, 'must have a string, number or boolean value');
+      continue;
+    }
     const k = normalizeKey(raw);
     if (k.key === undefined) {
       onInvalid(raw, k.problem);
@@ -89,9 +116,13 @@ export function attributionFromData(attrs: unknown): Attribution {
 export function attributionFromConfig(attrs: unknown, field: string): Attribution {
   if (attrs === undefined || attrs === null) return EMPTY_ATTRIBUTION;
   if (typeof attrs !== 'object' || Array.isArray(attrs)) throw new ConfigurationError(field, 'must be an object of key → string value');
-  return normalize(attrs as Record<string, unknown>, (key, problem) => {
-    throw new ConfigurationError(`${field}.${key}`, `attribution key "${key.slice(0, 80)}" ${problem}`);
-  });
+  return normalize(
+    attrs as Record<string, unknown>,
+    (key, problem) => {
+      throw new ConfigurationError(`${field}.${key}`, `attribution key "${key.slice(0, 80)}" ${problem}`);
+    },
+    true,
+  );
 }
 
 /** Merges two attributions, `inner` winning; returns one of them unchanged when the other is empty. */

@@ -7,7 +7,7 @@ import { addUnits, FIELD_OF, LIMIT_OF, publicValue, units, type UnitField, type 
 import type { BudgetContext } from './context.js';
 import type { InsuranceAllowance } from './insurance.js';
 import { matchingKeys, type CounterKey } from './counter-key.js';
-import { heuristicInputTokens, requestedMaxOutputTokens } from './estimate.js';
+import { heuristicInputTokens, requestCacheWrites, requestedMaxOutputTokens, type CacheWrites } from './estimate.js';
 import { firstLimitType } from './events.js';
 import { forbiddingPolicy } from './policy.js';
 import type { MatchSubject } from './rule.js';
@@ -30,13 +30,28 @@ export interface Reservation {
   readonly reserved: boolean;
 }
 
+/** `promise`, or a rejection once `ms` have passed (the timer never keeps the process alive). */
+function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      reject(Object.assign(new Error(`the estimator did not answer within ${ms} ms`), { name: 'EstimatorTimeout' }));
+    }, ms);
+    timer.unref();
+  });
+  return Promise.race([promise, deadline]).finally(() => {
+    clearTimeout(timer);
+  });
+}
+
 function isPromise<T>(v: T | Promise<T>): v is Promise<T> {
   return typeof (v as { then?: unknown } | undefined)?.then === 'function';
 }
 
-/** Operations whose model produces no output tokens (embeddings through InvokeModel). */
+/** Operations whose model produces no output tokens (embeddings and rerank through InvokeModel). */
 function producesNoOutput(call: Call): boolean {
-  return (call.info.delivery === 'invoke' || call.info.delivery === 'invoke-stream') && call.model.invokeOperation === 'embeddings';
+  const op = call.model.invokeOperation;
+  return (call.info.delivery === 'invoke' || call.info.delivery === 'invoke-stream') && (op === 'embeddings' || op === 'rerank');
 }
 
 function subjectOf(call: Call): MatchSubject {
@@ -78,7 +93,8 @@ export class BudgetAdmission {
     // Embeddings produce no output tokens: reserving an output cap for them would refuse calls that fit.
     const output = producesNoOutput(call) ? 0 : (requestedMaxOutputTokens(call.info.operation, input) ?? c.defaultMaxOutputTokens);
     const estimator = c.estimator;
-    if (estimator === undefined) return this.reserve(call, keys, heuristicInputTokens(call.info.operation, input), output);
+    const cache = requestCacheWrites(call.info.operation, input);
+    if (estimator === undefined) return this.reserve(call, keys, heuristicInputTokens(call.info.operation, input), output, cache);
     let estimated: number | Promise<number>;
     try {
       estimated = estimator({ operation: call.info.operation, modelId: call.requestedModelId, baseModelId: call.model.baseModelId, input });
@@ -86,12 +102,12 @@ export class BudgetAdmission {
       c.reporter.error('estimator', 'the input estimator threw; using the heuristic', error);
       estimated = heuristicInputTokens(call.info.operation, input);
     }
-    if (!isPromise(estimated)) return this.reserve(call, keys, validEstimate(estimated, call, input), output);
-    return estimated.then(
-      (n) => this.reserve(call, keys, validEstimate(n, call, input), output),
+    if (!isPromise(estimated)) return this.reserve(call, keys, validEstimate(estimated, call, input), output, cache);
+    return withDeadline(estimated, c.estimatorTimeoutMs).then(
+      (n) => this.reserve(call, keys, validEstimate(n, call, input), output, cache),
       (error: unknown) => {
-        c.reporter.error('estimator', 'the input estimator failed; using the heuristic', error);
-        return this.reserve(call, keys, heuristicInputTokens(call.info.operation, input), output);
+        c.reporter.error('estimator', 'the input estimator failed or did not answer in time; using the heuristic', error);
+        return this.reserve(call, keys, heuristicInputTokens(call.info.operation, input), output, cache);
       },
     );
   }
@@ -107,20 +123,25 @@ export class BudgetAdmission {
     }
   }
 
-  /** The estimate priced as the call will pay: its model (or fallback), the requested service tier and latency. */
-  private estimateCost(call: Call, inputTokens: number, outputTokens: number): number {
+  /**
+   * The estimate priced as the call will pay: its model (or fallback), the requested service tier
+   * and latency; a request that writes the prompt cache has its input priced at the cache-write
+   * rate (an upper bound: the part that hits the cache costs less).
+   */
+  private estimateCost(call: Call, inputTokens: number, outputTokens: number, cache: CacheWrites): number {
     const model = this.c.costModelFor(call);
     try {
-      const usage = { inputTokens, outputTokens, cacheReadInputTokens: 0, cacheWriteInputTokens: 0, cacheWrite1hInputTokens: 0 };
+      const writes = cache === 'none' ? 0 : inputTokens;
+      const usage = { inputTokens: inputTokens - writes, outputTokens, cacheReadInputTokens: 0, cacheWriteInputTokens: writes, cacheWrite1hInputTokens: cache === '1h' ? writes : 0 };
       return this.c.pricer.price(model.price, model.pricedAs, model.ref.kind === 'provisioned-model', usage, call.serviceTier, call.performanceLatency).costUsd ?? 0;
     } catch {
       return 0;
     }
   }
 
-  private reserve(call: Call, keys: readonly CounterKey[], inputTokens: number, outputTokens: number): Reservation | Promise<Reservation> {
+  private reserve(call: Call, keys: readonly CounterKey[], inputTokens: number, outputTokens: number, cache: CacheWrites): Reservation | Promise<Reservation> {
     const c = this.c;
-    const estimate = units({ inputTokens, outputTokens }, this.estimateCost(call, inputTokens, outputTokens));
+    const estimate = units({ inputTokens, outputTokens }, this.estimateCost(call, inputTokens, outputTokens, cache));
     const placed: Placed[] = keys.map((key) => ({
       key,
       entry: { key: key.id, budget: key.rule.name, limits: key.rule.unitLimits, amounts: estimate, enforce: key.rule.enforce, windowEnd: key.end },

@@ -1,4 +1,5 @@
 import { ConfigurationError } from '../errors/configuration-error.js';
+import { MAX_COST_LIMIT_USD, MAX_SAFE_AMOUNT } from '../money.js';
 import { assertKnownKeys } from '../validate.js';
 import { LIMIT_TYPES, limitsToUnits, type Limits, type UnitLimits } from './amounts.js';
 import { assertRuleKey, compileMatch, type CallMatch, type Matcher } from './rule.js';
@@ -47,8 +48,10 @@ function hasControlCharacter(s: string): boolean {
   return false;
 }
 
-function nonNegativeLimit(value: unknown, field: string): number {
+function nonNegativeLimit(value: unknown, field: string, max: number): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new ConfigurationError(field, 'must be a finite number ≥ 0');
+  // Budgets count in exact integers (cost in nano-USD): a limit past what they can count would be silently cut.
+  if (value > max) throw new ConfigurationError(field, `must be at most ${max.toLocaleString('en-US')} (budgets count exactly up to there; split a larger budget, e.g. by window or per key)`);
   return value;
 }
 
@@ -66,7 +69,7 @@ function compileRule(raw: unknown, i: number, names: Set<string>): CompiledRule 
   const limits: { -readonly [K in keyof Limits]: number } = {};
   for (const t of LIMIT_TYPES) {
     const v = rule.limit[t];
-    if (v !== undefined) limits[t] = nonNegativeLimit(v, `${at}.limit.${t}`);
+    if (v !== undefined) limits[t] = nonNegativeLimit(v, `${at}.limit.${t}`, t === 'costUsd' ? MAX_COST_LIMIT_USD : MAX_SAFE_AMOUNT);
   }
   if (Object.keys(limits).length === 0) throw new ConfigurationError(`${at}.limit`, `must set at least one of ${LIMIT_TYPES.join(', ')}`);
   if (!BUDGET_WINDOWS.includes(rule.window as BudgetWindow)) throw new ConfigurationError(`${at}.window`, `must be one of ${BUDGET_WINDOWS.join(', ')}`);

@@ -48,6 +48,7 @@ export class Budgets {
       store: this.store,
       estimator: e === 'heuristic' ? undefined : e === 'count-tokens' ? (config.countTokensClient === undefined ? undefined : countTokensEstimator(config.countTokensClient, deps.reporter)) : e,
       defaultMaxOutputTokens: config.defaultMaxOutputTokens,
+      estimatorTimeoutMs: config.estimatorTimeoutMs,
       leaseMs: config.reservationLeaseMs,
       onStoreError: config.onStoreError,
       unpricedModels: config.unpricedModels,

@@ -1,5 +1,5 @@
 import { ConfigurationError } from '../errors/configuration-error.js';
-import { assertFunction, oneOf, positiveInteger } from '../validate.js';
+import { assertFunction, oneOf, positiveInteger, timerMs } from '../validate.js';
 import { compileRules, type BudgetRule, type CompiledRule } from './budget-rule.js';
 import type { CountTokensClient } from './count-tokens-estimator.js';
 import type { InputEstimator } from './estimate.js';
@@ -34,6 +34,13 @@ export interface BudgetsInputConfig {
   readonly estimator?: 'heuristic' | 'count-tokens' | InputEstimator;
   /** The client `estimator: 'count-tokens'` sends CountTokens with (any BedrockRuntimeClient). */
   readonly countTokensClient?: CountTokensClient;
+  /**
+   * How long an asynchronous estimator (`'count-tokens'`, or your own) may take, in ms; past it
+   * the heuristic stands in (reported once) and the call goes on: a stalled estimator never
+   * holds calls.
+   * @defaultValue `2000`
+   */
+  readonly estimatorTimeoutMs?: number;
   /**
    * Output tokens reserved for a call whose request sets no max tokens.
    * @defaultValue `4096`
@@ -77,6 +84,7 @@ export interface BudgetsResolvedConfig {
   readonly budgetStore: BudgetStore | undefined;
   readonly estimator: 'heuristic' | 'count-tokens' | InputEstimator;
   readonly countTokensClient: CountTokensClient | undefined;
+  readonly estimatorTimeoutMs: number;
   readonly defaultMaxOutputTokens: number;
   readonly reservationLeaseMs: number;
   readonly onStoreError: 'allow' | 'deny';
@@ -91,6 +99,7 @@ export const BUDGETS_OPTION_KEYS = [
   'budgetStore',
   'estimator',
   'countTokensClient',
+  'estimatorTimeoutMs',
   'defaultMaxOutputTokens',
   'reservationLeaseMs',
   'onStoreError',
@@ -118,6 +127,7 @@ export function resolveBudgetsConfig(o: BudgetsInputConfig): BudgetsResolvedConf
     budgetStore: store,
     estimator,
     countTokensClient: o.countTokensClient,
+    estimatorTimeoutMs: timerMs(o.estimatorTimeoutMs, 2_000, 'estimatorTimeoutMs'),
     defaultMaxOutputTokens: positiveInteger(o.defaultMaxOutputTokens, 4096, 'defaultMaxOutputTokens'),
     reservationLeaseMs: positiveInteger(o.reservationLeaseMs, 900_000, 'reservationLeaseMs'),
     onStoreError: oneOf(o.onStoreError, ['allow', 'deny'], 'allow', 'onStoreError'),

@@ -16,6 +16,8 @@ export interface BudgetContext {
   /** `undefined`: the heuristic. */
   readonly estimator: InputEstimator | undefined;
   readonly defaultMaxOutputTokens: number;
+  /** How long an asynchronous estimator may take before the heuristic stands in. */
+  readonly estimatorTimeoutMs: number;
   readonly leaseMs: number;
   readonly onStoreError: 'allow' | 'deny';
   readonly unpricedModels: 'deny' | 'warn';

@@ -116,3 +116,39 @@ export function requestedMaxOutputTokens(operation: BedrockOperation, input: unk
   if (body instanceof Uint8Array) return scanBody(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('latin1'));
   return undefined;
 }
+
+/** Whether a request asks for prompt-cache writes, and with which TTL (one-hour writes cost more). */
+export type CacheWrites = 'none' | '5m' | '1h';
+
+function findCachePoints(value: unknown, depth: number, found: { any: boolean; oneHour: boolean }): void {
+  if (depth > 8 || typeof value !== 'object' || value === null) return;
+  if (Array.isArray(value)) {
+    for (const v of value) findCachePoints(v, depth + 1, found);
+    return;
+  }
+  const o = value as Record<string, unknown>;
+  const point = o.cachePoint;
+  if (typeof point === 'object' && point !== null) {
+    found.any = true;
+    if ((point as { ttl?: unknown }).ttl === '1h') found.oneHour = true;
+  }
+  for (const k of ['content', 'system', 'messages', 'tools', 'toolConfig', 'toolSpec']) if (o[k] !== undefined) findCachePoints(o[k], depth + 1, found);
+}
+
+/**
+ * Whether a request may write the prompt cache: Converse `cachePoint` blocks (with their `ttl`),
+ * an InvokeModel body with Anthropic's `cache_control` or Nova's `cachePoint`. Such a call's
+ * input may be billed at the cache-write rate, so admission prices its estimate there.
+ */
+export function requestCacheWrites(operation: BedrockOperation, input: unknown): CacheWrites {
+  const i = input as { messages?: unknown; system?: unknown; toolConfig?: unknown; body?: unknown } | undefined;
+  if (operation === 'Converse' || operation === 'ConverseStream') {
+    const found = { any: false, oneHour: false };
+    findCachePoints([i?.system, i?.messages, i?.toolConfig], 0, found);
+    return !found.any ? 'none' : found.oneHour ? '1h' : '5m';
+  }
+  const body = i?.body;
+  const text = typeof body === 'string' ? body : body instanceof Uint8Array ? Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('latin1') : '';
+  if (!text.includes('"cache_control"') && !text.includes('"cachePoint"')) return 'none';
+  return /"ttl"\s*:\s*"1h"/.test(text) ? '1h' : '5m';
+}

@@ -3,6 +3,11 @@ export class FinOpsError extends Error {
   override name = 'FinOpsError';
 }
 
+/** Whether `error` is one of this library's errors (branded; works across realms and duplicate installs). */
+export function isFinOpsError(error: unknown): boolean {
+  return error instanceof FinOpsError || brandOf(error) !== undefined;
+}
+
 const BRAND = Symbol.for('bedrock-finops.error');
 
 /** Marks an error class instance so guards work across realms and duplicate installs. */

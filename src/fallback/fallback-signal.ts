@@ -5,8 +5,10 @@ import type {
   FinalizeRequestHandlerOptions,
   FinalizeRequestMiddleware,
   AbsoluteLocation,
+  HandlerExecutionContext,
   MetadataBearer,
 } from '@smithy/types';
+import { CALL_KEY, type Call } from '../call.js';
 
 /** Marks the arguments of a provisioned attempt that has a fallback: the exception names that trigger it. */
 export const FALLBACK_ON = Symbol.for('bedrock-finops.fallbackOn');
@@ -52,10 +54,15 @@ export const THROTTLE_ERRORS: ReadonlySet<string> = new Set(['ThrottlingExceptio
 export function fallbackAttemptMiddleware<Input extends object, Output extends MetadataBearer>(
   onThrottle: (modelId: string, error: string) => void,
 ): FinalizeRequestMiddleware<Input, Output> {
-  return (next: FinalizeHandler<Input, Output>): FinalizeHandler<Input, Output> =>
+  return (next: FinalizeHandler<Input, Output>, context: HandlerExecutionContext): FinalizeHandler<Input, Output> =>
     // Not an async function: a successful attempt costs no extra promise hops.
-    (args: FinalizeHandlerArguments<Input>): Promise<FinalizeHandlerOutput<Output>> =>
-      next(args).then(undefined, (error: unknown) => {
+    (args: FinalizeHandlerArguments<Input>): Promise<FinalizeHandlerOutput<Output>> => {
+      // The request goes out now, unless the caller's signal already fired (then nothing is sent).
+      const call = (args as unknown as Record<symbol, Call | undefined>)[CALL_KEY];
+      if (call !== undefined && (context as { __smithy_context?: { abortSignal?: { aborted?: unknown } } }).__smithy_context?.abortSignal?.aborted !== true) call.attempt = 'in-flight';
+      return next(args).then(undefined, (error: unknown) => {
+        // A service error is an answer (not billed); a network error or an abort leaves the attempt in flight.
+        if (call !== undefined && typeof (error as { $metadata?: { httpStatusCode?: unknown } } | null)?.$metadata?.httpStatusCode === 'number') call.attempt = 'answered';
         const name = errorName(error);
         if (name !== undefined && THROTTLE_ERRORS.has(name)) {
           const modelId = (args.input as { modelId?: unknown } | undefined)?.modelId;
@@ -65,4 +72,5 @@ export function fallbackAttemptMiddleware<Input extends object, Output extends M
         if (fallbackOn !== undefined && name !== undefined && fallbackOn.has(name)) throw new FallbackSignal(error, name);
         throw error;
       });
+    };
 }

@@ -1,5 +1,6 @@
 /** `gen_ai.operation.name` values this library reports. */
-export type GenAiOperationName = 'chat' | 'text_completion' | 'embeddings';
+/** `rerank` is not (yet) a semantic-convention value; Bedrock's rerank models produce no output tokens. */
+export type GenAiOperationName = 'chat' | 'text_completion' | 'embeddings' | 'rerank';
 
 // InvokeModel speaks each family's native API; the operation follows from the family's format.
 // Longest prefix first; anything not listed is a chat model.
@@ -8,6 +9,8 @@ const INVOKE_OPERATIONS: readonly (readonly [string, GenAiOperationName])[] = [
   ['amazon.nova-2-multimodal-embeddings', 'embeddings'],
   ['cohere.embed', 'embeddings'],
   ['twelvelabs.marengo-embed', 'embeddings'],
+  ['cohere.rerank', 'rerank'],
+  ['amazon.rerank', 'rerank'],
   ['amazon.titan-text', 'text_completion'],
   ['amazon.titan-tg1', 'text_completion'],
   ['meta.', 'text_completion'],

@@ -93,6 +93,7 @@ export class CallStarter {
       serviceTier: requestedServiceTier(input),
       performanceLatency: requestedLatency(input),
       firstEventAt: -1,
+      attempt: 'none',
       settled: false,
     };
   }

@@ -12,26 +12,43 @@ export const MAX_PLAUSIBLE_TOKENS = 10_000_000;
 const BILLED = new Set(['usage', 'headers', 'invocation-metrics']);
 
 /**
- * Whether Bedrock may have billed a call that ended this way without telling us: the caller
- * stopped or aborted it after it was sent, or its stream broke after it had started. A service
- * error before any response is not billed.
+ * Whether Bedrock may have billed a call that ended this way without telling us how much: a
+ * response that came without readable usage; a stream the caller stopped, or that broke, after it
+ * had started; a call aborted while its request was in flight. Nothing is billed for a call
+ * refused or failed before any response, or aborted before anything was sent.
  */
 export function mayHaveBilled(call: Call, outcome: Outcome): boolean {
-  return outcome === 'abandoned' || (outcome === 'error' && call.firstEventAt >= 0);
+  if (outcome === 'success' || call.firstEventAt >= 0) return true;
+  return outcome === 'abandoned' && call.attempt === 'in-flight';
 }
 
 const FIELDS = ['inputTokens', 'outputTokens', 'cacheReadInputTokens', 'cacheWriteInputTokens', 'cacheWrite1hInputTokens'] as const;
 
-/** Drops implausible counts (reported once per model); `undefined` when nothing was dropped. */
-export function withoutImplausible(observed: ObservedUsage, modelId: string, reporter: OnceReporter): ObservedUsage | undefined {
+const INPUT_SIDE = ['inputTokens', 'cacheReadInputTokens', 'cacheWriteInputTokens'] as const;
+
+/**
+ * Drops implausible counts (reported once per model); `undefined` when nothing was dropped. Not
+ * believed: any count above {@link MAX_PLAUSIBLE_TOKENS}; an input side (input + cache reads and
+ * writes) adding up to more than that; output beyond the request's own cap (plus a margin:
+ * Bedrock never generates past `maxTokens`).
+ */
+export function withoutImplausible(observed: ObservedUsage, modelId: string, reporter: OnceReporter, maxOutput?: number): ObservedUsage | undefined {
   let usage: PartialUsage | undefined;
-  for (const f of FIELDS) {
+  const drop = (f: (typeof FIELDS)[number], why: string): void => {
     const n = observed.usage[f];
-    if (n === undefined || n <= MAX_PLAUSIBLE_TOKENS) continue;
     usage ??= { ...observed.usage };
     usage[f] = undefined;
-    reporter.warn(`implausible:${modelId.slice(0, 200)}:${f}`, `${modelId.slice(0, 200)} reported ${n} ${f}, more than ${MAX_PLAUSIBLE_TOKENS} for one call: not believed (dropped from the record, never charged)`);
+    reporter.warn(`implausible:${modelId.slice(0, 200)}:${f}`, `${modelId.slice(0, 200)} reported ${n} ${f}, ${why}: not believed (dropped from the record, never charged)`);
+  };
+  for (const f of FIELDS) {
+    const n = observed.usage[f];
+    if (n !== undefined && n > MAX_PLAUSIBLE_TOKENS) drop(f, `more than ${MAX_PLAUSIBLE_TOKENS} for one call`);
   }
+  const u = usage ?? observed.usage;
+  const inputSide = INPUT_SIDE.reduce((sum, f) => sum + (u[f] ?? 0), 0);
+  if (inputSide > MAX_PLAUSIBLE_TOKENS) for (const f of INPUT_SIDE) if (u[f] !== undefined) drop(f, `an input side of ${inputSide} tokens in all, more than ${MAX_PLAUSIBLE_TOKENS}`);
+  const output = u.outputTokens;
+  if (maxOutput !== undefined && output !== undefined && output > maxOutput + Math.max(64, Math.ceil(maxOutput * 0.1))) drop('outputTokens', `more than the request's cap of ${maxOutput} output tokens`);
   return usage === undefined ? undefined : { usage, source: observed.source };
 }
 

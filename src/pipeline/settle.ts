@@ -4,7 +4,7 @@ import { errorName } from '../errors/error-name.js';
 import type { Pricer } from '../pricing/pricer.js';
 import type { UsageRecord } from '../record.js';
 import { toTokenUsage, ZERO_USAGE, type ObservedUsage } from '../usage/token-usage.js';
-import { heuristicInputTokens } from '../budgets/estimate.js';
+import { heuristicInputTokens, requestedMaxOutputTokens } from '../budgets/estimate.js';
 import type { Admission, Ticket } from './admission.js';
 import { estimatedUsage, isBilled, mayHaveBilled, withoutImplausible } from './estimate.js';
 
@@ -42,11 +42,6 @@ export class Settler {
   }
 
   private record(call: Call, outcome: Outcome, observed: ObservedUsage | undefined, error: unknown): UsageRecord {
-    if (observed === undefined && outcome === 'success')
-      this.reporter.warn(
-        `no-usage:${call.info.operation}:${call.modelId.slice(0, 200)}`,
-        `${call.info.operation} to ${call.modelId.slice(0, 200)} returned no usage that could be read; recorded with zero tokens (usageSource "none")`,
-      );
     const usage = observed === undefined ? ZERO_USAGE : toTokenUsage(observed.usage);
     const record: MutableRecord = {
       operation: call.info.operation,
@@ -91,10 +86,18 @@ export class Settler {
    * have billed without saying so, an estimate, never 0.
    */
   private usageOf(call: Call, ticket: Ticket, outcome: Outcome, observed: ObservedUsage | undefined, basis: EstimateBasis | undefined): ObservedUsage | undefined {
-    const sane = observed === undefined ? undefined : (withoutImplausible(observed, call.modelId, this.reporter) ?? observed);
+    const maxOutput = basis === undefined ? undefined : requestedMaxOutputTokens(call.info.operation, basis.input);
+    const sane = observed === undefined ? undefined : (withoutImplausible(observed, call.modelId, this.reporter, maxOutput) ?? observed);
     const dropped = sane !== observed;
-    if (isBilled(sane) && !dropped) return sane;
+    if (!dropped && isBilled(sane)) return sane;
+    // A complete answer whose own (family) counts were read: they stand.
+    if (!dropped && outcome === 'success' && (sane?.usage.inputTokens !== undefined || sane?.usage.outputTokens !== undefined)) return sane;
     if (!dropped && !mayHaveBilled(call, outcome)) return sane;
+    if (outcome === 'success' && !dropped)
+      this.reporter.warn(
+        `no-usage:${call.info.operation}:${call.modelId.slice(0, 200)}`,
+        `${call.info.operation} to ${call.modelId.slice(0, 200)} returned no usage that could be read; charged an estimate (usageSource "estimate")`,
+      );
     const inputEstimate = (): number => this.admission.estimatedInput(ticket) ?? heuristicInputTokens(call.info.operation, basis?.input);
     return estimatedUsage(sane, inputEstimate, basis?.outputSeen ?? 0);
   }

@@ -59,6 +59,13 @@ function overrideCard(o: ModelPriceOverride, matched: string): RateCard {
   };
 }
 
+/** A service tier's multiplier: own properties only (a response may name any tier, `constructor` too); unknown tiers ×1. */
+function tierMultiplier(tiers: Readonly<Record<string, number>>, tier: string | undefined): number {
+  if (tier === undefined || !Object.hasOwn(tiers, tier)) return 1;
+  const m = tiers[tier];
+  return typeof m === 'number' && Number.isFinite(m) && m >= 0 ? m : 1;
+}
+
 /**
  * Prices calls. Rate cards are resolved once per model id (user override, then the supplement,
  * then the catalog) by {@link Pricer.rateCard}, which the model resolver caches; {@link Pricer.price}
@@ -93,7 +100,7 @@ export class Pricer {
       this.options.reporter.warn(`price:${pricedAs}`, `no price known for "${pricedAs.slice(0, 200)}": costUsd is undefined (add it with pricing.overrides or map the id with the models option)`);
       return UNKNOWN;
     }
-    const tier = serviceTier === undefined ? 1 : (this.options.serviceTiers[serviceTier] ?? 1);
+    const tier = tierMultiplier(this.options.serviceTiers, serviceTier);
     const usd = costOf(card, usage) * tier * this.factor;
     // Provisioned throughput is billed by the hour: a call's marginal cost is zero.
     return provisioned ? { costUsd: 0, onDemandEquivalentUsd: usd } : { costUsd: usd, onDemandEquivalentUsd: undefined };

@@ -1,5 +1,4 @@
-import { ConfigurationError } from '../errors/configuration-error.js';
-import { assertKnownKeys, assertObject, positiveInteger } from '../validate.js';
+import { assertKnownKeys, assertObject, positiveInteger, timerMs } from '../validate.js';
 
 /** How a stream the caller stopped reading early is still metered. */
 export interface DrainOptions {
@@ -42,10 +41,9 @@ export function resolveUsageConfig(o: UsageInputConfig): UsageResolvedConfig {
   if ((d as unknown) === true) return { drain: { timeoutMs: 60_000, maxBytes: 16 * 1024 * 1024 } };
   assertObject(d, 'drainAbandonedStreams');
   assertKnownKeys(d, ['timeoutMs', 'maxBytes'], 'drainAbandonedStreams');
-  if (typeof d !== 'object') throw new ConfigurationError('drainAbandonedStreams', 'must be false or { timeoutMs, maxBytes }');
   return {
     drain: {
-      timeoutMs: positiveInteger(d.timeoutMs, 60_000, 'drainAbandonedStreams.timeoutMs'),
+      timeoutMs: timerMs(d.timeoutMs, 60_000, 'drainAbandonedStreams.timeoutMs'),
       maxBytes: positiveInteger(d.maxBytes, 16 * 1024 * 1024, 'drainAbandonedStreams.maxBytes'),
     },
   };

@@ -44,8 +44,9 @@ export class ConverseStreamUsageTracker {
 
   /** What an event weighs against the drain's byte bound. */
   size(event: unknown): number {
-    const text = pick(event, 'contentBlockDelta', 'delta', 'text');
-    return 64 + textLength(text);
+    const delta = pick(event, 'contentBlockDelta', 'delta');
+    if (delta === undefined) return 64;
+    return 64 + textLength(pick(delta, 'text')) + textLength(pick(delta, 'toolUse', 'input')) + textLength(pick(delta, 'reasoningContent', 'text')) + textLength(pick(delta, 'reasoningContent', 'signature'));
   }
 
   /** Output tokens the deltas seen so far amount to (the heuristic; a lower bound on what was billed). */

@@ -87,6 +87,8 @@ const dropped = new FinalizationRegistry<Held>((held) => {
  */
 class ObservedStream<T> implements AsyncIterable<T> {
   private done = false;
+  /** Set once the caller stopped reading: the rest belongs to the drain. */
+  private abandoned = false;
 
   constructor(
     private readonly source: AsyncIterable<T>,
@@ -102,7 +104,18 @@ class ObservedStream<T> implements AsyncIterable<T> {
     this.observer.end(how, error);
   }
 
+  /** The caller stopped reading: the rest is drained in the background, then the observer ends as abandoned. */
+  private abandon(inner: AsyncIterator<T>): void {
+    if (this.done) return;
+    this.done = true;
+    this.abandoned = true;
+    drain(inner as AsyncIterator<unknown>, this.observer, this.drains, () => undefined);
+  }
+
   [Symbol.asyncIterator](): AsyncIterator<T> {
+    // Read once: after the caller stopped, what is left is the drain's (a second reader would take
+    // events from it, and the caller would get some of them, not a whole stream).
+    if (this.abandoned) return { next: () => Promise.resolve({ done: true as const, value: undefined }) };
     dropped.unregister(this);
     const inner = this.source[Symbol.asyncIterator]();
     const observer = this.observer;
@@ -120,15 +133,13 @@ class ObservedStream<T> implements AsyncIterable<T> {
     return {
       next: () => inner.next().then(onResult, onError),
       return: (value?: T) => {
-        if (!this.done) {
-          this.done = true;
-          drain(inner as AsyncIterator<unknown>, observer, this.drains, () => undefined);
-        }
+        this.abandon(inner);
         return Promise.resolve({ done: true as const, value });
       },
+      // The caller's own error: it stops reading, like `break` (the rest is still billed, and drained).
       throw: (error?: unknown) => {
-        this.finish('failed', error);
-        return inner.throw === undefined ? Promise.reject(error instanceof Error ? error : new Error(String(error))) : inner.throw(error);
+        this.abandon(inner);
+        return Promise.reject(error instanceof Error ? error : new Error(String(error)));
       },
     };
   }

@@ -32,6 +32,7 @@ export function fakeCall(modelId = 'us.amazon.nova-lite-v1:0', attribution: Attr
     serviceTier: undefined,
     performanceLatency: undefined,
     firstEventAt: -1,
+    attempt: 'none',
     settled: false,
   };
 }

@@ -18,10 +18,13 @@ describe('cost budgets with exact estimates', () => {
     // Actual: 1,000 input + 9,000 cache-write + 100 output = $0.0008 + $0.009 + $0.0004 = $0.0102 per call.
     server.use(on('converse', () => converseReply({ inputTokens: 1_000, cacheWriteInputTokens: 9_000, outputTokens: 100 })));
     const { client, records } = hostileSetup({ estimator: () => 10_000, budgets: [{ name: 'usd', limit: { costUsd: 0.05 }, window: 'total' }] });
-    for (let i = 0; i < 6; i++) await outcome(client.send(new ConverseCommand(say('x', HAIKU, 100))));
+    // The request asks for the cache (a cachePoint): Bedrock writes the cache only then.
+    const cached = { ...say('x', HAIKU, 100), system: [{ text: 'a long shared prefix' }, { cachePoint: { type: 'default' as const } }] };
+    for (let i = 0; i < 6; i++) await outcome(client.send(new ConverseCommand(cached)));
     const spent = records.reduce((s, r) => s + r.costUsd!, 0);
-    // Reserved per call: 10,000 × $0.80/M + 100 × $4/M = $0.0084 (all input at the input rate), so 5 calls pass
-    // admission, and they spend 5 × $0.0102 = $0.051 of a $0.05 budget.
+    // Was: reserved per call 10,000 × $0.80/M + 100 × $4/M = $0.0084 (all input at the input rate), so 5 calls
+    // passed admission and spent 5 × $0.0102 = $0.051 of a $0.05 budget. Now the input of a caching request is
+    // reserved at the cache-write rate ($1/M): $0.0104 a call, 4 admitted.
     expect(records[0]!.costUsd).toBeCloseTo(per(1_000, 0.8) + per(9_000, 1) + per(100, 4), 12);
     expect(spent).toBeLessThanOrEqual(0.05);
   });

@@ -58,7 +58,7 @@ describe('configuration errors throw at construction, naming the field', () => {
 });
 
 describe('one plugin instance per client', () => {
-  it('a second instance on a command of a client that carries one is refused (it would replace the first, budgets and all)', async () => {
+  it('a second instance on a command of a client that carries one is detected: the call is refused before sending (it would replace the first, budgets and all)', async () => {
     const seen = countConverse(server);
     const first = bedrockFinOps({ budgets: [{ name: 'nothing', limit: { tokens: 0 }, window: 'day' }] });
     const second = bedrockFinOps();
@@ -76,9 +76,10 @@ describe('one plugin instance per client', () => {
       () => 'sent',
       (e: unknown) => (e as Error).name,
     );
-    // Applied and sent: the command's stack overrides the client's middleware of the same name, so the
-    // first instance's 0-token budget never sees the call (1 request reached Bedrock).
-    expect({ applied, sent, requests: seen.requests }).toEqual({ applied: 'refused', sent: 'BudgetExceededError', requests: 0 });
+    // Was: applied and sent — the command's stack overrides the client's middleware of the same name, so the
+    // first instance's 0-token budget never saw the call (1 request reached Bedrock). The command's stack cannot
+    // see the client's when it is applied; the call is refused before sending instead, naming the problem.
+    expect({ applied, sent, requests: seen.requests }).toEqual({ applied: 'applied', sent: 'ConfigurationError', requests: 0 });
   });
 
   it('the same instance applied to a client and to one of its commands meters the call once', async () => {

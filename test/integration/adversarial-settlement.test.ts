@@ -64,18 +64,19 @@ describe('every way a stream can end settles once and releases its reservation',
     await expectNothingReserved(finops);
   });
 
-  it('a stream iterated again after a `break` gives the caller what the bare SDK gives, not what the drain left over', async () => {
+  it('a stream is read once: iterated again after a `break` it yields nothing, and the drain still records the billed usage', async () => {
     server.use(on('converse-stream', () => slowTail(converseFrames({ inputTokens: 1_000, outputTokens: 50 }, 4), 2, 30)));
     const again = async (client: ReturnType<typeof makeClient>) => {
       const out = await client.send(new ConverseStreamCommand(say('x', HAIKU, 100)));
       await drain(out.stream, 1);
       return (await drain(out.stream)).map((e) => Object.keys(e)[0]);
     };
-    const bare = await again(makeClient(undefined, { maxAttempts: 1 }));
-    const { client } = hostileSetup();
-    // With the plugin the second loop races the background drain for events: it got
-    // [messageStart, contentBlockDelta ×2, messageStop] — two text deltas, contentBlockStop and metadata went to the drain.
-    expect(await again(client)).toEqual(bare);
+    // (The bare SDK replays a fully buffered test body from the start; a second reader beside the
+    // drain would get a stream with holes in it. Documented: a stream is read once.)
+    const { client, records } = hostileSetup();
+    expect(await again(client)).toEqual([]);
+    await settleSoon(() => records.length > 0);
+    expect(records[0]).toMatchObject({ outcome: 'abandoned', usageSource: 'usage', inputTokens: 1_000, outputTokens: 50 });
   });
 
   it.each([

@@ -72,21 +72,21 @@ describe('InvokeModel', () => {
     expect(records[0]).toMatchObject({ modelKind: 'imported-model', baseModelId: undefined, inputTokens: 7, outputTokens: 9, usageSource: 'body' });
   });
 
-  it('records what is known for a body that is not JSON, without breaking the call', async () => {
+  it('charges an estimate for a body that is not JSON, without breaking the call', async () => {
     const { records, onUsage } = recorder();
     server.use(on('invoke', () => new HttpResponse(new Uint8Array([0xff, 0x00, 0x12]), { headers: { 'content-type': 'application/octet-stream' } })));
     const client = makeClient(bedrockFinOps({ onUsage }));
     const out = await client.send(new InvokeModelCommand({ modelId: 'stability.sd3-5-large-v1:0', body: jsonBody({}) }));
     expect(Array.from(out.body)).toEqual([0xff, 0x00, 0x12]);
-    expect(records[0]).toMatchObject({ usageSource: 'none', inputTokens: 0, outputTokens: 0, outcome: 'success' });
+    expect(records[0]).toMatchObject({ usageSource: 'estimate', outputTokens: 0, outcome: 'success' });
   });
 
-  it('records a body with a malformed usage block as unknown usage', async () => {
+  it('charges an estimate for a body with a malformed usage block', async () => {
     const { records, onUsage } = recorder();
     server.use(on('invoke', () => json({ usage: { input_tokens: 'lots', output_tokens: -4 } })));
     const client = makeClient(bedrockFinOps({ onUsage }));
     await client.send(new InvokeModelCommand({ modelId: 'anthropic.claude-3-haiku-20240307-v1:0', body: jsonBody({}) }));
-    expect(records[0]).toMatchObject({ usageSource: 'none', inputTokens: 0, outputTokens: 0 });
+    expect(records[0]).toMatchObject({ usageSource: 'estimate', outputTokens: 0 });
   });
 
   it('records a ModelErrorException by name', async () => {

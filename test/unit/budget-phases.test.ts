@@ -25,6 +25,7 @@ function context(rules: BudgetRule[], options: { policies?: ModelPolicy[]; onSto
     store,
     estimator: options.estimator ?? (() => 100),
     defaultMaxOutputTokens: 4096,
+    estimatorTimeoutMs: 2_000,
     leaseMs: 60_000,
     onStoreError: options.onStoreError ?? 'allow',
     unpricedModels: 'deny',

@@ -1,5 +1,5 @@
 import { ConfigurationError } from '../../errors/configuration-error.js';
-import { positiveInteger } from '../../validate.js';
+import { positiveInteger, timerMs } from '../../validate.js';
 import type { RedisClientLike } from './redis-client.js';
 
 /** Options of `RedisBudgetStore`. Durations are in ms. */
@@ -78,8 +78,8 @@ export function resolveRedisStoreOptions(o: RedisBudgetStoreOptions): RedisStore
   if (typeof prefix !== 'string') throw new ConfigurationError(field('keyPrefix'), 'must be a string');
   const fraction = o.sliceFraction ?? 0.0625;
   if (typeof fraction !== 'number' || !(fraction > 0 && fraction <= 1)) throw new ConfigurationError(field('sliceFraction'), 'must be a number in (0, 1]');
-  const sliceTtlMs = positiveInteger(o.sliceTtlMs, 30_000, field('sliceTtlMs'));
-  const flushIntervalMs = positiveInteger(o.flushIntervalMs, 500, field('flushIntervalMs'));
+  const sliceTtlMs = timerMs(o.sliceTtlMs, 30_000, field('sliceTtlMs'));
+  const flushIntervalMs = timerMs(o.flushIntervalMs, 500, field('flushIntervalMs'));
   if (flushIntervalMs * 3 > sliceTtlMs) throw new ConfigurationError(field('flushIntervalMs'), 'must be at most a third of sliceTtlMs (slices are renewed as usage is flushed)');
   const idempotencyMs = positiveInteger(o.idempotencyMs, 3_600_000, field('idempotencyMs'));
   if (idempotencyMs < sliceTtlMs * 2) throw new ConfigurationError(field('idempotencyMs'), 'must be at least twice sliceTtlMs');
@@ -88,9 +88,9 @@ export function resolveRedisStoreOptions(o: RedisBudgetStoreOptions): RedisStore
     sliceFraction: fraction,
     sliceTtlMs,
     flushIntervalMs,
-    idleReturnMs: positiveInteger(o.idleReturnMs, 10_000, field('idleReturnMs')),
-    storeTimeoutMs: positiveInteger(o.storeTimeoutMs, 500, field('storeTimeoutMs')),
-    closeTimeoutMs: positiveInteger(o.closeTimeoutMs, 5_000, field('closeTimeoutMs')),
+    idleReturnMs: timerMs(o.idleReturnMs, 10_000, field('idleReturnMs')),
+    storeTimeoutMs: timerMs(o.storeTimeoutMs, 500, field('storeTimeoutMs')),
+    closeTimeoutMs: timerMs(o.closeTimeoutMs, 5_000, field('closeTimeoutMs')),
     idempotencyMs,
     retainMs: positiveInteger(o.retainMs, 86_400_000, field('retainMs')),
   };
