@@ -56,8 +56,11 @@ async function meteredCall(deps: FetchMeteringDeps, spill: FetchSpill, base: Fet
   };
   const signal = out.init?.signal ?? (out.input instanceof Request ? out.input.signal : undefined) ?? undefined;
   let response: Response;
+  // The request goes out now, unless the caller's signal already fired (then nothing is sent or billed).
+  if (signal?.aborted !== true) call.attempt = 'in-flight';
   try {
     response = await spill.send(call, route, out, body, base);
+    call.attempt = 'answered';
   } catch (error) {
     const f = failure(error, signal);
     endCall(f.outcome, undefined, f.error);

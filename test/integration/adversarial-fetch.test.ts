@@ -51,6 +51,24 @@ async function usedTokens(finops: ReturnType<typeof bedrockFinOps>): Promise<num
 }
 
 describe('fetch: what is charged', () => {
+  it('a fetch aborted while its request is in flight is recorded as abandoned and charged the input estimate', async () => {
+    const records: UsageRecord[] = [];
+    const finops = bedrockFinOps({ estimator: () => 10, budgets: [{ name: 'daily', limit: { tokens: 10_000 }, window: 'total' }], onUsage: (r) => records.push(r) });
+    // A Bedrock that takes its time: the abort comes while the request is out.
+    const base = fakeFetch(
+      (_input, init) =>
+        new Promise<Response>((_, reject) => {
+          init?.signal?.addEventListener('abort', () => reject(new DOMException('This operation was aborted', 'AbortError')));
+        }),
+    );
+    const controller = new AbortController();
+    const pending = finops.wrapFetch(base.fetch)(bedrockUrl(MODEL, 'converse-stream'), { ...post(converseRequest('hello', 50)), signal: controller.signal });
+    setTimeout(() => controller.abort(), 10);
+    await expect(pending).rejects.toMatchObject({ name: 'AbortError' });
+    expect(records[0]).toMatchObject({ outcome: 'abandoned', error: 'AbortError', usageSource: 'estimate', inputTokens: 10 });
+    expect(await usedTokens(finops)).toBe(10);
+  });
+
   it('a fetch with an already-aborted signal is charged nothing', async () => {
     const { finops, records, call } = setup(() => encodeEventStream(FRAMES));
     await expect(call({ signal: AbortSignal.abort() })).rejects.toMatchObject({ name: 'AbortError' });
