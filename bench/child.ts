@@ -1,7 +1,7 @@
 /**
  * One benchmark variant in a fresh process, so its code paths are not shared with another
  * variant's (no polymorphism, GC or async hooks carried over): Converse calls, one warm-up round,
- * then prints the median µs per call of 3 rounds. `peer` installs the OTel instrumentation before
+ * then prints the median µs per call of 3 rounds, wall-clock and CPU time. `peer` installs the OTel instrumentation before
  * the SDK loads and checks it produced one span per call.
  * Usage: `node --import tsx bench/child.ts VARIANT CALLS`; the variants are listed in `fresh.ts`.
  */
@@ -19,11 +19,12 @@ const { meteredPlugin } = await import('./plugin-config.js');
 const metered = variant.startsWith('producer') ? meteredPlugin('producer') : variant.startsWith('default') ? meteredPlugin('instruments') : undefined;
 const c = client(CONVERSE_OP.canned, metered?.finops);
 const scoped = variant.endsWith('+scope');
-const rounds: number[] = [];
+const rounds: { wall: number; cpu: number }[] = [];
 for (let r = 0; r < 4; r++) rounds.push(await timed(c, CONVERSE_OP, calls, scoped));
 if (peer !== undefined) {
   const spans = await peer.takeSpans();
   if (spans !== calls * 4) throw new Error(`the instrumented child ended ${spans} spans for ${calls * 4} calls`);
 }
 await metered?.finops.shutdown();
-console.log(median(rounds.slice(1)).toFixed(2));
+const measured = rounds.slice(1);
+console.log(`${median(measured.map((m) => m.wall)).toFixed(2)} ${median(measured.map((m) => m.cpu)).toFixed(2)}`);

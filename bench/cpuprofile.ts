@@ -1,11 +1,12 @@
 /**
  * Summarises a V8 `.cpuprofile` (from `node --cpu-prof`) into its top self-time functions, as a
- * Markdown table: `npx tsx bench/cpuprofile.ts FILE.cpuprofile [rows] [from-function]`.
+ * Markdown table: `npx tsx bench/cpuprofile.ts FILE.cpuprofile [rows] [from-function]`; or what one
+ * run spent more than another, per call: `npx tsx bench/cpuprofile.ts --diff A B CALLS [rows] [from]`.
  */
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { fmt } from './stats.js';
+import { fmt, signed } from './stats.js';
 
 interface CpuProfile {
   readonly nodes: readonly { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: readonly number[] }[];
@@ -80,11 +81,37 @@ export function selfTimeTable(profile: CpuProfile, n = 15, from?: string): strin
   ];
 }
 
+/**
+ * Where `b` spent more (or less) self time than `a`, per call (both profiles ran `calls` calls):
+ * the top `n` differences by size, as a Markdown table.
+ */
+export function diffTable(a: CpuProfile, b: CpuProfile, calls: number, n = 15, from?: string): string[] {
+  const key = (r: SelfTime): string => `${r.name}@${r.where}`;
+  const before = new Map(selfTimes(a, from).rows.map((r) => [key(r), r]));
+  const after = selfTimes(b, from).rows;
+  const deltas = new Map<string, { name: string; where: string; us: number }>();
+  for (const r of after) deltas.set(key(r), { name: r.name, where: r.where, us: ((r.ms - (before.get(key(r))?.ms ?? 0)) * 1000) / calls });
+  for (const r of before.values()) if (!deltas.has(key(r))) deltas.set(key(r), { name: r.name, where: r.where, us: (-r.ms * 1000) / calls });
+  const rows = [...deltas.values()].sort((x, y) => Math.abs(y.us) - Math.abs(x.us)).slice(0, n);
+  const total = [...deltas.values()].reduce((sum, d) => sum + d.us, 0);
+  return [
+    '| µs per call | function | where |',
+    '|---|---|---|',
+    ...rows.map((r) => `| ${signed(r.us, 2)} | \`${r.name}\` | ${r.where === '' ? '' : `\`${r.where}\``} |`),
+    '',
+    `(All differences together: ${signed(total)} µs per call.)`,
+  ];
+}
+
 export function readProfile(path: string): CpuProfile {
   return JSON.parse(readFileSync(path, 'utf8')) as CpuProfile;
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href && process.argv[2] === '--diff') {
+  const [a, b, calls, rows, from] = process.argv.slice(3);
+  if (a === undefined || b === undefined || calls === undefined) throw new Error('usage: npx tsx bench/cpuprofile.ts --diff A.cpuprofile B.cpuprofile CALLS [rows] [from-function]');
+  console.log(diffTable(readProfile(a), readProfile(b), Number(calls), Number(rows ?? 15), from).join('\n'));
+} else if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const file = process.argv[2];
   if (file === undefined) throw new Error('usage: npx tsx bench/cpuprofile.ts FILE.cpuprofile [rows] [from-function]');
   console.log(selfTimeTable(readProfile(file), Number(process.argv[3] ?? 15), process.argv[4]).join('\n'));

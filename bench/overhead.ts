@@ -9,7 +9,7 @@ import type { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { client, CONVERSE_OP, INVOKE_OP, STREAM_OP, timed, type Operation } from './clients.js';
 import type { Peer } from './peer.js';
 import { histogramCount, meteredPlugin, type Metered } from './plugin-config.js';
-import { fmt, median, range } from './stats.js';
+import { fmt, median, signed } from './stats.js';
 
 const DURATION = 'gen_ai.client.operation.duration';
 
@@ -22,12 +22,18 @@ interface Variant {
 }
 export type VariantKey = 'bare' | 'producer' | 'instruments' | 'peer';
 export interface Cell {
+  /** Wall-clock µs per call, median block. */
   readonly us: number;
+  /** Wall-clock ratio to bare: the median round's, and the lowest and highest round's. */
   readonly ratio: number;
   readonly low: number;
   readonly high: number;
+  /** The same ratio in process CPU time. */
+  readonly cpuRatio: number;
+  readonly cpuLow: number;
+  readonly cpuHigh: number;
 }
-/** Per operation, per variant: µs per call (median block), ratio to bare (median round) and the rounds' range. */
+/** Per operation, per variant. */
 export type OverheadSummary = Record<string, Partial<Record<VariantKey, Cell>>>;
 
 interface Plan {
@@ -52,25 +58,22 @@ function plans(smoke: boolean): Plan[] {
 export async function overhead(peer: Peer, smoke: boolean): Promise<{ lines: string[]; summary: OverheadSummary }> {
   const producer = meteredPlugin('producer');
   const instruments = meteredPlugin('instruments');
-  const lines = [
-    '| Operation | bare client | bedrock-finops, `genAiHistograms: \'producer\'` | bedrock-finops, default (`true`) | OTel instrumentation-aws-sdk 0.78 | target (`\'producer\'`) |',
-    '|---|---|---|---|---|---|',
-  ];
+  const lines = ['| Operation | Side | µs per call | added µs | ratio, wall time | ratio, CPU time | target |', '|---|---|---|---|---|---|---|'];
   const summary: OverheadSummary = {};
   const proof: string[] = [];
   for (const plan of plans(smoke)) {
     const variants: Variant[] = [
       { key: 'bare', label: 'bare', peer: false, scoped: false },
-      { key: 'producer', label: "'producer'", metered: producer, peer: false, scoped: true },
-      { key: 'instruments', label: 'default', metered: instruments, peer: false, scoped: true },
-      { key: 'peer', label: 'peer', peer: true, scoped: false },
+      { key: 'producer', label: "bedrock-finops, `genAiHistograms: 'producer'`", metered: producer, peer: false, scoped: true },
+      { key: 'instruments', label: 'bedrock-finops, default (`true`)', metered: instruments, peer: false, scoped: true },
+      { key: 'peer', label: 'OTel instrumentation-aws-sdk 0.78', peer: true, scoped: false },
     ];
     // Each side has its own client: the peer's keeps its wrapped stack, the others never get one.
     const clients = new Map<VariantKey, BedrockRuntimeClient>(variants.map((v) => [v.key, client(plan.op.canned, v.metered?.finops)]));
     const before = { producer: await histogramCount(producer.reader, DURATION), instruments: await histogramCount(instruments.reader, DURATION), peer: await histogramCount(peer.reader, DURATION) };
     const calls = new Map<VariantKey, number>();
     let peerSpans = 0;
-    const run = async (v: Variant, n: number): Promise<number> => {
+    const run = async (v: Variant, n: number): Promise<{ wall: number; cpu: number }> => {
       const c = clients.get(v.key)!;
       if (v.peer) peer.enable();
       const us = await timed(c, plan.op, n, v.scoped);
@@ -83,35 +86,40 @@ export async function overhead(peer: Peer, smoke: boolean): Promise<{ lines: str
       return us;
     };
     for (const v of variants) await run(v, plan.warmup);
-    const blocks = new Map<VariantKey, number[]>(variants.map((v) => [v.key, []]));
-    const ratios = new Map<VariantKey, number[]>(variants.map((v) => [v.key, []]));
+    const wall = new Map<VariantKey, number[]>(variants.map((v) => [v.key, []]));
+    const ratios = new Map<VariantKey, { wall: number[]; cpu: number[] }>(variants.map((v) => [v.key, { wall: [], cpu: [] }]));
     for (let r = 0; r < plan.rounds; r++) {
-      const round = new Map<VariantKey, number[]>(variants.map((v) => [v.key, []]));
+      const round = new Map<VariantKey, { wall: number[]; cpu: number[] }>(variants.map((v) => [v.key, { wall: [], cpu: [] }]));
       for (let b = 0; b < plan.blocks; b++)
         for (let i = 0; i < variants.length; i++) {
           const v = variants[(b + r + i) % variants.length]!;
-          round.get(v.key)!.push(await run(v, plan.block));
+          const us = await run(v, plan.block);
+          round.get(v.key)!.wall.push(us.wall);
+          round.get(v.key)!.cpu.push(us.cpu);
         }
-      const bare = median(round.get('bare')!);
+      const bare = round.get('bare')!;
       for (const v of variants) {
-        blocks.get(v.key)!.push(...round.get(v.key)!);
-        ratios.get(v.key)!.push(median(round.get(v.key)!) / bare);
+        const mine = round.get(v.key)!;
+        wall.get(v.key)!.push(...mine.wall);
+        ratios.get(v.key)!.wall.push(median(mine.wall) / median(bare.wall));
+        ratios.get(v.key)!.cpu.push(median(mine.cpu) / median(bare.cpu));
       }
     }
     const cells: Partial<Record<VariantKey, Cell>> = {};
     for (const v of variants) {
       const rs = ratios.get(v.key)!;
-      cells[v.key] = { us: median(blocks.get(v.key)!), ratio: median(rs), low: Math.min(...rs), high: Math.max(...rs) };
+      cells[v.key] = { us: median(wall.get(v.key)!), ratio: median(rs.wall), low: Math.min(...rs.wall), high: Math.max(...rs.wall), cpuRatio: median(rs.cpu), cpuLow: Math.min(...rs.cpu), cpuHigh: Math.max(...rs.cpu) };
     }
     summary[plan.op.name] = cells;
     const bareUs = cells.bare!.us;
-    const cell = (k: VariantKey): string => {
-      const c = cells[k]!;
-      return `${fmt(c.us)} µs (+${fmt(c.us - bareUs)}) · **${fmt(c.ratio, 3)}×** (${range(ratios.get(k)!, 3)})`;
-    };
     const p = cells.producer!.ratio;
     const verdict = p <= (plan.goal ?? plan.target) ? 'met' + (plan.goal === undefined ? '' : ', goal too') : p <= plan.target ? 'met (goal not)' : '**not met**';
-    lines.push(`| ${plan.op.name} | ${fmt(bareUs)} µs | ${cell('producer')} | ${cell('instruments')} | ${cell('peer')} | ≤ ${plan.target}×${plan.goal === undefined ? '' : ` (goal ${plan.goal}×)`}: ${verdict} |`);
+    const target = `≤ ${plan.target}×${plan.goal === undefined ? '' : ` (goal ${plan.goal}×)`}: ${verdict}`;
+    lines.push(`| ${plan.op.name} | bare client | ${fmt(bareUs)} | | | | |`);
+    for (const v of variants.slice(1)) {
+      const c = cells[v.key]!;
+      lines.push(`| | ${v.label} | ${fmt(c.us)} | ${signed(c.us - bareUs)} | **${fmt(c.ratio, 3)}×** (${fmt(c.low, 3)}–${fmt(c.high, 3)}) | ${fmt(c.cpuRatio, 3)}× (${fmt(c.cpuLow, 3)}–${fmt(c.cpuHigh, 3)}) | ${v.key === 'producer' ? target : ''} |`);
+    }
     // The plugin recorded one operation duration per call through each reader; the peer as it does.
     const recorded = { producer: (await histogramCount(producer.reader, DURATION)) - before.producer, instruments: (await histogramCount(instruments.reader, DURATION)) - before.instruments, peer: (await histogramCount(peer.reader, DURATION)) - before.peer };
     for (const k of ['producer', 'instruments'] as const)
@@ -123,7 +131,7 @@ export async function overhead(peer: Peer, smoke: boolean): Promise<{ lines: str
   const first = plans(smoke)[0]!;
   lines.push(
     '',
-    `Each cell: µs per call (median block), added µs, and the ratio to the bare client (median of ${first.rounds} rounds, their range in brackets). A round is ${first.blocks} blocks per side (${first.block} calls each; streams ${plans(smoke)[2]!.block}), interleaved in a rotating order, after a warm-up. Every call creates its command, as an app does.`,
+    `µs per call: wall-clock, median block. Ratios to the bare client: the median of ${first.rounds} rounds, the lowest and highest round in brackets; each round's ratio is its median block over the bare client's, in wall-clock time and in process CPU time (which leaves out waiting for a core). A round is ${first.blocks} blocks per side (${first.block} calls each; streams ${plans(smoke)[2]!.block}), interleaved in a rotating order, after a warm-up. Every call creates its command, as an app does.`,
     '',
     "- **bedrock-finops**: attribution scope per call (`withAttribution`, one of 100 tenants), an SDK `MeterProvider` with a reader (`finops.metricProducer` registered on it in `'producer'` mode), the bundled pricing, one budget on the in-memory store.",
     '- **OTel instrumentation-aws-sdk 0.78** (the newest that runs on Node 20; 0.79 needs Node ≥ 22.15 and has the same Bedrock logic): tracing through a `BatchSpanProcessor` into an in-memory exporter, its GenAI metrics on an SDK `MeterProvider` (it records them for Converse and ConverseStream, not InvokeModel), the `AsyncLocalStorage` context manager. Enabled around its own blocks only.',

@@ -14,6 +14,9 @@ export function percentile(values: readonly number[], p: number): number {
 
 export const fmt = (n: number, digits = 1): string => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
 
+/** With its sign: `+1.2`, `-0.4`. */
+export const signed = (n: number, digits = 1): string => `${n >= 0 ? '+' : ''}${fmt(n, digits)}`;
+
 /** `min–max` of `values`, formatted. */
 export function range(values: readonly number[], digits = 2): string {
   return values.length === 0 ? 'n/a' : `${fmt(Math.min(...values), digits)}–${fmt(Math.max(...values), digits)}`;
