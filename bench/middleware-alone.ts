@@ -28,10 +28,18 @@ export function pluginHandler(finops: BedrockFinOps): Handler {
 
 /** µs per call over `calls` calls of `handler`; `scoped` runs each in its own attribution scope (one of 100 tenants). */
 export async function aloneBlock(handler: Handler, calls: number, scoped: boolean, input: unknown = ALONE_INPUT): Promise<number> {
+  return (await aloneTimed(handler, calls, scoped, input)).wall;
+}
+
+/** {@link aloneBlock} in wall-clock and process CPU time. */
+export async function aloneTimed(handler: Handler, calls: number, scoped: boolean, input: unknown = ALONE_INPUT): Promise<{ wall: number; cpu: number }> {
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   for (let i = 0; i < calls; i++) {
     if (scoped) await withAttribution({ feature: 'bench', tenant: `t${i % 100}` }, () => handler({ input }));
     else await handler({ input });
   }
-  return ((performance.now() - t0) * 1000) / calls;
+  const wall = ((performance.now() - t0) * 1000) / calls;
+  const cpu = process.cpuUsage(cpu0);
+  return { wall, cpu: (cpu.user + cpu.system) / calls };
 }
