@@ -16,6 +16,7 @@ import { loadAverage } from './stats.js';
 const peer = installPeer();
 const { overhead } = await import('./overhead.js');
 const { alone } = await import('./alone.js');
+const { decompose } = await import('./decompose.js');
 const { fresh } = await import('./fresh.js');
 const { profiling } = await import('./profiling.js');
 const { stores } = await import('./stores.js');
@@ -58,6 +59,7 @@ if (section('alone')) {
   summary = { ...summary, alone: r.summary };
   log(...r.lines, '');
 }
+if (section('decompose')) log('## Where the added cost goes (in process, CPU time)', '', ...(await decompose(smoke)), '');
 if (section('fresh')) log('## Fresh processes', '', ...(await fresh(smoke)), '');
 if (section('profile')) log("## Profile: the plugin's own work, top self time", '', ...(await profiling(smoke)));
 if (section('nodes') && !smoke && !json) log('## Other Node versions', '', ...(await nodes(summary, [22, 24])), '');

@@ -18,6 +18,8 @@ describe('npm run bench -- --smoke', () => {
       '| InvokeModel |',
       '| ConverseStream',
       "## The plugin's own work per call",
+      '## Where the added cost goes',
+      '| … and one budget on the in-memory store |',
       '## Fresh processes',
       '| OTel instrumentation-aws-sdk 0.78 (tracing + metrics) |',
       '## Profile',
