@@ -16,10 +16,11 @@ export interface Metered {
 }
 
 /**
- * The plugin in its full configuration: an SDK MeterProvider, default attribution, bundled pricing,
- * one budget on the in-memory store (unless `budget: false`). In producer mode `finops.metricProducer` is registered on the
- * reader. The reader needs its producers when it is built and the plugin needs the provider (so
- * the reader) when it is built; a forwarding producer closes that loop without a global provider.
+ * The plugin in its full configuration: an SDK MeterProvider, default attribution, bundled
+ * pricing, one budget on the in-memory store (unless `budget: false`). In producer mode
+ * `finops.metricProducer` is registered on the reader. The reader needs its producers when it is
+ * built and the plugin needs the provider (so the reader) when it is built; a forwarding producer
+ * closes that loop without a global provider.
  */
 export function meteredPlugin(mode: HistogramMode, { budget = true }: { budget?: boolean } = {}): Metered {
   const registered: { producer?: MetricProducer } = {};
