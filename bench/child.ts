@@ -1,35 +1,43 @@
 /**
- * One benchmark variant in a fresh process, so its code paths are not shared with the other
- * variant's (no polymorphism or GC carried over): prints µs per call of the last of 3 rounds.
+ * One benchmark variant in a fresh process, so its code paths are not shared with another
+ * variant's (no polymorphism, GC or async hooks carried over): Converse calls, one warm-up round,
+ * then prints the median µs per call of 3 rounds, wall-clock and CPU time. `peer` installs the OTel instrumentation before
+ * the SDK loads and checks it produced one span per call.
+ * Usage: `node --import tsx bench/child.ts VARIANT CALLS`; the variants are listed in `fresh.ts`.
  */
-import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
-import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
-import { bedrockFinOps, withAttribution } from '../src/index.js';
-import { cannedHandler, CONVERSE } from './canned-handler.js';
+import { installPeer } from './peer.js';
+import { median } from './stats.js';
 
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 const variant = process.argv[2] ?? 'bare';
-const calls = Number(process.argv[3] ?? 5000);
-const client = new BedrockRuntimeClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' }, requestHandler: cannedHandler(CONVERSE) });
-if (variant !== 'bare') {
-  const reader = new PeriodicExportingMetricReader({ exporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE), exportIntervalMillis: 60_000 });
-  client.middlewareStack.use(
-    bedrockFinOps({
-      meterProvider: new MeterProvider({ readers: [reader] }),
-      attribution: { team: 'bench' },
-      budgets: [{ name: 'b', limit: { tokens: 1e15 }, window: 'day' }],
-      genAiHistograms: variant !== 'plugin-no-histograms',
-    }),
-  );
-}
-const cmd = new ConverseCommand({ modelId: 'us.anthropic.claude-3-5-haiku-20241022-v1:0', messages: [{ role: 'user', content: [{ text: 'Summarize the quarterly report.' }] }], inferenceConfig: { maxTokens: 256 } });
-let result = 0;
-for (let round = 0; round < 3; round++) {
-  const t0 = performance.now();
-  for (let i = 0; i < calls; i++) {
-    if (variant === 'plugin+scope') await withAttribution({ feature: 'bench', tenant: `t${i % 100}` }, () => client.send(cmd));
-    else await client.send(cmd);
+const calls = Number(process.argv[3] ?? 2000);
+
+const peer = variant === 'peer' ? installPeer() : undefined;
+peer?.enable();
+// The SDK loads after the instrumentation's hooks (dynamic imports).
+const { client, CONVERSE_OP, timed } = await import('./clients.js');
+const { meteredPlugin } = await import('./plugin-config.js');
+const metered = variant.startsWith('producer') ? meteredPlugin('producer') : variant.startsWith('default') ? meteredPlugin('instruments') : undefined;
+const c = client(CONVERSE_OP.canned, metered?.finops);
+const scoped = variant.endsWith('+scope');
+// Rounds are timed in chunks: between them (untimed) the peer's span processor is flushed, as its
+// timer would in a real app (a loop of back-to-back calls never yields to timers, so its queue
+// would fill and drop spans).
+const CHUNK = 500;
+let spans = 0;
+const rounds: { wall: number; cpu: number }[] = [];
+for (let r = 0; r < 4; r++) {
+  let wall = 0;
+  let cpu = 0;
+  for (let done = 0; done < calls; done += CHUNK) {
+    const n = Math.min(CHUNK, calls - done);
+    const us = await timed(c, CONVERSE_OP, n, scoped);
+    wall += us.wall * n;
+    cpu += us.cpu * n;
+    spans += (await peer?.takeSpans()) ?? 0;
   }
-  result = ((performance.now() - t0) * 1000) / calls;
+  rounds.push({ wall: wall / calls, cpu: cpu / calls });
 }
-console.log(result.toFixed(2));
+if (peer !== undefined && spans !== calls * 4) throw new Error(`the instrumented child ended ${spans} spans for ${calls * 4} calls`);
+await metered?.finops.shutdown();
+const measured = rounds.slice(1);
+console.log(`${median(measured.map((m) => m.wall)).toFixed(2)} ${median(measured.map((m) => m.cpu)).toFixed(2)}`);

@@ -5,14 +5,35 @@ import { describe, expect, it } from 'vitest';
 const root = resolve(import.meta.dirname, '../..');
 
 describe('npm run bench -- --smoke', () => {
-  it('runs every section of the benchmark (it asserts no timings)', () => {
+  it('runs every section of the benchmark, the peer comparison checked span by span (it asserts no timings)', () => {
     const out = execFileSync(join(root, 'node_modules/.bin/tsx'), [join(root, 'bench/run.ts'), '--smoke'], {
       cwd: root,
       encoding: 'utf8',
       timeout: 240_000,
       env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     });
-    for (const section of ['## Per-call overhead', '| Converse |', '| InvokeModel |', '| ConverseStream', "The plugin's own work per call", '## Budget stores', 'In-memory:', 'Redis (', '## Memory under tenant churn'])
+    for (const section of [
+      '## Per-call overhead next to OpenTelemetry',
+      '| Converse |',
+      '| InvokeModel |',
+      '| ConverseStream',
+      "## The plugin's own work per call",
+      '## Where the added cost goes',
+      '| … and one budget on the in-memory store |',
+      '## Fresh processes',
+      '| OTel instrumentation-aws-sdk 0.78 (tracing + metrics) |',
+      '## Profile',
+      '## Budget stores',
+      'In-memory:',
+      'Redis (',
+      '## Memory under tenant churn',
+      'Load average at the end',
+    ])
       expect(out).toContain(section);
+    // The run throws before printing this if a bare or plugin block produced a span, a peer block
+    // did not produce one per call, or a plugin did not record every call through its reader.
+    expect(out).toMatch(/Checked, not assumed: .*Converse: 40 calls per side; the peer's blocks ended 40 spans/);
+    // The profile summary found the plugin's own functions among the top self-time items.
+    expect(out).toMatch(/\| \d+ ms \| [\d.]+% \| `[^`]+` \| `src\//);
   }, 300_000);
 });

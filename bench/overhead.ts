@@ -1,0 +1,141 @@
+/**
+ * Per-call overhead next to the peer, in one process and one harness: the bare client, the plugin
+ * in its full configuration (recommended `'producer'` histograms, and the default SDK
+ * instruments), and OpenTelemetry's aws-sdk instrumentation. Several rounds; in each, blocks of
+ * calls interleaved in a rotating order so drift and GC hit every side alike; a round's ratio is
+ * its median block over the bare client's median block.
+ */
+import type { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
+import { client, CONVERSE_OP, INVOKE_OP, STREAM_OP, timed, type Operation } from './clients.js';
+import type { Peer } from './peer.js';
+import { histogramCount, meteredPlugin, type Metered } from './plugin-config.js';
+import { fmt, median, signed } from './stats.js';
+
+const DURATION = 'gen_ai.client.operation.duration';
+
+interface Variant {
+  readonly key: VariantKey;
+  readonly label: string;
+  readonly metered?: Metered;
+  readonly peer: boolean;
+  readonly scoped: boolean;
+}
+export type VariantKey = 'bare' | 'producer' | 'instruments' | 'peer';
+export interface Cell {
+  /** Wall-clock µs per call, median block. */
+  readonly us: number;
+  /** Wall-clock ratio to bare: the median round's, and the lowest and highest round's. */
+  readonly ratio: number;
+  readonly low: number;
+  readonly high: number;
+  /** The same ratio in process CPU time. */
+  readonly cpuRatio: number;
+  readonly cpuLow: number;
+  readonly cpuHigh: number;
+}
+/** Per operation, per variant. */
+export type OverheadSummary = Record<string, Partial<Record<VariantKey, Cell>>>;
+
+interface Plan {
+  readonly op: Operation;
+  readonly block: number;
+  readonly blocks: number;
+  readonly rounds: number;
+  readonly warmup: number;
+  readonly target: number;
+  readonly goal?: number;
+}
+
+function plans(smoke: boolean): Plan[] {
+  const rounds = smoke ? 1 : 7;
+  return [
+    { op: CONVERSE_OP, block: smoke ? 10 : 50, blocks: smoke ? 2 : 16, rounds, warmup: smoke ? 20 : 500, target: 1.05, goal: 1.03 },
+    { op: INVOKE_OP, block: smoke ? 10 : 50, blocks: smoke ? 2 : 16, rounds, warmup: smoke ? 20 : 500, target: 1.05, goal: 1.03 },
+    { op: STREAM_OP, block: smoke ? 1 : 2, blocks: smoke ? 1 : 12, rounds, warmup: smoke ? 2 : 20, target: 1.02 },
+  ];
+}
+
+export async function overhead(peer: Peer, smoke: boolean): Promise<{ lines: string[]; summary: OverheadSummary }> {
+  const producer = meteredPlugin('producer');
+  const instruments = meteredPlugin('instruments');
+  const lines = ['| Operation | Side | µs per call | added µs | ratio, wall time | ratio, CPU time | target |', '|---|---|---|---|---|---|---|'];
+  const summary: OverheadSummary = {};
+  const proof: string[] = [];
+  for (const plan of plans(smoke)) {
+    const variants: Variant[] = [
+      { key: 'bare', label: 'bare', peer: false, scoped: false },
+      { key: 'producer', label: "bedrock-finops, `genAiHistograms: 'producer'`", metered: producer, peer: false, scoped: true },
+      { key: 'instruments', label: 'bedrock-finops, default (`true`)', metered: instruments, peer: false, scoped: true },
+      { key: 'peer', label: 'OTel instrumentation-aws-sdk 0.78', peer: true, scoped: false },
+    ];
+    // Each side has its own client: the peer's keeps its wrapped stack, the others never get one.
+    const clients = new Map<VariantKey, BedrockRuntimeClient>(variants.map((v) => [v.key, client(plan.op.canned, v.metered?.finops)]));
+    const before = { producer: await histogramCount(producer.reader, DURATION), instruments: await histogramCount(instruments.reader, DURATION), peer: await histogramCount(peer.reader, DURATION) };
+    const calls = new Map<VariantKey, number>();
+    let peerSpans = 0;
+    const run = async (v: Variant, n: number): Promise<{ wall: number; cpu: number }> => {
+      const c = clients.get(v.key)!;
+      if (v.peer) peer.enable();
+      const us = await timed(c, plan.op, n, v.scoped);
+      if (v.peer) peer.disable();
+      // Proof of what was measured: only the peer's blocks produce spans, one per call.
+      const spans = await peer.takeSpans();
+      if (spans !== (v.peer ? n : 0)) throw new Error(`${plan.op.name}: a ${v.label} block of ${n} calls produced ${spans} spans`);
+      if (v.peer) peerSpans += spans;
+      calls.set(v.key, (calls.get(v.key) ?? 0) + n);
+      return us;
+    };
+    for (const v of variants) await run(v, plan.warmup);
+    const wall = new Map<VariantKey, number[]>(variants.map((v) => [v.key, []]));
+    const ratios = new Map<VariantKey, { wall: number[]; cpu: number[] }>(variants.map((v) => [v.key, { wall: [], cpu: [] }]));
+    for (let r = 0; r < plan.rounds; r++) {
+      const round = new Map<VariantKey, { wall: number[]; cpu: number[] }>(variants.map((v) => [v.key, { wall: [], cpu: [] }]));
+      for (let b = 0; b < plan.blocks; b++)
+        for (let i = 0; i < variants.length; i++) {
+          const v = variants[(b + r + i) % variants.length]!;
+          const us = await run(v, plan.block);
+          round.get(v.key)!.wall.push(us.wall);
+          round.get(v.key)!.cpu.push(us.cpu);
+        }
+      const bare = round.get('bare')!;
+      for (const v of variants) {
+        const mine = round.get(v.key)!;
+        wall.get(v.key)!.push(...mine.wall);
+        ratios.get(v.key)!.wall.push(median(mine.wall) / median(bare.wall));
+        ratios.get(v.key)!.cpu.push(median(mine.cpu) / median(bare.cpu));
+      }
+    }
+    const cells: Partial<Record<VariantKey, Cell>> = {};
+    for (const v of variants) {
+      const rs = ratios.get(v.key)!;
+      cells[v.key] = { us: median(wall.get(v.key)!), ratio: median(rs.wall), low: Math.min(...rs.wall), high: Math.max(...rs.wall), cpuRatio: median(rs.cpu), cpuLow: Math.min(...rs.cpu), cpuHigh: Math.max(...rs.cpu) };
+    }
+    summary[plan.op.name] = cells;
+    const bareUs = cells.bare!.us;
+    const p = cells.producer!.ratio;
+    const verdict = p <= (plan.goal ?? plan.target) ? 'met' + (plan.goal === undefined ? '' : ', goal too') : p <= plan.target ? 'met (goal not)' : '**not met**';
+    const target = `≤ ${plan.target}×${plan.goal === undefined ? '' : ` (goal ${plan.goal}×)`}: ${verdict}`;
+    lines.push(`| ${plan.op.name} | bare client | ${fmt(bareUs)} | | | | |`);
+    for (const v of variants.slice(1)) {
+      const c = cells[v.key]!;
+      lines.push(`| | ${v.label} | ${fmt(c.us)} | ${signed(c.us - bareUs)} | **${fmt(c.ratio, 3)}×** (${fmt(c.low, 3)}–${fmt(c.high, 3)}) | ${fmt(c.cpuRatio, 3)}× (${fmt(c.cpuLow, 3)}–${fmt(c.cpuHigh, 3)}) | ${v.key === 'producer' ? target : ''} |`);
+    }
+    // The plugin recorded one operation duration per call through each reader; the peer as it does.
+    const recorded = { producer: (await histogramCount(producer.reader, DURATION)) - before.producer, instruments: (await histogramCount(instruments.reader, DURATION)) - before.instruments, peer: (await histogramCount(peer.reader, DURATION)) - before.peer };
+    for (const k of ['producer', 'instruments'] as const)
+      if (recorded[k] !== calls.get(k)) throw new Error(`${plan.op.name}: the ${k} plugin recorded ${recorded[k]} calls of ${calls.get(k)}`);
+    proof.push(`${plan.op.name}: ${calls.get('bare')!.toLocaleString('en-US')} calls per side; the peer's blocks ended ${peerSpans.toLocaleString('en-US')} spans and recorded ${recorded.peer.toLocaleString('en-US')} \`${DURATION}\`, the plugin recorded ${recorded.producer.toLocaleString('en-US')} (\`'producer'\`, read through \`finops.metricProducer\`) and ${recorded.instruments.toLocaleString('en-US')} (default)`);
+  }
+  await producer.finops.shutdown();
+  await instruments.finops.shutdown();
+  const first = plans(smoke)[0]!;
+  lines.push(
+    '',
+    `µs per call: wall-clock, median block. Ratios to the bare client: the median of ${first.rounds} rounds, the lowest and highest round in brackets; each round's ratio is its median block over the bare client's, in wall-clock time and in process CPU time (which leaves out waiting for a core). A round is ${first.blocks} blocks per side (${first.block} calls each; streams ${plans(smoke)[2]!.block}), interleaved in a rotating order, after a warm-up. Every call creates its command, as an app does.`,
+    '',
+    "- **bedrock-finops**: attribution scope per call (`withAttribution`, one of 100 tenants), an SDK `MeterProvider` with a reader (`finops.metricProducer` registered on it in `'producer'` mode), the bundled pricing, one budget on the in-memory store.",
+    '- **OTel instrumentation-aws-sdk 0.78** (the newest that runs on Node 20; 0.79 needs Node ≥ 22.15 and has the same Bedrock logic): tracing through a `BatchSpanProcessor` into an in-memory exporter, its GenAI metrics on an SDK `MeterProvider` (it records them for Converse and ConverseStream, not InvokeModel), the `AsyncLocalStorage` context manager. Enabled around its own blocks only.',
+    `- Checked, not assumed: every block's spans were counted (bare and plugin blocks 0, the peer's one per call) and each plugin's records were counted through its reader. ${proof.join('. ')}.`,
+  );
+  return { lines, summary };
+}
