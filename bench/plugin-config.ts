@@ -39,7 +39,7 @@ export function meteredPlugin(mode: HistogramMode, { budget = true }: { budget?:
     meterProvider: new MeterProvider({ readers: [reader] }),
     attribution: { team: 'bench' },
     genAiHistograms: mode === 'producer' ? 'producer' : mode === 'instruments',
-    budgets: budget ? [{ name: 'bench-daily', limit: { tokens: 1e15, costUsd: 1e9 }, window: 'day' }] : [],
+    budgets: budget ? [{ name: 'bench-daily', limit: { tokens: 1e15, costUsd: 1e6 }, window: 'day' }] : [],
   });
   if (finops.metricProducer !== undefined) registered.producer = finops.metricProducer;
   else if (mode === 'producer') throw new Error("genAiHistograms: 'producer' gave no metricProducer");
