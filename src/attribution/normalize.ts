@@ -23,9 +23,27 @@ export function boundValue(value: unknown): string | undefined {
 
 // Attributions are interned by content: a request scope with the same keys and values gets the
 // same frozen object, so every cache downstream (merged scopes, metric attribute sets) keyed by
-// identity hits. Bounded: cleared when full, which only costs re-interning.
-const interned = new Map<string, Attribution>();
+// identity hits. Bounded with two generations: when the young one fills up, it becomes the old
+// one and the old is dropped, so values in use survive a turnover instead of all being re-interned.
+let interned = new Map<string, Attribution>();
+let older = new Map<string, Attribution>();
 const MAX_INTERNED = 8192;
+
+function internedGet(id: string): Attribution | undefined {
+  const young = interned.get(id);
+  if (young !== undefined) return young;
+  const old = older.get(id);
+  if (old !== undefined) internedSet(id, old);
+  return old;
+}
+
+function internedSet(id: string, a: Attribution): void {
+  if (interned.size >= MAX_INTERNED) {
+    older = interned;
+    interned = new Map();
+  }
+  interned.set(id, a);
+}
 
 /** The object's own keys, or none if it cannot tell (a Proxy whose `ownKeys` throws). */
 function keysOf(attrs: Record<string, unknown>, onInvalid: (key: string, problem: string) => void): string[] {
@@ -87,13 +105,12 @@ function normalize(attrs: Record<string, unknown>, onInvalid: (key: string, prob
     id = '';
     for (let i = 0; i < keys.length; i++) id += `${keys[i] as string}\u0001${values[i] as string}\u0002`;
   }
-  const hit = interned.get(id);
+  const hit = internedGet(id);
   if (hit !== undefined) return hit;
   const out: Record<string, string> = {};
   for (let i = 0; i < keys.length; i++) out[keys[i] as string] = values[i] as string;
   const frozen = Object.freeze(out);
-  if (interned.size >= MAX_INTERNED) interned.clear();
-  interned.set(id, frozen);
+  internedSet(id, frozen);
   return frozen;
 }
 

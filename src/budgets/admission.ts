@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Call } from '../call.js';
 import { BudgetExceededError } from '../errors/budget-exceeded-error.js';
 import { ModelNotAllowedError } from '../errors/model-not-allowed-error.js';
@@ -21,7 +21,7 @@ export interface Placed {
 
 /** What an admitted call holds until it settles. Only the budget phases read it. */
 export interface Reservation {
-  /** A random UUID: collision-free across processes, so a re-sent store request is recognised. */
+  /** A per-process random 128-bit prefix and a counter: collision-free across processes, so a re-sent store request is recognised. */
   readonly id: string;
   readonly placed: readonly Placed[];
   /** What was reserved (the call's estimate), in store units. */
@@ -46,6 +46,15 @@ function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
 
 function isPromise<T>(v: T | Promise<T>): v is Promise<T> {
   return typeof (v as { then?: unknown } | undefined)?.then === 'function';
+}
+
+// A random 128-bit prefix per process and a counter: collision-free across processes (as a UUID
+// per call would be) without drawing randomness per call.
+const ID_PREFIX = randomBytes(16).toString('base64url');
+let idCounter = 0;
+
+function nextReservationId(): string {
+  return `${ID_PREFIX}:${(++idCounter).toString(36)}`;
 }
 
 /** Operations whose model produces no output tokens (embeddings and rerank through InvokeModel). */
@@ -146,7 +155,7 @@ export class BudgetAdmission {
       key,
       entry: { key: key.id, budget: key.rule.name, limits: key.rule.unitLimits, amounts: estimate, enforce: key.rule.enforce, windowEnd: key.end },
     }));
-    const id = randomUUID();
+    const id = nextReservationId();
     let result: ReserveResult | Promise<ReserveResult>;
     try {
       result = c.store.reserve({ id, entries: placed.map((p) => p.entry), now: call.startedAt, leaseMs: c.leaseMs });

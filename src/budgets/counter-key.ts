@@ -20,17 +20,45 @@ export function counterKey(rule: CompiledRule, perValue: string | undefined, now
   return { rule, perValue, start, end, id: `${rule.name}\u0001${perValue ?? ''}\u0001${start}` };
 }
 
+/** A rule's counter keys in its current window, made once per value (bounded), not per call. */
+interface WindowKeys {
+  start: number;
+  end: number;
+  readonly byValue: Map<string, CounterKey>;
+}
+
+const MAX_KEYS_PER_WINDOW = 10_000;
+const windows = new WeakMap<CompiledRule, WindowKeys>();
+
+/** The counter of `rule` for `perValue` in the window containing `now` (the same object for the same window and value). */
+export function cachedCounterKey(rule: CompiledRule, perValue: string | undefined, now: number): CounterKey {
+  let w = windows.get(rule);
+  if (w === undefined || now >= w.end || now < w.start) {
+    const { start, end } = windowBounds(rule.window, now);
+    w = { start, end, byValue: new Map() };
+    windows.set(rule, w);
+  }
+  const value = perValue ?? '';
+  let key = w.byValue.get(value);
+  if (key === undefined) {
+    key = { rule, perValue, start: w.start, end: w.end, id: `${rule.name}\u0001${value}\u0001${w.start}` };
+    if (w.byValue.size >= MAX_KEYS_PER_WINDOW) w.byValue.clear();
+    w.byValue.set(value, key);
+  }
+  return key;
+}
+
 /** The counters a call is subject to: every matching rule, except `per` rules the call has no value for. */
 export function matchingKeys(rules: readonly CompiledRule[], subject: MatchSubject, now: number): CounterKey[] {
   const out: CounterKey[] = [];
   for (const rule of rules) {
     if (!rule.matches(subject)) continue;
     if (rule.per === undefined) {
-      out.push(counterKey(rule, undefined, now));
+      out.push(cachedCounterKey(rule, undefined, now));
       continue;
     }
     const value = attributionValue(subject.attribution, rule.per);
-    if (value !== undefined) out.push(counterKey(rule, value, now));
+    if (value !== undefined) out.push(cachedCounterKey(rule, value, now));
   }
   return out;
 }

@@ -14,37 +14,39 @@ export interface KnownCounter {
  * at most `maxPerRule` `per` values per rule.
  */
 export class KnownCounters {
-  private readonly byCounter = new Map<string, KnownCounter>();
-  private readonly perRule = new Map<CompiledRule, number>();
+  // Per rule, per `per` value ('' for none): no key strings built per call.
+  private readonly byRule = new Map<CompiledRule, Map<string, { key: CounterKey; state: CounterState }>>();
 
   constructor(private readonly maxPerRule: number) {}
 
-  private static slot(key: CounterKey): string {
-    return `${key.rule.name}\u0001${key.perValue ?? ''}`;
-  }
-
   /** Keeps `state` for `key` unless a newer window is already known. */
   remember(key: CounterKey, state: CounterState): void {
-    const slot = KnownCounters.slot(key);
-    const existing = this.byCounter.get(slot);
+    let values = this.byRule.get(key.rule);
+    if (values === undefined) {
+      values = new Map();
+      this.byRule.set(key.rule, values);
+    }
+    const value = key.perValue ?? '';
+    const existing = values.get(value);
     if (existing !== undefined) {
-      if (existing.key.start <= key.start) this.byCounter.set(slot, { key, state });
+      if (existing.key.start <= key.start) {
+        existing.key = key;
+        existing.state = state;
+      }
       return;
     }
-    const count = this.perRule.get(key.rule) ?? 0;
-    if (count >= this.maxPerRule) return;
-    this.byCounter.set(slot, { key, state });
-    this.perRule.set(key.rule, count + 1);
+    if (values.size >= this.maxPerRule) return;
+    values.set(value, { key, state });
   }
 
   /** The known state of `key`'s counter in `key`'s window, if any. */
   get(key: CounterKey): CounterState | undefined {
-    const k = this.byCounter.get(KnownCounters.slot(key));
+    const k = this.byRule.get(key.rule)?.get(key.perValue ?? '');
     return k !== undefined && k.key.start === key.start ? k.state : undefined;
   }
 
-  values(): IterableIterator<KnownCounter> {
-    return this.byCounter.values();
+  *values(): IterableIterator<KnownCounter> {
+    for (const values of this.byRule.values()) yield* values.values();
   }
 }
 

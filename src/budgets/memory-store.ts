@@ -66,20 +66,21 @@ export class MemoryBudgetStore implements BudgetStore {
     const counters: Counter[] = [];
     let exceeded: { index: number; field: UnitField }[] | undefined;
     let rejected: { index: number; field: UnitField } | undefined;
+    // A repeated reserve (a re-sent request) changes nothing and admits again.
+    const repeated = this.held.has(request.id) || this.committed.has(request.id);
     for (let index = 0; index < entries.length; index++) {
       const entry = entries[index] as ReservationEntry;
       const c = this.counter(entry.key, entry.windowEnd);
       counters.push(c);
       states.push({ used: c.used, reserved: c.reserved });
-      // A repeated reserve (a re-sent request) changes nothing and admits again.
-      if (this.held.has(request.id) || this.committed.has(request.id)) continue;
+      if (repeated) continue;
       const over = exceededField(entry.limits, c.used, c.reserved, entry.amounts);
       if (over === undefined) continue;
       if (entry.enforce) rejected ??= { index, field: over };
       else (exceeded ??= []).push({ index, field: over });
     }
     if (rejected !== undefined) return { admitted: false, rejected, exceeded: exceeded ?? NONE, states };
-    if (this.held.has(request.id) || this.committed.has(request.id)) return { admitted: true, rejected: undefined, exceeded: NONE, states };
+    if (repeated) return { admitted: true, rejected: undefined, exceeded: NONE, states };
     const keys: string[] = [];
     const amounts: Units[] = [];
     for (let i = 0; i < entries.length; i++) {

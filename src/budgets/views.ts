@@ -1,7 +1,7 @@
 import type { Attribution } from '../record.js';
 import { amountsToUnits, FIELD_OF, LIMIT_TYPES, publicValue, toAmounts, ZERO_UNITS, type Amounts, type LimitType, type Limits } from './amounts.js';
 import type { BudgetContext } from './context.js';
-import { counterKey, matchingKeys, type CounterKey } from './counter-key.js';
+import { cachedCounterKey as counterKey, matchingKeys, type CounterKey } from './counter-key.js';
 import { forbiddingPolicy } from './policy.js';
 import type { CounterState } from './store.js';
 import type { BudgetWindow } from './window.js';

@@ -25,13 +25,23 @@ export class CallShape {
   onDemandEquivalentNano = 0;
   hasOnDemandEquivalent = false;
 
-  constructor(semconv: Attributes, attribution: Readonly<Record<string, string>>, histogramAttribution: boolean) {
+  /** Operation, requested and served model, server address and port: what besides attribution tells shapes apart. */
+  private readonly identity: readonly [string, string, string, string | undefined, number] | undefined;
+
+  constructor(semconv: Attributes, attribution: Readonly<Record<string, string>>, histogramAttribution: boolean, identity: readonly [string, string, string, string | undefined, number] | undefined) {
+    this.identity = identity;
     this.finops = { ...attribution, ...semconv };
     this.histogram = histogramAttribution ? this.finops : semconv;
     this.inputTokens = { ...this.histogram, [ATTR_TOKEN_TYPE]: 'input' };
     this.outputTokens = { ...this.histogram, [ATTR_TOKEN_TYPE]: 'output' };
     this.tokenAttrs = TOKEN_TYPES.map((t) => ({ ...this.finops, [ATTR_FINOPS_TOKEN_TYPE]: t }));
     this.callAttrs = OUTCOMES.map((o) => ({ ...this.finops, [ATTR_FINOPS_OUTCOME]: o }));
+  }
+
+  /** Whether a call with these (and this shape's attribution) belongs to this shape. */
+  matches(operation: string, requestedModelId: string, modelId: string, serverAddress: string | undefined, serverPort: number): boolean {
+    const i = this.identity;
+    return i !== undefined && i[0] === operation && i[1] === requestedModelId && i[2] === modelId && i[3] === serverAddress && i[4] === serverPort;
   }
 
   errorAttrs(errorType: string): Attributes {

@@ -158,7 +158,19 @@ export class MetricsRecorder {
     return safe;
   }
 
+  /** The last shape each attribution object was recorded under: most calls repeat their shape, and a hit builds no key. */
+  private readonly lastShape = new WeakMap<Attribution, CallShape>();
+
   private shapeFor(s: Settlement): CallShape {
+    const record = s.record;
+    const last = this.lastShape.get(record.attribution);
+    if (last !== undefined && last.matches(s.genAiOperation, record.requestedModelId, record.modelId, s.serverAddress, s.serverPort)) return last;
+    const shape = this.findShape(s);
+    this.lastShape.set(record.attribution, shape);
+    return shape;
+  }
+
+  private findShape(s: Settlement): CallShape {
     const record = s.record;
     const safe = this.safeAttribution(record.attribution);
     const operationName = s.genAiOperation;
@@ -166,7 +178,7 @@ export class MetricsRecorder {
     let shape = this.shapes.get(key);
     if (shape !== undefined) return shape;
     if (this.shapes.size >= MAX_SHAPES) {
-      this.overflow ??= new CallShape({ [ATTR_OVERFLOW]: true, [ATTR_PROVIDER_NAME]: PROVIDER_AWS_BEDROCK }, {}, false);
+      this.overflow ??= new CallShape({ [ATTR_OVERFLOW]: true, [ATTR_PROVIDER_NAME]: PROVIDER_AWS_BEDROCK }, {}, false, undefined);
       return this.overflow;
     }
     const semconv: Attributes = {
@@ -179,7 +191,7 @@ export class MetricsRecorder {
       semconv[ATTR_SERVER_ADDRESS] = s.serverAddress;
       semconv[ATTR_SERVER_PORT] = s.serverPort;
     }
-    shape = new CallShape(semconv, safe.attrs, this.options.histogramAttribution);
+    shape = new CallShape(semconv, safe.attrs, this.options.histogramAttribution, [operationName, record.requestedModelId, record.modelId, s.serverAddress, s.serverPort]);
     this.shapes.set(key, shape);
     return shape;
   }

@@ -66,7 +66,8 @@ describe('budget admission (fake store)', () => {
       ['a', { tokens: 1_000 }],
       ['b', { nanoUsd: 1_000_000_000 }],
     ]);
-    expect(r.id).toMatch(/^[0-9a-f-]{36}$/);
+    // A per-process random UUID and a counter.
+    expect(r.id).toMatch(/^[\w-]{22}:[0-9a-z]+$/);
   });
 
   it('skips a per rule for a call without that attribution key (own properties only: never "constructor")', () => {
