@@ -2,15 +2,16 @@ import type { QuotaAmount } from './amount.js';
 
 /** After a throttle, believe at least this share of the configured limit. */
 const MIN_SHARE = 0.1;
-/** After a throttle, believe this share of what was in use when Bedrock said no. */
+/** Each throttle takes the belief down to at most this share of what it was, and of what was in use. */
 const BACK_OFF = 0.9;
 
 /**
  * The limit the governor paces against: the configured one, until Bedrock answers an on-demand
  * call that matched it with a 429 (the account's quota is smaller than configured, or other
- * clients share it). Then it believes 90% of what was in use at that moment (at least 10% of
- * the configured limit) for one window, and grows back to the configured limit linearly over the
- * next window. Another 429 meanwhile shrinks it again.
+ * clients share it). Each 429 then lowers the belief to 90% of the lesser of what it was and
+ * what was in use at that moment (never below 10% of the configured limit), so a burst of
+ * throttles backs off quickly; it holds for one window after the last 429 and grows back to the
+ * configured limit linearly over the next.
  */
 export class BelievedLimit {
   private shrunk = 1;
@@ -38,8 +39,8 @@ export class BelievedLimit {
   /** Bedrock throttled a call while `inUse` tokens of this quota were in use here. */
   throttled(inUse: number, now: number): void {
     const before = this.fraction(now);
-    const seen = this.configured.tokens > 0 ? (inUse * BACK_OFF) / this.configured.tokens : MIN_SHARE;
-    this.shrunk = Math.max(MIN_SHARE, Math.min(before, seen));
+    const seen = this.configured.tokens > 0 ? inUse / this.configured.tokens : 0;
+    this.shrunk = Math.max(MIN_SHARE, BACK_OFF * Math.min(before, seen));
     this.at = now;
   }
 }

@@ -41,7 +41,7 @@ export interface QuotaRule {
    * @defaultValue `'wait'`
    */
   readonly onLimit?: QuotaOnLimit;
-  /** With `'wait'`: how long a call may wait before it is refused, in ms. @defaultValue `windowMs` (by then all room in use now has returned) */
+  /** With `'wait'`: how long a call may wait before it is refused, in ms. @defaultValue `2 × windowMs` (by then the calls in use when it came have settled and left the window, unless they run longer than a window) */
   readonly maxWaitMs?: number;
   /** With `'fallback'`: the model id or inference profile calls go to instead (e.g. a `global.` profile). */
   readonly fallback?: string;
@@ -147,7 +147,7 @@ function compileQuota(raw: unknown, i: number, names: Set<string>): CompiledQuot
   if (onLimit === 'fallback') assertModelId(rule.fallback, `${at}.fallback`);
   else if (rule.fallback !== undefined) throw new ConfigurationError(`${at}.fallback`, "is used only with onLimit: 'fallback'");
   const windowMs = positiveInteger(rule.windowMs, 60_000, `${at}.windowMs`);
-  const maxWaitMs = rule.maxWaitMs === undefined ? windowMs : rule.maxWaitMs === 0 ? 0 : positiveInteger(rule.maxWaitMs, windowMs, `${at}.maxWaitMs`);
+  const maxWaitMs = rule.maxWaitMs === undefined ? 2 * windowMs : rule.maxWaitMs === 0 ? 0 : positiveInteger(rule.maxWaitMs, windowMs, `${at}.maxWaitMs`);
   return {
     rule: rule as QuotaRule,
     name,
