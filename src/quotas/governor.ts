@@ -97,6 +97,8 @@ export class QuotaGovernor {
   private enqueue(team: string, weight: number, need: QuotaAmount, id: string, retryAt: number | undefined, signal: AbortSignal | undefined): Acquired | Promise<Acquired> {
     const maxWaitMs = this.quota.maxWaitMs;
     if (maxWaitMs <= 0) return this.refusal(team, need, this.inUse(), retryAt, 'wait-timeout');
+    const aborted = (): Error => (signal?.reason instanceof Error ? signal.reason : Object.assign(new Error('The operation was aborted while waiting for quota room'), { name: 'AbortError' }));
+    if (signal?.aborted === true) return Promise.reject(aborted());
     this.counters.avoided(this.quota.name);
     return new Promise<Acquired>((resolve, reject) => {
       const since = Date.now();
@@ -117,7 +119,7 @@ export class QuotaGovernor {
       const onAbort = (): void => {
         if (w.done) return;
         this.leave(w);
-        reject(signal?.reason instanceof Error ? signal.reason : Object.assign(new Error('The operation was aborted while waiting for quota room'), { name: 'AbortError' }));
+        reject(aborted());
       };
       const deadline = setTimeout(() => {
         if (w.done) return;
