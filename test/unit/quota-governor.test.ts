@@ -42,7 +42,7 @@ describe('the in-memory quota store', () => {
   it('says when the window will have room for a refused need, and releases the hold of a call that never settles after its lease', () => {
     const store = new MemoryQuotaStore();
     store.settle({ quota: spec(100), team: '', id: 'x', charged: { tokens: 50, requests: 0 }, now: 100 });
-    hold(store, 'lost', 40, 200);
+    void hold(store, 'lost', 40, 200);
     expect(hold(store, 'c', 30, 300)).toMatchObject({ held: false, retryAt: 1_100 });
     // Released: the lost call's hold, once its lease ran out; charged: nothing for it.
     expect(hold(store, 'd', 90, HOLD_LEASE_MS + 300)).toMatchObject({ held: true });
@@ -86,7 +86,7 @@ describe('the quota governor', () => {
 
   it("refuses a call that waited maxWaitMs with reason 'wait-timeout', and counts the wait and the throttle avoided", async () => {
     const { g, counters } = governor({ onLimit: 'wait', maxWaitMs: 300 });
-    g.acquire('', 1, need(100), true);
+    void g.acquire('', 1, need(100), true);
     const late = g.acquire('', 1, need(10), true);
     await vi.advanceTimersByTimeAsync(300);
     const refused = await late;
@@ -99,7 +99,7 @@ describe('the quota governor', () => {
 
   it('rejects at once a call whose signal is already aborted', async () => {
     const { g } = governor({ onLimit: 'wait' });
-    g.acquire('', 1, need(100), true);
+    void g.acquire('', 1, need(100), true);
     await expect(g.acquire('', 1, need(10), true, AbortSignal.abort())).rejects.toMatchObject({ name: 'AbortError' });
     expect(g.waiting).toBe(0);
   });
@@ -116,7 +116,7 @@ describe('the quota governor', () => {
       read: (q, now) => memory.read(q, now),
     };
     const { g } = governor({ onLimit: 'wait', maxWaitMs: 10_000 }, flaky);
-    g.acquire('', 1, need(100), true);
+    void g.acquire('', 1, need(100), true);
     const waiting = g.acquire('', 1, need(10), true);
     broken = true;
     await vi.advanceTimersByTimeAsync(200);
@@ -128,7 +128,7 @@ describe('the quota governor', () => {
     const memory = new MemoryQuotaStore();
     const store: QuotaStore = { tryHold: (r) => memory.tryHold(r), settle: (r) => memory.settle(r), read: (q, n) => memory.read(q, n), throttled: (_q, f) => told.push(f) };
     const { g, counters } = governor({}, store);
-    g.acquire('', 1, need(50), false);
+    void g.acquire('', 1, need(50), false);
     g.throttled(Date.now());
     expect(g.spec(Date.now()).limit.tokens).toBe(45);
     expect(told).toEqual([0.45]);
