@@ -23,7 +23,8 @@ const finops = bedrockFinOps({
 const client = new BedrockRuntimeClient({ region: 'us-east-1', endpoint: spec.simUrl, credentials: { accessKeyId: 'x', secretAccessKey: 'y' }, requestHandler: new NodeHttpHandler(), maxAttempts: 1 });
 client.middlewareStack.use(finops);
 
-if (spec.startAt !== undefined) await new Promise((r) => setTimeout(r, Math.max(0, spec.startAt - Date.now())));
+const startAt = spec.startAt;
+if (startAt !== undefined) await new Promise((r) => setTimeout(r, Math.max(0, startAt - Date.now())));
 const result: QuotaWorkerResult = { served: 0, refused: 0, throttled: 0, failed: 0, events: {} };
 let next = 0;
 await Promise.all(
