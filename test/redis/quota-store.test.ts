@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisQuotaStore } from '../../src/quotas/index.js';
 import { QUOTA_LEASE } from '../../src/quotas/redis/scripts.js';
 import { startBedrockSimulator } from '../../src/testing/index.js';
-import { burst, burstCall, GOVERNOR_NEED, quotaClient, quotaSimulator, sleep } from '../helpers/quota-burst.js';
+import { burst, burstCall, GOVERNOR_NEED, quotaClient, quotaSimulator, sleep, sustain } from '../helpers/quota-burst.js';
 import { startRedis, type RedisServer } from '../helpers/redis-server.js';
 import { runQuotaWorker } from './quota-fleet-fixture.js';
 
@@ -51,6 +51,27 @@ describe('quotas shared through Redis', () => {
     expect(f2?.quotas.status()[0]?.leased?.tokens).toBe(GOVERNOR_NEED + Math.ceil(0.05 * quota));
     await f2?.shutdown();
   });
+
+  it('keeps the shares across processes: two equal teams in two processes each get at least 45% of the quota under contention', async () => {
+    const windowMs = 500;
+    const fits = 20;
+    const quota = GOVERNOR_NEED * fits + GOVERNOR_NEED - 1;
+    const engine = quotaSimulator(quota, windowMs);
+    const rule = { name: 'shared', match: { model: 'anthropic.claude-sonnet-4*' }, tokensPerMinute: quota, windowMs, onLimit: 'wait' as const, maxWaitMs: 20 * windowMs, shares: { per: 'team' } };
+    const store = () => new RedisQuotaStore({ client: redis(), keyPrefix: 'shares:', renewIntervalMs: 50, idleReturnMs: 200 });
+    const one = quotaClient(engine, { quotaStore: store(), quotas: [rule] });
+    const two = quotaClient(engine, { quotaStore: store(), quotas: [rule] });
+    const start = Date.now();
+    const until = start + 12 * windowMs;
+    const [search, ads] = await Promise.all([sustain(30, until, () => burstCall(one.client, 'search')), sustain(10, until, () => burstCall(two.client, 'ads'))]);
+    const from = start + 4 * windowMs;
+    const capacity = ((until - from) / windowMs) * fits;
+    const within = (t: readonly number[]) => t.filter((x) => x >= from && x < until).length / capacity;
+    expect(engine.stats.throttled).toBe(0);
+    expect(within(search)).toBeGreaterThanOrEqual(0.45);
+    expect(within(ads)).toBeGreaterThanOrEqual(0.45);
+    await Promise.all([one.finops?.shutdown(), two.finops?.shutdown()]);
+  }, 60_000);
 
   it('four processes sharing one quota through Redis stay under it: the handler enforcing it never throttles and never sees more in use than the quota', async () => {
     const windowMs = 1_000;

@@ -84,9 +84,11 @@ export class RedisQuotaStore implements QuotaStore {
     entry.askedAt = r.now;
     if (book.isHeld(r.id)) return { held: true, retryAt: undefined, inUse };
     const slice = this.slice(r.quota, name, r.weight);
-    const place = (): HoldResult | undefined => {
+    const place = (asked = false): HoldResult | undefined => {
       const now = Date.now();
-      if (slice.lacking(r.need, entry.use.use(now, r.quota.windowMs), performance.now()) !== undefined) return undefined;
+      const use = entry.use.use(now, r.quota.windowMs);
+      // Just answered by Redis, the share rule has been applied: the slice's room is the call's.
+      if (asked ? slice.lacking(r.need, use, performance.now()) !== undefined : !slice.local(r.need, use, performance.now())) return undefined;
       book.hold(r.id, name, entry, r.need, now);
       slice.lastUsedAt = performance.now();
       return { held: true, retryAt: undefined, inUse };
@@ -95,20 +97,29 @@ export class RedisQuotaStore implements QuotaStore {
   }
 
   /** Asks Redis for the room the call lacks (sharing the script with calls beside it) and looks again. */
-  private async ask(r: HoldRequest, slice: QuotaSlice, place: () => HoldResult | undefined, inUse: QuotaAmount): Promise<HoldResult> {
+  private async ask(r: HoldRequest, slice: QuotaSlice, place: (asked?: boolean) => HoldResult | undefined, inUse: QuotaAmount): Promise<HoldResult> {
     const book = this.book(r.quota.name);
     for (let round = 0; round < ROUNDS; round++) {
-      const lacking = slice.lacking(r.need, book.teams.get(slice.team)?.use.use(Date.now(), r.quota.windowMs) ?? ZERO_AMOUNT, performance.now());
+      // Reclaiming, a call that fits still asks: Redis decides whether the room stays with this team.
+      const lacking = slice.lacking(r.need, book.teams.get(slice.team)?.use.use(Date.now(), r.quota.windowMs) ?? ZERO_AMOUNT, performance.now()) ?? (slice.reclaim ? r.need : undefined);
       if (lacking === undefined) break;
       const refused = await new Promise<boolean>((resolve, reject) => {
         slice.waiters.push({ lacking, resolve, reject });
         this.schedule(slice);
       });
-      const held = place();
+      const held = refused ? undefined : place(true);
       if (held !== undefined) return held;
       if (refused) break;
     }
-    return place() ?? { held: false, retryAt: Date.now() + this.settings.renewIntervalMs, inUse };
+    return (slice.reclaim ? undefined : place()) ?? { held: false, retryAt: this.retryAt(r, slice), inUse };
+  }
+
+  /** When to look again: once this process's own charges have made room in its slice, or at the next renewal (room elsewhere in the fleet). */
+  private retryAt(r: HoldRequest, slice: QuotaSlice): number {
+    const now = Date.now();
+    const use = this.book(r.quota.name).teams.get(slice.team)?.use;
+    const lacking = use === undefined ? undefined : slice.lacking(r.need, use.use(now, r.quota.windowMs), performance.now());
+    return Math.min((lacking === undefined ? undefined : use?.freedAt('tokens', lacking.tokens, r.quota.windowMs)) ?? Infinity, now + this.settings.renewIntervalMs);
   }
 
   /** Calls that lack room in the same turn of the event loop share one script. */
@@ -126,47 +137,30 @@ export class RedisQuotaStore implements QuotaStore {
     slice.busy = true;
     const spec = slice.spec;
     const use = this.book(spec.name).teams.get(slice.team)?.use.use(Date.now(), spec.windowMs) ?? ZERO_AMOUNT;
-    const fields = slice.fieldArgs(kind, use, waiters.map((w) => w.lacking), this.settings.sliceFraction, this.settings.idleReturnMs);
-    const shrink = slice.shrink;
-    slice.shrink = undefined;
-    const args = [
-      slice.holder,
-      slice.team,
-      String(++slice.seq),
-      String(this.settings.sliceTtlMs),
-      String(spec.windowMs),
-      String(slice.weight),
-      String(spec.floor),
-      // Redis applies the fleet's believed share of the configured limit (this process's throttles included).
-      String(spec.configured.tokens),
-      spec.configured.requests === Infinity ? '' : String(spec.configured.requests),
-      ...fields,
-      kind === 'final' ? '1' : '0',
-      shrink === undefined ? '' : shrink.toFixed(6),
-    ];
+    const args = slice.scriptArgs(kind, use, waiters.map((w) => w.lacking), this.settings);
     const sentAt = performance.now();
     const had = slice.grant;
     let answered = false;
     const cancel = redisDeadline(this.settings.storeTimeoutMs, () => {
       if (answered) return;
-      this.events.timeouts = (this.events.timeouts ?? 0) + 1;
+      this.count('timeouts');
       this.goDown('no answer within storeTimeoutMs');
       for (const w of waiters) w.reject(new Error(`Redis did not answer within ${this.settings.storeTimeoutMs} ms (storeTimeoutMs)`));
     });
     try {
       const reply = parseSliceReply(await this.run(QUOTA_LEASE, [...slice.keys], args));
       answered = true;
-      this.events.round_trips = (this.events.round_trips ?? 0) + 1;
+      this.count('round_trips');
       if (this.down) diag.info('bedrock-finops: the Redis quota store is reachable again');
       this.down = false;
       slice.settle(reply, sentAt, this.settings.sliceTtlMs);
-      if (reply.refused) this.events.refused = (this.events.refused ?? 0) + 1;
-      if (had.tokens === 0 && reply.grant.tokens > 0) this.events.slices_leased = (this.events.slices_leased ?? 0) + 1;
+      if (reply.refused) this.count('refused');
+      if (had.tokens === 0 && reply.grant.tokens > 0) this.count('slices_leased');
       for (const w of waiters) w.resolve(reply.refused);
       if (reply.grant.tokens > had.tokens || reply.grant.requests > had.requests) for (const l of this.listeners) l(spec.name);
     } catch (error) {
       answered = true;
-      this.events.errors = (this.events.errors ?? 0) + 1;
+      this.count('errors');
       this.goDown(error instanceof Error ? `${error.name}: ${error.message}` : 'a script failed');
       for (const w of waiters) w.reject(error);
     } finally {
@@ -176,8 +170,12 @@ export class RedisQuotaStore implements QuotaStore {
     }
   }
 
+  private count(event: string): void {
+    this.events[event] = (this.events[event] ?? 0) + 1;
+  }
+
   private goDown(why: string): void {
-    if (!this.down) diag.warn(`bedrock-finops: the Redis quota store is unreachable (${why}); calls go on within the slices this process holds, then without a quota check`);
+    if (!this.down) diag.warn(`bedrock-finops: the Redis quota store is unreachable (${why}); calls go on within the slices held, then without a quota check`);
     this.down = true;
   }
 

@@ -34,8 +34,10 @@ import type { Script } from '../../budgets/redis/scripts.js';
  * borrowed gives room back once another team asks.
  *
  * Returns: status (0 already applied, 1 applied, 2 refused), the slice's tokens and requests, the
- * room advice (tokens, requests), the limit believed (tokens, requests or -1), and room granted
- * to all slices (tokens, requests).
+ * room advice (tokens, requests), the limit believed (tokens, requests or -1), room granted to
+ * all slices (tokens, requests), and reclaim (1 when the team holds more than its part while
+ * another active team has less than its own: the process must not reuse room its charges free,
+ * but ask again, so the room goes back).
  */
 export const QUOTA_LEASE_SCRIPT = `
 local h, t, z = KEYS[1], KEYS[2], KEYS[3]
@@ -102,6 +104,7 @@ local L = { math.floor(lim[1] * frac), lim[2] and math.floor(lim[2] * frac) or n
 local mine = holder_rec(holder) or { 0, 1, 0, 0, team }
 local status = 1
 local advice = { 0, 0 }
+local reclaim = 0
 if seq > mine[1] then
   local teams = {}
   local flat = redis.call('HGETALL', t)
@@ -132,13 +135,14 @@ if seq > mine[1] then
         g[i] = math.max(wsum > 0 and L[k] * a[2][4] / wsum or 0, floor * L[k])
         gsum = gsum + g[i]
       end
-      local used, unmet, own = 0, 0, 0
+      local used, unmet, own, over = 0, 0, 0, false
       for i, a in ipairs(active) do
         local scale = gsum > L[k] and L[k] / gsum or 1
         local use = a[2][k]
         if a[1] == team then
           use = use + hold[k]
           own = math.max(0, g[i] * scale - use)
+          over = use > g[i] * scale
         else
           unmet = unmet + math.max(0, g[i] * scale - use)
         end
@@ -146,6 +150,7 @@ if seq > mine[1] then
       end
       local free = L[k] - used
       room = math.max(0, math.floor(math.min(free, math.max(own, free - unmet))))
+      if over and unmet > 0 then reclaim = 1 end
     end
     rooms[k] = room
     if need[k] > room then status = 2 end
@@ -180,7 +185,7 @@ for i = 1, #flat, 2 do
   local a, b = string.match(flat[i + 1], '^(%S+) (%S+)')
   total[1], total[2] = total[1] + tonumber(a), total[2] + tonumber(b)
 end
-return { status, mine[3], mine[4], advice[1], advice[2], L[1], L[2] or -1, total[1], total[2] }
+return { status, mine[3], mine[4], advice[1], advice[2], L[1], L[2] or -1, total[1], total[2], reclaim }
 `;
 
-export const QUOTA_LEASE: Script = { name: 'quota-lease', source: QUOTA_LEASE_SCRIPT, sha: 'ad4dc03a96492a12a2edb981514e8f76506aaff5' };
+export const QUOTA_LEASE: Script = { name: 'quota-lease', source: QUOTA_LEASE_SCRIPT, sha: '6f4c0aa6dc10be312f9fce052aeb119383fd7bbf' };

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { QUOTA_FIELDS, ZERO_AMOUNT, type QuotaAmount } from '../amount.js';
 import type { QuotaSpec } from '../store.js';
+import type { RedisQuotaSettings } from './options.js';
 
 /** Why a script is sent: room for waiting calls, a renewal (keeps what is used, gives back the rest), or the end of the slice. */
 export type SliceOpKind = 'lease' | 'renew' | 'final';
@@ -15,6 +16,8 @@ export interface SliceReply {
   readonly limit: QuotaAmount;
   /** Room granted to every slice of the quota. */
   readonly leased: QuotaAmount;
+  /** The team holds more than its part while another active team lacks its own: admit nothing locally, ask. */
+  readonly reclaim: boolean;
 }
 
 /** A call waiting for Redis to answer about the slice it lacks room in. */
@@ -33,7 +36,7 @@ const num = (v: unknown): number => {
 
 /** Parses the script's reply (checked before anything changes: a reply that is not the script's throws). */
 export function parseSliceReply(reply: unknown): SliceReply {
-  if (!Array.isArray(reply) || reply.length !== 9) throw new TypeError('the quota script answered something that is not its reply');
+  if (!Array.isArray(reply) || reply.length !== 10) throw new TypeError('the quota script answered something that is not its reply');
   const v = reply.map(num);
   const requestsLimit = v[6] ?? -1;
   return {
@@ -42,6 +45,7 @@ export function parseSliceReply(reply: unknown): SliceReply {
     advice: { tokens: v[3] ?? 0, requests: v[4] ?? 0 },
     limit: { tokens: v[5] ?? 0, requests: requestsLimit < 0 ? Infinity : requestsLimit },
     leased: { tokens: v[7] ?? 0, requests: v[8] ?? 0 },
+    reclaim: v[9] === 1,
   };
 }
 
@@ -60,6 +64,8 @@ export class QuotaSlice {
   validUntil = 0;
   bound: QuotaAmount | undefined;
   leased: QuotaAmount | undefined;
+  /** Set by Redis when the team must give borrowed room back: every admission asks Redis until it is cleared. */
+  reclaim = false;
   busy = false;
   scheduled = false;
   answered = false;
@@ -86,6 +92,11 @@ export class QuotaSlice {
     return Math.min(grant, this.bound?.[f] ?? Infinity);
   }
 
+  /** Whether a call may be admitted on the slice without asking Redis. */
+  local(need: QuotaAmount, use: QuotaAmount, now: number): boolean {
+    return !this.reclaim && this.lacking(need, use, now) === undefined;
+  }
+
   /** How much of `need` does not fit beside `use`; `undefined` when it all fits. */
   lacking(need: QuotaAmount, use: QuotaAmount, now: number): QuotaAmount | undefined {
     let short: { tokens: number; requests: number } | undefined;
@@ -97,8 +108,30 @@ export class QuotaSlice {
     return short;
   }
 
-  /** The script's per-field arguments for `kind`, and the bound the slice keeps while it is on its way. */
-  fieldArgs(kind: SliceOpKind, use: QuotaAmount, waiting: readonly QuotaAmount[], fraction: number, idleReturnMs: number): string[] {
+  /** The script's arguments for `kind` (see `QUOTA_LEASE_SCRIPT`); sets the bound the slice keeps while it is on its way. */
+  scriptArgs(kind: SliceOpKind, use: QuotaAmount, waiting: readonly QuotaAmount[], settings: RedisQuotaSettings): string[] {
+    const fields = this.fieldArgs(kind, use, waiting, settings.sliceFraction, settings.idleReturnMs);
+    const shrink = this.shrink;
+    this.shrink = undefined;
+    const spec = this.spec;
+    return [
+      this.holder,
+      this.team,
+      String(++this.seq),
+      String(settings.sliceTtlMs),
+      String(spec.windowMs),
+      String(this.weight),
+      String(spec.floor),
+      // Redis applies the fleet's believed share of the configured limit (this process's throttles included).
+      String(spec.configured.tokens),
+      spec.configured.requests === Infinity ? '' : String(spec.configured.requests),
+      ...fields,
+      kind === 'final' ? '1' : '0',
+      shrink === undefined ? '' : shrink.toFixed(6),
+    ];
+  }
+
+  private fieldArgs(kind: SliceOpKind, use: QuotaAmount, waiting: readonly QuotaAmount[], fraction: number, idleReturnMs: number): string[] {
     const now = performance.now();
     const recent = now - this.lastUsedAt < idleReturnMs;
     const out: string[] = [];
@@ -114,7 +147,8 @@ export class QuotaSlice {
       let need = 0;
       let want = 0;
       if (kind === 'lease') {
-        hold += unused;
+        // Reclaiming, unused room goes back: only what the share rule grants now is kept.
+        if (!this.reclaim) hold += unused;
         need = waiting.length === 0 ? 0 : Math.min(...waiting.map((w) => w[f]));
         want = waiting.reduce((s, w) => s + w[f], 0) + (need > 0 ? margin : 0);
       } else if (kind === 'renew' && recent) hold += Math.min(unused, this.advice[f], 2 * margin);
@@ -130,6 +164,7 @@ export class QuotaSlice {
     this.grant = reply.grant;
     this.advice = reply.advice;
     this.leased = reply.leased;
+    this.reclaim = reply.reclaim;
     this.validUntil = sentAt + ttlMs * 0.9;
     this.bound = undefined;
     this.answered = true;
