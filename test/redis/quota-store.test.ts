@@ -95,3 +95,37 @@ describe('quotas shared through Redis', () => {
     }
   }, 120_000);
 });
+
+describe('quotas shared through Redis, when things break', () => {
+  /** Runs the lease script for `holder` directly: [status, grant tokens, grant requests, advice ×2, limit ×2, leased ×2, reclaim]. */
+  const lease = async (c: Redis, holder: string, hold: number, want: number, ttlMs: number, windowMs: number): Promise<number[]> =>
+    (await c.eval(QUOTA_LEASE.source, 3, 'crash:{q}:qh', 'crash:{q}:qt', 'crash:{q}:qz', holder, '', String(Date.now()), String(ttlMs), String(windowMs), '1', '0', '1000', '', String(hold), String(want > 0 ? 1 : 0), String(want), '0', '0', '0', '0', '')) as number[];
+
+  it("returns a dead process's slice to the quota a window after it stopped renewing (its charges were still in Bedrock's window until then), not before", async () => {
+    const c = redis();
+    const ttlMs = 200;
+    const windowMs = 400;
+    expect((await lease(c, 'dead', 0, 1_000, ttlMs, windowMs)).slice(0, 2)).toEqual([1, 1_000]);
+    // The dead process never renews. Past its TTL, its room still cools for a window.
+    await sleep(ttlMs + 50);
+    expect((await lease(c, 'alive', 0, 500, ttlMs, windowMs)).slice(0, 2)).toEqual([2, 0]);
+    await sleep(windowMs + 50);
+    expect((await lease(c, 'alive', 0, 500, ttlMs, windowMs)).slice(0, 2)).toEqual([1, 500]);
+  });
+
+  it('lets calls go on without a quota check when Redis cannot be reached (Bedrock stays the real limit), and says so in its stats', async () => {
+    const { freePort } = await import('../helpers/processes.js');
+    const nowhere = new Redis({ port: await freePort(), host: '127.0.0.1', lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    nowhere.on('error', () => undefined);
+    clients.push(nowhere);
+    const store = new RedisQuotaStore({ client: nowhere, keyPrefix: 'down:' });
+    const engine = quotaSimulator(GOVERNOR_NEED * 100, 1_000);
+    const { client, records } = quotaClient(engine, { quotaStore: store, quotas: [{ name: 'sonnet', match: { model: 'anthropic.claude-sonnet-4*' }, tokensPerMinute: GOVERNOR_NEED * 100, onLimit: 'reject' }] });
+    const r = await burst(5, () => burstCall(client));
+    expect(r).toEqual({ served: 5, refused: 0, throttled: 0, failed: 0 });
+    expect(records).toHaveLength(5);
+    expect(store.stats()).toMatchObject({ unavailable: true });
+    expect(store.stats().events.errors).toBeGreaterThan(0);
+    await store.close();
+  });
+});
