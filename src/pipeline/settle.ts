@@ -4,7 +4,7 @@ import { errorName } from '../errors/error-name.js';
 import type { Pricer } from '../pricing/pricer.js';
 import type { UsageRecord } from '../record.js';
 import { toTokenUsage, ZERO_USAGE, type ObservedUsage } from '../usage/token-usage.js';
-import { heuristicInputTokens } from '../budgets/estimate.js';
+import { heuristicInputTokens, requestedMaxOutputTokens } from '../budgets/estimate.js';
 import type { Admission, Ticket } from './admission.js';
 import { estimatedUsage, isBilled, mayHaveBilled, withoutImplausible } from './estimate.js';
 
@@ -41,7 +41,7 @@ export class Settler {
     this.sinks.push(sink);
   }
 
-  private record(call: Call, outcome: Outcome, observed: ObservedUsage | undefined, error: unknown): UsageRecord {
+  private record(call: Call, outcome: Outcome, observed: ObservedUsage | undefined, error: unknown, basis: EstimateBasis | undefined): UsageRecord {
     if (observed === undefined && outcome === 'success')
       this.reporter.warn(
         `no-usage:${call.info.operation}:${call.modelId.slice(0, 200)}`,
@@ -64,6 +64,7 @@ export class Settler {
       speechOutputTokens: usage.speechOutputTokens,
       serviceTier: call.serviceTier,
       performanceLatency: call.performanceLatency,
+      maxTokens: basis === undefined ? undefined : requestedMaxOutputTokens(call.info.operation, basis.input),
       usageSource: observed === undefined ? 'none' : observed.source,
       costUsd: undefined,
       onDemandEquivalentUsd: undefined,
@@ -105,7 +106,7 @@ export class Settler {
     call.settled = true;
     let settlement: Settlement;
     try {
-      const record = this.record(call, outcome, this.usageOf(call, ticket, outcome, observed, basis), error);
+      const record = this.record(call, outcome, this.usageOf(call, ticket, outcome, observed, basis), error, basis);
       const isInvoke = call.info.delivery === 'invoke' || call.info.delivery === 'invoke-stream';
       settlement = { record, genAiOperation: isInvoke ? call.model.invokeOperation : 'chat', serverAddress: call.serverAddress, serverPort: call.serverPort };
     } catch (e) {

@@ -82,7 +82,7 @@ describe('quota admission in the call path', () => {
     expect(events).toBeGreaterThan(0);
     await sleep(0);
     const [record] = records;
-    expect(record?.outputTokens).toBe(40);
+    expect(record).toMatchObject({ outputTokens: 40, maxTokens: MAX_TOKENS });
     // Charged: the simulator's input count + 40 × 5; the rest of the hold (max tokens 200 × 5) released.
     expect(finops?.quotas.status()[0]?.inUse.tokens).toBe((record?.inputTokens ?? 0) + 40 * 5);
   });
