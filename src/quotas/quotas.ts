@@ -29,6 +29,8 @@ export interface QuotaStatus {
   readonly teams: readonly { readonly team: string; readonly inUse: QuotaAmount }[];
   /** With a shared store: room leased to all processes. */
   readonly leased?: QuotaAmount;
+  /** Since the plugin started: calls that waited for room (and how many of them timed out), calls refused, throttles avoided and 429s seen. */
+  readonly counts: { readonly waited: number; readonly timedOut: number; readonly refused: number; readonly throttlesAvoided: number; readonly throttlesSeen: number };
 }
 
 const finite = (n: number): number | undefined => (n === Infinity ? undefined : n);
@@ -94,6 +96,14 @@ export class Quotas {
     for (const g of this.governors) if (g.quota.matchesModel(subject)) g.throttled(now);
   }
 
+  private counts(name: string): QuotaStatus['counts'] {
+    const w = this.counters.waits.get(name);
+    const t = this.counters.throttles.get(name);
+    let refused = 0;
+    for (const r of this.counters.refusals.values()) if (r.quota === name) refused += r.count;
+    return { waited: (w?.admitted ?? 0) + (w?.timedOut ?? 0), timedOut: w?.timedOut ?? 0, refused, throttlesAvoided: t?.avoided ?? 0, throttlesSeen: t?.seen ?? 0 };
+  }
+
   status(): QuotaStatus[] {
     const now = Date.now();
     return this.governors.map((g) => {
@@ -108,6 +118,7 @@ export class Quotas {
         waiting: g.waiting,
         teams: use.teams,
         ...(use.leased === undefined ? {} : { leased: use.leased }),
+        counts: this.counts(g.quota.name),
       };
     });
   }

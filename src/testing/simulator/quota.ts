@@ -1,3 +1,4 @@
+import { compileGlobs } from '../../budgets/glob.js';
 import { outputBurndown } from '../../quotas/burndown.js';
 import { parseModelId } from '../../model/model-id.js';
 import { WindowUse } from '../../quotas/window-use.js';
@@ -20,6 +21,8 @@ export interface SimulatorQuota {
   readonly burndown?: number;
   /** Output tokens reserved for a request that sets no max tokens (Bedrock reserves the model's maximum). @defaultValue `4096` */
   readonly defaultMaxTokens?: number;
+  /** The base models it applies to (globs). @defaultValue every model */
+  readonly models?: string | readonly string[];
 }
 
 /** A request holding quota until it ends. */
@@ -34,14 +37,18 @@ export class SimulatorQuotas {
   /** The most quota in use seen at any admission (reservations in flight plus the window). */
   peak = 0;
 
+  private readonly applies: (base: string) => boolean;
+
   constructor(
     private readonly quota: SimulatorQuota,
     private readonly now: () => number,
-  ) {}
+  ) {
+    this.applies = quota.models === undefined ? () => true : compileGlobs(quota.models);
+  }
 
   private keyOf(modelId: string, base: string): string | undefined {
     const ref = parseModelId(modelId);
-    if (ref.kind === 'provisioned-model') return undefined;
+    if (ref.kind === 'provisioned-model' || !this.applies(base)) return undefined;
     const pool = ref.kind === 'inference-profile' ? (ref.geography === 'global' ? 'global' : 'cross-region') : 'in-region';
     return `${pool}\u0001${base}`;
   }
