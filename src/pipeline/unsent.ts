@@ -1,4 +1,5 @@
 import type { Call, Settlement } from '../call.js';
+import { ZERO_USAGE } from '../usage/token-usage.js';
 
 /**
  * The settlement of a call that was admitted by budgets but never sent (a quota refused it
@@ -14,13 +15,7 @@ export function unsentSettlement(call: Call): Settlement {
       modelKind: call.model.ref.kind,
       baseModelId: call.model.baseModelId,
       attribution: call.attribution,
-      inputTokens: 0,
-      outputTokens: 0,
-      cacheReadInputTokens: 0,
-      cacheWriteInputTokens: 0,
-      cacheWrite1hInputTokens: 0,
-      speechInputTokens: 0,
-      speechOutputTokens: 0,
+      ...ZERO_USAGE,
       serviceTier: call.serviceTier,
       performanceLatency: call.performanceLatency,
       usageSource: 'none',

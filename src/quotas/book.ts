@@ -97,3 +97,21 @@ export class QuotaBook {
     return { inUse: this.total.use(now, windowMs), teams };
   }
 }
+
+/** Each quota's book, made on first use. */
+export class QuotaBooks {
+  private readonly books = new Map<string, QuotaBook>();
+
+  get(name: string): QuotaBook {
+    let b = this.books.get(name);
+    if (b === undefined) {
+      b = new QuotaBook();
+      this.books.set(name, b);
+    }
+    return b;
+  }
+
+  find(name: string): QuotaBook | undefined {
+    return this.books.get(name);
+  }
+}

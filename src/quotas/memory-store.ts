@@ -1,5 +1,5 @@
 import { QUOTA_FIELDS, ZERO_AMOUNT } from './amount.js';
-import { QuotaBook } from './book.js';
+import { QuotaBooks, type QuotaBook } from './book.js';
 import { shareRoom } from './shares.js';
 import type { HoldRequest, HoldResult, QuotaSpec, QuotaStore, QuotaUse, SettleRequest } from './store.js';
 
@@ -9,16 +9,11 @@ import type { HoldRequest, HoldResult, QuotaSpec, QuotaStore, QuotaUse, SettleRe
  * synchronous, so admission awaits nothing while there is room.
  */
 export class MemoryQuotaStore implements QuotaStore {
-  private readonly books = new Map<string, QuotaBook>();
+  private readonly books = new QuotaBooks();
   private readonly listeners = new Set<(quota: string) => void>();
 
   private book(name: string): QuotaBook {
-    let b = this.books.get(name);
-    if (b === undefined) {
-      b = new QuotaBook();
-      this.books.set(name, b);
-    }
-    return b;
+    return this.books.get(name);
   }
 
   tryHold(r: HoldRequest): HoldResult {
@@ -46,7 +41,7 @@ export class MemoryQuotaStore implements QuotaStore {
   }
 
   read(quota: QuotaSpec, now: number): QuotaUse {
-    return this.books.get(quota.name)?.read(now, quota.windowMs) ?? { inUse: ZERO_AMOUNT, teams: [] };
+    return this.books.find(quota.name)?.read(now, quota.windowMs) ?? { inUse: ZERO_AMOUNT, teams: [] };
   }
 
   onChange(listener: (quota: string) => void): void {

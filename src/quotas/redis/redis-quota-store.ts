@@ -4,7 +4,7 @@ import { budgetTag } from '../../budgets/redis/keys.js';
 import { scriptRunner, type ScriptRunner } from '../../budgets/redis/redis-client.js';
 import { ConfigurationError } from '../../errors/configuration-error.js';
 import { ZERO_AMOUNT, type QuotaAmount } from '../amount.js';
-import { QuotaBook } from '../book.js';
+import { QuotaBooks, type QuotaBook } from '../book.js';
 import type { HoldRequest, HoldResult, QuotaSpec, QuotaStore, QuotaStoreStats, QuotaUse, SettleRequest } from '../store.js';
 import { resolveRedisQuotaOptions, type RedisQuotaSettings, type RedisQuotaStoreOptions } from './options.js';
 import { QUOTA_LEASE } from './scripts.js';
@@ -32,7 +32,7 @@ const ROUNDS = 2;
 export class RedisQuotaStore implements QuotaStore {
   private readonly settings: RedisQuotaSettings;
   private readonly run: ScriptRunner;
-  private readonly books = new Map<string, QuotaBook>();
+  private readonly books = new QuotaBooks();
   private readonly slices = new Map<string, QuotaSlice>();
   private readonly listeners = new Set<(quota: string) => void>();
   private readonly events: Record<string, number> = { round_trips: 0, slices_leased: 0, refused: 0, errors: 0, timeouts: 0 };
@@ -54,12 +54,7 @@ export class RedisQuotaStore implements QuotaStore {
   }
 
   private book(name: string): QuotaBook {
-    let b = this.books.get(name);
-    if (b === undefined) {
-      b = new QuotaBook();
-      this.books.set(name, b);
-    }
-    return b;
+    return this.books.get(name);
   }
 
   private slice(spec: QuotaSpec, team: string, weight: number): QuotaSlice {
@@ -198,7 +193,7 @@ export class RedisQuotaStore implements QuotaStore {
   }
 
   read(quota: QuotaSpec, now: number): QuotaUse {
-    const use = this.books.get(quota.name)?.read(now, quota.windowMs) ?? { inUse: ZERO_AMOUNT, teams: [] };
+    const use = this.books.find(quota.name)?.read(now, quota.windowMs) ?? { inUse: ZERO_AMOUNT, teams: [] };
     let leased: QuotaAmount | undefined;
     for (const s of this.slices.values()) if (s.quota === quota.name && s.leased !== undefined) leased = s.leased;
     return leased === undefined ? use : { ...use, leased };
