@@ -1,4 +1,3 @@
-import { CommittedIds } from '../budgets/committed-ids.js';
 import { ZERO_AMOUNT, type QuotaAmount } from './amount.js';
 import type { ShareView } from './shares.js';
 import type { QuotaUse } from './store.js';
@@ -31,7 +30,6 @@ export class QuotaBook {
   readonly teams = new Map<string, TeamEntry>();
   readonly total = new WindowUse();
   private readonly holds = new Map<string, Held>();
-  private readonly settled = new CommittedIds();
   private nextSweep = 0;
 
   /** The entry of `name`, created on first use (`_OTHER` past {@link MAX_TEAMS}). */
@@ -62,8 +60,9 @@ export class QuotaBook {
     return out;
   }
 
+  /** Whether `id` holds room now (a hold placed twice is placed once). */
   isHeld(id: string): boolean {
-    return this.holds.has(id) || this.settled.has(id);
+    return this.holds.has(id);
   }
 
   hold(id: string, team: string, entry: TeamEntry, need: QuotaAmount, now: number): void {
@@ -72,10 +71,11 @@ export class QuotaBook {
     this.holds.set(id, { team, need, expiresAt: now + HOLD_LEASE_MS });
   }
 
-  /** Settles `id` once: releases its hold and charges `charged` (an id never held is charged with nothing released). */
+  /**
+   * Settles `id`: releases its hold and charges `charged`; an id not held (a call that spilled to
+   * on-demand) is charged with nothing released. Callers settle each id once (the governor does).
+   */
   settle(id: string, team: string, charged: QuotaAmount, now: number): boolean {
-    if (this.settled.has(id)) return false;
-    this.settled.add(id);
     const h = this.holds.get(id);
     this.holds.delete(id);
     const entry = this.teams.get(h?.team ?? team) ?? this.team(team, 1).entry;

@@ -29,9 +29,16 @@ export const BURNDOWN_TABLE: readonly BurndownEntry[] = [
 
 const COMPILED = BURNDOWN_TABLE.map((e) => ({ test: compileGlob(e.models), output: e.output }));
 
+const known = new Map<string, number>();
+
 /** Quota tokens one output token of `baseModelId` costs (1 when the model is unknown or not in the table). */
 export function outputBurndown(baseModelId: string | undefined): number {
   if (baseModelId === undefined) return 1;
-  for (const e of COMPILED) if (e.test(baseModelId)) return e.output;
-  return 1;
+  let rate = known.get(baseModelId);
+  if (rate !== undefined) return rate;
+  rate = COMPILED.find((e) => e.test(baseModelId))?.output ?? 1;
+  // Ids come from requests: the memo is bounded.
+  if (known.size >= 1024) known.clear();
+  known.set(baseModelId, rate);
+  return rate;
 }

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { QuotaExceededError } from '../errors/quota-exceeded-error.js';
 import { QUOTA_FIELDS, ZERO_AMOUNT, type QuotaAmount } from './amount.js';
 import { BelievedLimit } from './believed-limit.js';
@@ -6,12 +5,13 @@ import type { CompiledQuota } from './config.js';
 import type { QuotaCounters } from './counters.js';
 import type { HoldResult, QuotaSpec, QuotaStore } from './store.js';
 
-/** An admitted call's hold on one quota, until it settles. */
+/** An admitted call's hold on one quota, until it settles (once: a second settle changes nothing). */
 export interface GovernorHold {
   readonly governor: QuotaGovernor;
   readonly team: string;
   readonly id: string;
   readonly need: QuotaAmount;
+  settled?: boolean;
 }
 
 /** A hold, or why there was none (never thrown here: the caller decides). */
@@ -28,6 +28,10 @@ interface Waiter {
   cleanup: () => void;
   readonly finish: (outcome: Acquired) => void;
 }
+
+let lastId = 0;
+/** Hold ids: unique in this process (stores keep them locally; slices in Redis have their own). */
+const nextId = (): string => `h${(++lastId).toString(36)}`;
 
 function isPromise<T>(v: T | Promise<T>): v is Promise<T> {
   return typeof (v as { then?: unknown } | undefined)?.then === 'function';
@@ -81,7 +85,7 @@ export class QuotaGovernor {
    */
   acquire(team: string, weight: number, need: QuotaAmount, wait: boolean, signal?: AbortSignal): Acquired | Promise<Acquired> {
     if (QUOTA_FIELDS.some((f) => need[f] > this.quota.limit[f])) return this.refusal(team, need, 0, undefined, 'too-large');
-    const id = randomUUID();
+    const id = nextId();
     // Arrival order: a team with calls waiting does not overtake them.
     if (wait && this.waiters.some((w) => w.team === team)) return this.enqueue(team, weight, need, id, undefined, signal);
     const now = Date.now();
@@ -225,12 +229,14 @@ export class QuotaGovernor {
 
   /** Settles a hold: its charge enters the window now, the rest is released. */
   settle(hold: GovernorHold, chargedTokens: number, now: number): void {
+    if (hold.settled === true) return;
+    hold.settled = true;
     this.store.settle({ quota: this.spec(now), team: hold.team, id: hold.id, charged: { tokens: chargedTokens, requests: 0 }, now });
   }
 
   /** Charges a call that was never held here (provisioned spill served on demand). */
   charge(team: string, tokens: number, now: number): void {
-    this.store.settle({ quota: this.spec(now), team, id: randomUUID(), charged: { tokens, requests: 1 }, now });
+    this.store.settle({ quota: this.spec(now), team, id: nextId(), charged: { tokens, requests: 1 }, now });
   }
 
   /** Bedrock throttled an on-demand call that matched this quota. */

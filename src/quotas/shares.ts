@@ -26,6 +26,8 @@ export function guarantees(limit: number, floor: number, teams: readonly ShareVi
  */
 export function shareRoom(limit: number, floor: number, self: ShareView, others: readonly ShareView[]): number {
   if (limit === Infinity) return Infinity;
+  // Alone (or not shared): everything not in use.
+  if (others.length === 0) return Math.max(0, Math.floor(limit - self.use));
   const g = guarantees(limit, floor, [self, ...others]);
   let used = self.use;
   let unmet = 0;

@@ -19,7 +19,7 @@ export interface HoldRequest {
   readonly team: string;
   /** The team's weight in the shares. */
   readonly weight: number;
-  /** Unique per call (a random UUID); its settle refers to it. */
+  /** Unique per call in this process; its settle refers to it. */
   readonly id: string;
   readonly need: QuotaAmount;
   /** Epoch ms. */

@@ -20,21 +20,19 @@ const need = (tokens: number) => ({ tokens, requests: 1 });
 const isHold = (a: Acquired): boolean => !(a instanceof Error);
 
 describe('the in-memory quota store', () => {
-  it('holds all or nothing, once per id, and settles once: a repeated settle changes nothing', () => {
+  it('holds all or nothing, once per id, and settles a hold by releasing it and charging what the call used', () => {
     const store = new MemoryQuotaStore();
     expect(hold(store, 'a', 60, 0)).toMatchObject({ held: true });
     expect(hold(store, 'a', 60, 0)).toMatchObject({ held: true, inUse: { tokens: 60 } });
     expect(hold(store, 'b', 60, 0)).toMatchObject({ held: false, inUse: { tokens: 60 } });
-    store.settle({ quota: spec(100), team: '', id: 'a', charged: { tokens: 20, requests: 0 }, now: 10 });
     store.settle({ quota: spec(100), team: '', id: 'a', charged: { tokens: 20, requests: 0 }, now: 10 });
     // Charged 20 (until t = 1010), the rest of the hold released.
     expect(store.read(spec(100), 11).inUse).toEqual({ tokens: 20, requests: 1 });
     expect(store.read(spec(100), 1_010).inUse).toEqual({ tokens: 0, requests: 0 });
   });
 
-  it('charges an id it never held (a call that spilled to on-demand), once', () => {
+  it('charges an id it never held (a call that spilled to on-demand)', () => {
     const store = new MemoryQuotaStore();
-    store.settle({ quota: spec(100), team: '', id: 'spill', charged: { tokens: 30, requests: 1 }, now: 0 });
     store.settle({ quota: spec(100), team: '', id: 'spill', charged: { tokens: 30, requests: 1 }, now: 0 });
     expect(store.read(spec(100), 1).inUse).toEqual({ tokens: 30, requests: 1 });
   });
@@ -121,6 +119,15 @@ describe('the quota governor', () => {
     broken = true;
     await vi.advanceTimersByTimeAsync(200);
     expect(await waiting).toMatchObject({ need: { tokens: 0, requests: 0 } });
+  });
+
+  it('settles a hold once: a second settle (a call settled twice) changes nothing', () => {
+    const { g, store } = governor();
+    const h = g.acquire('', 1, need(60), false) as Acquired;
+    if (h instanceof Error) throw h;
+    g.settle(h, 20, 0);
+    g.settle(h, 20, 0);
+    expect(store.read(g.spec(0), 1).inUse).toEqual({ tokens: 20, requests: 1 });
   });
 
   it('shrinks its believed limit after a throttle and tells a shared store', () => {
