@@ -2,7 +2,7 @@ import { ConverseCommand, ConverseStreamCommand } from '@aws-sdk/client-bedrock-
 import { describe, expect, it } from 'vitest';
 import { isQuotaExceededError, withAttribution } from '../../src/index.js';
 import type { QuotaRule } from '../../src/quotas/index.js';
-import { bedrockUrl, converseRequest, post } from '../helpers/fetch.js';
+import { bedrockUrl, converseRequest, post, sigV4 } from '../helpers/fetch.js';
 import { burst, burstCall, GOVERNOR_NEED, MAX_TOKENS, PROMPT, quotaClient, quotaSimulator, simulatorFetch, sleep, SONNET } from '../helpers/quota-burst.js';
 
 const WINDOW_MS = 1_000;
@@ -51,6 +51,22 @@ describe('quota admission in the call path', () => {
     await Promise.all(responses.map((x) => x.arrayBuffer()));
     expect(engine.stats.byModel.get(GLOBAL)?.requests).toBe(FITS);
     expect(records.filter((x) => x.modelId === GLOBAL && x.fallback?.reason === 'quota')).toHaveLength(FITS);
+  });
+
+  it('refuses a SigV4-signed fetch call it cannot re-sign for the fallback (no `sign` given), instead of sending it to the full quota', async () => {
+    const engine = quotaSimulator(QUOTA, WINDOW_MS);
+    const { finops, records } = quotaClient(engine, { quotas: [quota({ onLimit: 'fallback', fallback: GLOBAL })] });
+    if (finops === undefined) throw new Error('no plugin');
+    const fetch = finops.wrapFetch(simulatorFetch(engine));
+    const send = () => fetch(bedrockUrl(SONNET, 'converse'), post(converseRequest(PROMPT, MAX_TOKENS), { authorization: sigV4(), 'x-amz-date': '20260101T000000Z' }));
+    const outcomes = await Promise.allSettled(Array.from({ length: 2 * FITS }, send));
+    const refused = outcomes.filter((o) => o.status === 'rejected' && isQuotaExceededError(o.reason));
+    expect(refused).toHaveLength(FITS);
+    // Sent: only what fit; nothing went to the fallback, nothing was throttled.
+    expect(engine.stats.byModel.get(GLOBAL)).toBeUndefined();
+    expect(engine.stats.throttled).toBe(0);
+    await Promise.all(outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value.arrayBuffer()] : [])));
+    expect(records).toHaveLength(FITS);
   });
 
   it('stops waiting when the caller aborts: the call rejects with the abort, nothing is sent or recorded, the budget reservation is released', async () => {
