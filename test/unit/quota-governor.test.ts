@@ -121,6 +121,17 @@ describe('the quota governor', () => {
     expect(await waiting).toMatchObject({ need: { tokens: 0, requests: 0 } });
   });
 
+  it('paces requests too when requestsPerMinute is set: a request counts from admission until a window later', async () => {
+    const { g } = governor({ requestsPerMinute: 2, onLimit: 'reject' });
+    const first = g.acquire('', 1, need(1), false) as Acquired;
+    expect(isHold(first)).toBe(true);
+    expect(isHold(g.acquire('', 1, need(1), false) as Acquired)).toBe(true);
+    if (!(first instanceof Error)) g.settle(first, 1, Date.now());
+    expect(g.acquire('', 1, need(1), false)).toMatchObject({ name: 'QuotaExceededError', reason: 'limit' });
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(isHold(g.acquire('', 1, need(1), false) as Acquired)).toBe(true);
+  });
+
   it('settles a hold once: a second settle (a call settled twice) changes nothing', () => {
     const { g, store } = governor();
     const h = g.acquire('', 1, need(60), false) as Acquired;
