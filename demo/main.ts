@@ -2,7 +2,8 @@
  * `npm run demo`: a multi-team workload against the bundled local Bedrock simulator (no AWS
  * account needed), metered by bedrock-finops: live progress and per-team table, a Prometheus
  * endpoint while it runs, a budget that trips, a provisioned model that saturates and spills to
- * on-demand, then the FinOps report of its ledger (percentiles, context inflation, right-sizing
+ * on-demand, an on-demand quota the governor paces calls against (and a burst needing twice the
+ * quota, without and with the governor), then the FinOps report of its ledger (percentiles, context inflation, right-sizing
  * and batch hints) and the same report as an HTML page.
  * `npm run demo -- --live` runs the same workload (small token caps, no provisioned model)
  * against real Bedrock with your AWS credentials and region, into a ledger of its own.
@@ -17,6 +18,7 @@ import { startBedrockSimulator } from '../src/testing/index.js';
 import { reportFromLedger } from './analytics.js';
 import { missingForLive } from './live.js';
 import { servePrometheus } from './prometheus.js';
+import { quotaBurstLines, quotasTable, SONNET_QUOTA, sonnetQuota } from './quota.js';
 import { budgetEventsLine, budgetsTable, provisionedLine } from './summary.js';
 import { num, table, Tally, usd } from './tally.js';
 import { PROVISIONED, schedule } from './workload.js';
@@ -30,7 +32,15 @@ const tty = process.stdout.isTTY;
 const LEDGER = process.env.DEMO_LEDGER ?? (live ? '.bedrock-finops/demo-live-ledger.jsonl' : '.bedrock-finops/demo-ledger.jsonl');
 
 let client: BedrockRuntimeClient;
-const sim = live ? undefined : await startBedrockSimulator({ latencyMs: 80, chunkDelayMs: 3, provisioned: { [PROVISIONED.arn]: { model: PROVISIONED.model, tokensPerMinute: PROVISIONED.tokensPerMinutePerUnit * PROVISIONED.modelUnits } } });
+const sim = live
+  ? undefined
+  : await startBedrockSimulator({
+      latencyMs: 80,
+      chunkDelayMs: 3,
+      provisioned: { [PROVISIONED.arn]: { model: PROVISIONED.model, tokensPerMinute: PROVISIONED.tokensPerMinutePerUnit * PROVISIONED.modelUnits } },
+      // Sonnet 4.5's on-demand quota, enforced the way Bedrock counts it: the governor paces the intent feature against it.
+      onDemandQuota: { ...SONNET_QUOTA, models: 'anthropic.claude-sonnet-4*' },
+    });
 if (sim === undefined) {
   client = new BedrockRuntimeClient({});
   const missing = await missingForLive(client);
@@ -63,6 +73,7 @@ const finops = bedrockFinOps({
     { name: 'ads-daily-usd', match: { team: 'ads' }, limit: { costUsd: live ? 0.001 : 0.002 }, window: 'day', action: 'warn' },
   ],
   policies: [{ name: 'no-opus-for-ads', match: { team: 'ads' }, denyModels: ['anthropic.claude-opus-*'] }],
+  ...(live ? {} : { quotas: [sonnetQuota] }),
   onUsage: (r) => {
     records.push(r);
     byTeam.add(r.attribution.team ?? '-', r);
@@ -128,7 +139,12 @@ const failedLine = failures.size === 0 ? '0 failed' : `${failed()} failed (${[..
 console.log(`\n━━ Run: ${records.length} metered calls in ${((Date.now() - started) / 1000).toFixed(1)} s, ${rejected} rejected before sending, ${failedLine} ━━`);
 console.log(`\nBudgets\n${budgetsTable(await finops.budgets.status())}`);
 console.log(budgetEventsLine(events));
-if (!live) console.log(`\n${provisionedLine(records)}`);
+if (!live) {
+  console.log(`\n${provisionedLine(records)}`);
+  const sonnetThrottles = [...(sim?.stats.byModel ?? [])].filter(([id]) => id.includes('claude-sonnet-4')).reduce((n, [, m]) => n + m.throttled, 0);
+  console.log(`\nQuotas (the simulator enforces Sonnet 4.5's quota the way Bedrock counts it and answers 429 beyond it: ${sonnetThrottles} of its calls throttled)\n${quotasTable(finops.quotas.status())}`);
+  console.log(`\n${await quotaBurstLines()}`);
+}
 
 await finops.shutdown();
 await prometheus.exporter.shutdown();

@@ -94,7 +94,9 @@ export function finOpsMiddleware<Input extends object, Output extends MetadataBe
     // Operations that bill no tokens get the next handler itself: zero cost per call.
     if (info === undefined) return next;
 
-    const sendAndObserve = async (call: Call, ticket: Ticket, args: InitializeHandlerArguments<Input>): Promise<InitializeHandlerOutput<Output>> => {
+    const sendAndObserve = async (call: Call, ticket: Ticket, admitted: InitializeHandlerArguments<Input>): Promise<InitializeHandlerOutput<Output>> => {
+      // A quota without room sent the call to its fallback (`fallback.reason: 'quota'`): send that model.
+      const args = call.fallback?.reason === 'quota' ? { ...admitted, input: { ...admitted.input, modelId: call.modelId } } : admitted;
       const toSend = propagateToBedrock ? withRequestMetadata(args, info.delivery, call.attribution, meter.reporter) : args;
       let result: InitializeHandlerOutput<Output>;
       try {
@@ -133,8 +135,8 @@ export function finOpsMiddleware<Input extends object, Output extends MetadataBe
       if (call === undefined) return next(args);
       let ticket: Ticket | Promise<Ticket>;
       try {
-        // The only place a call may be stopped: before anything is sent, by a policy or budget decision.
-        ticket = meter.admit(call, args.input);
+        // The only place a call may be stopped: before anything is sent, by a policy, budget or quota decision.
+        ticket = meter.admission.admit(call, args.input, { signal: abortSignalOf(context) });
       } catch (error) {
         // Admission throws only typed refusals (Errors).
         return Promise.reject(error instanceof Error ? error : new Error(String(error)));

@@ -6,6 +6,7 @@ import { BaggageAttribution } from './attribution/baggage.js';
 import { attributionFromData } from './attribution/normalize.js';
 import type { Amounts } from './budgets/amounts.js';
 import { Budgets } from './budgets/budgets.js';
+import { countTokensEstimator } from './budgets/count-tokens-estimator.js';
 import type { BudgetCheck, BudgetStatus } from './budgets/views.js';
 import { resolveConfig, type BedrockFinOpsOptions } from './config.js';
 import { OnceReporter } from './diagnostics.js';
@@ -19,6 +20,7 @@ import { registerBudgetMetrics } from './metrics/budget-metrics.js';
 import { InProcessHistograms } from './metrics/in-process-histograms.js';
 import { histogramProducer } from './metrics/metric-producer.js';
 import { MetricsRecorder } from './metrics/metrics-recorder.js';
+import { registerQuotaMetrics } from './metrics/quota-metrics.js';
 import { registerRoutingMetrics } from './metrics/routing-metrics.js';
 import { fetchMetering } from './fetch/metered-fetch.js';
 import type { FetchFunction, FetchMeteringOptions } from './fetch/options.js';
@@ -31,6 +33,7 @@ import { UsageObserver } from './pipeline/observe.js';
 import { UsageMeter } from './pipeline/usage-meter.js';
 import { Drains } from './usage/drains.js';
 import { Pricer } from './pricing/pricer.js';
+import { Quotas, type QuotaStatus } from './quotas/quotas.js';
 import { VERSION } from './version.js';
 
 /** Budget handles of a plugin instance. */
@@ -48,11 +51,18 @@ export interface BudgetHandles {
   check(attribution: Readonly<Record<string, string>>, modelId: string, estimate?: Partial<Amounts>): Promise<BudgetCheck>;
 }
 
+/** Quota handles of a plugin instance. */
+export interface QuotaHandles {
+  /** Every quota now: its limit and believed limit, tokens and requests in use (per team with shares), calls waiting. */
+  status(): QuotaStatus[];
+}
+
 /** What {@link bedrockFinOps} returns: a smithy `Pluggable` plus the plugin's own handles. */
 export interface BedrockFinOps extends Pluggable<ServiceInputTypes, ServiceOutputTypes> {
   /** Adds the plugin's middleware to a client's stack (what `client.middlewareStack.use(finops)` calls). */
   applyToStack(stack: MiddlewareStack<ServiceInputTypes, ServiceOutputTypes>): void;
   readonly budgets: BudgetHandles;
+  readonly quotas: QuotaHandles;
   /**
    * With `genAiHistograms: 'producer'`: the OpenTelemetry SDK `MetricProducer` that exports the
    * GenAI histograms the plugin aggregates in-process. Register it on your reader:
@@ -111,7 +121,23 @@ export function bedrockFinOps(options?: BedrockFinOpsOptions): BedrockFinOps {
       return fallback === undefined ? call.model : resolve(fallback, call.startedAt);
     },
   });
-  const admission = new Admission(budgets.active ? budgets : undefined, reporter);
+  const e = o.estimator;
+  const quotas = new Quotas(o, {
+    reporter,
+    estimator: e === 'heuristic' ? undefined : e === 'count-tokens' ? (o.countTokensClient === undefined ? undefined : countTokensEstimator(o.countTokensClient, reporter)) : e,
+    defaultMaxOutputTokens: o.defaultMaxOutputTokens,
+    resolve,
+    redirect: (call, from, to, reason) => { router.redirect(call, from, to, reason); },
+  });
+  if (quotas.active) {
+    // Every throttled attempt (SDK and fetch paths count them here) also tells the quotas it draws on.
+    const count = routing.throttle.bind(routing);
+    routing.throttle = (model, error) => {
+      count(model, error);
+      quotas.throttled(model, error, resolve(model, Date.now()).baseModelId);
+    };
+  }
+  const admission = new Admission(budgets.active ? budgets : undefined, reporter, quotas.active ? quotas : undefined);
   const settler = new Settler(pricer, admission, reporter);
   const meter = new UsageMeter(new CallStarter(resolver, o.attribution, reporter, o.baggageKeys === undefined ? undefined : new BaggageAttribution(o.baggageKeys === 'all' ? undefined : o.baggageKeys)), admission, settler, reporter);
 
@@ -127,6 +153,7 @@ export function bedrockFinOps(options?: BedrockFinOpsOptions): BedrockFinOps {
     onStart: (m) => {
       registerRoutingMetrics(m, routing, utilization, o.provisioned);
       if (budgets.active) registerBudgetMetrics(m, budgets);
+      if (quotas.active) registerQuotaMetrics(m, quotas);
     },
   });
   if (provider !== undefined) recorder.start();
@@ -193,12 +220,14 @@ export function bedrockFinOps(options?: BedrockFinOpsOptions): BedrockFinOps {
         return budgets.check(merged, modelId, resolve(modelId, Date.now()).baseModelId, estimate);
       },
     },
+    quotas: { status: () => quotas.status() },
     shutdown() {
       closed ??= (async () => {
         // Streams still being drained settle now with what they have (an estimate if their usage has not come).
         drains.stopAll();
         await budgets.drain();
         await budgets.store.close?.();
+        await quotas.store.close?.();
         await ledger?.close();
       })();
       return closed;

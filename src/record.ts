@@ -65,6 +65,12 @@ export interface UsageRecord extends TokenUsage {
   readonly serviceTier: string | undefined;
   /** `optimized` when the call was served with latency-optimized inference (priced at those rates), `standard` when it asked for optimized and was not; else `undefined`. */
   readonly performanceLatency: string | undefined;
+  /**
+   * The output cap the request asked for (Converse `inferenceConfig.maxTokens`, InvokeModel
+   * `max_tokens`, `max_gen_len`, …); `undefined` when it set none. Bedrock reserves quota for it
+   * at request start: the report compares it with the output calls actually produce.
+   */
+  readonly maxTokens?: number | undefined;
   /** Where the token counts came from. */
   readonly usageSource: UsageSource;
   /** USD cost of this call; `undefined` when the model's price is unknown. */

@@ -7,7 +7,7 @@ import { commandInput } from './command-input.js';
 import { observeResponse } from './observe-response.js';
 import { assertFetch, resolveFetchOptions, type FetchFunction, type FetchMeteringOptions } from './options.js';
 import { bodyOf, outgoingOf, UNREADABLE, type Outgoing, type RequestBody } from './outgoing.js';
-import { recogniseBedrock, type BedrockRoute, type EndpointMatcher } from './recognise.js';
+import { isSigV4Signed, recogniseBedrock, type BedrockRoute, type EndpointMatcher } from './recognise.js';
 import { FetchSpill } from './spill.js';
 
 /** What the fetch path shares with the SDK path: the meter (begin, admit, settle), the usage observer (and its drains) and the router. */
@@ -49,17 +49,17 @@ async function meteredCall(deps: FetchMeteringDeps, spill: FetchSpill, base: Fet
     call.serviceTier = out.headers.get('x-amzn-bedrock-service-tier') ?? requestedServiceTier(input);
     call.performanceLatency = requestedLatency({ performanceConfigLatency: out.headers.get('x-amzn-bedrock-performanceconfig-latency') ?? undefined }) ?? requestedLatency(input);
   }
-  // The only place a call may be stopped: before anything is sent, by a policy or budget decision.
-  const ticket = await meter.admit(call, input);
+  const signal = out.init?.signal ?? (out.input instanceof Request ? out.input.signal : undefined) ?? undefined;
+  // The only place a call may be stopped: before anything is sent, by a policy, budget or quota decision.
+  const ticket = await meter.admission.admit(call, input, { redirectable: spill.canReaddress(out, body), signal });
   const endCall: EndCall = (outcome, observed, error, outputSeen = 0) => {
     meter.settle(call, ticket, outcome, observed, error, { input, outputSeen });
   };
-  const signal = out.init?.signal ?? (out.input instanceof Request ? out.input.signal : undefined) ?? undefined;
   let response: Response;
   // The request goes out now, unless the caller's signal already fired (then nothing is sent or billed).
   if (signal?.aborted !== true) call.attempt = 'in-flight';
   try {
-    response = await spill.send(call, route, out, body, base);
+    response = call.fallback?.reason === 'quota' ? await sendToQuotaFallback(call, spill, base, route, out, body) : await spill.send(call, route, out, body, base);
     call.attempt = 'answered';
   } catch (error) {
     const f = failure(error, signal);
@@ -75,6 +75,15 @@ async function meteredCall(deps: FetchMeteringDeps, spill: FetchSpill, base: Fet
     endCall('success', undefined, undefined);
     return response;
   }
+}
+
+/** A quota without room sent the call to its fallback: the same body to the fallback's URL (signed again when it was signed). */
+async function sendToQuotaFallback(call: Call, spill: FetchSpill, base: FetchFunction, route: BedrockRoute, out: Outgoing, body: RequestBody): Promise<Response> {
+  const request = body === UNREADABLE ? undefined : await spill.readdress(route, out, body, isSigV4Signed(out.headers, out.url), call.modelId);
+  if (request === undefined) throw new Error(`could not re-address the request to the quota fallback ${call.modelId} (signing failed)`);
+  const moved = outgoingOf(request, undefined);
+  if (moved === undefined) throw new Error(`could not re-address the request to the quota fallback ${call.modelId}`);
+  return spill.send(call, { ...route, modelId: call.modelId, url: moved.url }, moved, body, base);
 }
 
 function meteredFetch(deps: FetchMeteringDeps, base: () => FetchFunction, endpoints: readonly EndpointMatcher[], spill: FetchSpill): FetchFunction {

@@ -54,8 +54,13 @@ export class FetchSpill {
     return this.route(call, route, out, body, signed, fallback, base);
   }
 
+  /** Whether a request can be sent to another model: its body can be sent again, and a signed one can be signed again. */
+  canReaddress(out: Outgoing, body: RequestBody): boolean {
+    return body !== UNREADABLE && (this.sign !== undefined || !isSigV4Signed(out.headers, out.url));
+  }
+
   /** The request for `to`, signed again when the original was; `undefined` when signing failed. */
-  private async readdress(route: BedrockRoute, out: Outgoing, body: ReplayableBody | undefined, signed: boolean, to: string): Promise<Request | undefined> {
+  async readdress(route: BedrockRoute, out: Outgoing, body: ReplayableBody | undefined, signed: boolean, to: string): Promise<Request | undefined> {
     const url = urlForModel(route, to);
     const headers = new Headers(out.headers);
     if (signed) {

@@ -26,6 +26,7 @@ export const LOG_ATTRIBUTE_NAMES = {
   speechOutputTokens: 'bedrock_finops.speech_output_tokens',
   serviceTier: 'bedrock_finops.service_tier',
   performanceLatency: 'bedrock_finops.performance_latency',
+  maxTokens: 'bedrock_finops.max_tokens',
   usageSource: 'bedrock_finops.usage_source',
   costUsd: 'bedrock_finops.cost_usd',
   onDemandEquivalentUsd: 'bedrock_finops.on_demand_equivalent_usd',

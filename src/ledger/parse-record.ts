@@ -36,7 +36,7 @@ export function parseRecord(o: unknown): UsageRecord | 'mistyped' {
   const attr = attribution(r.attribution === undefined ? {} : r.attribution);
   if (typeof r.operation !== 'string' || !OPERATIONS.has(r.operation) || typeof r.modelId !== 'string' || startedAt === undefined || attr === undefined) return 'mistyped';
   for (const k of TOKEN_FIELDS) if (!count(r[k])) return 'mistyped';
-  if (!optionalCount(r.speechInputTokens) || !optionalCount(r.speechOutputTokens) || !optionalString(r.performanceLatency)) return 'mistyped';
+  if (!optionalCount(r.speechInputTokens) || !optionalCount(r.speechOutputTokens) || !optionalString(r.performanceLatency) || !optionalCount(r.maxTokens)) return 'mistyped';
   if (!optionalCount(r.cacheWrite1hInputTokens) || !optionalCount(r.costUsd) || !optionalCount(r.onDemandEquivalentUsd) || !optionalCount(r.durationMs) || !optionalCount(r.timeToFirstChunkMs)) return 'mistyped';
   if (!optionalString(r.requestedModelId) || !optionalString(r.baseModelId) || !optionalString(r.serviceTier) || !optionalString(r.error) || !optionalString(r.requestId) || !optionalString(r.modelKind)) return 'mistyped';
   const fallback = r.fallback;
@@ -59,6 +59,7 @@ export function parseRecord(o: unknown): UsageRecord | 'mistyped' {
     speechOutputTokens: orUndefined(r.speechOutputTokens) ?? 0,
     serviceTier: orUndefined(r.serviceTier),
     performanceLatency: orUndefined(r.performanceLatency),
+    maxTokens: orUndefined(r.maxTokens),
     usageSource: usageSource as UsageRecord['usageSource'],
     costUsd: orUndefined(r.costUsd),
     onDemandEquivalentUsd: orUndefined(r.onDemandEquivalentUsd),

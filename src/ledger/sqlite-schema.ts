@@ -27,6 +27,7 @@ export const SQLITE_COLUMNS = [
   'speech_input_tokens',
   'speech_output_tokens',
   'performance_latency',
+  'max_tokens',
 ] as const;
 
 /** A column's SQL type. */
@@ -69,6 +70,7 @@ export function toRow(r: UsageRecord): (string | number | null)[] {
     r.speechInputTokens,
     r.speechOutputTokens,
     r.performanceLatency ?? null,
+    r.maxTokens ?? null,
   ];
 }
 
@@ -109,5 +111,6 @@ export function fromRow(r: Record<string, unknown>): Record<string, unknown> {
     speechInputTokens: r.speech_input_tokens,
     speechOutputTokens: r.speech_output_tokens,
     performanceLatency: r.performance_latency,
+    maxTokens: r.max_tokens,
   };
 }

@@ -33,6 +33,21 @@ export const FINOPS_STORE_ROUND_TRIP = 'bedrock_finops.budget.store.round_trip.d
 export const FINOPS_BUDGET_INSURED = 'bedrock_finops.budget.insured';
 export const ATTR_FINOPS_STORE_EVENT = 'bedrock_finops.store.event';
 export const ATTR_FINOPS_STORE_OPERATION = 'bedrock_finops.store.operation';
+/** Quota tokens (and requests) in use: charged in the window plus held by calls in flight. */
+export const FINOPS_QUOTA_IN_USE = 'bedrock_finops.quota.in_use';
+/** The limit a quota governor paces against now (below the configured one for a while after a 429). */
+export const FINOPS_QUOTA_LIMIT = 'bedrock_finops.quota.limit';
+/** Calls that waited for quota room, by how the wait ended. */
+export const FINOPS_QUOTA_WAITS = 'bedrock_finops.quota.waits';
+/** Time calls spent waiting for quota room. */
+export const FINOPS_QUOTA_WAIT_TIME = 'bedrock_finops.quota.wait.time';
+/** Calls a quota refused before sending, by reason. */
+export const FINOPS_QUOTA_REFUSALS = 'bedrock_finops.quota.refusals';
+/** Throttles the governor avoided (a call waited, was refused or sent to its fallback) and the 429s Bedrock answered anyway. */
+export const FINOPS_QUOTA_THROTTLES = 'bedrock_finops.quota.throttles';
+export const ATTR_FINOPS_QUOTA = 'bedrock_finops.quota';
+export const ATTR_FINOPS_QUOTA_KEY = 'bedrock_finops.quota.key';
+export const ATTR_FINOPS_QUOTA_UNIT = 'bedrock_finops.quota.unit';
 export const FINOPS_PROVISIONED_TOKENS_PER_MINUTE = 'bedrock_finops.provisioned.tokens_per_minute';
 export const FINOPS_PROVISIONED_MODEL_UNITS = 'bedrock_finops.provisioned.model_units';
 

@@ -41,7 +41,7 @@ export class Settler {
     this.sinks.push(sink);
   }
 
-  private record(call: Call, outcome: Outcome, observed: ObservedUsage | undefined, error: unknown): UsageRecord {
+  private record(call: Call, outcome: Outcome, observed: ObservedUsage | undefined, error: unknown, basis: EstimateBasis | undefined): UsageRecord {
     const usage = observed === undefined ? ZERO_USAGE : toTokenUsage(observed.usage);
     const record: MutableRecord = {
       operation: call.info.operation,
@@ -59,6 +59,7 @@ export class Settler {
       speechOutputTokens: usage.speechOutputTokens,
       serviceTier: call.serviceTier,
       performanceLatency: call.performanceLatency,
+      maxTokens: basis === undefined ? undefined : requestedMaxOutputTokens(call.info.operation, basis.input),
       usageSource: observed === undefined ? 'none' : observed.source,
       costUsd: undefined,
       onDemandEquivalentUsd: undefined,
@@ -108,7 +109,7 @@ export class Settler {
     call.settled = true;
     let settlement: Settlement;
     try {
-      const record = this.record(call, outcome, this.usageOf(call, ticket, outcome, observed, basis), error);
+      const record = this.record(call, outcome, this.usageOf(call, ticket, outcome, observed, basis), error, basis);
       const isInvoke = call.info.delivery === 'invoke' || call.info.delivery === 'invoke-stream';
       settlement = { record, genAiOperation: isInvoke ? call.model.invokeOperation : 'chat', serverAddress: call.serverAddress, serverPort: call.serverPort };
     } catch (e) {

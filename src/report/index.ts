@@ -2,7 +2,7 @@
 export { analyze } from './analyze.js';
 export type { ReportOptions, ReportProvisioned } from './analyze.js';
 export { ReportBuilder } from './report-builder.js';
-export type { Report, BreakdownRow, Breakdown, ProvisionedReport, ProvisionedHour, ProvisionedVerdict, Hint, ReportInput } from './types.js';
+export type { Report, BreakdownRow, Breakdown, ProvisionedReport, ProvisionedHour, ProvisionedVerdict, Hint, MaxTokensRow, ReportInput } from './types.js';
 export type { BreakdownSpec } from './dimensions.js';
 export { renderText } from './render-text.js';
 export { renderHtml } from './render-html.js';

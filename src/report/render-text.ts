@@ -22,6 +22,10 @@ export function renderText(report: Report): string {
   out.push(textTable(['feature', 'early', 'late', 'growth'], report.contextInflation.map((c) => [c.feature, int(c.earlyMedian), int(c.lateMedian), `${growth(c.growth)}${c.growth > 0.2 ? '  ← growing' : ''}`])));
   out.push('', 'Output/input ratio by feature (agentic and generative workloads cost more per call)');
   out.push(textTable(['feature', 'input', 'output', 'output/input'], report.outputInputRatio.map((o) => [o.feature, int(o.inputTokens), int(o.outputTokens), o.ratio.toFixed(3)])));
+  if (report.maxTokens.length > 0) {
+    out.push('', 'maxTokens against output by feature (Bedrock reserves maxTokens × burndown of the quota at request start)');
+    out.push(textTable(['feature', 'model', 'calls', 'maxTokens P50', 'output P99', 'P99 output/maxTokens'], report.maxTokens.map((m) => [m.feature, shortModel(m.model), int(m.calls), int(m.maxTokensP50), int(m.outputP99), pct(m.p99OutputShare)]), '-', 2));
+  }
   const c = report.cache;
   out.push('', `Prompt cache: reads ${pct(c.readShare)} of input tokens (${int(c.readTokens)}), writes ${pct(c.writeShare)} (${int(c.writeTokens)}); caching saved ${usd(c.savedUsd)} net of write premiums`);
   if (report.provisioned.length > 0) {

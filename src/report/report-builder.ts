@@ -8,6 +8,7 @@ import type { UsageRecord } from '../record.js';
 import { dimensionValue, NONE, specDimensions, type BreakdownSpec } from './dimensions.js';
 import { CountHistogram, TimedSeries } from './histogram.js';
 import { buildHints, type FeatureModelStats } from './hints.js';
+import { MaxTokensTracker } from './max-tokens.js';
 import { fromNano, toNano } from './money.js';
 import { ProvisionedTracker } from './provisioned.js';
 import { addSums, emptySums } from './token-sums.js';
@@ -62,6 +63,7 @@ export class ReportBuilder implements LedgerVisitor {
   private readonly ratio = new Map<string, { input: number; output: number }>();
   private readonly batch = new Map<string, { calls: number; costNano: number }>();
   private readonly provisioned = new Map<string, ProvisionedTracker>();
+  private readonly maxTokens = new MaxTokensTracker();
   private readonly costByHour = new Map<string, number>();
   private readonly costByDay = new Map<string, number>();
   private readonly headers: StoredHeader[] = [];
@@ -129,6 +131,7 @@ export class ReportBuilder implements LedgerVisitor {
     g.prompts.add(prompt);
     g.outputs.add(r.outputTokens);
     get(this.inflation, feature, () => new TimedSeries()).add(r.startedAt, prompt);
+    this.maxTokens.add(r, feature);
     const ratio = get(this.ratio, feature, () => ({ input: 0, output: 0 }));
     ratio.input += prompt;
     ratio.output += r.outputTokens;
@@ -162,6 +165,7 @@ export class ReportBuilder implements LedgerVisitor {
     const toRow = (key: string, row: Row): BreakdownRow => ({ key, keys: row.keys, calls: row.calls, inputTokens: row.inputTokens, outputTokens: row.outputTokens, cacheReadTokens: row.cacheReadTokens, cacheWriteTokens: row.cacheWriteTokens, costUsd: fromNano(row.costNano) });
     const t = this.totals;
     const groups = [...this.groups.values()];
+    const maxTokens = this.maxTokens.rows();
     const bucket: 'hour' | 'day' = hasRecords && this.last - this.first > 2 * 86_400_000 ? 'day' : 'hour';
     return {
       from: hasRecords ? new Date(this.first).toISOString() : undefined,
@@ -186,6 +190,7 @@ export class ReportBuilder implements LedgerVisitor {
           return { feature, earlyMedian: early, lateMedian: late, growth: early === 0 ? 0 : late / early - 1 };
         })
         .sort((a, b) => b.growth - a.growth),
+      maxTokens,
       outputInputRatio: [...this.ratio].map(([feature, x]) => ({ feature, ratio: x.input === 0 ? 0 : x.output / x.input, inputTokens: x.input, outputTokens: x.output })).sort((a, b) => b.ratio - a.ratio),
       cache: {
         readShare: t.inputTokens === 0 ? 0 : t.cacheReadTokens / t.inputTokens,
@@ -195,7 +200,7 @@ export class ReportBuilder implements LedgerVisitor {
         savedUsd: fromNano(this.cache.saved),
       },
       provisioned,
-      hints: buildHints(groups, this.batch, (id) => this.cardOf(id, end)),
+      hints: [...buildHints(groups, this.batch, (id) => this.cardOf(id, end)), ...MaxTokensTracker.hints(maxTokens)],
       costOverTime: {
         bucket,
         points: [...(bucket === 'day' ? this.costByDay : this.costByHour)].map(([k, nano]) => {

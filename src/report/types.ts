@@ -76,8 +76,22 @@ export interface ProvisionedReport {
   readonly verdict: ProvisionedVerdict;
 }
 
+/** How much of the `maxTokens` they ask for a feature's calls use (what Bedrock reserves of the quota at request start). */
+export interface MaxTokensRow {
+  readonly feature: string;
+  readonly model: string;
+  /** Calls that set a max tokens. */
+  readonly calls: number;
+  readonly maxTokensP50: number;
+  readonly outputP99: number;
+  /** P99 of output ÷ maxTokens, per call. */
+  readonly p99OutputShare: number;
+  /** The P99 output with 25% headroom. */
+  readonly suggestedMaxTokens: number;
+}
+
 export interface Hint {
-  readonly kind: 'smaller-model' | 'batch';
+  readonly kind: 'smaller-model' | 'batch' | 'max-tokens';
   readonly feature: string;
   readonly model: string | undefined;
   /** For `smaller-model`: the model the same tokens were priced at. */
@@ -119,6 +133,8 @@ export interface Report {
   readonly inputPercentiles: readonly { feature: string; model: string; calls: number; p50: number; p95: number; p99: number }[];
   readonly contextInflation: readonly { feature: string; earlyMedian: number; lateMedian: number; growth: number }[];
   readonly outputInputRatio: readonly { feature: string; ratio: number; inputTokens: number; outputTokens: number }[];
+  /** Per feature × model (at least 5 calls that set one): output against the maxTokens asked for. */
+  readonly maxTokens: readonly MaxTokensRow[];
   readonly cache: { readShare: number; writeShare: number; readTokens: number; writeTokens: number; savedUsd: number };
   readonly provisioned: readonly ProvisionedReport[];
   readonly hints: readonly Hint[];

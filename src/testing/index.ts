@@ -13,6 +13,7 @@ export type { BedrockSimulator } from './simulator/server.js';
 export { SimulatorEngine } from './simulator/engine.js';
 export type { BedrockSimulatorOptions, SimRequest, SimulatorModelStats, SimulatorStats } from './simulator/types.js';
 export type { SimulatorCapacity } from './simulator/capacity.js';
+export type { SimulatorQuota } from './simulator/quota.js';
 export type { SimResponse } from './simulator/responses.js';
 export { simulatorRequestHandler } from './simulator/in-process-handler.js';
 export type { SimulatorRequestHandler } from './simulator/in-process-handler.js';

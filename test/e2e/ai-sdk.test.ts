@@ -5,7 +5,8 @@ import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-r
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { embed, embedMany, generateText, jsonSchema, stepCountIs, streamText, tool } from 'ai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bedrockFinOps, BudgetExceededError, withAttribution, type BedrockFinOpsOptions, type FetchFunction, type UsageRecord } from '../../src/index.js';
+import { bedrockFinOps, BudgetExceededError, withAttribution, type BedrockFinOpsOptions, type UsageRecord } from '../../src/index.js';
+import type { FetchFunction } from '../../src/fetch/options.js';
 import { startBedrockSimulator, type BedrockSimulator } from '../../src/testing/index.js';
 import { recorder } from '../helpers/bedrock.js';
 import { until } from '../helpers/fetch.js';

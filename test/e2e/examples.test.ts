@@ -104,6 +104,11 @@ describe('npm run demo', () => {
     expect(out).toMatch(/Run: \d+ metered calls in [\d.]+ s, [1-9]\d* rejected before sending, 0 failed/);
     expect(out).toMatch(/\d+ spilled to on-demand \(ThrottlingException/);
     expect(out).toContain('exceeded ads-daily-usd');
+    // A quota at work: the governor paces Sonnet 4.5 against the quota the simulator enforces; a burst shows it with and without.
+    expect(out).toMatch(/answers 429 beyond it: 0 of its calls throttled\)/);
+    expect(out).toMatch(/without the governor: \d+ served, [1-9]\d* throttled/);
+    expect(out).toMatch(/with the governor \(onLimit 'wait'\): 40 served, 0 throttled, [1-9]\d* paced/);
+    expect(out).toMatch(/answers on \S+ asks for maxTokens 400 but 99% of its calls use at most \d+% of it/);
     expect(out).toMatch(/Ledger: \d+ records in \.bedrock-finops\/demo-ledger\.jsonl/);
     // The analytics mean something: one feature's prompts vary (P50 < P95) and grow over the run.
     const answers = /^answers\s+\S+\s+\d+\s+([\d,]+)\s+([\d,]+)\s+([\d,]+)$/m.exec(out);

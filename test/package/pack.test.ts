@@ -82,6 +82,7 @@ describe('the published package', () => {
     'bedrock-finops': ['bedrockFinOps', 'withAttribution', 'attribute', 'BudgetExceededError', 'isBudgetExceededError', 'FINOPS_MIDDLEWARE'],
     'bedrock-finops/budgets': ['MemoryBudgetStore', 'heuristicInputTokens'],
     'bedrock-finops/redis': ['RedisBudgetStore'],
+    'bedrock-finops/quotas': ['RedisQuotaStore', 'MemoryQuotaStore', 'outputBurndown'],
     'bedrock-finops/ledger': ['jsonlLedger', 'sqliteLedger', 'readLedger'],
     'bedrock-finops/report': ['analyze', 'renderText', 'renderHtml'],
     'bedrock-finops/pricing': ['priceCatalogInfo', 'resolveApplicationInferenceProfiles', 'DEFAULT_SERVICE_TIER_MULTIPLIERS'],

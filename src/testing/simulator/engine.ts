@@ -1,10 +1,10 @@
-import { Buffer } from 'node:buffer';
-import { parseModelId } from '../../model/model-id.js';
 import { asCount, asObject, pick } from '../../usage/json.js';
 import { converseStreamEvent, encodeEventStreamMessage, invokeStreamChunk, type EventStreamMessage } from '../event-stream.js';
 import { bidirectionalSession } from './bidirectional.js';
 import { CapacityMeter } from './capacity.js';
 import { formatFor, type SimUsage } from './formats.js';
+import { SimulatorQuotas } from './quota.js';
+import { countTokensResponse, resolveModel } from './requests.js';
 import { errorResponse, eventStreamResponse, jsonResponse, type SimResponse } from './responses.js';
 import { converseInput, generatedWords, invokeInput } from './tokens.js';
 import type { BedrockSimulatorOptions, SimRequest, SimulatorModelStats, SimulatorStats } from './types.js';
@@ -19,7 +19,7 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
  * answers with deterministic usage. Shared by the HTTP server and the in-process handler.
  */
 export class SimulatorEngine {
-  readonly stats: SimulatorStats = { requests: 0, throttled: 0, byModel: new Map() };
+  readonly stats: SimulatorStats = { requests: 0, throttled: 0, quotaPeak: 0, byModel: new Map() };
   private readonly meters = new Map<string, CapacityMeter>();
   private readonly cache = new Set<string>();
   private readonly latencyMs: number;
@@ -27,6 +27,7 @@ export class SimulatorEngine {
   private readonly outputTokens: number;
   private readonly wordsPerChunk: number;
   private readonly now: () => number;
+  private readonly quotas: SimulatorQuotas | undefined;
 
   constructor(private readonly options: BedrockSimulatorOptions = {}) {
     this.latencyMs = options.latencyMs ?? 0;
@@ -34,6 +35,7 @@ export class SimulatorEngine {
     this.outputTokens = options.outputTokens ?? 64;
     this.wordsPerChunk = Math.max(1, options.wordsPerChunk ?? 4);
     this.now = options.now ?? Date.now;
+    this.quotas = options.onDemandQuota === undefined ? undefined : new SimulatorQuotas(options.onDemandQuota, this.now);
   }
 
   private modelStats(modelId: string): SimulatorModelStats {
@@ -55,25 +57,12 @@ export class SimulatorEngine {
     return meter;
   }
 
-  /** The base model a model id runs, or an error response. */
-  private resolveModel(modelId: string): { base: string } | SimResponse {
-    const ref = parseModelId(modelId);
-    if (ref.kind === 'provisioned-model') {
-      const p = this.options.provisioned?.[modelId];
-      if (p === undefined) return errorResponse(404, 'ResourceNotFoundException', `Provisioned model ${modelId} not found.`);
-      const base = parseModelId(p.model).baseModelId;
-      return base === undefined ? errorResponse(400, 'ValidationException', 'The provided model identifier is invalid.') : { base };
-    }
-    if (ref.baseModelId === undefined) return errorResponse(400, 'ValidationException', 'The provided model identifier is invalid.');
-    return { base: ref.baseModelId };
-  }
-
   /** Counts a request to `modelId` and resolves the model it runs (or answers with an error). */
   private begin(modelId: string): { base: string; stats: SimulatorModelStats } | SimResponse {
     this.stats.requests++;
     const stats = this.modelStats(modelId);
     stats.requests++;
-    const model = this.resolveModel(modelId);
+    const model = resolveModel(modelId, this.options.provisioned);
     return 'status' in model ? model : { base: model.base, stats };
   }
 
@@ -99,32 +88,34 @@ export class SimulatorEngine {
       case 'converse-stream':
         return this.converse(modelId, model.base, payload, action === 'converse-stream', stats);
       case 'count-tokens':
-        return this.countTokens(payload);
+        return countTokensResponse(payload);
       default:
         return this.invoke(modelId, model.base, payload, action === 'invoke-with-response-stream', stats);
     }
   }
 
-  private countTokens(payload: unknown): SimResponse {
-    const converse = pick(payload, 'input', 'converse');
-    if (converse !== undefined) return jsonResponse(200, { inputTokens: converseInput(converse).tokens });
-    const body = pick(payload, 'input', 'invokeModel', 'body');
-    if (typeof body === 'string') {
-      try {
-        return jsonResponse(200, { inputTokens: invokeInput(JSON.parse(Buffer.from(body, 'base64').toString('utf8'))) });
-      } catch {
-        return errorResponse(400, 'ValidationException', 'input.invokeModel.body must be base64-encoded JSON.');
-      }
-    }
-    return errorResponse(400, 'ValidationException', 'input must have converse or invokeModel.');
-  }
-
-  private admit(modelId: string, tokens: number, stats: SimulatorModelStats): SimResponse | CapacityMeter | undefined {
-    const meter = this.meterFor(modelId);
-    if (meter === undefined || meter.admit(tokens, this.now())) return meter;
+  private throttle(stats: SimulatorModelStats): SimResponse {
     stats.throttled++;
     this.stats.throttled++;
     return errorResponse(429, 'ThrottlingException', 'Too many tokens, please wait before trying again.');
+  }
+
+  /** Admits a request against the on-demand quota, then the model's capacity; `end` gives back what it took when it ends. */
+  private admit(modelId: string, base: string, tokens: number, reserve: { input: number; max: number | undefined }, usage: SimUsage, stats: SimulatorModelStats): SimResponse | { end: () => void } {
+    const quota = this.quotas?.begin(modelId, base, reserve.input, reserve.max);
+    if (quota === 'throttled') return this.throttle(stats);
+    if (this.quotas !== undefined) this.stats.quotaPeak = this.quotas.peak;
+    const meter = this.meterFor(modelId);
+    if (meter !== undefined && !meter.admit(tokens, this.now())) {
+      quota?.end({ input: 0, cacheWrite: 0, output: 0 });
+      return this.throttle(stats);
+    }
+    return {
+      end: () => {
+        if (meter !== undefined) meter.active--;
+        quota?.end({ input: usage.input, cacheWrite: usage.cacheWrite, output: usage.output });
+      },
+    };
   }
 
   private converse(modelId: string, base: string, payload: unknown, stream: boolean, stats: SimulatorModelStats): SimResponse {
@@ -139,8 +130,8 @@ export class SimulatorEngine {
       if (!hit) this.cache.add(key);
       usage = { input: tokens - cachedPrefixTokens, output, cacheRead: hit ? cachedPrefixTokens : 0, cacheWrite: hit ? 0 : cachedPrefixTokens };
     }
-    const admitted = this.admit(modelId, tokens + output, stats);
-    if (admitted !== undefined && 'status' in admitted) return admitted;
+    const admitted = this.admit(modelId, base, tokens + output, { input: tokens, max }, usage, stats);
+    if ('status' in admitted) return admitted;
     stats.inputTokens += tokens;
     stats.outputTokens += output;
     const words = generatedWords(output);
@@ -151,7 +142,7 @@ export class SimulatorEngine {
       ...(cacheKey === undefined ? {} : { cacheReadInputTokens: usage.cacheRead, cacheWriteInputTokens: usage.cacheWrite }),
     };
     if (!stream) {
-      if (admitted !== undefined) admitted.active--;
+      admitted.end();
       return jsonResponse(200, {
         output: { message: { role: 'assistant', content: [{ text: words.join(' ') }] } },
         stopReason: 'end_turn',
@@ -165,7 +156,7 @@ export class SimulatorEngine {
     events.push(converseStreamEvent('contentBlockStop', { contentBlockIndex: 0 }));
     events.push(converseStreamEvent('messageStop', { stopReason: 'end_turn' }));
     events.push(converseStreamEvent('metadata', { usage: wireUsage, metrics: { latencyMs: this.latencyMs } }));
-    return this.streamResponse(events, admitted);
+    return this.streamResponse(events, admitted.end);
   }
 
   private invoke(modelId: string, base: string, payload: unknown, stream: boolean, stats: SimulatorModelStats): SimResponse {
@@ -174,15 +165,16 @@ export class SimulatorEngine {
     if (asObject(payload) === undefined) return errorResponse(400, 'ValidationException', 'Malformed input request: the body must be a JSON object.');
     if (stream && !format.generates) return errorResponse(400, 'ValidationException', 'The model does not support streaming.');
     const input = invokeInput(payload);
-    const output = format.generates ? Math.min(this.outputTokens, format.maxTokens(payload) ?? Infinity) : 0;
-    const admitted = this.admit(modelId, input + output, stats);
-    if (admitted !== undefined && 'status' in admitted) return admitted;
+    const max = format.maxTokens(payload);
+    const output = format.generates ? Math.min(this.outputTokens, max ?? Infinity) : 0;
+    const usage: SimUsage = { input, output, cacheRead: 0, cacheWrite: 0 };
+    const admitted = this.admit(modelId, base, input + output, { input, max: format.generates ? max : 0 }, usage, stats);
+    if ('status' in admitted) return admitted;
     stats.inputTokens += input;
     stats.outputTokens += output;
-    const usage: SimUsage = { input, output, cacheRead: 0, cacheWrite: 0 };
     const words = generatedWords(output);
     if (!stream) {
-      if (admitted !== undefined) admitted.active--;
+      admitted.end();
       return jsonResponse(200, format.body(words, usage), {
         'x-amzn-bedrock-input-token-count': String(input),
         'x-amzn-bedrock-output-token-count': String(output),
@@ -198,10 +190,10 @@ export class SimulatorEngine {
           : c,
       ),
     );
-    return this.streamResponse(events, admitted);
+    return this.streamResponse(events, admitted.end);
   }
 
-  private streamResponse(events: readonly EventStreamMessage[], meter: CapacityMeter | undefined): SimResponse {
+  private streamResponse(events: readonly EventStreamMessage[], end: () => void): SimResponse {
     const delay = this.chunkDelayMs;
     async function* frames(): AsyncGenerator<Uint8Array> {
       try {
@@ -211,7 +203,7 @@ export class SimulatorEngine {
           if (event !== undefined) yield encodeEventStreamMessage(event);
         }
       } finally {
-        if (meter !== undefined) meter.active--;
+        end();
       }
     }
     return eventStreamResponse(frames());

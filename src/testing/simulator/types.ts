@@ -1,4 +1,5 @@
 import type { SimulatorCapacity } from './capacity.js';
+import type { SimulatorQuota } from './quota.js';
 
 /** Options of the simulator. Everything is optional. */
 export interface BedrockSimulatorOptions {
@@ -18,6 +19,12 @@ export interface BedrockSimulatorOptions {
   readonly provisioned?: Readonly<Record<string, SimulatorCapacity & { readonly model: string }>>;
   /** Capacity of every on-demand model id (each id has its own). @defaultValue unlimited */
   readonly onDemand?: SimulatorCapacity;
+  /**
+   * On-demand quotas counted the way Bedrock counts them (reserve input + max tokens × burndown
+   * at the start, charge input + cache writes + output × burndown at the end), one per model and
+   * pool; a request over one answers 429. @defaultValue no quota
+   */
+  readonly onDemandQuota?: SimulatorQuota;
   /** Clock for capacity windows. @defaultValue `Date.now` */
   readonly now?: () => number;
 }
@@ -42,5 +49,7 @@ export interface SimulatorModelStats {
 export interface SimulatorStats {
   requests: number;
   throttled: number;
+  /** With `onDemandQuota`: the most quota in use seen at any admission (never above the quota). */
+  quotaPeak: number;
   readonly byModel: Map<string, SimulatorModelStats>;
 }

@@ -1,0 +1,125 @@
+import type { Call, Settlement } from '../call.js';
+import { attributionValue } from '../attribution/normalize.js';
+import type { QuotaAmount } from './amount.js';
+import { quotaCharge } from './arithmetic.js';
+import { outputBurndown } from './burndown.js';
+import type { QuotasResolvedConfig } from './config.js';
+import { QuotaCounters } from './counters.js';
+import { QuotaGovernor } from './governor.js';
+import { MemoryQuotaStore } from './memory-store.js';
+import { QuotaAdmission, type QuotaAdmissionDeps, type QuotaAdmitOptions, type QuotaTicket } from './quota-admission.js';
+import type { QuotaStore } from './store.js';
+import { modelSubject, quotaSubject } from './subject.js';
+import { parseModelId } from '../model/model-id.js';
+
+/** One quota now, as this process sees it. */
+export interface QuotaStatus {
+  readonly quota: string;
+  /** The window the limits apply to, in ms. */
+  readonly windowMs: number;
+  /** As configured: tokens and requests (`undefined`: no request limit) per window. */
+  readonly limit: { readonly tokens: number; readonly requests: number | undefined };
+  /** What the governor paces against now: less than `limit` for a while after Bedrock throttled. */
+  readonly believedLimit: { readonly tokens: number; readonly requests: number | undefined };
+  /** Charged in the window plus held by calls in flight (this process's, or the fleet's share this process knows). */
+  readonly inUse: QuotaAmount;
+  /** Calls waiting for room now. */
+  readonly waiting: number;
+  /** Use per share key value (team), for shared quotas. */
+  readonly teams: readonly { readonly team: string; readonly inUse: QuotaAmount }[];
+  /** With a shared store: room leased to all processes. */
+  readonly leased?: QuotaAmount;
+  /** Since the plugin started: calls that waited for room (and how many of them timed out), calls refused, throttles avoided and 429s seen. */
+  readonly counts: { readonly waited: number; readonly timedOut: number; readonly refused: number; readonly throttlesAvoided: number; readonly throttlesSeen: number };
+}
+
+const finite = (n: number): number | undefined => (n === Infinity ? undefined : n);
+
+/**
+ * Bedrock on-demand quotas, by phase: admission (holds, waits, refusals, fallback) before a
+ * call is sent, settlement (the charge Bedrock counts, the rest released), throttles (the
+ * believed limit shrinks), `status()`.
+ */
+export class Quotas {
+  readonly counters = new QuotaCounters();
+  readonly store: QuotaStore;
+  readonly governors: readonly QuotaGovernor[];
+  readonly active: boolean;
+  private readonly admission: QuotaAdmission;
+
+  constructor(config: QuotasResolvedConfig, deps: QuotaAdmissionDeps) {
+    this.store = config.quotaStore ?? new MemoryQuotaStore();
+    this.governors = config.quotas.map((q) => new QuotaGovernor(q, this.store, this.counters));
+    this.active = this.governors.length > 0;
+    this.admission = new QuotaAdmission(this.governors, this.counters, deps);
+    const byName = new Map(this.governors.map((g) => [g.quota.name, g]));
+    this.store.onChange?.((name) => byName.get(name)?.kick());
+  }
+
+  /** Holds the call's quotas, or throws `QuotaExceededError`; `undefined` when no quota applies. */
+  admit(call: Call, input: unknown, options: QuotaAdmitOptions = {}): QuotaTicket | undefined | Promise<QuotaTicket | undefined> {
+    return this.admission.admit(call, input, options);
+  }
+
+  /** Gives back a ticket's holds for a call that will not be sent. */
+  release(ticket: QuotaTicket): void {
+    this.admission.release(ticket.holds);
+  }
+
+  /**
+   * Charges each held quota what Bedrock counts for the settled call (input + cache writes +
+   * output × burndown) and releases the rest. A provisioned call that spilled to on-demand was
+   * never held: it is charged to the quotas its on-demand model draws on.
+   */
+  settle(ticket: QuotaTicket | undefined, settlement: Settlement): void {
+    const now = Date.now();
+    const r = settlement.record;
+    if (ticket !== undefined) {
+      for (const h of ticket.holds) h.hold.governor.settle(h.hold, quotaCharge(r, h.burndown), now);
+      return;
+    }
+    if (r.fallback === undefined || r.fallback.reason === 'quota' || !this.active) return;
+    const subject = quotaSubject(r.attribution, r.modelId, { ref: parseModelId(r.modelId), baseModelId: r.baseModelId }, settlement.serverAddress);
+    for (const g of this.governors) {
+      if (!g.quota.matches(subject)) continue;
+      const shares = g.quota.shares;
+      const team = shares === undefined ? '' : (attributionValue(r.attribution, shares.per) ?? '');
+      g.charge(team, quotaCharge(r, g.quota.burndown ?? outputBurndown(r.baseModelId)), now);
+    }
+  }
+
+  /** An attempt to `modelId` was throttled: a `ThrottlingException` shrinks the believed limit of the quotas it draws on. */
+  throttled(modelId: string, error: string, baseModelId?: string): void {
+    if (error !== 'ThrottlingException' || !this.active) return;
+    const subject = modelSubject(modelId, baseModelId);
+    const now = Date.now();
+    for (const g of this.governors) if (g.quota.matchesModel(subject)) g.throttled(now);
+  }
+
+  private counts(name: string): QuotaStatus['counts'] {
+    const w = this.counters.waits.get(name);
+    const t = this.counters.throttles.get(name);
+    let refused = 0;
+    for (const r of this.counters.refusals.values()) if (r.quota === name) refused += r.count;
+    return { waited: (w?.admitted ?? 0) + (w?.timedOut ?? 0), timedOut: w?.timedOut ?? 0, refused, throttlesAvoided: t?.avoided ?? 0, throttlesSeen: t?.seen ?? 0 };
+  }
+
+  status(): QuotaStatus[] {
+    const now = Date.now();
+    return this.governors.map((g) => {
+      const spec = g.spec(now);
+      const use = this.store.read(spec, now);
+      return {
+        quota: g.quota.name,
+        windowMs: g.quota.windowMs,
+        limit: { tokens: g.quota.limit.tokens, requests: finite(g.quota.limit.requests) },
+        believedLimit: { tokens: spec.limit.tokens, requests: finite(spec.limit.requests) },
+        inUse: use.inUse,
+        waiting: g.waiting,
+        teams: use.teams,
+        ...(use.leased === undefined ? {} : { leased: use.leased }),
+        counts: this.counts(g.quota.name),
+      };
+    });
+  }
+}

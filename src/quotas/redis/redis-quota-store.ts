@@ -1,0 +1,234 @@
+import { diag } from '@opentelemetry/api';
+import { redisDeadline } from '../../budgets/redis/deadline.js';
+import { budgetTag } from '../../budgets/redis/keys.js';
+import { scriptRunner, type ScriptRunner } from '../../budgets/redis/redis-client.js';
+import { ConfigurationError } from '../../errors/configuration-error.js';
+import { ZERO_AMOUNT, type QuotaAmount } from '../amount.js';
+import { QuotaBooks, type QuotaBook } from '../book.js';
+import type { HoldRequest, HoldResult, QuotaSpec, QuotaStore, QuotaStoreStats, QuotaUse, SettleRequest } from '../store.js';
+import { resolveRedisQuotaOptions, type RedisQuotaSettings, type RedisQuotaStoreOptions } from './options.js';
+import { QUOTA_LEASE } from './scripts.js';
+import { parseSliceReply, QuotaSlice, type SliceOpKind } from './slice.js';
+
+/** Rounds of "ask Redis, look again" for one call before it is answered "no room now". */
+const ROUNDS = 2;
+
+/**
+ * Quota use shared by every process that points at one Redis (or Valkey / ElastiCache, Cluster
+ * included), at a Redis cost far below one round trip per call: each process leases a *slice*
+ * of each team's part of a quota — room it may have in use (held by calls in flight plus
+ * charged in its own sliding window) — and admits calls against it locally, synchronously while
+ * it has room. Redis keeps the slices' sum within the limit and the shares (one idempotent
+ * script per quota); a process renews its slices every `renewIntervalMs`, keeping what it uses
+ * and giving back the rest, and room comes back to it by itself as its charges leave the window.
+ * A dead process's slice returns a window after it stopped renewing (its charges were still in
+ * Bedrock's window until then). If Redis cannot be asked in time, the call goes on without a
+ * quota check (Bedrock remains the real limit).
+ *
+ * @example
+ * import { Redis } from 'ioredis';
+ * const finops = bedrockFinOps({ quotas, quotaStore: new RedisQuotaStore({ client: new Redis(process.env.REDIS_URL) }) });
+ */
+export class RedisQuotaStore implements QuotaStore {
+  private readonly settings: RedisQuotaSettings;
+  private readonly run: ScriptRunner;
+  private readonly books = new QuotaBooks();
+  private readonly slices = new Map<string, QuotaSlice>();
+  private readonly listeners = new Set<(quota: string) => void>();
+  private readonly events: Record<string, number> = { round_trips: 0, slices_leased: 0, refused: 0, errors: 0, timeouts: 0 };
+  private down = false;
+  private closed = false;
+  private closing: Promise<void> | undefined;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(options: RedisQuotaStoreOptions) {
+    if (typeof options !== 'object' || options === null) throw new ConfigurationError('RedisQuotaStore options', 'must be an object with a client');
+    try {
+      this.run = scriptRunner(options.client);
+    } catch (error) {
+      throw new ConfigurationError('RedisQuotaStore.client', error instanceof Error ? error.message : 'is not a Redis client');
+    }
+    this.settings = resolveRedisQuotaOptions(options);
+    this.timer = setInterval(() => { this.renewAll(); }, this.settings.renewIntervalMs);
+    this.timer.unref();
+  }
+
+  private book(name: string): QuotaBook {
+    return this.books.get(name);
+  }
+
+  private slice(spec: QuotaSpec, team: string, weight: number): QuotaSlice {
+    const id = `${spec.name}\u0001${team}`;
+    let s = this.slices.get(id);
+    if (s === undefined) {
+      const base = `${this.settings.prefix}{${budgetTag(spec.name)}}:`;
+      s = new QuotaSlice(spec.name, team, [`${base}qh`, `${base}qt`, `${base}qz`], spec, weight);
+      this.slices.set(id, s);
+    }
+    s.spec = spec;
+    s.weight = weight;
+    return s;
+  }
+
+  tryHold(r: HoldRequest): HoldResult | Promise<HoldResult> {
+    if (this.closed) throw new Error('the Redis quota store is closed');
+    const book = this.book(r.quota.name);
+    book.sweep(r.now);
+    const inUse = book.total.use(r.now, r.quota.windowMs);
+    const { name, entry } = book.team(r.team, r.weight);
+    entry.askedAt = r.now;
+    if (book.isHeld(r.id)) return { held: true, retryAt: undefined, inUse };
+    const slice = this.slice(r.quota, name, r.weight);
+    const place = (asked = false): HoldResult | undefined => {
+      const now = Date.now();
+      const use = entry.use.use(now, r.quota.windowMs);
+      // Just answered by Redis, the share rule has been applied: the slice's room is the call's.
+      if (asked ? slice.lacking(r.need, use, performance.now()) !== undefined : !slice.local(r.need, use, performance.now())) return undefined;
+      book.hold(r.id, name, entry, r.need, now);
+      slice.lastUsedAt = performance.now();
+      return { held: true, retryAt: undefined, inUse };
+    };
+    return place() ?? this.ask(r, slice, place, inUse);
+  }
+
+  /** Asks Redis for the room the call lacks (sharing the script with calls beside it) and looks again. */
+  private async ask(r: HoldRequest, slice: QuotaSlice, place: (asked?: boolean) => HoldResult | undefined, inUse: QuotaAmount): Promise<HoldResult> {
+    const book = this.book(r.quota.name);
+    for (let round = 0; round < ROUNDS; round++) {
+      // Reclaiming, a call that fits still asks: Redis decides whether the room stays with this team.
+      const lacking = slice.lacking(r.need, book.teams.get(slice.team)?.use.use(Date.now(), r.quota.windowMs) ?? ZERO_AMOUNT, performance.now()) ?? (slice.reclaim ? r.need : undefined);
+      if (lacking === undefined) break;
+      const refused = await new Promise<boolean>((resolve, reject) => {
+        slice.waiters.push({ lacking, resolve, reject });
+        this.schedule(slice);
+      });
+      const held = refused ? undefined : place(true);
+      if (held !== undefined) return held;
+      if (refused) break;
+    }
+    return (slice.reclaim ? undefined : place()) ?? { held: false, retryAt: this.retryAt(r, slice), inUse };
+  }
+
+  /** When to look again: once this process's own charges have made room in its slice, or at the next renewal (room elsewhere in the fleet). */
+  private retryAt(r: HoldRequest, slice: QuotaSlice): number {
+    const now = Date.now();
+    const use = this.book(r.quota.name).teams.get(slice.team)?.use;
+    const lacking = use === undefined ? undefined : slice.lacking(r.need, use.use(now, r.quota.windowMs), performance.now());
+    return Math.min((lacking === undefined ? undefined : use?.freedAt('tokens', lacking.tokens, r.quota.windowMs)) ?? Infinity, now + this.settings.renewIntervalMs);
+  }
+
+  /** Calls that lack room in the same turn of the event loop share one script. */
+  private schedule(slice: QuotaSlice): void {
+    if (slice.busy || slice.scheduled) return;
+    slice.scheduled = true;
+    setImmediate(() => {
+      slice.scheduled = false;
+      if (!slice.busy && slice.waiters.length > 0) void this.send(slice, 'lease');
+    });
+  }
+
+  private async send(slice: QuotaSlice, kind: SliceOpKind): Promise<void> {
+    const waiters = kind === 'lease' ? slice.waiters.splice(0) : [];
+    slice.busy = true;
+    const spec = slice.spec;
+    const use = this.book(spec.name).teams.get(slice.team)?.use.use(Date.now(), spec.windowMs) ?? ZERO_AMOUNT;
+    const args = slice.scriptArgs(kind, use, waiters.map((w) => w.lacking), this.settings);
+    const sentAt = performance.now();
+    const had = slice.grant;
+    let answered = false;
+    const cancel = redisDeadline(this.settings.storeTimeoutMs, () => {
+      if (answered) return;
+      this.count('timeouts');
+      this.goDown('no answer within storeTimeoutMs');
+      for (const w of waiters) w.reject(new Error(`Redis did not answer within ${this.settings.storeTimeoutMs} ms (storeTimeoutMs)`));
+    });
+    try {
+      const reply = parseSliceReply(await this.run(QUOTA_LEASE, [...slice.keys], args));
+      answered = true;
+      this.count('round_trips');
+      if (this.down) diag.info('bedrock-finops: the Redis quota store is reachable again');
+      this.down = false;
+      slice.settle(reply, sentAt, this.settings.sliceTtlMs);
+      if (reply.refused) this.count('refused');
+      if (had.tokens === 0 && reply.grant.tokens > 0) this.count('slices_leased');
+      for (const w of waiters) w.resolve(reply.refused);
+      if (reply.grant.tokens > had.tokens || reply.grant.requests > had.requests) for (const l of this.listeners) l(spec.name);
+    } catch (error) {
+      answered = true;
+      this.count('errors');
+      this.goDown(error instanceof Error ? `${error.name}: ${error.message}` : 'a script failed');
+      for (const w of waiters) w.reject(error);
+    } finally {
+      cancel();
+      slice.busy = false;
+      if (slice.waiters.length > 0) this.schedule(slice);
+    }
+  }
+
+  private count(event: string): void {
+    this.events[event] = (this.events[event] ?? 0) + 1;
+  }
+
+  private goDown(why: string): void {
+    if (!this.down) diag.warn(`bedrock-finops: the Redis quota store is unreachable (${why}); calls go on within the slices held, then without a quota check`);
+    this.down = true;
+  }
+
+  /** Renews every slice that holds room or use: keeps what it uses, gives back what it does not. */
+  private renewAll(): void {
+    const now = Date.now();
+    for (const [id, slice] of this.slices) {
+      if (slice.busy) continue;
+      const use = this.book(slice.quota).teams.get(slice.team)?.use.use(now, slice.spec.windowMs) ?? ZERO_AMOUNT;
+      const holds = slice.grant.tokens > 0 || slice.grant.requests > 0 || use.tokens > 0 || use.requests > 0;
+      if (holds) void this.send(slice, 'renew');
+      else if (slice.answered) void this.send(slice, 'final').then(() => this.slices.delete(id));
+      else this.slices.delete(id);
+    }
+  }
+
+  settle(r: SettleRequest): void {
+    if (!this.book(r.quota.name).settle(r.id, r.team, r.charged, r.now)) return;
+    for (const l of this.listeners) l(r.quota.name);
+  }
+
+  read(quota: QuotaSpec, now: number): QuotaUse {
+    const use = this.books.find(quota.name)?.read(now, quota.windowMs) ?? { inUse: ZERO_AMOUNT, teams: [] };
+    let leased: QuotaAmount | undefined;
+    for (const s of this.slices.values()) if (s.quota === quota.name && s.leased !== undefined) leased = s.leased;
+    return leased === undefined ? use : { ...use, leased };
+  }
+
+  onChange(listener: (quota: string) => void): void {
+    this.listeners.add(listener);
+  }
+
+  /** Tells the fleet that Bedrock throttled a call of `quota` here: it believes `fraction` of the limit for a while. */
+  throttled(quota: string, fraction: number): void {
+    for (const s of this.slices.values()) if (s.quota === quota) s.shrink = Math.min(s.shrink ?? 1, fraction);
+  }
+
+  stats(): QuotaStoreStats {
+    return { events: { ...this.events }, unavailable: this.down };
+  }
+
+  /** Gives every slice back (keeping, for one window, the room its charges still take), within `closeTimeoutMs`. The client stays open. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.closed = true;
+      clearInterval(this.timer);
+      const deadline = Date.now() + this.settings.closeTimeoutMs;
+      for (let round = 0; Date.now() < deadline; round++) {
+        const open = [...this.slices.values()].filter((s) => s.answered);
+        if (open.length === 0) return;
+        if (round > 0) await new Promise((r) => setTimeout(r, 50));
+        await Promise.all(open.map(async (s) => {
+          while (s.busy) await new Promise((r) => setTimeout(r, 5));
+          await this.send(s, 'final');
+          if (!this.down) this.slices.delete(`${s.quota}\u0001${s.team}`);
+        }));
+      }
+    })();
+    return this.closing;
+  }
+}
