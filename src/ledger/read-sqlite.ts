@@ -1,6 +1,7 @@
 import { parseHeader } from './header.js';
 import { parseRecord } from './parse-record.js';
 import { emptyCounts, visitRecord, type LedgerVisitor, type ReadCounts, type TimeWindow } from './read-types.js';
+import { findSqliteDriver, sqliteDriverProblem, sqliteInstallHint } from './sqlite-driver.js';
 import { fromRow } from './sqlite-schema.js';
 
 interface ReadDatabase {
@@ -11,10 +12,12 @@ interface ReadDatabase {
 /** Opens better-sqlite3 (an optional dependency) read-only, with a message that says what to install. */
 export async function openReadOnly(path: string): Promise<ReadDatabase> {
   let Database: new (p: string, o: { readonly: boolean; fileMustExist: boolean }) => ReadDatabase;
+  const problem = sqliteDriverProblem(process.versions.node, findSqliteDriver()?.version);
+  if (problem !== undefined) throw new Error(`cannot read ${path}: ${problem}`);
   try {
     Database = ((await import('better-sqlite3')) as unknown as { default: typeof Database }).default;
   } catch {
-    throw new Error(`reading ${path} needs the better-sqlite3 package: npm install better-sqlite3@12`);
+    throw new Error(`reading ${path} needs the better-sqlite3 package: ${sqliteInstallHint()}`);
   }
   return new Database(path, { readonly: true, fileMustExist: true });
 }

@@ -1,5 +1,4 @@
 import { diag } from '@opentelemetry/api';
-import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import { ConfigurationError } from '../errors/configuration-error.js';
 import type { UsageRecord } from '../record.js';
@@ -7,6 +6,7 @@ import { storedHeader, type LedgerHeader } from './header.js';
 import type { UsageLedger } from './ledger.js';
 import { onProcessExit } from './process-exit.js';
 import { columnType, SQLITE_COLUMNS, SQLITE_INSERT, SQLITE_SCHEMA, toRow } from './sqlite-schema.js';
+import { findSqliteDriver, sqliteDriverProblem, sqliteInstallHint } from './sqlite-driver.js';
 import { SQLITE_WRITER_SOURCE } from './sqlite-writer-source.js';
 
 export { SQLITE_COLUMNS } from './sqlite-schema.js';
@@ -34,16 +34,17 @@ type FromWriter =
   | { type: 'closed'; written: number; dropped: number; pending: number };
 
 function driverPath(): string {
-  try {
-    return createRequire(import.meta.url).resolve('better-sqlite3');
-  } catch {
-    throw new ConfigurationError('sqliteLedger', 'needs the better-sqlite3 package: npm install better-sqlite3@12');
-  }
+  const driver = findSqliteDriver();
+  if (driver === undefined) throw new ConfigurationError('sqliteLedger', `needs the better-sqlite3 package: ${sqliteInstallHint()}`);
+  const problem = sqliteDriverProblem(process.versions.node, driver.version);
+  if (problem !== undefined) throw new ConfigurationError('sqliteLedger', problem);
+  return driver.entry;
 }
 
 /**
  * A UsageLedger in SQLite (table `usage`, headers in `ledger_header`), through `better-sqlite3`
- * version 12, an optional dependency you install (`npm install better-sqlite3@12`). Every write
+ * 12 or 13, an optional dependency you install (`npm install better-sqlite3@13` on Node 22 and
+ * later, `@12` on Node 20; Node 24.19 and later need 13, and 12 there is refused). Every write
  * happens on a worker thread: another connection holding the database's write lock delays the
  * ledger, never a Bedrock call (records wait, bounded by `maxBuffered`, and are retried). When
  * the process exits without `finops.shutdown()`, the `exit` handler hands the buffer to the

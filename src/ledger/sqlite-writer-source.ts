@@ -86,13 +86,16 @@ parentPort.on('message', (m) => {
   else if (m.type === 'exit') {
     enqueue(m.rows);
     write();
+    // The process is exiting: close now, so no statement is finalised after this thread's
+    // environment is gone (Node 24 aborts the process on that).
+    if (db !== undefined) { try { db.close(); } catch {} db = undefined; }
     const flag = new Int32Array(m.signal);
     Atomics.store(flag, 0, 1);
     Atomics.notify(flag, 0);
   } else if (m.type === 'close') {
     write();
     clearTimeout(retryTimer);
-    if (db !== undefined) db.close();
+    if (db !== undefined) { db.close(); db = undefined; }
     parentPort.postMessage({ type: 'closed', written, dropped, pending: queue.length });
   }
 });
