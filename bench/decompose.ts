@@ -6,7 +6,7 @@
  * Blocks rotate through the sides; CPU time, medians.
  */
 import type { BedrockRuntimeClient, ServiceInputTypes as In, ServiceOutputTypes as Out } from '@aws-sdk/client-bedrock-runtime';
-import type { FinalizeHandler, FinalizeHandlerArguments, InitializeHandler, InitializeHandlerArguments } from '@smithy/types';
+import type { FinalizeHandler, FinalizeHandlerArguments, InitializeHandler, InitializeHandlerArguments, InitializeMiddleware } from '@smithy/types';
 import { client, CONVERSE_OP } from './clients.js';
 import { ALONE_INPUT, pluginHandler } from './middleware-alone.js';
 import { meteredPlugin } from './plugin-config.js';
@@ -14,7 +14,7 @@ import { fmt, median, signed } from './stats.js';
 
 function withNoOps(c: BedrockRuntimeClient): BedrockRuntimeClient {
   // Shaped like the plugin's two: an async initialize middleware outermost, a finalizeRequest one inside the retries.
-  c.middlewareStack.add((next: InitializeHandler<In, Out>) => async (args: InitializeHandlerArguments<In>) => await next(args), { name: 'benchNoOpInitialize', step: 'initialize', priority: 'high', override: true });
+  c.middlewareStack.add((next: InitializeHandler<In, Out>) => (args: InitializeHandlerArguments<In>) => next(args).then((r) => r), { name: 'benchNoOpInitialize', step: 'initialize', priority: 'high', override: true });
   c.middlewareStack.add(
     (next: FinalizeHandler<In, Out>) => (args: FinalizeHandlerArguments<In>) =>
       next(args).then(undefined, (error: unknown) => {
@@ -66,11 +66,52 @@ export async function decompose(smoke: boolean): Promise<string[]> {
     }
   await Promise.all([plain, budgeted, full, afterBare].map((m) => m.finops.shutdown()));
   const bareUs = median(cpu[0]!);
+  const chain = await handlerChain(smoke);
   return [
     `Converse, no per-call scope, ${rounds} rounds of ${calls}-call blocks per side in a rotating order; process CPU time per call, median block, and what each side adds to the bare client:`,
     '',
     '| Side | CPU µs per call | added |',
     '|---|---|---|',
     ...sides.map((s, i) => `| ${s.label} | ${fmt(median(cpu[i]!))} | ${i === 0 ? '' : signed(median(cpu[i]!) - bareUs)} |`),
+    '',
+    `Building the handler chain (the SDK's \`resolveMiddleware\`, which every call runs: it clones, sorts and wraps every stack entry), CPU µs per call, ${chain.rounds} rounds of ${chain.calls.toLocaleString('en-US')} on one client with and without the plugin: bare ${fmt(chain.bare, 2)}, with the plugin's two entries ${fmt(chain.plugin, 2)} (${signed(chain.plugin - chain.bare)}), with one more no-op entry ${fmt(chain.third, 2)} (${signed(chain.third - chain.plugin)}). Stack entries cost every call before any middleware runs (the SDK builds the chain per call), which is why the plugin keeps to two.`,
   ];
+}
+
+/** What the SDK spends per call building the handler chain, bare and with the plugin's entries (and one more entry). */
+async function handlerChain(smoke: boolean): Promise<{ bare: number; plugin: number; third: number; rounds: number; calls: number }> {
+  const { ConverseCommand } = await import('@aws-sdk/client-bedrock-runtime');
+  const metered = meteredPlugin('producer');
+  const c = client(CONVERSE_OP.canned);
+  const calls = smoke ? 100 : 5_000;
+  const rounds = smoke ? 2 : 15;
+  const input = { modelId: 'us.anthropic.claude-3-5-haiku-20241022-v1:0', messages: [{ role: 'user' as const, content: [{ text: 'hi' }] }] };
+  const time = (): number => {
+    const start = process.cpuUsage();
+    for (let i = 0; i < calls; i++) new ConverseCommand(input).resolveMiddleware(c.middlewareStack, c.config, undefined);
+    const used = process.cpuUsage(start);
+    return (used.user + used.system) / calls;
+  };
+  const noOp: InitializeMiddleware<In, Out> = (next) => next;
+  const setups = [
+    () => undefined,
+    () => c.middlewareStack.use(metered.finops),
+    () => {
+      c.middlewareStack.use(metered.finops);
+      c.middlewareStack.add(noOp, { name: 'benchThirdEntry', step: 'initialize', tags: ['BEDROCK_FINOPS'], override: true });
+    },
+  ];
+  const samples: number[][] = [[], [], []];
+  // Round -1 warms every side up and is not counted; the order rotates each round.
+  for (let r = -1; r < rounds; r++)
+    for (let i = 0; i < setups.length; i++) {
+      const at = (r + 1 + i) % setups.length;
+      c.middlewareStack.removeByTag('BEDROCK_FINOPS');
+      setups[at]!();
+      const us = time();
+      if (r >= 0) samples[at]!.push(us);
+    }
+  const sides = { bare: samples[0]!, plugin: samples[1]!, third: samples[2]! };
+  await metered.finops.shutdown();
+  return { bare: median(sides.bare), plugin: median(sides.plugin), third: median(sides.third), rounds, calls };
 }

@@ -46,8 +46,43 @@ export interface Call {
   settled: boolean;
 }
 
-/** Where the call travels on the SDK's handler arguments, so the per-attempt hook can mark it. */
+/** Where the call travels on the SDK's per-call handler context, so the per-attempt hook can mark it. */
 export const CALL_KEY = Symbol.for('bedrock-finops.call');
+
+/**
+ * Which plugin instances a call's middleware stack carries, marked on the SDK's per-call handler
+ * context by each instance's per-attempt hook when the SDK builds the call's handler chain (so
+ * before any handler runs). The hooks have a name per instance, so both survive where metering
+ * middlewares (one shared name) replace each other: on a stack that carries two instances (one
+ * on the client, one on a command) only one meters, and it refuses the call, since the other's
+ * budgets would not apply. Marking costs no handler and no stack entry of its own.
+ */
+const INSTANCES = Symbol.for('bedrock-finops.instances');
+/** The mark of a context two instances passed. */
+const TWO_INSTANCES = -1;
+let instances = 0;
+
+/** A new plugin instance's id. */
+export function newInstanceId(): number {
+  return ++instances;
+}
+
+/** Notes that instance `id` is on the stack building `context`'s handler chain. */
+export function markInstance(context: object, id: number): void {
+  const marked = context as Record<symbol, number | undefined>;
+  const mark = marked[INSTANCES];
+  marked[INSTANCES] = mark === undefined || mark === id ? id : TWO_INSTANCES;
+}
+
+/** The one instance on `context`'s stack, `-1` for two or more, `undefined` if none marked it. */
+export function instanceMark(context: object): number | undefined {
+  return (context as Record<symbol, number | undefined>)[INSTANCES];
+}
+
+/** The call the metering middleware began, from the SDK's handler context (see {@link CALL_KEY}). */
+export function callOf(context: object): Call | undefined {
+  return (context as Record<symbol, Call | undefined>)[CALL_KEY];
+}
 
 /** How a call ended. */
 export type Outcome = 'success' | 'error' | 'abandoned';

@@ -9,10 +9,10 @@ import type {
   MetadataBearer,
 } from '@smithy/types';
 import { withRequestMetadata } from './attribution/propagate.js';
-import { CALL_KEY, type Call, type Outcome } from './call.js';
+import { CALL_KEY, instanceMark, type Call, type Outcome } from './call.js';
 import { ConfigurationError } from './errors/configuration-error.js';
 import type { FallbackRouter } from './fallback/router.js';
-import { meteredOperation } from './model/operations.js';
+import { meteredOperation, type OperationInfo } from './model/operations.js';
 import type { Ticket } from './pipeline/admission.js';
 import { failure, type UsageObserver } from './pipeline/observe.js';
 import type { UsageMeter } from './pipeline/usage-meter.js';
@@ -33,33 +33,8 @@ export const FINOPS_MIDDLEWARE = {
   override: true,
 } as const satisfies InitializeHandlerOptions & AbsoluteLocation & { name: string; override: boolean };
 
-/**
- * Which plugin instances' sentinels a call passed (keyed by the SDK command, the initialize
- * step's arguments). Each instance adds a uniquely named sentinel before its metering
- * middleware; metering middlewares share one name, so on a stack that carries two instances only
- * one meters. A call that met another instance's sentinel is refused: its budgets would not apply.
- */
-const carriers = new WeakMap<object, number[]>();
-let instances = 0;
-
-/** A new instance's sentinel middleware and its placement. */
-export function instanceSentinel<Input extends object, Output extends MetadataBearer>(): {
-  readonly id: number;
-  readonly middleware: InitializeMiddleware<Input, Output>;
-  readonly options: { name: string; step: 'initialize'; priority: 'high'; tags: string[]; override: true };
-} {
-  const id = ++instances;
-  const middleware: InitializeMiddleware<Input, Output> = (next) => (args) => {
-    const ids = carriers.get(args);
-    if (ids === undefined) carriers.set(args, [id]);
-    else if (!ids.includes(id)) ids.push(id);
-    return next(args);
-  };
-  return { id, middleware, options: { name: `bedrockFinOpsInstance${id}`, step: 'initialize', priority: 'high', tags: ['BEDROCK_FINOPS'], override: true } };
-}
-
 export interface MiddlewareDeps {
-  /** This instance's sentinel id (see {@link instanceSentinel}). */
+  /** This instance's id (see {@link markInstance}). */
   readonly instance: number;
   readonly meter: UsageMeter;
   readonly observer: UsageObserver;
@@ -86,65 +61,101 @@ function abortSignalOf(context: HandlerExecutionContext): AbortSignal | undefine
   return typeof signal === 'object' && signal !== null && 'aborted' in signal ? (signal as AbortSignal) : undefined;
 }
 
-/** The call's path through the SDK, top to bottom: begin → admit → route and send → observe → settle. */
+const TWO_INSTANCES_MESSAGE =
+  "this call carries two bedrockFinOps instances (one on the client, one on the command): only one can meter it, so the other's budgets would not apply. Nothing was sent; apply one instance.";
+
+/**
+ * The call's path through the SDK, top to bottom: begin → admit → route and send → observe →
+ * settle. One instance per plugin; its methods take what varies per call, so a call allocates
+ * one handler closure and nothing else here.
+ */
+class CallPath<Input extends object, Output extends MetadataBearer> {
+  constructor(private readonly deps: MiddlewareDeps) {}
+
+  handle(info: OperationInfo, next: InitializeHandler<Input, Output>, context: HandlerExecutionContext, args: InitializeHandlerArguments<Input>): Promise<InitializeHandlerOutput<Output>> {
+    const mark = instanceMark(context);
+    if (mark !== undefined && mark !== this.deps.instance) return Promise.reject(new ConfigurationError('middlewareStack', TWO_INSTANCES_MESSAGE));
+    const meter = this.deps.meter;
+    const modelId = (args.input as { modelId?: unknown } | undefined)?.modelId;
+    const call = meter.begin(info, typeof modelId === 'string' ? modelId : '', args, args.input);
+    if (call === undefined) return next(args);
+    let ticket: Ticket | Promise<Ticket>;
+    try {
+      // The only place a call may be stopped: before anything is sent, by a policy, budget or quota decision.
+      ticket = meter.admission.admit(call, args.input, { signal: abortSignalOf(context) });
+    } catch (error) {
+      // Admission throws only typed refusals (Errors).
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+    // The per-attempt hook marks when a request is in flight (what an abort may have been billed for).
+    (context as Record<symbol, unknown>)[CALL_KEY] = call;
+    if (isPromise(ticket)) return ticket.then((t) => this.sendAndObserve(info, next, context, call, t, args));
+    return this.sendAndObserve(info, next, context, call, ticket, args);
+  }
+
+  // Not async functions: `.then` costs one promise where an async function and its await cost
+  // more (and each promise pays Node 20's async hooks when an AsyncLocalStorage is in use).
+  private sendAndObserve(
+    info: OperationInfo,
+    next: InitializeHandler<Input, Output>,
+    context: HandlerExecutionContext,
+    call: Call,
+    ticket: Ticket,
+    admitted: InitializeHandlerArguments<Input>,
+  ): Promise<InitializeHandlerOutput<Output>> {
+    const { meter, router, propagateToBedrock } = this.deps;
+    let input: Input = admitted.input;
+    let sent: Promise<InitializeHandlerOutput<Output>>;
+    try {
+      // A quota without room sent the call to its fallback (`fallback.reason: 'quota'`): send that model.
+      const args = call.fallback?.reason === 'quota' ? { ...admitted, input: { ...admitted.input, modelId: call.modelId } } : admitted;
+      input = args.input;
+      const toSend = propagateToBedrock ? withRequestMetadata(args, info.delivery, call.attribution, meter.reporter) : args;
+      sent = router.send(call, toSend, next);
+    } catch (error) {
+      sent = Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+    return sent.then(
+      (result) => this.observed(context, call, ticket, input, result),
+      (error: unknown) => this.failed(context, call, ticket, input, error),
+    );
+  }
+
+  private failed(context: HandlerExecutionContext, call: Call, ticket: Ticket, input: Input, error: unknown): never {
+    noteEndpoint(call, context);
+    // An abort after sending may have been billed: it settles as abandoned, charged an estimate.
+    const f = failure(error, abortSignalOf(context));
+    this.deps.meter.settle(call, ticket, f.outcome, undefined, f.error, { input, outputSeen: 0 });
+    throw error;
+  }
+
+  private observed(context: HandlerExecutionContext, call: Call, ticket: Ticket, input: Input, result: InitializeHandlerOutput<Output>): InitializeHandlerOutput<Output> {
+    const meter = this.deps.meter;
+    noteEndpoint(call, context);
+    try {
+      this.deps.observer.observe(
+        call,
+        result,
+        (outcome: Outcome, observed: ObservedUsage | undefined, error: unknown, outputSeen = 0): void => {
+          meter.settle(call, ticket, outcome, observed, error, { input, outputSeen });
+        },
+        abortSignalOf(context),
+      );
+    } catch (error) {
+      meter.reporter.error('observe', 'could not read usage from a response', error);
+      meter.settle(call, ticket, 'success', undefined, undefined);
+    }
+    return result;
+  }
+}
+
+/** The plugin's metering middleware (see {@link CallPath}). */
 export function finOpsMiddleware<Input extends object, Output extends MetadataBearer>(deps: MiddlewareDeps): InitializeMiddleware<Input, Output> {
-  const { meter, observer, router, propagateToBedrock } = deps;
+  const path = new CallPath<Input, Output>(deps);
   return (next: InitializeHandler<Input, Output>, context: HandlerExecutionContext): InitializeHandler<Input, Output> => {
     const info = meteredOperation(context.commandName);
     // Operations that bill no tokens get the next handler itself: zero cost per call.
     if (info === undefined) return next;
-
-    const sendAndObserve = async (call: Call, ticket: Ticket, admitted: InitializeHandlerArguments<Input>): Promise<InitializeHandlerOutput<Output>> => {
-      // A quota without room sent the call to its fallback (`fallback.reason: 'quota'`): send that model.
-      const args = call.fallback?.reason === 'quota' ? { ...admitted, input: { ...admitted.input, modelId: call.modelId } } : admitted;
-      const toSend = propagateToBedrock ? withRequestMetadata(args, info.delivery, call.attribution, meter.reporter) : args;
-      let result: InitializeHandlerOutput<Output>;
-      try {
-        result = await router.send(call, toSend, next);
-      } catch (error) {
-        noteEndpoint(call, context);
-        // An abort after sending may have been billed: it settles as abandoned, charged an estimate.
-        const f = failure(error, abortSignalOf(context));
-        meter.settle(call, ticket, f.outcome, undefined, f.error, { input: args.input, outputSeen: 0 });
-        throw error;
-      }
-      noteEndpoint(call, context);
-      try {
-        const endCall = (outcome: Outcome, observed: ObservedUsage | undefined, error: unknown, outputSeen = 0): void => {
-          meter.settle(call, ticket, outcome, observed, error, { input: args.input, outputSeen });
-        };
-        observer.observe(call, result, endCall, abortSignalOf(context));
-      } catch (error) {
-        meter.reporter.error('observe', 'could not read usage from a response', error);
-        meter.settle(call, ticket, 'success', undefined, undefined);
-      }
-      return result;
-    };
-
-    return (args: InitializeHandlerArguments<Input>): Promise<InitializeHandlerOutput<Output>> => {
-      const ids = carriers.get(args);
-      if (ids !== undefined && (ids.length > 1 || ids[0] !== deps.instance))
-        return Promise.reject(
-          new ConfigurationError(
-            'middlewareStack',
-            'this call carries two bedrockFinOps instances (one on the client, one on the command): only one can meter it, so the other\'s budgets would not apply. Nothing was sent; apply one instance.',
-          ),
-        );
-      const modelId = (args.input as { modelId?: unknown } | undefined)?.modelId;
-      const call = meter.begin(info, typeof modelId === 'string' ? modelId : '', args, args.input);
-      if (call === undefined) return next(args);
-      let ticket: Ticket | Promise<Ticket>;
-      try {
-        // The only place a call may be stopped: before anything is sent, by a policy, budget or quota decision.
-        ticket = meter.admission.admit(call, args.input, { signal: abortSignalOf(context) });
-      } catch (error) {
-        // Admission throws only typed refusals (Errors).
-        return Promise.reject(error instanceof Error ? error : new Error(String(error)));
-      }
-      // The per-attempt hook marks when a request is in flight (what an abort may have been billed for).
-      const carrying = { ...args, [CALL_KEY]: call };
-      if (isPromise(ticket)) return ticket.then((t) => sendAndObserve(call, t, carrying));
-      return sendAndObserve(call, ticket, carrying);
-    };
+    return (args) => path.handle(info, next, context, args);
   };
 }

@@ -1,3 +1,4 @@
+import { newInstanceId } from './call.js';
 import type { ServiceInputTypes, ServiceOutputTypes } from '@aws-sdk/client-bedrock-runtime';
 import { metrics } from '@opentelemetry/api';
 import type { MetricProducer } from '@opentelemetry/sdk-metrics';
@@ -12,7 +13,7 @@ import { resolveConfig, type BedrockFinOpsOptions } from './config.js';
 import { OnceReporter } from './diagnostics.js';
 import { ConfigurationError } from './errors/configuration-error.js';
 import { Breakers } from './fallback/breaker.js';
-import { FINOPS_ATTEMPT_MIDDLEWARE, fallbackAttemptMiddleware } from './fallback/fallback-signal.js';
+import { attemptMiddlewareOptions, fallbackAttemptMiddleware, FINOPS_ATTEMPT_MIDDLEWARE } from './fallback/fallback-signal.js';
 import { FallbackRouter } from './fallback/router.js';
 import { RoutingCounters } from './fallback/routing-counters.js';
 import { Utilization } from './fallback/utilization.js';
@@ -24,7 +25,7 @@ import { registerQuotaMetrics } from './metrics/quota-metrics.js';
 import { registerRoutingMetrics } from './metrics/routing-metrics.js';
 import { fetchMetering } from './fetch/metered-fetch.js';
 import type { FetchFunction, FetchMeteringOptions } from './fetch/options.js';
-import { FINOPS_MIDDLEWARE, finOpsMiddleware, instanceSentinel } from './middleware.js';
+import { FINOPS_MIDDLEWARE, finOpsMiddleware } from './middleware.js';
 import { ModelResolver } from './model/model-resolver.js';
 import { Admission } from './pipeline/admission.js';
 import { CallStarter } from './pipeline/begin.js';
@@ -187,9 +188,10 @@ export function bedrockFinOps(options?: BedrockFinOpsOptions): BedrockFinOps {
 
   const drains = new Drains(o.drain);
   const observer = new UsageObserver(reporter, resolve, drains);
-  const sentinel = instanceSentinel<ServiceInputTypes, ServiceOutputTypes>();
-  const middleware = finOpsMiddleware<ServiceInputTypes, ServiceOutputTypes>({ instance: sentinel.id, meter, observer, router, propagateToBedrock: o.propagateToBedrock });
-  const attemptMiddleware = fallbackAttemptMiddleware<ServiceInputTypes, ServiceOutputTypes>((model, error) => {
+  const instance = newInstanceId();
+  const middleware = finOpsMiddleware<ServiceInputTypes, ServiceOutputTypes>({ instance, meter, observer, router, propagateToBedrock: o.propagateToBedrock });
+  const attemptOptions = attemptMiddlewareOptions(instance);
+  const attemptMiddleware = fallbackAttemptMiddleware<ServiceInputTypes, ServiceOutputTypes>(instance, (model, error) => {
     routing.throttle(model, error);
   });
   const fetching = fetchMetering({ meter, observer, router });
@@ -205,10 +207,16 @@ export function bedrockFinOps(options?: BedrockFinOpsOptions): BedrockFinOps {
           "this client already carries another bedrockFinOps instance; apply one instance per client (one instance may serve many clients), or remove the other first with client.middlewareStack.removeByTag('BEDROCK_FINOPS')",
         );
       applied.add(stack);
-      // The sentinel first: on a stack that carries two instances it runs before the one metering that survives.
-      stack.add(sentinel.middleware, sentinel.options);
+      // Another instance's per-attempt hook left behind (its metering removed by name) would mark
+      // the stack as carrying two instances: it goes.
+      for (const entry of stack.identify?.() ?? []) {
+        const name = entry.split(' ')[0] ?? '';
+        if (name.startsWith(FINOPS_ATTEMPT_MIDDLEWARE.name) && name !== attemptOptions.name) stack.remove(name);
+      }
+      // Two entries per call: the metering middleware, and the per-attempt hook (which also marks
+      // which instance the stack carries: each stack entry costs the SDK a few µs per call).
       stack.add(middleware, FINOPS_MIDDLEWARE);
-      stack.add(attemptMiddleware, FINOPS_ATTEMPT_MIDDLEWARE);
+      stack.add(attemptMiddleware, attemptOptions);
     },
     metricProducer: inProcess === undefined ? undefined : histogramProducer(inProcess, VERSION),
     fetch: fetching.fetch,

@@ -1,4 +1,5 @@
-const IDS_KEPT = 10_000;
+/** How many committed reservation ids a store remembers, to recognise a repeated commit. */
+export const IDS_KEPT = 10_000;
 
 /**
  * Ids of the last 10,000 committed reservations, in a bounded ring, so a repeated commit (or a

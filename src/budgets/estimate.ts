@@ -120,19 +120,16 @@ export function requestedMaxOutputTokens(operation: BedrockOperation, input: unk
 /** Whether a request asks for prompt-cache writes, and with which TTL (one-hour writes cost more). */
 export type CacheWrites = 'none' | '5m' | '1h';
 
-function findCachePoints(value: unknown, depth: number, found: { any: boolean; oneHour: boolean }): void {
-  if (depth > 8 || typeof value !== 'object' || value === null) return;
-  if (Array.isArray(value)) {
-    for (const v of value) findCachePoints(v, depth + 1, found);
-    return;
+/** The cache TTL a list of Converse blocks asks for: `'1h'` if any `cachePoint` says so, `'5m'` for any other, else `'none'`. */
+function cachePointsIn(blocks: unknown, found: CacheWrites): CacheWrites {
+  if (!Array.isArray(blocks)) return found;
+  for (const block of blocks as unknown[]) {
+    const point = (block as { cachePoint?: unknown } | null | undefined)?.cachePoint;
+    if (typeof point !== 'object' || point === null) continue;
+    if ((point as { ttl?: unknown }).ttl === '1h') return '1h';
+    found = '5m';
   }
-  const o = value as Record<string, unknown>;
-  const point = o.cachePoint;
-  if (typeof point === 'object' && point !== null) {
-    found.any = true;
-    if ((point as { ttl?: unknown }).ttl === '1h') found.oneHour = true;
-  }
-  for (const k of ['content', 'system', 'messages', 'tools', 'toolConfig', 'toolSpec']) if (o[k] !== undefined) findCachePoints(o[k], depth + 1, found);
+  return found;
 }
 
 /**
@@ -143,9 +140,11 @@ function findCachePoints(value: unknown, depth: number, found: { any: boolean; o
 export function requestCacheWrites(operation: BedrockOperation, input: unknown): CacheWrites {
   const i = input as { messages?: unknown; system?: unknown; toolConfig?: unknown; body?: unknown } | undefined;
   if (operation === 'Converse' || operation === 'ConverseStream') {
-    const found = { any: false, oneHour: false };
-    findCachePoints([i?.system, i?.messages, i?.toolConfig], 0, found);
-    return !found.any ? 'none' : found.oneHour ? '1h' : '5m';
+    // Where Converse takes cache points: system blocks, message content blocks, tools.
+    let found = cachePointsIn(i?.system, 'none');
+    const messages = i?.messages;
+    if (Array.isArray(messages)) for (const m of messages as unknown[]) if (found !== '1h') found = cachePointsIn((m as { content?: unknown } | null | undefined)?.content, found);
+    return found === '1h' ? found : cachePointsIn((i?.toolConfig as { tools?: unknown } | null | undefined)?.tools, found);
   }
   const body = i?.body;
   const text = typeof body === 'string' ? body : body instanceof Uint8Array ? Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('latin1') : '';

@@ -8,7 +8,7 @@ import type {
   HandlerExecutionContext,
   MetadataBearer,
 } from '@smithy/types';
-import { CALL_KEY, type Call } from '../call.js';
+import { callOf, markInstance } from '../call.js';
 
 /** Marks the arguments of a provisioned attempt that has a fallback: the exception names that trigger it. */
 export const FALLBACK_ON = Symbol.for('bedrock-finops.fallbackOn');
@@ -29,7 +29,8 @@ export class FallbackSignal extends Error {
 /**
  * Where the per-attempt hook sits: in `finalizeRequest` with low priority, i.e. inside the SDK's
  * `retryMiddleware` (finalizeRequest, high priority), so it sees each attempt's error before the
- * retry strategy does.
+ * retry strategy does. The first plugin instance in a process uses this name; each later one
+ * this name followed by `#` and its number (see {@link attemptMiddlewareOptions}).
  */
 export const FINOPS_ATTEMPT_MIDDLEWARE = {
   name: 'bedrockFinOpsAttemptMiddleware',
@@ -52,13 +53,16 @@ export const THROTTLE_ERRORS: ReadonlySet<string> = new Set(['ThrottlingExceptio
  * (provisioned, with fallback) attempt into a {@link FallbackSignal}.
  */
 export function fallbackAttemptMiddleware<Input extends object, Output extends MetadataBearer>(
+  instance: number,
   onThrottle: (modelId: string, error: string) => void,
 ): FinalizeRequestMiddleware<Input, Output> {
-  return (next: FinalizeHandler<Input, Output>, context: HandlerExecutionContext): FinalizeHandler<Input, Output> =>
+  return (next: FinalizeHandler<Input, Output>, context: HandlerExecutionContext): FinalizeHandler<Input, Output> => {
+    // Built once per call, before any handler runs: says which instance this stack carries.
+    markInstance(context, instance);
     // Not an async function: a successful attempt costs no extra promise hops.
-    (args: FinalizeHandlerArguments<Input>): Promise<FinalizeHandlerOutput<Output>> => {
+    return (args: FinalizeHandlerArguments<Input>): Promise<FinalizeHandlerOutput<Output>> => {
       // The request goes out now, unless the caller's signal already fired (then nothing is sent).
-      const call = (args as unknown as Record<symbol, Call | undefined>)[CALL_KEY];
+      const call = callOf(context);
       if (call !== undefined && (context as { __smithy_context?: { abortSignal?: { aborted?: unknown } } }).__smithy_context?.abortSignal?.aborted !== true) call.attempt = 'in-flight';
       return next(args).then(undefined, (error: unknown) => {
         // A service error is an answer (not billed); a network error or an abort leaves the attempt in flight.
@@ -73,4 +77,10 @@ export function fallbackAttemptMiddleware<Input extends object, Output extends M
         throw error;
       });
     };
+  };
+}
+
+/** Where instance `instance`'s per-attempt hook sits: {@link FINOPS_ATTEMPT_MIDDLEWARE}, named per instance after the first. */
+export function attemptMiddlewareOptions(instance: number): typeof FINOPS_ATTEMPT_MIDDLEWARE | (Omit<typeof FINOPS_ATTEMPT_MIDDLEWARE, 'name'> & { name: string }) {
+  return instance === 1 ? FINOPS_ATTEMPT_MIDDLEWARE : { ...FINOPS_ATTEMPT_MIDDLEWARE, name: `${FINOPS_ATTEMPT_MIDDLEWARE.name}#${instance}` };
 }

@@ -33,6 +33,27 @@ const INPUT_SIDE = ['inputTokens', 'cacheReadInputTokens', 'cacheWriteInputToken
  * Bedrock never generates past `maxTokens`).
  */
 export function withoutImplausible(observed: ObservedUsage, modelId: string, reporter: OnceReporter, maxOutput?: number): ObservedUsage | undefined {
+  const u = observed.usage;
+  // Most calls: every count plausible, nothing allocated.
+  if (
+    (u.inputTokens ?? 0) <= MAX_PLAUSIBLE_TOKENS &&
+    (u.outputTokens ?? 0) <= MAX_PLAUSIBLE_TOKENS &&
+    (u.cacheReadInputTokens ?? 0) <= MAX_PLAUSIBLE_TOKENS &&
+    (u.cacheWriteInputTokens ?? 0) <= MAX_PLAUSIBLE_TOKENS &&
+    (u.cacheWrite1hInputTokens ?? 0) <= MAX_PLAUSIBLE_TOKENS &&
+    !((u.inputTokens ?? 0) + (u.cacheReadInputTokens ?? 0) + (u.cacheWriteInputTokens ?? 0) > MAX_PLAUSIBLE_TOKENS) &&
+    !(maxOutput !== undefined && u.outputTokens !== undefined && u.outputTokens > outputCeiling(maxOutput))
+  )
+    return undefined;
+  return dropImplausible(observed, modelId, reporter, maxOutput);
+}
+
+/** Past a request's output cap by more than this margin, an output count is not believed. */
+function outputCeiling(maxOutput: number): number {
+  return maxOutput + Math.max(64, Math.ceil(maxOutput * 0.1));
+}
+
+function dropImplausible(observed: ObservedUsage, modelId: string, reporter: OnceReporter, maxOutput: number | undefined): ObservedUsage | undefined {
   let usage: PartialUsage | undefined;
   const drop = (f: (typeof FIELDS)[number], why: string): void => {
     const n = observed.usage[f];
@@ -48,7 +69,7 @@ export function withoutImplausible(observed: ObservedUsage, modelId: string, rep
   const inputSide = INPUT_SIDE.reduce((sum, f) => sum + (u[f] ?? 0), 0);
   if (inputSide > MAX_PLAUSIBLE_TOKENS) for (const f of INPUT_SIDE) if (u[f] !== undefined) drop(f, `an input side of ${inputSide} tokens in all, more than ${MAX_PLAUSIBLE_TOKENS}`);
   const output = u.outputTokens;
-  if (maxOutput !== undefined && output !== undefined && output > maxOutput + Math.max(64, Math.ceil(maxOutput * 0.1))) drop('outputTokens', `more than the request's cap of ${maxOutput} output tokens`);
+  if (maxOutput !== undefined && output !== undefined && output > outputCeiling(maxOutput)) drop('outputTokens', `more than the request's cap of ${maxOutput} output tokens`);
   return usage === undefined ? undefined : { usage, source: observed.source };
 }
 

@@ -41,7 +41,7 @@ export class Settler {
     this.sinks.push(sink);
   }
 
-  private record(call: Call, outcome: Outcome, observed: ObservedUsage | undefined, error: unknown, basis: EstimateBasis | undefined): UsageRecord {
+  private record(call: Call, outcome: Outcome, observed: ObservedUsage | undefined, error: unknown, maxTokens: number | undefined): UsageRecord {
     const usage = observed === undefined ? ZERO_USAGE : toTokenUsage(observed.usage);
     const record: MutableRecord = {
       operation: call.info.operation,
@@ -59,7 +59,7 @@ export class Settler {
       speechOutputTokens: usage.speechOutputTokens,
       serviceTier: call.serviceTier,
       performanceLatency: call.performanceLatency,
-      maxTokens: basis === undefined ? undefined : requestedMaxOutputTokens(call.info.operation, basis.input),
+      maxTokens,
       usageSource: observed === undefined ? 'none' : observed.source,
       costUsd: undefined,
       onDemandEquivalentUsd: undefined,
@@ -86,8 +86,7 @@ export class Settler {
    * What to record: Bedrock's billed usage (implausible counts dropped); for a call Bedrock may
    * have billed without saying so, an estimate, never 0.
    */
-  private usageOf(call: Call, ticket: Ticket, outcome: Outcome, observed: ObservedUsage | undefined, basis: EstimateBasis | undefined): ObservedUsage | undefined {
-    const maxOutput = basis === undefined ? undefined : requestedMaxOutputTokens(call.info.operation, basis.input);
+  private usageOf(call: Call, ticket: Ticket, outcome: Outcome, observed: ObservedUsage | undefined, basis: EstimateBasis | undefined, maxOutput: number | undefined): ObservedUsage | undefined {
     const sane = observed === undefined ? undefined : (withoutImplausible(observed, call.modelId, this.reporter, maxOutput) ?? observed);
     const dropped = sane !== observed;
     if (!dropped && isBilled(sane)) return sane;
@@ -109,7 +108,8 @@ export class Settler {
     call.settled = true;
     let settlement: Settlement;
     try {
-      const record = this.record(call, outcome, this.usageOf(call, ticket, outcome, observed, basis), error, basis);
+      const maxTokens = basis === undefined ? undefined : requestedMaxOutputTokens(call.info.operation, basis.input);
+      const record = this.record(call, outcome, this.usageOf(call, ticket, outcome, observed, basis, maxTokens), error, maxTokens);
       const isInvoke = call.info.delivery === 'invoke' || call.info.delivery === 'invoke-stream';
       settlement = { record, genAiOperation: isInvoke ? call.model.invokeOperation : 'chat', serverAddress: call.serverAddress, serverPort: call.serverPort };
     } catch (e) {

@@ -72,6 +72,22 @@ describe('the plugin on clients', () => {
     expect(first.records).toHaveLength(1);
     // After removing the first, the second may take its place.
     client.middlewareStack.remove(FINOPS_MIDDLEWARE.name);
-    expect(() => client.middlewareStack.use(second)).not.toThrow();
+    const secondRecords = recorder();
+    const third = bedrockFinOps({ onUsage: secondRecords.onUsage });
+    expect(() => client.middlewareStack.use(third)).not.toThrow();
+    // The first's per-attempt hook went with it: the call is metered by the new instance alone.
+    await client.send(new ConverseCommand({ modelId: 'amazon.nova-lite-v1:0', messages: [{ role: 'user', content: [{ text: 'hi' }] }] }));
+    expect(first.records).toHaveLength(1);
+    expect(secondRecords.records).toHaveLength(1);
+  });
+
+  it('puts two entries on a stack: the metering middleware and its per-attempt hook (each entry costs the SDK a few µs per call)', () => {
+    const client = makeClient(bedrockFinOps({}));
+    const ours = client.middlewareStack.identify().filter((e) => e.startsWith('bedrockFinOps'));
+    expect(ours).toHaveLength(2);
+    expect(ours[0]).toBe(`${FINOPS_MIDDLEWARE.name} - initialize`);
+    expect(ours[1]).toMatch(/^bedrockFinOpsAttemptMiddleware(#\d+)? - finalizeRequest$/);
+    expect(client.middlewareStack.removeByTag('BEDROCK_FINOPS')).toBe(true);
+    expect(client.middlewareStack.identify().filter((e) => e.startsWith('bedrockFinOps'))).toHaveLength(0);
   });
 });

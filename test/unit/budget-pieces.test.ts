@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { heuristicInputTokens, requestedMaxOutputTokens } from '../../src/budgets/estimate.js';
+import { heuristicInputTokens, requestCacheWrites, requestedMaxOutputTokens } from '../../src/budgets/estimate.js';
 import { compileGlob } from '../../src/budgets/glob.js';
 import { windowBounds } from '../../src/budgets/window.js';
 
@@ -49,5 +49,25 @@ describe('windowBounds', () => {
     expect(windowBounds('week', thursday)).toEqual({ start: Date.UTC(2026, 10, 23), end: Date.UTC(2026, 10, 30) });
     expect(windowBounds('month', Date.UTC(2026, 11, 31, 23))).toEqual({ start: Date.UTC(2026, 11, 1), end: Date.UTC(2027, 0, 1) });
     expect(windowBounds('total', thursday)).toEqual({ start: 0, end: Number.POSITIVE_INFINITY });
+  });
+});
+
+describe('requestCacheWrites', () => {
+  const text = { text: 'hello' };
+  it('finds Converse cache points where Bedrock takes them (system, message content, tools) and the one-hour TTL anywhere', () => {
+    expect(requestCacheWrites('Converse', { messages: [{ role: 'user', content: [text] }] })).toBe('none');
+    expect(requestCacheWrites('Converse', { system: [text, { cachePoint: { type: 'default' } }], messages: [] })).toBe('5m');
+    expect(requestCacheWrites('ConverseStream', { messages: [{ role: 'user', content: [text] }, { role: 'user', content: [text, { cachePoint: { type: 'default', ttl: '1h' } }] }] })).toBe('1h');
+    expect(requestCacheWrites('Converse', { system: [{ cachePoint: { type: 'default' } }], toolConfig: { tools: [{ toolSpec: { name: 't' } }, { cachePoint: { type: 'default', ttl: '1h' } }] } })).toBe('1h');
+    expect(requestCacheWrites('Converse', { toolConfig: { tools: [{ cachePoint: { type: 'default' } }] } })).toBe('5m');
+  });
+  it('never throws on hostile shapes', () => {
+    for (const input of [undefined, null, 7, { messages: 'x' }, { messages: [null, 3, { content: null }, { content: [null, { cachePoint: null }] }] }, { system: {}, toolConfig: null }, { toolConfig: { tools: 'x' } }])
+      expect(requestCacheWrites('Converse', input)).toBe('none');
+  });
+  it('reads InvokeModel bodies for cache_control and cachePoint', () => {
+    expect(requestCacheWrites('InvokeModel', { body: JSON.stringify({ messages: [{ content: [{ type: 'text', text: 'x', cache_control: { type: 'ephemeral' } }] }] }) })).toBe('5m');
+    expect(requestCacheWrites('InvokeModel', { body: new TextEncoder().encode(JSON.stringify({ system: [{ cachePoint: { type: 'default' } }], x: { ttl: '1h' } })) })).toBe('1h');
+    expect(requestCacheWrites('InvokeModel', { body: '{"messages":[]}' })).toBe('none');
   });
 });
