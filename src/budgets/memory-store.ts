@@ -1,5 +1,5 @@
 import { addUnits, exceededField, isZeroUnits, subUnits, ZERO_UNITS, type UnitField, type Units } from './amounts.js';
-import { IDS_KEPT } from './committed-ids.js';
+import { CommittedIds } from './committed-ids.js';
 import type { BudgetStore, CommitRequest, CommitResult, CounterRef, CounterState, ReservationEntry, ReserveRequest, ReserveResult } from './store.js';
 
 interface Counter {
@@ -8,16 +8,11 @@ interface Counter {
   windowEnd: number;
 }
 
-/** A reservation: live (held until its lease expires), or committed (kept a while to recognise a repeat). */
 interface Held {
-  keys: readonly string[];
-  amounts: readonly Units[];
-  expiresAt: number;
-  committed: boolean;
+  readonly keys: readonly string[];
+  readonly amounts: readonly Units[];
+  readonly expiresAt: number;
 }
-
-const NO_KEYS: readonly string[] = Object.freeze([]);
-const NO_AMOUNTS: readonly Units[] = Object.freeze([]);
 
 const SWEEP_EVERY_MS = 1_000;
 const NONE: readonly { index: number; field: UnitField }[] = Object.freeze([]);
@@ -29,12 +24,10 @@ const NONE: readonly { index: number; field: UnitField }[] = Object.freeze([]);
  */
 export class MemoryBudgetStore implements BudgetStore {
   private readonly counters = new Map<string, Counter>();
-  // Live reservations and, for idempotency without tracking every id forever, the last
-  // IDS_KEPT committed ones (a bounded ring says which to forget): one map, so a call costs two
-  // lookups and a write here.
   private readonly held = new Map<string, Held>();
-  private readonly ring: (string | undefined)[] = new Array<string | undefined>(IDS_KEPT);
-  private ringAt = 0;
+  // Idempotency without tracking every id forever: a live reservation is committed once (it is
+  // deleted then); the ids of the last committed reservations are remembered (bounded ring).
+  private readonly committed = new CommittedIds();
   private nextSweep = 0;
 
   private counter(key: string, windowEnd: number): Counter {
@@ -66,15 +59,6 @@ export class MemoryBudgetStore implements BudgetStore {
     for (const [key, c] of this.counters) if (c.windowEnd + 86_400_000 < now && isZeroUnits(c.reserved)) this.counters.delete(key);
   }
 
-  /** Keeps a committed id among the last IDS_KEPT, forgetting the oldest. */
-  private remember(id: string): void {
-    const forgotten = this.ring[this.ringAt];
-    // Ids in the ring are committed: a committed id is never reserved again.
-    if (forgotten !== undefined) this.held.delete(forgotten);
-    this.ring[this.ringAt] = id;
-    this.ringAt = this.ringAt + 1 === IDS_KEPT ? 0 : this.ringAt + 1;
-  }
-
   reserve(request: ReserveRequest): ReserveResult {
     this.sweep(request.now);
     const entries = request.entries;
@@ -83,7 +67,7 @@ export class MemoryBudgetStore implements BudgetStore {
     let exceeded: { index: number; field: UnitField }[] | undefined;
     let rejected: { index: number; field: UnitField } | undefined;
     // A repeated reserve (a re-sent request) changes nothing and admits again.
-    const repeated = this.held.get(request.id) !== undefined;
+    const repeated = this.held.has(request.id) || this.committed.has(request.id);
     for (let index = 0; index < entries.length; index++) {
       const entry = entries[index] as ReservationEntry;
       const c = this.counter(entry.key, entry.windowEnd);
@@ -106,23 +90,19 @@ export class MemoryBudgetStore implements BudgetStore {
       keys.push(entry.key);
       amounts.push(entry.amounts);
     }
-    this.held.set(request.id, { keys, amounts, expiresAt: request.now + request.leaseMs, committed: false });
+    this.held.set(request.id, { keys, amounts, expiresAt: request.now + request.leaseMs });
     return { admitted: true, rejected: undefined, exceeded: exceeded ?? NONE, states };
   }
 
   commit(request: CommitRequest): CommitResult {
     const h = this.held.get(request.id);
-    if (h?.committed === true) return { applied: false, before: [], after: [] };
+    if (h === undefined && this.committed.has(request.id)) return { applied: false, before: [], after: [] };
     // An expired or unknown id (a call let through while a store failed) still counts, once.
-    if (h === undefined) this.held.set(request.id, { keys: NO_KEYS, amounts: NO_AMOUNTS, expiresAt: Infinity, committed: true });
-    else {
+    if (h !== undefined) {
+      this.held.delete(request.id);
       this.release(h);
-      h.committed = true;
-      h.expiresAt = Infinity;
-      h.keys = NO_KEYS;
-      h.amounts = NO_AMOUNTS;
     }
-    this.remember(request.id);
+    this.committed.add(request.id);
     const before: Units[] = [];
     const after: Units[] = [];
     for (const entry of request.entries) {
