@@ -60,11 +60,13 @@ export const CALL_KEY = Symbol.for('bedrock-finops.call');
 const INSTANCES = Symbol.for('bedrock-finops.instances');
 /** The mark of a context two instances passed. */
 const TWO_INSTANCES = -1;
-let instances = 0;
+/** The last instance id, process-wide: two copies of the library (two versions installed) never share an id. */
+const LAST_ID = Symbol.for('bedrock-finops.lastInstanceId');
 
 /** A new plugin instance's id. */
 export function newInstanceId(): number {
-  return ++instances;
+  const g = globalThis as unknown as Record<symbol, number | undefined>;
+  return (g[LAST_ID] = (g[LAST_ID] ?? 0) + 1);
 }
 
 /** Notes that instance `id` is on the stack building `context`'s handler chain. */

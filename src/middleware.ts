@@ -9,7 +9,7 @@ import type {
   MetadataBearer,
 } from '@smithy/types';
 import { withRequestMetadata } from './attribution/propagate.js';
-import { CALL_KEY, instanceMark, type Call, type Outcome } from './call.js';
+import { CALL_KEY, callOf, instanceMark, type Call, type Outcome } from './call.js';
 import { ConfigurationError } from './errors/configuration-error.js';
 import type { FallbackRouter } from './fallback/router.js';
 import { meteredOperation, type OperationInfo } from './model/operations.js';
@@ -88,9 +88,15 @@ class CallPath<Input extends object, Output extends MetadataBearer> {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
     // The per-attempt hook marks when a request is in flight (what an abort may have been billed for).
-    (context as Record<symbol, unknown>)[CALL_KEY] = call;
-    if (isPromise(ticket)) return ticket.then((t) => this.sendAndObserve(info, next, context, call, t, args));
-    return this.sendAndObserve(info, next, context, call, ticket, args);
+    // One handler context serves every invocation of a resolved handler (the SDK's handler cache, a
+    // user middleware that sends twice): a context still carrying an unsettled call keeps it, and
+    // this call travels on its own arguments instead.
+    const prior = callOf(context);
+    let carrying = args;
+    if (prior === undefined || prior.settled) (context as Record<symbol, unknown>)[CALL_KEY] = call;
+    else carrying = { ...args, [CALL_KEY]: call } as InitializeHandlerArguments<Input>;
+    if (isPromise(ticket)) return ticket.then((t) => this.sendAndObserve(info, next, context, call, t, carrying));
+    return this.sendAndObserve(info, next, context, call, ticket, carrying);
   }
 
   // Not async functions: `.then` costs one promise where an async function and its await cost
@@ -111,9 +117,12 @@ class CallPath<Input extends object, Output extends MetadataBearer> {
       const args = call.fallback?.reason === 'quota' ? { ...admitted, input: { ...admitted.input, modelId: call.modelId } } : admitted;
       input = args.input;
       const toSend = propagateToBedrock ? withRequestMetadata(args, info.delivery, call.attribution, meter.reporter) : args;
-      sent = router.send(call, toSend, next);
+      // Promise.resolve: a native promise as is (no extra hop); a plain value from a user's middleware wrapped.
+      sent = Promise.resolve(router.send(call, toSend, next));
     } catch (error) {
-      sent = Promise.reject(error instanceof Error ? error : new Error(String(error)));
+      // The thrown value as is: the caller sees what it would have seen without the plugin.
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the user's own thrown value, passed on unchanged
+      sent = Promise.reject(error);
     }
     return sent.then(
       (result) => this.observed(context, call, ticket, input, result),

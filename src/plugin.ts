@@ -196,17 +196,17 @@ export function bedrockFinOps(options?: BedrockFinOpsOptions): BedrockFinOps {
   });
   const fetching = fetchMetering({ meter, observer, router });
   let closed: Promise<void> | undefined;
-  const applied = new WeakSet<object>();
 
   return {
     applyToStack(stack) {
       // A second instance would replace the first's middleware (same name), silently dropping its budgets.
-      if (!applied.has(stack) && (stack.identify?.() ?? []).some((entry) => entry.split(' ')[0] === FINOPS_MIDDLEWARE.name))
+      const entries = (stack.identify?.() ?? []).map((entry) => entry.split(' ')[0] ?? '');
+      // A metering middleware without this instance's hook beside it is another instance's.
+      if (entries.includes(FINOPS_MIDDLEWARE.name) && !entries.includes(attemptOptions.name))
         throw new ConfigurationError(
           'middlewareStack',
           "this client already carries another bedrockFinOps instance; apply one instance per client (one instance may serve many clients), or remove the other first with client.middlewareStack.removeByTag('BEDROCK_FINOPS')",
         );
-      applied.add(stack);
       // Another instance's per-attempt hook left behind (its metering removed by name) would mark
       // the stack as carrying two instances: it goes.
       for (const entry of stack.identify?.() ?? []) {
