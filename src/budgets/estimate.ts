@@ -15,6 +15,15 @@ export interface EstimateRequest {
 export type InputEstimator = (request: EstimateRequest) => number | Promise<number>;
 
 export { CHARS_PER_TOKEN };
+/** `read()`, or `undefined` if it throws (a getter of the caller's). */
+function readSafely(read: () => unknown): unknown {
+  try {
+    return read();
+  } catch {
+    return undefined;
+  }
+}
+
 /** Tokens the heuristic adds per message or system block (role and framing). */
 export const TOKENS_PER_MESSAGE = 4;
 /** Tokens the heuristic counts for one image block (a ~1.1 megapixel image on Claude). */
@@ -51,21 +60,28 @@ function walk(value: unknown, t: Tally, depth: number): void {
 /**
  * The default estimator: `ceil(characters / 3.5)` of every string in the request (messages,
  * system prompt, tool specs and results), plus 4 tokens per message and 1,600 per image. For
- * InvokeModel it is the body's length / 3.5, so a body with base64 media overestimates.
+ * InvokeModel it is the body's length / 3.5, so a body with base64 media overestimates. Never
+ * throws: a getter of the caller's that throws ends the count where it was.
  */
 export function heuristicInputTokens(operation: BedrockOperation, input: unknown): number {
   const i = input as { messages?: unknown; system?: unknown; toolConfig?: unknown; body?: unknown } | undefined;
   if (operation === 'InvokeModel' || operation === 'InvokeModelWithResponseStream') {
-    const body = i?.body;
+    const body = readSafely(() => i?.body);
     const length = typeof body === 'string' ? body.length : body instanceof Uint8Array ? body.byteLength : 0;
     return Math.ceil(length / CHARS_PER_TOKEN);
   }
   const t: Tally = { chars: 0, fixed: 0 };
-  const messages = Array.isArray(i?.messages) ? i.messages : [];
-  const system = Array.isArray(i?.system) ? i.system : [];
-  for (const m of messages) walk((m as { content?: unknown } | null)?.content, t, 0);
-  walk(system, t, 0);
-  walk(i?.toolConfig, t, 0);
+  let messages: unknown[] = [];
+  let system: unknown[] = [];
+  try {
+    if (Array.isArray(i?.messages)) messages = i.messages as unknown[];
+    if (Array.isArray(i?.system)) system = i.system as unknown[];
+    for (const m of messages) walk((m as { content?: unknown } | null)?.content, t, 0);
+    walk(system, t, 0);
+    walk(i?.toolConfig, t, 0);
+  } catch {
+    // A getter of the caller's that throws: what was counted before it stands (admission still applies).
+  }
   return Math.ceil(t.chars / CHARS_PER_TOKEN) + t.fixed + TOKENS_PER_MESSAGE * (messages.length + system.length);
 }
 
@@ -106,6 +122,15 @@ function scanBody(text: string): number | undefined {
 
 /** The request's own output cap: Converse `inferenceConfig.maxTokens`, or the InvokeModel body's family field. */
 export function requestedMaxOutputTokens(operation: BedrockOperation, input: unknown): number | undefined {
+  try {
+    return maxOutputTokensOf(operation, input);
+  } catch {
+    // A getter of the caller's that throws: no cap read (admission reserves the default).
+    return undefined;
+  }
+}
+
+function maxOutputTokensOf(operation: BedrockOperation, input: unknown): number | undefined {
   const i = input as { inferenceConfig?: { maxTokens?: unknown }; body?: unknown } | undefined;
   if (operation === 'Converse' || operation === 'ConverseStream') {
     const max = i?.inferenceConfig?.maxTokens;
@@ -138,6 +163,15 @@ function cachePointsIn(blocks: unknown, found: CacheWrites): CacheWrites {
  * input may be billed at the cache-write rate, so admission prices its estimate there.
  */
 export function requestCacheWrites(operation: BedrockOperation, input: unknown): CacheWrites {
+  try {
+    return cacheWritesOf(operation, input);
+  } catch {
+    // A getter of the caller's that throws: priced as a cache write, the upper bound.
+    return '5m';
+  }
+}
+
+function cacheWritesOf(operation: BedrockOperation, input: unknown): CacheWrites {
   const i = input as { messages?: unknown; system?: unknown; toolConfig?: unknown; body?: unknown } | undefined;
   if (operation === 'Converse' || operation === 'ConverseStream') {
     // Where Converse takes cache points: system blocks, message content blocks, tools.

@@ -3,7 +3,6 @@
 // frames on the call path, two generations of committed ids, the fast plausibility check and the
 // direct cache-point scan. Each test says what is charged, released and recorded.
 import { BedrockRuntimeClient, ConverseCommand, ConverseStreamCommand } from '@aws-sdk/client-bedrock-runtime';
-import { ConfiguredRetryStrategy } from '@smithy/core/retry';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { InitializeMiddleware, Pluggable } from '@smithy/types';
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
@@ -19,6 +18,32 @@ const refuseAll = { name: 'nothing', limit: { tokens: 0 }, window: 'day' as cons
 
 type Stack = BedrockRuntimeClient['middlewareStack'];
 
+/** A retry token: how many retries so far, and the delay before the next. */
+interface Token {
+  getRetryCount(): number;
+  getRetryDelay(): number;
+}
+
+/**
+ * Retries like the SDK's standard strategy (throttles and transient errors, up to `maxAttempts`
+ * attempts), waiting `delayMs` each time. Written against the SDK's `RetryStrategyV2` interface
+ * rather than taken from `@smithy/core`, so it works with every SDK version of the matrix (an
+ * older SDK's retry middleware does not fit the newest smithy's strategy classes).
+ */
+function fixedRetries(maxAttempts: number, delayMs: number) {
+  const token = (count: number): Token => ({ getRetryCount: () => count, getRetryDelay: () => delayMs });
+  return {
+    mode: 'standard',
+    acquireInitialRetryToken: (): Promise<Token> => Promise.resolve(token(0)),
+    refreshRetryTokenForRetry: (previous: Token, error: { errorType?: string }): Promise<Token> => {
+      const next = previous.getRetryCount() + 1;
+      if (next >= maxAttempts || (error.errorType !== 'THROTTLING' && error.errorType !== 'TRANSIENT')) return Promise.reject(new Error('no retry'));
+      return Promise.resolve(token(next));
+    },
+    recordSuccess: (): void => undefined,
+  };
+}
+
 /** A real client (HTTP/1.1 for msw) whose retries wait `delayMs` (no random SDK backoff), optionally caching its handlers. */
 function retryingClient(
   plugin: Pluggable<never, never> | BedrockFinOps | undefined,
@@ -28,7 +53,7 @@ function retryingClient(
     region: REGION,
     credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'secret' },
     requestHandler: requestHandler ?? new NodeHttpHandler(),
-    retryStrategy: new ConfiguredRetryStrategy(maxAttempts, () => delayMs),
+    retryStrategy: fixedRetries(maxAttempts, delayMs),
     cacheMiddleware,
   });
   if (plugin !== undefined) client.middlewareStack.use(plugin as never);

@@ -71,3 +71,16 @@ describe('requestCacheWrites', () => {
     expect(requestCacheWrites('InvokeModel', { body: '{"messages":[]}' })).toBe('none');
   });
 });
+
+describe('estimates from inputs whose getters throw (the caller\'s code)', () => {
+  const throwing = (shape: Record<string, unknown>, key: string): Record<string, unknown> => Object.defineProperty({ ...shape }, key, { enumerable: true, get: () => { throw new Error('getter'); } });
+  it('never throw: the count stops where it was, no cap is read, the cache is priced as written', () => {
+    const input = { messages: [{ role: 'user', content: [{ text: 'a'.repeat(35) }, throwing({}, 'text')] }], inferenceConfig: throwing({}, 'maxTokens') };
+    expect(heuristicInputTokens('Converse', input)).toBe(10 + 4);
+    expect(requestedMaxOutputTokens('Converse', input)).toBeUndefined();
+    expect(requestCacheWrites('Converse', { messages: [{ content: [throwing({}, 'cachePoint')] }] })).toBe('5m');
+    expect(heuristicInputTokens('InvokeModel', throwing({}, 'body'))).toBe(0);
+    expect(requestedMaxOutputTokens('InvokeModel', throwing({}, 'body'))).toBeUndefined();
+    expect(requestCacheWrites('InvokeModel', throwing({}, 'body'))).toBe('5m');
+  });
+});
