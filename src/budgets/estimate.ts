@@ -1,6 +1,6 @@
-import { Buffer } from 'node:buffer';
 import type { BedrockOperation } from '../record.js';
 import { CHARS_PER_TOKEN } from '../usage/heuristic.js';
+import { bodyText, firstIntegerKey, hasStringValue } from './body-scan.js';
 
 /** What an estimator is given: the call and the command's input (never logged or stored). */
 export interface EstimateRequest {
@@ -88,38 +88,6 @@ export function heuristicInputTokens(operation: BedrockOperation, input: unknown
 // Output caps by body format, in the order they are tried.
 const MAX_KEYS = ['max_tokens', 'max_gen_len', 'maxTokenCount', 'max_new_tokens', 'maxTokens', 'max_completion_tokens'] as const;
 
-function readNumberAfter(text: string, from: number): number | undefined {
-  let i = from;
-  while (i < text.length && (text[i] === ' ' || text[i] === '\n' || text[i] === '\t' || text[i] === '\r')) i++;
-  if (text[i] !== ':') return undefined;
-  i++;
-  while (i < text.length && (text[i] === ' ' || text[i] === '\n' || text[i] === '\t' || text[i] === '\r')) i++;
-  let j = i;
-  while (j < text.length && text.charCodeAt(j) >= 48 && text.charCodeAt(j) <= 57) j++;
-  if (j === i || j - i > 9) return undefined;
-  return Number(text.slice(i, j));
-}
-
-/**
- * Finds an output cap key in an InvokeModel JSON body without parsing it (bodies can be large):
- * a quoted key not preceded by a backslash is a real key, since quotes inside JSON strings are
- * escaped.
- */
-function scanBody(text: string): number | undefined {
-  for (const key of MAX_KEYS) {
-    const needle = `"${key}"`;
-    let at = text.indexOf(needle);
-    while (at >= 0) {
-      if (at === 0 || text[at - 1] !== '\\') {
-        const n = readNumberAfter(text, at + needle.length);
-        if (n !== undefined) return n;
-      }
-      at = text.indexOf(needle, at + needle.length);
-    }
-  }
-  return undefined;
-}
-
 /** The request's own output cap: Converse `inferenceConfig.maxTokens`, or the InvokeModel body's family field. */
 export function requestedMaxOutputTokens(operation: BedrockOperation, input: unknown): number | undefined {
   try {
@@ -136,10 +104,9 @@ function maxOutputTokensOf(operation: BedrockOperation, input: unknown): number 
     const max = i?.inferenceConfig?.maxTokens;
     return typeof max === 'number' && max >= 0 ? max : undefined;
   }
-  const body = i?.body;
-  if (typeof body === 'string') return scanBody(body);
-  if (body instanceof Uint8Array) return scanBody(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('latin1'));
-  return undefined;
+  // Without parsing the body (it can be large): every cap's key starts with "max".
+  const text = bodyText(i?.body);
+  return text === undefined ? undefined : firstIntegerKey(text, 'max', MAX_KEYS);
 }
 
 /** Whether a request asks for prompt-cache writes, and with which TTL (one-hour writes cost more). */
@@ -180,8 +147,7 @@ function cacheWritesOf(operation: BedrockOperation, input: unknown): CacheWrites
     if (Array.isArray(messages)) for (const m of messages as unknown[]) if (found !== '1h') found = cachePointsIn((m as { content?: unknown } | null | undefined)?.content, found);
     return found === '1h' ? found : cachePointsIn((i?.toolConfig as { tools?: unknown } | null | undefined)?.tools, found);
   }
-  const body = i?.body;
-  const text = typeof body === 'string' ? body : body instanceof Uint8Array ? Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('latin1') : '';
-  if (!text.includes('"cache_control"') && !text.includes('"cachePoint"')) return 'none';
-  return /"ttl"\s*:\s*"1h"/.test(text) ? '1h' : '5m';
+  const text = bodyText(i?.body);
+  if (text === undefined || (text.indexOf('"cache_control"', 0) < 0 && text.indexOf('"cachePoint"', 0) < 0)) return 'none';
+  return hasStringValue(text, 'ttl', '1h') ? '1h' : '5m';
 }
