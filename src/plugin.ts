@@ -1,4 +1,3 @@
-import { newInstanceId } from './call.js';
 import type { ServiceInputTypes, ServiceOutputTypes } from '@aws-sdk/client-bedrock-runtime';
 import { metrics } from '@opentelemetry/api';
 import type { MetricProducer } from '@opentelemetry/sdk-metrics';
@@ -9,6 +8,7 @@ import type { Amounts } from './budgets/amounts.js';
 import { Budgets } from './budgets/budgets.js';
 import { countTokensEstimator } from './budgets/count-tokens-estimator.js';
 import type { BudgetCheck, BudgetStatus } from './budgets/views.js';
+import { newInstanceId } from './call.js';
 import { resolveConfig, type BedrockFinOpsOptions } from './config.js';
 import { OnceReporter } from './diagnostics.js';
 import { ConfigurationError } from './errors/configuration-error.js';
@@ -209,10 +209,7 @@ export function bedrockFinOps(options?: BedrockFinOpsOptions): BedrockFinOps {
         );
       // Another instance's per-attempt hook left behind (its metering removed by name) would mark
       // the stack as carrying two instances: it goes.
-      for (const entry of stack.identify?.() ?? []) {
-        const name = entry.split(' ')[0] ?? '';
-        if (name.startsWith(FINOPS_ATTEMPT_MIDDLEWARE.name) && name !== attemptOptions.name) stack.remove(name);
-      }
+      for (const name of entries) if (name.startsWith(FINOPS_ATTEMPT_MIDDLEWARE.name) && name !== attemptOptions.name) stack.remove(name);
       // Two entries per call: the metering middleware, and the per-attempt hook (which also marks
       // which instance the stack carries: each stack entry costs the SDK a few µs per call).
       stack.add(middleware, FINOPS_MIDDLEWARE);

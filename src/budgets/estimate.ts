@@ -15,15 +15,6 @@ export interface EstimateRequest {
 export type InputEstimator = (request: EstimateRequest) => number | Promise<number>;
 
 export { CHARS_PER_TOKEN };
-/** `read()`, or `undefined` if it throws (a getter of the caller's). */
-function readSafely(read: () => unknown): unknown {
-  try {
-    return read();
-  } catch {
-    return undefined;
-  }
-}
-
 /** Tokens the heuristic adds per message or system block (role and framing). */
 export const TOKENS_PER_MESSAGE = 4;
 /** Tokens the heuristic counts for one image block (a ~1.1 megapixel image on Claude). */
@@ -65,15 +56,15 @@ function walk(value: unknown, t: Tally, depth: number): void {
  */
 export function heuristicInputTokens(operation: BedrockOperation, input: unknown): number {
   const i = input as { messages?: unknown; system?: unknown; toolConfig?: unknown; body?: unknown } | undefined;
-  if (operation === 'InvokeModel' || operation === 'InvokeModelWithResponseStream') {
-    const body = readSafely(() => i?.body);
-    const length = typeof body === 'string' ? body.length : body instanceof Uint8Array ? body.byteLength : 0;
-    return Math.ceil(length / CHARS_PER_TOKEN);
-  }
   const t: Tally = { chars: 0, fixed: 0 };
   let messages: unknown[] = [];
   let system: unknown[] = [];
   try {
+    if (operation === 'InvokeModel' || operation === 'InvokeModelWithResponseStream') {
+      const body = i?.body;
+      const length = typeof body === 'string' ? body.length : body instanceof Uint8Array ? body.byteLength : 0;
+      return Math.ceil(length / CHARS_PER_TOKEN);
+    }
     if (Array.isArray(i?.messages)) messages = i.messages as unknown[];
     if (Array.isArray(i?.system)) system = i.system as unknown[];
     for (const m of messages) walk((m as { content?: unknown } | null)?.content, t, 0);

@@ -33,44 +33,29 @@ const INPUT_SIDE = ['inputTokens', 'cacheReadInputTokens', 'cacheWriteInputToken
  * Bedrock never generates past `maxTokens`).
  */
 export function withoutImplausible(observed: ObservedUsage, modelId: string, reporter: OnceReporter, maxOutput?: number): ObservedUsage | undefined {
-  const u = observed.usage;
-  // Most calls: every count plausible, nothing allocated.
-  if (
-    (u.inputTokens ?? 0) <= MAX_PLAUSIBLE_TOKENS &&
-    (u.outputTokens ?? 0) <= MAX_PLAUSIBLE_TOKENS &&
-    (u.cacheReadInputTokens ?? 0) <= MAX_PLAUSIBLE_TOKENS &&
-    (u.cacheWriteInputTokens ?? 0) <= MAX_PLAUSIBLE_TOKENS &&
-    (u.cacheWrite1hInputTokens ?? 0) <= MAX_PLAUSIBLE_TOKENS &&
-    !((u.inputTokens ?? 0) + (u.cacheReadInputTokens ?? 0) + (u.cacheWriteInputTokens ?? 0) > MAX_PLAUSIBLE_TOKENS) &&
-    !(maxOutput !== undefined && u.outputTokens !== undefined && u.outputTokens > outputCeiling(maxOutput))
-  )
-    return undefined;
-  return dropImplausible(observed, modelId, reporter, maxOutput);
-}
-
-/** Past a request's output cap by more than this margin, an output count is not believed. */
-function outputCeiling(maxOutput: number): number {
-  return maxOutput + Math.max(64, Math.ceil(maxOutput * 0.1));
-}
-
-function dropImplausible(observed: ObservedUsage, modelId: string, reporter: OnceReporter, maxOutput: number | undefined): ObservedUsage | undefined {
+  const original = observed.usage;
+  // A copy only once something is dropped: a call whose counts are all plausible allocates nothing.
   let usage: PartialUsage | undefined;
-  const drop = (f: (typeof FIELDS)[number], why: string): void => {
-    const n = observed.usage[f];
-    usage ??= { ...observed.usage };
-    usage[f] = undefined;
-    reporter.warn(`implausible:${modelId.slice(0, 200)}:${f}`, `${modelId.slice(0, 200)} reported ${n} ${f}, ${why}: not believed (dropped from the record, never charged)`);
-  };
   for (const f of FIELDS) {
-    const n = observed.usage[f];
-    if (n !== undefined && n > MAX_PLAUSIBLE_TOKENS) drop(f, `more than ${MAX_PLAUSIBLE_TOKENS} for one call`);
+    const n = original[f];
+    if (n !== undefined && n > MAX_PLAUSIBLE_TOKENS) usage = dropped(usage, original, f, modelId, reporter, `more than ${MAX_PLAUSIBLE_TOKENS} for one call`);
   }
-  const u = usage ?? observed.usage;
-  const inputSide = INPUT_SIDE.reduce((sum, f) => sum + (u[f] ?? 0), 0);
-  if (inputSide > MAX_PLAUSIBLE_TOKENS) for (const f of INPUT_SIDE) if (u[f] !== undefined) drop(f, `an input side of ${inputSide} tokens in all, more than ${MAX_PLAUSIBLE_TOKENS}`);
+  const u: PartialUsage = usage ?? original;
+  const inputSide = (u.inputTokens ?? 0) + (u.cacheReadInputTokens ?? 0) + (u.cacheWriteInputTokens ?? 0);
+  if (inputSide > MAX_PLAUSIBLE_TOKENS)
+    for (const f of INPUT_SIDE) if (u[f] !== undefined) usage = dropped(usage, original, f, modelId, reporter, `an input side of ${inputSide} tokens in all, more than ${MAX_PLAUSIBLE_TOKENS}`);
   const output = u.outputTokens;
-  if (maxOutput !== undefined && output !== undefined && output > outputCeiling(maxOutput)) drop('outputTokens', `more than the request's cap of ${maxOutput} output tokens`);
+  if (maxOutput !== undefined && output !== undefined && output > maxOutput + Math.max(64, Math.ceil(maxOutput * 0.1)))
+    usage = dropped(usage, original, 'outputTokens', modelId, reporter, `more than the request's cap of ${maxOutput} output tokens`);
   return usage === undefined ? undefined : { usage, source: observed.source };
+}
+
+/** `usage` (or a copy of `original`, the first time) without field `f`, reported once per model and field. */
+function dropped(usage: PartialUsage | undefined, original: PartialUsage, f: (typeof FIELDS)[number], modelId: string, reporter: OnceReporter, why: string): PartialUsage {
+  const copy = usage ?? { ...original };
+  copy[f] = undefined;
+  reporter.warn(`implausible:${modelId.slice(0, 200)}:${f}`, `${modelId.slice(0, 200)} reported ${original[f]} ${f}, ${why}: not believed (dropped from the record, never charged)`);
+  return copy;
 }
 
 /**

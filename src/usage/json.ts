@@ -19,19 +19,14 @@ export function asCount(value: unknown): number | undefined {
   return undefined;
 }
 
-/** The property `key` of `value` if `value` is a plain object, else `undefined`. */
-function prop(value: unknown, key: string): unknown {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as JsonObject)[key] : undefined;
-}
-
 /** Reads `obj.a.b.c.d` through objects only (fixed arity: no array per call, it runs per stream event). */
 export function pick(value: unknown, a: string, b?: string, c?: string, d?: string): unknown {
-  const v = prop(value, a);
+  const v = asObject(value)?.[a];
   if (b === undefined) return v;
-  const w = prop(v, b);
+  const w = asObject(v)?.[b];
   if (c === undefined) return w;
-  const x = prop(w, c);
-  return d === undefined ? x : prop(x, d);
+  const x = asObject(w)?.[c];
+  return d === undefined ? x : asObject(x)?.[d];
 }
 
 /** Parses JSON bytes or text into an object; `undefined` for anything that is not a JSON object. */
