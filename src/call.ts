@@ -81,6 +81,12 @@ export function instanceMark(context: object): number | undefined {
   return (context as Record<symbol, number | undefined>)[INSTANCES];
 }
 
+/** The caller's `AbortSignal`, which recent SDKs put on the context (older ones do not: then only an AbortError says so). */
+export function abortSignalOf(context: object): AbortSignal | undefined {
+  const signal = (context as { __smithy_context?: { abortSignal?: unknown } }).__smithy_context?.abortSignal;
+  return typeof signal === 'object' && signal !== null && 'aborted' in signal ? (signal as AbortSignal) : undefined;
+}
+
 /** The call the metering middleware began, from the SDK's handler context (see {@link CALL_KEY}). */
 export function callOf(context: object): Call | undefined {
   return (context as Record<symbol, Call | undefined>)[CALL_KEY];

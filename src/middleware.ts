@@ -9,7 +9,7 @@ import type {
   MetadataBearer,
 } from '@smithy/types';
 import { withRequestMetadata } from './attribution/propagate.js';
-import { CALL_KEY, callOf, instanceMark, type Call, type Outcome } from './call.js';
+import { abortSignalOf, CALL_KEY, callOf, instanceMark, type Call, type Outcome } from './call.js';
 import { ConfigurationError } from './errors/configuration-error.js';
 import type { FallbackRouter } from './fallback/router.js';
 import { meteredOperation, type OperationInfo } from './model/operations.js';
@@ -53,12 +53,6 @@ function noteEndpoint(call: Call, context: HandlerExecutionContext): void {
   call.serverAddress = url.hostname;
   if (url.port !== '') call.serverPort = Number(url.port);
   else if (url.protocol === 'http:') call.serverPort = 80;
-}
-
-/** The caller's `AbortSignal`, which recent SDKs put on the context (older ones do not: then only an AbortError says so). */
-function abortSignalOf(context: HandlerExecutionContext): AbortSignal | undefined {
-  const signal = (context as { __smithy_context?: { abortSignal?: unknown } }).__smithy_context?.abortSignal;
-  return typeof signal === 'object' && signal !== null && 'aborted' in signal ? (signal as AbortSignal) : undefined;
 }
 
 const TWO_INSTANCES_MESSAGE =

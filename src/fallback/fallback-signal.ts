@@ -8,7 +8,7 @@ import type {
   HandlerExecutionContext,
   MetadataBearer,
 } from '@smithy/types';
-import { callOf, markInstance } from '../call.js';
+import { abortSignalOf, callOf, markInstance } from '../call.js';
 
 /** Marks the arguments of a provisioned attempt that has a fallback: the exception names that trigger it. */
 export const FALLBACK_ON = Symbol.for('bedrock-finops.fallbackOn');
@@ -63,7 +63,7 @@ export function fallbackAttemptMiddleware<Input extends object, Output extends M
     return (args: FinalizeHandlerArguments<Input>): Promise<FinalizeHandlerOutput<Output>> => {
       // The request goes out now, unless the caller's signal already fired (then nothing is sent).
       const call = callOf(args) ?? callOf(context);
-      if (call !== undefined && (context as { __smithy_context?: { abortSignal?: { aborted?: unknown } } }).__smithy_context?.abortSignal?.aborted !== true) call.attempt = 'in-flight';
+      if (call !== undefined && abortSignalOf(context)?.aborted !== true) call.attempt = 'in-flight';
       return next(args).then(undefined, (error: unknown) => {
         // A service error is an answer (not billed); a network error or an abort leaves the attempt in flight.
         if (call !== undefined && typeof (error as { $metadata?: { httpStatusCode?: unknown } } | null)?.$metadata?.httpStatusCode === 'number') call.attempt = 'answered';
