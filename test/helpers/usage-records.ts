@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import type { UsageRecord } from '../../src/index.js';
+import { ZERO_USAGE } from '../../src/usage/token-usage.js';
 
 /** A usage record with every field, defaults for a successful Nova Micro call. */
 export function usageRecord(over: Partial<UsageRecord> & { startedAt: number }): UsageRecord {
@@ -10,13 +11,7 @@ export function usageRecord(over: Partial<UsageRecord> & { startedAt: number }):
     modelKind: 'foundation-model',
     baseModelId: undefined,
     attribution: {},
-    inputTokens: 0,
-    outputTokens: 0,
-    cacheReadInputTokens: 0,
-    cacheWriteInputTokens: 0,
-    cacheWrite1hInputTokens: 0,
-    speechInputTokens: 0,
-    speechOutputTokens: 0,
+    ...ZERO_USAGE,
     serviceTier: undefined,
     performanceLatency: undefined,
     usageSource: 'usage',
