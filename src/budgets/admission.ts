@@ -13,17 +13,13 @@ import { forbiddingPolicy } from './policy.js';
 import type { MatchSubject } from './rule.js';
 import type { ReservationEntry, ReserveResult } from './store.js';
 
-/** One counter a reservation holds. */
-export interface Placed {
-  readonly key: CounterKey;
-  readonly entry: ReservationEntry;
-}
-
 /** What an admitted call holds until it settles. Only the budget phases read it. */
 export interface Reservation {
   /** A per-process random 128-bit prefix and a counter: collision-free across processes, so a re-sent store request is recognised. */
   readonly id: string;
-  readonly placed: readonly Placed[];
+  /** The counters it holds, and what it reserved on each (`entries[i]` on `keys[i]`). */
+  readonly keys: readonly CounterKey[];
+  readonly entries: readonly ReservationEntry[];
   /** What was reserved (the call's estimate), in store units. */
   readonly estimate: Units;
   /** `false` when the store failed and `onStoreError: 'allow'` let the call through unreserved. */
@@ -151,82 +147,89 @@ export class BudgetAdmission {
   private reserve(call: Call, keys: readonly CounterKey[], inputTokens: number, outputTokens: number, cache: CacheWrites): Reservation | Promise<Reservation> {
     const c = this.c;
     const estimate = units({ inputTokens, outputTokens }, this.estimateCost(call, inputTokens, outputTokens, cache));
-    const placed: Placed[] = keys.map((key) => ({
-      key,
-      entry: { key: key.id, budget: key.rule.name, limits: key.rule.unitLimits, amounts: estimate, enforce: key.rule.enforce, windowEnd: key.end },
-    }));
+    const entries = new Array<ReservationEntry>(keys.length);
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i] as CounterKey;
+      entries[i] = { key: key.id, budget: key.rule.name, limits: key.rule.unitLimits, amounts: estimate, enforce: key.rule.enforce, windowEnd: key.end };
+    }
     const id = nextReservationId();
     let result: ReserveResult | Promise<ReserveResult>;
     try {
-      result = c.store.reserve({ id, entries: placed.map((p) => p.entry), now: call.startedAt, leaseMs: c.leaseMs });
+      result = c.store.reserve({ id, entries, now: call.startedAt, leaseMs: c.leaseMs });
     } catch (error) {
-      return this.storeFailed(call, id, placed, estimate, error);
+      return this.storeFailed(call, { id, keys, entries, estimate, reserved: false }, error);
     }
-    if (!isPromise(result)) return this.decide(call, id, placed, estimate, result);
+    if (!isPromise(result)) return this.decide(call, { id, keys, entries, estimate, reserved: true }, result);
     return result.then(
-      (r) => this.decide(call, id, placed, estimate, r),
-      (error: unknown) => this.storeFailed(call, id, placed, estimate, error),
+      (r) => this.decide(call, { id, keys, entries, estimate, reserved: true }, r),
+      (error: unknown) => this.storeFailed(call, { id, keys, entries, estimate, reserved: false }, error),
     );
   }
 
-  private storeFailed(call: Call, id: string, placed: readonly Placed[], estimate: Units, error: unknown): Reservation {
+  /** The store failed: `unreserved` goes through unreserved within the insurance allowance (`'allow'`), or is refused. */
+  private storeFailed(call: Call, unreserved: Reservation, error: unknown): Reservation {
     const c = this.c;
     c.counters.storeErrors++;
     c.reporter.error('store', `the budget store failed; calls are ${c.onStoreError === 'allow' ? `allowed within the insurance allowance (${this.insurance.fraction} of each limit per process)` : 'denied'} while it does (onStoreError: '${c.onStoreError}')`, error);
-    const first = placed[0];
+    const first = unreserved.keys[0];
+    const estimate = unreserved.estimate;
     const who = { modelId: call.requestedModelId, attribution: call.attribution };
-    if (first !== undefined) c.events.emit('store-error', first.key, firstLimitType(first.key), { used: 0, requested: estimate[FIELD_OF[firstLimitType(first.key)]] }, who);
+    if (first !== undefined) c.events.emit('store-error', first, firstLimitType(first), { used: 0, requested: estimate[FIELD_OF[firstLimitType(first)]] }, who);
     // Nothing was reserved in the store, but the usage is still committed when the call settles
     // (a store that is down buffers it), so totals stay exact once it is back. 'allow' is bounded
     // by the insurance allowance: past it, the call is refused like under 'deny'.
-    if (first === undefined) return { id, placed, estimate, reserved: false };
-    if (c.onStoreError === 'allow' && this.insurance.admit(id, placed.map((p) => p.entry), call.startedAt).admitted) return { id, placed, estimate, reserved: false };
-    const limitType = firstLimitType(first.key);
+    if (first === undefined) return unreserved;
+    if (c.onStoreError === 'allow' && this.insurance.admit(unreserved.id, unreserved.entries, call.startedAt).admitted) return unreserved;
+    const limitType = firstLimitType(first);
     throw new BudgetExceededError({
-      budget: first.key.rule.name,
-      key: first.key.perValue,
+      budget: first.rule.name,
+      key: first.perValue,
       limitType,
-      limit: first.key.rule.limits[limitType] ?? 0,
+      limit: first.rule.limits[limitType] ?? 0,
       used: 0,
       reserved: 0,
       requested: publicValue(FIELD_OF[limitType], estimate[FIELD_OF[limitType]]),
-      resetAt: Number.isFinite(first.key.end) ? new Date(first.key.end) : undefined,
+      resetAt: Number.isFinite(first.end) ? new Date(first.end) : undefined,
       reason: 'store-unavailable',
     });
   }
 
-  private decide(call: Call, id: string, placed: readonly Placed[], estimate: Units, result: ReserveResult): Reservation {
+  private decide(call: Call, reservation: Reservation, result: ReserveResult): Reservation {
     const c = this.c;
-    placed.forEach((p, i) => {
+    const { keys, estimate } = reservation;
+    for (let i = 0; i < keys.length; i++) {
       const state = result.states[i];
-      if (state !== undefined) c.known.remember(p.key, result.admitted ? { used: state.used, reserved: addUnits(state.reserved, estimate) } : state);
-    });
-    for (const { index, field } of result.exceeded) this.event('exceeded', call, placed[index], result.states[index], field, estimate);
+      if (state !== undefined) c.known.remember(keys[i] as CounterKey, result.admitted ? { used: state.used, reserved: addUnits(state.reserved, estimate) } : state);
+    }
+    for (let i = 0; i < result.exceeded.length; i++) {
+      const { index, field } = result.exceeded[i] as ReserveResult['exceeded'][number];
+      this.event('exceeded', call, keys[index], result.states[index], field, estimate);
+    }
     const rejected = result.admitted ? undefined : result.rejected;
-    if (rejected === undefined) return { id, placed, estimate, reserved: true };
-    const p = placed[rejected.index];
+    if (rejected === undefined) return reservation;
+    const key = keys[rejected.index];
     const state = result.states[rejected.index];
     const limitType = LIMIT_OF[rejected.field];
-    if (p !== undefined) {
-      c.counters.rejected(p.key.rule.name, limitType);
-      this.event('rejected', call, p, state, rejected.field, estimate);
+    if (key !== undefined) {
+      c.counters.rejected(key.rule.name, limitType);
+      this.event('rejected', call, key, state, rejected.field, estimate);
     }
     const f = rejected.field;
     throw new BudgetExceededError({
-      budget: p?.key.rule.name ?? '',
-      key: p?.key.perValue,
+      budget: key?.rule.name ?? '',
+      key: key?.perValue,
       limitType,
-      limit: p?.key.rule.limits[limitType] ?? 0,
+      limit: key?.rule.limits[limitType] ?? 0,
       used: publicValue(f, state?.used[f] ?? 0),
       reserved: publicValue(f, state?.reserved[f] ?? 0),
       requested: publicValue(f, estimate[f]),
-      resetAt: p !== undefined && Number.isFinite(p.key.end) ? new Date(p.key.end) : undefined,
+      resetAt: key !== undefined && Number.isFinite(key.end) ? new Date(key.end) : undefined,
       reason: 'limit',
     });
   }
 
-  private event(type: 'rejected' | 'exceeded', call: Call, p: Placed | undefined, state: { used: Units; reserved: Units } | undefined, field: UnitField, estimate: Units): void {
-    if (p === undefined || state === undefined) return;
-    this.c.events.emit(type, p.key, LIMIT_OF[field], { used: state.used[field], reserved: state.reserved[field], requested: estimate[field] }, { modelId: call.requestedModelId, attribution: call.attribution });
+  private event(type: 'rejected' | 'exceeded', call: Call, key: CounterKey | undefined, state: { used: Units; reserved: Units } | undefined, field: UnitField, estimate: Units): void {
+    if (key === undefined || state === undefined) return;
+    this.c.events.emit(type, key, LIMIT_OF[field], { used: state.used[field], reserved: state.reserved[field], requested: estimate[field] }, { modelId: call.requestedModelId, attribution: call.attribution });
   }
 }

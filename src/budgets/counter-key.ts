@@ -48,17 +48,24 @@ export function cachedCounterKey(rule: CompiledRule, perValue: string | undefine
   return key;
 }
 
+const NO_KEYS: readonly CounterKey[] = Object.freeze([]);
+
 /** The counters a call is subject to: every matching rule, except `per` rules the call has no value for. */
-export function matchingKeys(rules: readonly CompiledRule[], subject: MatchSubject, now: number): CounterKey[] {
-  const out: CounterKey[] = [];
+export function matchingKeys(rules: readonly CompiledRule[], subject: MatchSubject, now: number): readonly CounterKey[] {
+  // Most calls match one rule or none: no array is grown for them (an empty array's first push allocates room for 17).
+  let first: CounterKey | undefined;
+  let more: CounterKey[] | undefined;
   for (const rule of rules) {
     if (!rule.matches(subject)) continue;
-    if (rule.per === undefined) {
-      out.push(cachedCounterKey(rule, undefined, now));
-      continue;
+    let key: CounterKey;
+    if (rule.per === undefined) key = cachedCounterKey(rule, undefined, now);
+    else {
+      const value = attributionValue(subject.attribution, rule.per);
+      if (value === undefined) continue;
+      key = cachedCounterKey(rule, value, now);
     }
-    const value = attributionValue(subject.attribution, rule.per);
-    if (value !== undefined) out.push(cachedCounterKey(rule, value, now));
+    if (first === undefined) first = key;
+    else (more ??= [first]).push(key);
   }
-  return out;
+  return more ?? (first === undefined ? NO_KEYS : [first]);
 }

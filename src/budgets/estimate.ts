@@ -54,11 +54,13 @@ function walk(value: unknown, t: Tally, depth: number): void {
  * InvokeModel it is the body's length / 3.5, so a body with base64 media overestimates. Never
  * throws: a getter of the caller's that throws ends the count where it was.
  */
+const NONE: readonly unknown[] = Object.freeze([]);
+
 export function heuristicInputTokens(operation: BedrockOperation, input: unknown): number {
   const i = input as { messages?: unknown; system?: unknown; toolConfig?: unknown; body?: unknown } | undefined;
   const t: Tally = { chars: 0, fixed: 0 };
-  let messages: unknown[] = [];
-  let system: unknown[] = [];
+  let messages: readonly unknown[] = NONE;
+  let system: readonly unknown[] = NONE;
   try {
     if (operation === 'InvokeModel' || operation === 'InvokeModelWithResponseStream') {
       const body = i?.body;

@@ -1,8 +1,9 @@
 import type { Settlement } from '../call.js';
 import { LIMIT_TYPES, FIELD_OF, subUnits, units, type Units } from './amounts.js';
-import type { Placed, Reservation } from './admission.js';
+import type { Reservation } from './admission.js';
+import type { CounterKey } from './counter-key.js';
 import type { BudgetContext } from './context.js';
-import type { CommitResult } from './store.js';
+import type { CommitEntry, CommitResult } from './store.js';
 
 function isPromise<T>(v: T | Promise<T>): v is Promise<T> {
   return typeof (v as { then?: unknown } | undefined)?.then === 'function';
@@ -28,17 +29,21 @@ export class BudgetSettlement {
   settle(reservation: Reservation, settlement: Settlement): void {
     const c = this.c;
     const actual = BudgetSettlement.actual(settlement);
-    const entries = reservation.placed.map((p) => ({ key: p.entry.key, budget: p.entry.budget, actual, windowEnd: p.key.end }));
-    const who = { modelId: settlement.record.requestedModelId, attribution: settlement.record.attribution };
+    const { keys } = reservation;
+    const entries = new Array<CommitEntry>(keys.length);
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i] as CounterKey;
+      entries[i] = { key: key.id, budget: key.rule.name, actual, windowEnd: key.end };
+    }
     try {
       const result = c.store.commit({ id: reservation.id, entries, now: Date.now() });
       if (!isPromise(result)) {
-        this.afterCommit(reservation, result, who);
+        this.afterCommit(reservation, result, settlement);
         return;
       }
       const done = result.then(
         (r) => {
-          this.afterCommit(reservation, r, who);
+          this.afterCommit(reservation, r, settlement);
         },
         (error: unknown) => {
           c.counters.storeErrors++;
@@ -53,28 +58,28 @@ export class BudgetSettlement {
     }
   }
 
-  private afterCommit(reservation: Reservation, result: CommitResult, who: Parameters<BudgetContext['events']['emit']>[4]): void {
+  private afterCommit(reservation: Reservation, result: CommitResult, settlement: Settlement): void {
     if (!result.applied) return;
-    reservation.placed.forEach((p, i) => {
+    for (let i = 0; i < reservation.keys.length; i++) {
       const before = result.before[i];
       const after = result.after[i];
-      if (before !== undefined && after !== undefined) this.crossed(p, reservation, before, after, who);
-    });
+      if (before !== undefined && after !== undefined) this.crossed(reservation.keys[i] as CounterKey, reservation, before, after, settlement);
+    }
   }
 
-  private crossed(p: Placed, reservation: Reservation, before: Units, after: Units, who: Parameters<BudgetContext['events']['emit']>[4]): void {
+  private crossed(key: CounterKey, reservation: Reservation, before: Units, after: Units, settlement: Settlement): void {
     const c = this.c;
-    const known = c.known.get(p.key);
-    if (known !== undefined) c.known.remember(p.key, { used: after, reserved: reservation.reserved ? subUnits(known.reserved, reservation.estimate) : known.reserved });
-    for (const fraction of p.key.rule.alertAt) {
+    const known = c.known.get(key);
+    if (known !== undefined) c.known.remember(key, { used: after, reserved: reservation.reserved ? subUnits(known.reserved, reservation.estimate) : known.reserved });
+    for (const fraction of key.rule.alertAt) {
       for (const limitType of LIMIT_TYPES) {
         const f = FIELD_OF[limitType];
-        const limit = p.key.rule.unitLimits[f];
+        const limit = key.rule.unitLimits[f];
         if (limit === undefined) continue;
         const mark = fraction * limit;
         if (before[f] < mark && after[f] >= mark) {
-          c.counters.alerted(p.key.rule.name, fraction);
-          c.events.emit('threshold', p.key, limitType, { used: after[f], threshold: fraction }, who);
+          c.counters.alerted(key.rule.name, fraction);
+          c.events.emit('threshold', key, limitType, { used: after[f], threshold: fraction }, { modelId: settlement.record.requestedModelId, attribution: settlement.record.attribution });
         }
       }
     }

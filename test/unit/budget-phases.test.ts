@@ -148,7 +148,7 @@ describe('budget settlement (fake store)', () => {
     const r = admission.admit(fakeCall(), input()) as Reservation;
     settlement.settle(r, settled({ inputTokens: 5, cacheReadInputTokens: 7, cacheWriteInputTokens: 11, outputTokens: 3, costUsd: 0.0000123 }));
     expect(store.commits[0]!.entries[0]!.actual).toEqual({ tokens: 26, inputTokens: 23, outputTokens: 3, nanoUsd: 12_300 });
-    expect(store.inner.read([{ key: r.placed[0]!.entry.key, budget: 'a' }], Date.now())).toEqual([
+    expect(store.inner.read([{ key: r.entries[0]!.key, budget: 'a' }], Date.now())).toEqual([
       { used: { tokens: 26, inputTokens: 23, outputTokens: 3, nanoUsd: 12_300 }, reserved: { tokens: 0, inputTokens: 0, outputTokens: 0, nanoUsd: 0 } },
     ]);
   });
@@ -179,6 +179,6 @@ describe('budget settlement (fake store)', () => {
     const r = admission.admit(fakeCall(), input()) as Reservation;
     settlement.settle(r, settled({ inputTokens: 9 }));
     await settlement.drain();
-    expect(store.inner.read([{ key: r.placed[0]!.entry.key, budget: 'a' }], Date.now())[0]!.used.tokens).toBe(9);
+    expect(store.inner.read([{ key: r.entries[0]!.key, budget: 'a' }], Date.now())[0]!.used.tokens).toBe(9);
   });
 });

@@ -32,4 +32,36 @@ describe('memory store: the ids it remembers', () => {
     expect(store.commit(commit('r0')).applied).toBe(false);
     expect(store.read([{ key: 'ids', budget: 'ids' }], now)[0]?.used.tokens).toBe(n + 1);
   });
+
+  it(`keeps reservations still held when their generation of ids is dropped: ${3 * IDS_KEPT} held at once, then ${3 * IDS_KEPT} more calls, then all committed, reserve exactly 0 and count once`, () => {
+    const store = new MemoryBudgetStore();
+    const now = Date.now();
+    const held = 3 * IDS_KEPT;
+    for (let i = 0; i < held; i++) expect(store.reserve(reserve(`h${i}`, now)).admitted).toBe(true);
+    // Other calls come and go meanwhile: the generations rotate several times.
+    for (let i = 0; i < 3 * IDS_KEPT; i++) {
+      store.reserve(reserve(`c${i}`, now));
+      store.commit(commit(`c${i}`));
+    }
+    expect(store.read([{ key: 'ids', budget: 'ids' }], now)[0]).toEqual({ used: tokens(3 * IDS_KEPT), reserved: tokens(5 * held) });
+    for (let i = 0; i < held; i++) expect(store.commit(commit(`h${i}`)).applied).toBe(true);
+    // Released exactly once each, charged once each; committed again, nothing changes.
+    expect(store.read([{ key: 'ids', budget: 'ids' }], now)[0]).toEqual({ used: tokens(3 * IDS_KEPT + held), reserved: tokens(0) });
+    expect(store.commit(commit(`h${held - 1}`)).applied).toBe(false);
+    expect(store.commit(commit(`h${held - IDS_KEPT}`)).applied).toBe(false);
+  });
+
+  it('a reservation whose lease ran out is released once by the sweep; reserved again under its id, it holds again; its commit releases that and counts once', () => {
+    const store = new MemoryBudgetStore();
+    const now = Date.now();
+    store.reserve({ ...reserve('late', now), leaseMs: 500 });
+    // The sweep runs at most once a second: past the lease and the sweep interval, it is released.
+    expect(store.read([{ key: 'ids', budget: 'ids' }], now + 2_000)[0]?.reserved).toEqual(tokens(0));
+    expect(store.read([{ key: 'ids', budget: 'ids' }], now + 4_000)[0]?.reserved).toEqual(tokens(0));
+    expect(store.reserve(reserve('late', now + 4_000)).admitted).toBe(true);
+    expect(store.read([{ key: 'ids', budget: 'ids' }], now + 4_000)[0]?.reserved).toEqual(tokens(5));
+    expect(store.commit(commit('late')).applied).toBe(true);
+    expect(store.commit(commit('late')).applied).toBe(false);
+    expect(store.read([{ key: 'ids', budget: 'ids' }], now + 4_000)[0]).toEqual({ used: tokens(1), reserved: tokens(0) });
+  });
 });
