@@ -1,6 +1,7 @@
 import { attributionValue } from '../attribution/normalize.js';
 import type { CompiledRule } from './budget-rule.js';
 import type { MatchSubject } from './rule.js';
+import type { CounterState } from './store.js';
 import { windowBounds } from './window.js';
 
 /** One budget counter: a rule, its `per` value and the window a call falls in. */
@@ -13,6 +14,18 @@ export interface CounterKey {
   readonly end: number;
   /** The store key: unique per rule, value and window (rule names cannot contain U+0001). */
   readonly id: string;
+  /**
+   * Where the {@link KnownCounters} of `owner` keeps this counter's last state: a key made once
+   * per window and value reaches it without a lookup. Only `KnownCounters` reads or writes it.
+   */
+  known?: KnownSlot;
+}
+
+/** One counter's last known state, as `KnownCounters` keeps it (its `key` is the newest window's). */
+export interface KnownSlot {
+  key: CounterKey;
+  state: CounterState;
+  readonly owner: object;
 }
 
 export function counterKey(rule: CompiledRule, perValue: string | undefined, now: number): CounterKey {

@@ -1,5 +1,6 @@
+import { ZERO_UNITS } from './amounts.js';
 import type { CompiledRule } from './budget-rule.js';
-import type { CounterKey } from './counter-key.js';
+import type { CounterKey, KnownSlot } from './counter-key.js';
 import type { CounterState } from './store.js';
 
 /** The last state this process saw of one counter. */
@@ -14,35 +15,44 @@ export interface KnownCounter {
  * at most `maxPerRule` `per` values per rule.
  */
 export class KnownCounters {
-  // Per rule, per `per` value ('' for none): no key strings built per call.
-  private readonly byRule = new Map<CompiledRule, Map<string, { key: CounterKey; state: CounterState }>>();
+  // Per rule, per `per` value ('' for none): no key strings built per call. Each counter key
+  // also points at its slot (`key.known`), so a call's keys reach their states without a lookup.
+  private readonly byRule = new Map<CompiledRule, Map<string, KnownSlot>>();
 
   constructor(private readonly maxPerRule: number) {}
 
   /** Keeps `state` for `key` unless a newer window is already known. */
   remember(key: CounterKey, state: CounterState): void {
+    const slot = key.known?.owner === this ? key.known : this.slotOf(key);
+    if (slot === undefined) return;
+    if (slot.key.start <= key.start) {
+      slot.key = key;
+      slot.state = state;
+    }
+  }
+
+  /** The slot of `key`'s counter, made on first sight (none past `maxPerRule` values), and linked from `key`. */
+  private slotOf(key: CounterKey): KnownSlot | undefined {
     let values = this.byRule.get(key.rule);
     if (values === undefined) {
       values = new Map();
       this.byRule.set(key.rule, values);
     }
     const value = key.perValue ?? '';
-    const existing = values.get(value);
-    if (existing !== undefined) {
-      if (existing.key.start <= key.start) {
-        existing.key = key;
-        existing.state = state;
-      }
-      return;
+    let slot = values.get(value);
+    if (slot === undefined) {
+      if (values.size >= this.maxPerRule) return undefined;
+      slot = { key, state: { used: ZERO_UNITS, reserved: ZERO_UNITS }, owner: this };
+      values.set(value, slot);
     }
-    if (values.size >= this.maxPerRule) return;
-    values.set(value, { key, state });
+    key.known = slot;
+    return slot;
   }
 
   /** The known state of `key`'s counter in `key`'s window, if any. */
   get(key: CounterKey): CounterState | undefined {
-    const k = this.byRule.get(key.rule)?.get(key.perValue ?? '');
-    return k !== undefined && k.key.start === key.start ? k.state : undefined;
+    const slot = key.known?.owner === this ? key.known : this.byRule.get(key.rule)?.get(key.perValue ?? '');
+    return slot !== undefined && slot.key.start === key.start ? slot.state : undefined;
   }
 
   *values(): IterableIterator<KnownCounter> {

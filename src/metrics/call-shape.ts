@@ -1,4 +1,5 @@
 import type { Attributes } from '@opentelemetry/api';
+import type { HistogramSeries } from './in-process-histograms.js';
 import { ATTR_ERROR_TYPE, ATTR_FINOPS_OUTCOME, ATTR_FINOPS_TOKEN_TYPE, ATTR_TOKEN_TYPE } from './semconv.js';
 
 export const TOKEN_TYPES = ['input', 'output', 'cache_read', 'cache_write'] as const;
@@ -24,6 +25,11 @@ export class CallShape {
   hasCost = false;
   onDemandEquivalentNano = 0;
   hasOnDemandEquivalent = false;
+  /**
+   * The in-process histogram series this shape records into (`genAiHistograms: 'producer'`),
+   * kept once looked up: input tokens, output tokens, duration, time to first chunk.
+   */
+  readonly series: (HistogramSeries | undefined)[] = [undefined, undefined, undefined, undefined];
 
   /** Operation, requested and served model, server address and port: what besides attribution tells shapes apart. */
   private readonly identity: readonly [string, string, string, string | undefined, number] | undefined;

@@ -53,13 +53,18 @@ export class InProcessHistograms {
   private readonly startMs = Date.now();
 
   record(index: HistogramIndex, value: number, attributes: Attributes): void {
+    this.seriesOf(index, attributes).record(value);
+  }
+
+  /** The series of histogram `index` for `attributes` (made on first use): a caller that keeps it records without a lookup. */
+  seriesOf(index: HistogramIndex, attributes: Attributes): HistogramSeries {
     const map = this.series[index] as Map<Attributes, HistogramSeries>;
     let s = map.get(attributes);
     if (s === undefined) {
       s = new HistogramSeries((HISTOGRAMS[index] as { boundaries: readonly number[] }).boundaries);
       map.set(attributes, s);
     }
-    s.record(value);
+    return s;
   }
 
   /** The histograms as the OpenTelemetry SDK's `MetricData` (cumulative, explicit buckets). */

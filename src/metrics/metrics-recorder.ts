@@ -196,10 +196,17 @@ export class MetricsRecorder {
     return shape;
   }
 
-  private histogram(index: HistogramIndex, value: number, attributes: Attributes): void {
+  /**
+   * Records `value` in histogram `index` under `attributes`; in producer mode through the series
+   * the shape keeps in `slot` (no lookup per record), unless the attributes are an error's.
+   */
+  private histogram(index: HistogramIndex, value: number, attributes: Attributes, shape: CallShape, slot: number): void {
     const mode = this.options.histograms;
-    if (mode === 'producer') this.options.inProcess?.record(index, value, attributes);
-    else if (mode === 'instruments' && this.instruments !== undefined) {
+    const inProcess = this.options.inProcess;
+    if (mode === 'producer' && inProcess !== undefined) {
+      if (slot < 0) inProcess.record(index, value, attributes);
+      else (shape.series[slot] ??= inProcess.seriesOf(index, attributes)).record(value);
+    } else if (mode === 'instruments' && this.instruments !== undefined) {
       const i = this.instruments;
       (index === TOKEN_USAGE ? i.tokenUsage : index === DURATION ? i.duration : i.timeToFirstChunk)?.record(value, attributes);
     }
@@ -213,15 +220,16 @@ export class MetricsRecorder {
     const shape = this.shapeFor(settlement);
     if (record.usageSource !== 'none') {
       // The conventions count cache reads and writes as input.
-      this.histogram(TOKEN_USAGE, record.inputTokens + record.cacheReadInputTokens + record.cacheWriteInputTokens, shape.inputTokens);
-      this.histogram(TOKEN_USAGE, record.outputTokens, shape.outputTokens);
+      this.histogram(TOKEN_USAGE, record.inputTokens + record.cacheReadInputTokens + record.cacheWriteInputTokens, shape.inputTokens, shape, 0);
+      this.histogram(TOKEN_USAGE, record.outputTokens, shape.outputTokens, shape, 1);
       shape.tokens[0] = (shape.tokens[0] ?? 0) + record.inputTokens;
       shape.tokens[1] = (shape.tokens[1] ?? 0) + record.outputTokens;
       shape.tokens[2] = (shape.tokens[2] ?? 0) + record.cacheReadInputTokens;
       shape.tokens[3] = (shape.tokens[3] ?? 0) + record.cacheWriteInputTokens;
     }
-    this.histogram(DURATION, record.durationMs / 1000, record.error === undefined ? shape.histogram : shape.errorAttrs(record.error));
-    if (record.timeToFirstChunkMs !== undefined) this.histogram(TIME_TO_FIRST_CHUNK, record.timeToFirstChunkMs / 1000, shape.histogram);
+    if (record.error === undefined) this.histogram(DURATION, record.durationMs / 1000, shape.histogram, shape, 2);
+    else this.histogram(DURATION, record.durationMs / 1000, shape.errorAttrs(record.error), shape, -1);
+    if (record.timeToFirstChunkMs !== undefined) this.histogram(TIME_TO_FIRST_CHUNK, record.timeToFirstChunkMs / 1000, shape.histogram, shape, 3);
     const outcome: OutcomeName = record.outcome;
     const index = OUTCOMES.indexOf(outcome);
     shape.calls[index] = (shape.calls[index] ?? 0) + 1;
