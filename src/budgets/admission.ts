@@ -24,6 +24,8 @@ export interface Reservation {
   readonly estimate: Units;
   /** `false` when the store failed and `onStoreError: 'allow'` let the call through unreserved. */
   readonly reserved: boolean;
+  /** The store's hold on it ({@link ReserveResult.handle}), given back with the commit. */
+  readonly handle?: unknown;
 }
 
 /** `promise`, or a rejection once `ms` have passed (the timer never keeps the process alive). */
@@ -155,13 +157,13 @@ export class BudgetAdmission {
     const id = nextReservationId();
     let result: ReserveResult | Promise<ReserveResult>;
     try {
-      result = c.store.reserve({ id, entries, now: call.startedAt, leaseMs: c.leaseMs });
+      result = c.store.reserve({ id, entries, now: call.startedAt, leaseMs: c.leaseMs, fresh: true });
     } catch (error) {
       return this.storeFailed(call, { id, keys, entries, estimate, reserved: false }, error);
     }
-    if (!isPromise(result)) return this.decide(call, { id, keys, entries, estimate, reserved: true }, result);
+    if (!isPromise(result)) return this.decide(call, { id, keys, entries, estimate, reserved: true, handle: result.handle }, result);
     return result.then(
-      (r) => this.decide(call, { id, keys, entries, estimate, reserved: true }, r),
+      (r) => this.decide(call, { id, keys, entries, estimate, reserved: true, handle: r.handle }, r),
       (error: unknown) => this.storeFailed(call, { id, keys, entries, estimate, reserved: false }, error),
     );
   }

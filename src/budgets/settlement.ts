@@ -36,7 +36,7 @@ export class BudgetSettlement {
       entries[i] = { key: key.id, budget: key.rule.name, actual, windowEnd: key.end };
     }
     try {
-      const result = c.store.commit({ id: reservation.id, entries, now: Date.now() });
+      const result = c.store.commit({ id: reservation.id, entries, now: Date.now(), handle: reservation.handle });
       if (!isPromise(result)) {
         this.afterCommit(reservation, result, settlement);
         return;

@@ -22,6 +22,12 @@ export interface ReserveRequest {
   readonly now: number;
   /** How long the reservation holds if it is never committed (a crashed process). */
   readonly leaseMs: number;
+  /**
+   * `true` when the caller made `id` for this request and never sent it before (admission
+   * does): a store may skip looking for an earlier reservation under it. Re-sent requests leave
+   * it unset.
+   */
+  readonly fresh?: boolean;
 }
 
 /** A counter's state: committed usage and live reservations, in store units (integers; cost in nano-USD). */
@@ -39,6 +45,8 @@ export interface ReserveResult {
   readonly exceeded: readonly { readonly index: number; readonly field: UnitField }[];
   /** Each entry's state before this reservation. */
   readonly states: readonly CounterState[];
+  /** Opaque: the store's own hold on the reservation, given back with its commit ({@link CommitRequest.handle}) so the store need not look it up. */
+  readonly handle?: unknown;
 }
 
 export interface CommitEntry {
@@ -58,6 +66,8 @@ export interface CommitRequest {
   readonly id: string;
   readonly entries: readonly CommitEntry[];
   readonly now: number;
+  /** The {@link ReserveResult.handle} the reservation of `id` was answered with, if any. A store checks it is its own and for `id`. */
+  readonly handle?: unknown;
 }
 
 export interface CommitResult {

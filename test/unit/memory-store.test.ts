@@ -64,4 +64,60 @@ describe('memory store: the ids it remembers', () => {
     expect(store.commit(commit('late')).applied).toBe(false);
     expect(store.read([{ key: 'ids', budget: 'ids' }], now + 4_000)[0]).toEqual({ used: tokens(1), reserved: tokens(0) });
   });
+
+  describe('as admission uses it: fresh ids, commits with the handle', () => {
+    const fresh = (id: string, now: number): ReserveRequest => ({ ...reserve(id, now), fresh: true });
+
+    it(`${3 * IDS_KEPT} held across generations, ${3 * IDS_KEPT} calls meanwhile: each commit through its handle releases and counts once, a repeat by id or by handle changes nothing`, () => {
+      const store = new MemoryBudgetStore();
+      const now = Date.now();
+      const handles = Array.from({ length: 3 * IDS_KEPT }, (_, i) => store.reserve(fresh(`h${i}`, now)).handle);
+      for (let i = 0; i < 3 * IDS_KEPT; i++) store.commit({ ...commit(`c${i}`), handle: store.reserve(fresh(`c${i}`, now)).handle });
+      expect(store.read([{ key: 'ids', budget: 'ids' }], now)[0]).toEqual({ used: tokens(3 * IDS_KEPT), reserved: tokens(5 * 3 * IDS_KEPT) });
+      handles.forEach((handle, i) => expect(store.commit({ ...commit(`h${i}`), handle }).applied).toBe(true));
+      expect(store.read([{ key: 'ids', budget: 'ids' }], now)[0]).toEqual({ used: tokens(6 * IDS_KEPT), reserved: tokens(0) });
+      const last = 3 * IDS_KEPT - 1;
+      expect(store.commit({ ...commit(`h${last}`), handle: handles[last] }).applied).toBe(false);
+      expect(store.commit(commit(`h${last}`)).applied).toBe(false);
+      expect(store.commit(commit(`h${last - IDS_KEPT + 1}`)).applied).toBe(false);
+      // A re-sent reserve of a recent id (not fresh) is recognised: nothing is reserved again.
+      expect(store.reserve(reserve(`h${last}`, now)).admitted).toBe(true);
+      expect(store.read([{ key: 'ids', budget: 'ids' }], now)[0]).toEqual({ used: tokens(6 * IDS_KEPT), reserved: tokens(0) });
+    });
+
+    it(`a fresh reservation never committed is still released when its lease runs out, ${3 * IDS_KEPT} calls later (carried through the generations)`, () => {
+      const store = new MemoryBudgetStore();
+      const now = Date.now();
+      store.reserve({ ...fresh('lost', now), leaseMs: 500 });
+      for (let i = 0; i < 3 * IDS_KEPT; i++) store.commit({ ...commit(`c${i}`), handle: store.reserve(fresh(`c${i}`, now)).handle });
+      expect(store.read([{ key: 'ids', budget: 'ids' }], now)[0]?.reserved).toEqual(tokens(5));
+      expect(store.read([{ key: 'ids', budget: 'ids' }], now + 2_000)[0]).toEqual({ used: tokens(3 * IDS_KEPT), reserved: tokens(0) });
+    });
+
+    it("a handle that is another store's, or another id's, is not trusted: the commit finds its reservation by id", () => {
+      const store = new MemoryBudgetStore();
+      const other = new MemoryBudgetStore();
+      const now = Date.now();
+      const a = store.reserve(fresh('a', now)).handle;
+      const b = store.reserve(fresh('b', now)).handle;
+      const foreign = other.reserve(fresh('a', now)).handle;
+      expect(store.commit({ ...commit('a'), handle: foreign }).applied).toBe(true);
+      expect(store.commit({ ...commit('b'), handle: a }).applied).toBe(true);
+      // 'a' and 'b' were each released once and counted once; the wrong handles changed nothing else.
+      expect(store.read([{ key: 'ids', budget: 'ids' }], now)[0]).toEqual({ used: tokens(2), reserved: tokens(0) });
+      expect(store.commit({ ...commit('b'), handle: b }).applied).toBe(false);
+      expect(store.commit({ ...commit('a'), handle: a }).applied).toBe(false);
+      expect(other.read([{ key: 'ids', budget: 'ids' }], now)[0]).toEqual({ used: tokens(0), reserved: tokens(5) });
+    });
+
+    it('fresh reservations made after the first lookup by id are found by id too', () => {
+      const store = new MemoryBudgetStore();
+      const now = Date.now();
+      expect(store.commit(commit('unknown')).applied).toBe(true);
+      for (let i = 0; i < IDS_KEPT + 10; i++) store.reserve(fresh(`f${i}`, now));
+      expect(store.commit(commit(`f${IDS_KEPT + 9}`)).applied).toBe(true);
+      expect(store.commit(commit('f0')).applied).toBe(true);
+      expect(store.read([{ key: 'ids', budget: 'ids' }], now)[0]).toEqual({ used: tokens(3), reserved: tokens(5 * (IDS_KEPT + 8)) });
+    });
+  });
 });
