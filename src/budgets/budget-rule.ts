@@ -3,6 +3,7 @@ import { MAX_COST_LIMIT_USD, MAX_SAFE_AMOUNT } from '../money.js';
 import { assertKnownKeys } from '../validate.js';
 import { LIMIT_TYPES, limitsToUnits, type Limits, type UnitLimits } from './amounts.js';
 import { assertRuleKey, compileMatch, type CallMatch, type Matcher } from './rule.js';
+import type { CounterState } from './store.js';
 import { BUDGET_WINDOWS, type BudgetWindow } from './window.js';
 
 /** A spending cap on the calls it matches. */
@@ -38,7 +39,42 @@ export interface CompiledRule {
   readonly alertAt: readonly number[];
   /** Whether the rule limits cost (so a call must have a price to be admitted). */
   readonly limitsCost: boolean;
+  /** Its counter keys in the current window, made as calls need them (`cachedCounterKey`). */
+  keys: RuleWindowKeys | undefined;
 }
+
+/** A rule's counter keys in one window: per `per` value, or the one key of a rule without `per`. */
+export interface RuleWindowKeys {
+  readonly start: number;
+  readonly end: number;
+  readonly byValue: Map<string, CounterKey>;
+  none: CounterKey | undefined;
+}
+
+/** One budget counter: a rule, its `per` value and the window a call falls in. */
+export interface CounterKey {
+  readonly rule: CompiledRule;
+  /** The `per` value, or `undefined` for a rule without `per`. */
+  readonly perValue: string | undefined;
+  /** Window bounds, epoch ms (`end` is `Infinity` for `total`). */
+  readonly start: number;
+  readonly end: number;
+  /** The store key: unique per rule, value and window (rule names cannot contain U+0001). */
+  readonly id: string;
+  /**
+   * Where the {@link KnownCounters} of `owner` keeps this counter's last state: a key made once
+   * per window and value reaches it without a lookup. Only `KnownCounters` reads or writes it.
+   */
+  known?: KnownSlot;
+}
+
+/** One counter's last known state, as `KnownCounters` keeps it (its `key` is the newest window's). */
+export interface KnownSlot {
+  key: CounterKey;
+  state: CounterState;
+  readonly owner: object;
+}
+
 
 const RULE_KEYS = ['name', 'match', 'per', 'limit', 'window', 'action', 'alertAt'];
 
@@ -95,6 +131,7 @@ function compileRule(raw: unknown, i: number, names: Set<string>): CompiledRule 
     enforce: action === 'block',
     alertAt: (alertAt as number[]).slice().sort((a, b) => a - b),
     limitsCost: limits.costUsd !== undefined,
+    keys: undefined,
   };
 }
 
