@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { AloneSummary } from './alone.js';
-import type { OverheadSummary, VariantKey } from './overhead.js';
+import type { OverheadRun, OverheadSummary, VariantKey } from './overhead.js';
 import { fmt } from './stats.js';
 
 const exec = promisify(execFile);
@@ -20,6 +20,8 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export interface RunSummary {
   readonly node: string;
   readonly overhead?: OverheadSummary;
+  /** A single-process overhead run's measurement (how the processes of a run report back). */
+  readonly overheadRun?: OverheadRun;
   readonly alone?: AloneSummary;
 }
 

@@ -36,6 +36,20 @@ export interface Cell {
 /** Per operation, per variant. */
 export type OverheadSummary = Record<string, Partial<Record<VariantKey, Cell>>>;
 
+/** One process's measurement: its cells, and what was checked (spans and records counted per block). */
+export interface OverheadRun {
+  readonly summary: OverheadSummary;
+  readonly proof: readonly string[];
+  readonly rounds: number;
+}
+
+const LABELS: Record<VariantKey, string> = {
+  bare: 'bare client',
+  producer: "bedrock-finops, `genAiHistograms: 'producer'`",
+  instruments: 'bedrock-finops, default (`true`)',
+  peer: 'OTel instrumentation-aws-sdk 0.78',
+};
+
 interface Plan {
   readonly op: Operation;
   readonly block: number;
@@ -46,8 +60,7 @@ interface Plan {
   readonly goal?: number;
 }
 
-function plans(smoke: boolean): Plan[] {
-  const rounds = smoke ? 1 : 15;
+function plans(smoke: boolean, rounds = smoke ? 1 : 15): Plan[] {
   return [
     { op: CONVERSE_OP, block: smoke ? 10 : 50, blocks: smoke ? 2 : 16, rounds, warmup: smoke ? 20 : 500, target: 1.05, goal: 1.03 },
     { op: INVOKE_OP, block: smoke ? 10 : 50, blocks: smoke ? 2 : 16, rounds, warmup: smoke ? 20 : 500, target: 1.05, goal: 1.03 },
@@ -55,13 +68,14 @@ function plans(smoke: boolean): Plan[] {
   ];
 }
 
-export async function overhead(peer: Peer, smoke: boolean): Promise<{ lines: string[]; summary: OverheadSummary }> {
+/** The sides measured in this process, `rounds` rounds per operation. */
+export async function overhead(peer: Peer, smoke: boolean, rounds?: number): Promise<OverheadRun> {
   const producer = meteredPlugin('producer');
   const instruments = meteredPlugin('instruments');
-  const lines = ['| Operation | Side | µs per call | added µs | ratio, wall time | ratio, CPU time | target |', '|---|---|---|---|---|---|---|'];
   const summary: OverheadSummary = {};
   const proof: string[] = [];
-  for (const plan of plans(smoke)) {
+  const planned = plans(smoke, rounds);
+  for (const plan of planned) {
     const variants: Variant[] = [
       { key: 'bare', label: 'bare', peer: false, scoped: false },
       { key: 'producer', label: "bedrock-finops, `genAiHistograms: 'producer'`", metered: producer, peer: false, scoped: true },
@@ -120,15 +134,6 @@ export async function overhead(peer: Peer, smoke: boolean): Promise<{ lines: str
       cells[v.key] = { us: median(wall.get(v.key)!), ratio: median(rs.wall), low: Math.min(...rs.wall), high: Math.max(...rs.wall), cpuRatio: median(rs.cpu), cpuLow: Math.min(...rs.cpu), cpuHigh: Math.max(...rs.cpu) };
     }
     summary[plan.op.name] = cells;
-    const bareUs = cells.bare!.us;
-    const p = cells.producer!.ratio;
-    const verdict = p <= (plan.goal ?? plan.target) ? 'met' + (plan.goal === undefined ? '' : ', goal too') : p <= plan.target ? 'met (goal not)' : '**not met**';
-    const target = `≤ ${plan.target}×${plan.goal === undefined ? '' : ` (goal ${plan.goal}×)`}: ${verdict}`;
-    lines.push(`| ${plan.op.name} | bare client | ${fmt(bareUs)} | | | | |`);
-    for (const v of variants.slice(1)) {
-      const c = cells[v.key]!;
-      lines.push(`| | ${v.label} | ${fmt(c.us)} | ${signed(c.us - bareUs)} | **${fmt(c.ratio, 3)}×** (${fmt(c.low, 3)}–${fmt(c.high, 3)}) | ${fmt(c.cpuRatio, 3)}× (${fmt(c.cpuLow, 3)}–${fmt(c.cpuHigh, 3)}) | ${v.key === 'producer' ? target : ''} |`);
-    }
     // The plugin recorded one operation duration per call through each reader; the peer as it does.
     const recorded = { producer: (await histogramCount(producer.reader, DURATION)) - before.producer, instruments: (await histogramCount(instruments.reader, DURATION)) - before.instruments, peer: (await histogramCount(peer.reader, DURATION)) - before.peer };
     for (const k of ['producer', 'instruments'] as const)
@@ -137,14 +142,62 @@ export async function overhead(peer: Peer, smoke: boolean): Promise<{ lines: str
   }
   await producer.finops.shutdown();
   await instruments.finops.shutdown();
-  const first = plans(smoke)[0]!;
+  return { summary, proof, rounds: planned[0]?.rounds ?? 0 };
+}
+
+/**
+ * The table: each cell over the processes measured (one or more runs of {@link overhead}, each
+ * in its own process): the median process's ratio, the lowest and highest process's in brackets.
+ * A process's ratio is already the median of its rounds; processes differ more than rounds do
+ * (code layout, JIT decisions), so the median of several is what a single run should be read as.
+ */
+export function overheadTable(runs: readonly OverheadRun[], smoke: boolean): { lines: string[]; summary: OverheadSummary } {
+  const lines = ['| Operation | Side | µs per call | added µs | ratio, wall time | ratio, CPU time | target |', '|---|---|---|---|---|---|---|'];
+  const summary: OverheadSummary = {};
+  const planned = plans(smoke, runs[0]?.rounds);
+  for (const plan of planned) {
+    const cells: Partial<Record<VariantKey, Cell>> = {};
+    for (const key of Object.keys(LABELS) as VariantKey[]) {
+      const per = runs.map((r) => r.summary[plan.op.name]?.[key]).filter((c): c is Cell => c !== undefined);
+      if (per.length === 0) continue;
+      const ratios = per.map((c) => c.ratio);
+      const cpu = per.map((c) => c.cpuRatio);
+      // One process: its rounds' range; several: the processes' range.
+      const one = per.length === 1 ? per[0] : undefined;
+      cells[key] = {
+        us: median(per.map((c) => c.us)),
+        ratio: median(ratios),
+        low: one?.low ?? Math.min(...ratios),
+        high: one?.high ?? Math.max(...ratios),
+        cpuRatio: median(cpu),
+        cpuLow: one?.cpuLow ?? Math.min(...cpu),
+        cpuHigh: one?.cpuHigh ?? Math.max(...cpu),
+      };
+    }
+    summary[plan.op.name] = cells;
+    const bareUs = cells.bare?.us ?? Number.NaN;
+    const p = cells.producer?.ratio ?? Number.NaN;
+    const verdict = p <= (plan.goal ?? plan.target) ? 'met' + (plan.goal === undefined ? '' : ', goal too') : p <= plan.target ? 'met (goal not)' : '**not met**';
+    const target = `≤ ${plan.target}×${plan.goal === undefined ? '' : ` (goal ${plan.goal}×)`}: ${verdict}`;
+    lines.push(`| ${plan.op.name} | bare client | ${fmt(bareUs)} | | | | |`);
+    for (const key of ['producer', 'instruments', 'peer'] as const) {
+      const c = cells[key];
+      if (c === undefined) continue;
+      lines.push(`| | ${LABELS[key]} | ${fmt(c.us)} | ${signed(c.us - bareUs)} | **${fmt(c.ratio, 3)}×** (${fmt(c.low, 3)}–${fmt(c.high, 3)}) | ${fmt(c.cpuRatio, 3)}× (${fmt(c.cpuLow, 3)}–${fmt(c.cpuHigh, 3)}) | ${key === 'producer' ? target : ''} |`);
+    }
+  }
+  const first = planned[0]!;
+  const across =
+    runs.length === 1
+      ? `the median of ${first.rounds} rounds, the lowest and highest round in brackets`
+      : `the median of ${runs.length} processes, the lowest and highest process in brackets; a process's ratio is the median of its ${first.rounds} rounds`;
   lines.push(
     '',
-    `µs per call: wall-clock, median block. Ratios to the bare client: the median of ${first.rounds} rounds, the lowest and highest round in brackets; each round's ratio is its median block over the bare client's, in wall-clock time and in process CPU time (which leaves out waiting for a core). A round is ${first.blocks} blocks per side (${first.block} calls each; streams ${plans(smoke)[2]!.block}), interleaved in a rotating order, after a warm-up. Every call creates its command, as an app does.`,
+    `µs per call: wall-clock, median block${runs.length === 1 ? '' : ' (median process)'}. Ratios to the bare client: ${across}; each round's ratio is its median block over the bare client's, in wall-clock time and in process CPU time (which leaves out waiting for a core). A round is ${first.blocks} blocks per side (${first.block} calls each; streams ${planned[2]!.block}), interleaved in a rotating order, after a warm-up. Every call creates its command, as an app does.`,
     '',
     "- **bedrock-finops**: attribution scope per call (`withAttribution`, one of 100 tenants), an SDK `MeterProvider` with a reader (`finops.metricProducer` registered on it in `'producer'` mode), the bundled pricing, one budget on the in-memory store.",
     '- **OTel instrumentation-aws-sdk 0.78** (the newest that runs on Node 20; 0.79 needs Node ≥ 22.15 and has the same Bedrock logic): tracing through a `BatchSpanProcessor` into an in-memory exporter, its GenAI metrics on an SDK `MeterProvider` (it records them for Converse and ConverseStream, not InvokeModel), the `AsyncLocalStorage` context manager. Enabled around its own blocks only.',
-    `- Checked, not assumed: every block's spans were counted (bare and plugin blocks 0, the peer's one per call) and each plugin's records were counted through its reader. ${proof.join('. ')}.`,
+    `- Checked, not assumed: every block's spans were counted (bare and plugin blocks 0, the peer's one per call) and each plugin's records were counted through its reader${runs.length === 1 ? '' : ' (in every process; the first one\'s counts)'}. ${runs[0]?.proof.join('. ') ?? ''}.`,
   );
   return { lines, summary };
 }

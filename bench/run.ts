@@ -6,6 +6,8 @@
  * `npm run bench -- --smoke` runs every section briefly (no other Node, no file written; CI keeps
  * it from rotting, no timing is asserted). `--only=overhead,alone` runs some sections;
  * `--json` prints their summary on a `BENCH_JSON` line (how other Node versions report back).
+ * The overhead section runs in `--processes=5` fresh processes of `--rounds=7` each (one process
+ * with `--json` or `--smoke`).
  */
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -17,7 +19,7 @@ import { loadAverage } from './stats.js';
 
 // The instrumentation must hook module loading before the SDK loads: the sections come after.
 const peer = installPeer();
-const { overhead } = await import('./overhead.js');
+const { overhead, overheadTable } = await import('./overhead.js');
 const { alone } = await import('./alone.js');
 const { decompose } = await import('./decompose.js');
 const { fresh } = await import('./fresh.js');
@@ -26,6 +28,7 @@ const { stores } = await import('./stores.js');
 const { memory } = await import('./memory.js');
 const { nodes } = await import('./nodes.js');
 type RunSummary = import('./nodes.js').RunSummary;
+type OverheadRun = import('./overhead.js').OverheadRun;
 
 const smoke = process.argv.includes('--smoke');
 const json = process.argv.includes('--json');
@@ -33,6 +36,14 @@ const only = process.argv
   .find((a) => a.startsWith('--only='))
   ?.slice('--only='.length)
   .split(',');
+const option = (name: string): number | undefined => {
+  const value = process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+  return value === undefined ? undefined : Number(value);
+};
+// The overhead section runs in this many processes (the table gives the median process), each
+// `rounds` rounds; a child run (`--json`) measures in its own process.
+const processes = option('processes') ?? (smoke || json ? 1 : 5);
+const rounds = option('rounds') ?? (processes > 1 ? 7 : undefined);
 const section = (name: string): boolean => only === undefined || only.includes(name);
 const out: string[] = [];
 const log = (...lines: string[]): void => {
@@ -51,9 +62,22 @@ log(
   '',
 );
 if (section('overhead')) {
-  log('## Per-call overhead next to OpenTelemetry\'s aws-sdk instrumentation (one process, in-process request handler)', '');
-  const r = await overhead(peer, smoke);
-  summary = { ...summary, overhead: r.summary };
+  log(`## Per-call overhead next to OpenTelemetry's aws-sdk instrumentation (in process, in-process request handler${processes > 1 ? `; ${processes} processes` : ''})`, '');
+  const runs: OverheadRun[] = [];
+  if (processes <= 1) runs.push(await overhead(peer, smoke, rounds));
+  else
+    for (let i = 0; i < processes; i++) {
+      const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--only=overhead', '--json', '--processes=1', `--rounds=${rounds ?? 7}`], {
+        maxBuffer: 2 ** 24,
+        env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+      });
+      const line = stdout.split('\n').find((l) => l.startsWith('BENCH_JSON '));
+      const run = line === undefined ? undefined : (JSON.parse(line.slice('BENCH_JSON '.length)) as RunSummary).overheadRun;
+      if (run === undefined) throw new Error('an overhead process reported nothing');
+      runs.push(run);
+    }
+  const r = overheadTable(runs, smoke);
+  summary = { ...summary, overhead: r.summary, ...(runs.length === 1 ? { overheadRun: runs[0] } : {}) };
   log(...r.lines, '');
 }
 if (section('alone')) {
