@@ -46,13 +46,24 @@ function isPromise<T>(v: T | Promise<T>): v is Promise<T> {
   return typeof (v as { then?: unknown } | undefined)?.then === 'function';
 }
 
+/** The last endpoint read, and its parts: the SDK's endpoint cache hands every call the same URL. */
+let lastHref: string | undefined;
+let lastAddress = '';
+let lastPort = 443;
+
 /** The endpoint the SDK resolved for this operation (set on the context before sending). */
 function noteEndpoint(call: Call, context: HandlerExecutionContext): void {
   const url = context.endpointV2?.url;
   if (url === undefined) return;
-  call.serverAddress = url.hostname;
-  if (url.port !== '') call.serverPort = Number(url.port);
-  else if (url.protocol === 'http:') call.serverPort = 80;
+  // A URL's part getters build new strings on every read (its href is stored): parts are read once per address.
+  const href = url.href;
+  if (href !== lastHref) {
+    lastAddress = url.hostname;
+    lastPort = url.port !== '' ? Number(url.port) : url.protocol === 'http:' ? 80 : 443;
+    lastHref = href;
+  }
+  call.serverAddress = lastAddress;
+  call.serverPort = lastPort;
 }
 
 const TWO_INSTANCES_MESSAGE =

@@ -31,11 +31,21 @@ export class CallShape {
    */
   readonly series: (HistogramSeries | undefined)[] = [undefined, undefined, undefined, undefined];
 
-  /** Operation, requested and served model, server address and port: what besides attribution tells shapes apart. */
-  private readonly identity: readonly [string, string, string, string | undefined, number] | undefined;
+  // Operation, requested and served model, server address and port: what besides attribution
+  // tells shapes apart (fields of the shape itself: one object read per call, no array beside it).
+  private readonly operation: string | undefined;
+  private readonly requestedModelId: string;
+  private readonly modelId: string;
+  private readonly serverAddress: string | undefined;
+  private readonly serverPort: number;
 
   constructor(semconv: Attributes, attribution: Readonly<Record<string, string>>, histogramAttribution: boolean, identity: readonly [string, string, string, string | undefined, number] | undefined) {
-    this.identity = identity;
+    // The overflow shape (no identity) matches nothing.
+    this.operation = identity?.[0];
+    this.requestedModelId = identity?.[1] ?? '';
+    this.modelId = identity?.[2] ?? '';
+    this.serverAddress = identity?.[3];
+    this.serverPort = identity?.[4] ?? 0;
     this.finops = { ...attribution, ...semconv };
     this.histogram = histogramAttribution ? this.finops : semconv;
     this.inputTokens = { ...this.histogram, [ATTR_TOKEN_TYPE]: 'input' };
@@ -46,8 +56,7 @@ export class CallShape {
 
   /** Whether a call with these (and this shape's attribution) belongs to this shape. */
   matches(operation: string, requestedModelId: string, modelId: string, serverAddress: string | undefined, serverPort: number): boolean {
-    const i = this.identity;
-    return i !== undefined && i[0] === operation && i[1] === requestedModelId && i[2] === modelId && i[3] === serverAddress && i[4] === serverPort;
+    return this.operation === operation && this.requestedModelId === requestedModelId && this.modelId === modelId && this.serverAddress === serverAddress && this.serverPort === serverPort;
   }
 
   errorAttrs(errorType: string): Attributes {
