@@ -1,102 +1,9 @@
 import { addUnits, exceededField, isZeroUnits, subUnits, ZERO_UNITS, type UnitField, type Units } from './amounts.js';
-import { IDS_KEPT } from './committed-ids.js';
+import { COMMITTED, EXPIRED, HELD, NO_COUNTERS, NO_ENTRIES, Reservation, ReservationIds, type Counter } from './reservation-ids.js';
 import type { BudgetStore, CommitRequest, CommitResult, CounterRef, CounterState, ReservationEntry, ReserveRequest, ReserveResult } from './store.js';
-
-interface Counter {
-  used: Units;
-  reserved: Units;
-  windowEnd: number;
-}
-
-/** Held: reserved, not settled. Expired: its lease ran out and the sweep released it. Committed: settled (the id is remembered, nothing else). */
-const HELD = 0;
-const EXPIRED = 1;
-const COMMITTED = 2;
 
 const SWEEP_EVERY_MS = 1_000;
 const NONE: readonly { index: number; field: UnitField }[] = Object.freeze([]);
-const NO_COUNTERS: readonly Counter[] = Object.freeze([]);
-const NO_ENTRIES: readonly ReservationEntry[] = Object.freeze([]);
-
-/**
- * A reservation id the store knows: the counters it holds (by reference) and where it stands.
- * Also the handle `reserve` answers and `commit` takes back, so a commit finds its reservation
- * without a lookup.
- */
-class Reservation {
-  /** The generation it was last added to. */
-  generation = 0;
-  constructor(
-    readonly store: object,
-    readonly id: string,
-    public entries: readonly ReservationEntry[],
-    public counters: readonly Counter[],
-    readonly expiresAt: number,
-    public state: typeof HELD | typeof EXPIRED | typeof COMMITTED,
-  ) {}
-}
-
-/**
- * The reservations a store remembers, in two generations (like `CommittedIds`): a reservation
- * goes to the young generation; after {@link IDS_KEPT} of them it becomes the old one and the old
- * one is dropped whole, except reservations still held, which move to the young one. Nothing is
- * deleted one at a time. The generations are arrays; they are indexed by id (two maps) only once
- * something asks by id (a reserve re-sent, a commit without its handle). Admission does neither
- * (`fresh` ids, commits with the handle), so per call the store appends to an array, where a map
- * of live reservations beside a set of committed ids cost five hash operations and a delete on
- * tables the SDK's work between calls has pushed out of the CPU's caches.
- */
-class ReservationIds {
-  private young: Reservation[] = [];
-  private old: Reservation[] = [];
-  private generation = 0;
-  /** The generations by id, once something has asked by id (then kept up to date). */
-  private byId: { young: Map<string, Reservation>; old: Map<string, Reservation> } | undefined;
-
-  get(id: string): Reservation | undefined {
-    const byId = (this.byId ??= { young: ReservationIds.index(this.young), old: ReservationIds.index(this.old) });
-    return byId.young.get(id) ?? byId.old.get(id);
-  }
-
-  /** The last reservation under each id wins, as it does in a map filled in order. */
-  private static index(generation: readonly Reservation[]): Map<string, Reservation> {
-    const map = new Map<string, Reservation>();
-    for (const r of generation) map.set(r.id, r);
-    return map;
-  }
-
-  add(r: Reservation): void {
-    if (this.young.length >= IDS_KEPT) this.rotate();
-    r.generation = this.generation;
-    this.young.push(r);
-    this.byId?.young.set(r.id, r);
-  }
-
-  /** Keeps a settled reservation among the young ones, so it is remembered for at least {@link IDS_KEPT} more. */
-  keep(r: Reservation): void {
-    if (r.generation !== this.generation) this.add(r);
-  }
-
-  private rotate(): void {
-    const dropped = this.old;
-    this.old = this.young;
-    this.young = [];
-    this.generation++;
-    if (this.byId !== undefined) this.byId = { young: new Map(), old: this.byId.young };
-    for (const r of dropped) {
-      // Still held (and not already carried into the generation that stays): carried over.
-      if (r.state !== HELD || r.generation === this.generation - 1) continue;
-      r.generation = this.generation;
-      this.young.push(r);
-      this.byId?.young.set(r.id, r);
-    }
-  }
-
-  *values(): IterableIterator<Reservation> {
-    yield* this.young;
-    yield* this.old;
-  }
-}
 
 /**
  * The default budget store and the reference for every other: counters in this process's
@@ -113,7 +20,7 @@ export class MemoryBudgetStore implements BudgetStore {
   private counter(key: string, windowEnd: number): Counter {
     let c = this.counters.get(key);
     if (c === undefined) {
-      c = { used: ZERO_UNITS, reserved: ZERO_UNITS, windowEnd };
+      c = { used: ZERO_UNITS, reserved: ZERO_UNITS, windowEnd, deleted: false };
       this.counters.set(key, c);
     }
     return c;
@@ -127,6 +34,7 @@ export class MemoryBudgetStore implements BudgetStore {
     }
     r.entries = NO_ENTRIES;
     r.counters = NO_COUNTERS;
+    this.ids.settled(r);
   }
 
   private sweep(now: number): void {
@@ -138,7 +46,11 @@ export class MemoryBudgetStore implements BudgetStore {
       this.release(r);
     }
     // A counter outlives its window by a day so late commits still land on it.
-    for (const [key, c] of this.counters) if (c.windowEnd + 86_400_000 < now && isZeroUnits(c.reserved)) this.counters.delete(key);
+    for (const [key, c] of this.counters)
+      if (c.windowEnd + 86_400_000 < now && isZeroUnits(c.reserved)) {
+        c.deleted = true;
+        this.counters.delete(key);
+      }
   }
 
   reserve(request: ReserveRequest): ReserveResult {
@@ -170,6 +82,8 @@ export class MemoryBudgetStore implements BudgetStore {
       const c = counters[i] as Counter;
       c.reserved = addUnits(c.reserved, (entries[i] as ReservationEntry).amounts);
     }
+    // A re-sent reserve of an expired id takes its place: a commit with the expired one's handle is looked up by id.
+    if (prior !== undefined) prior.replaced = true;
     const r = new Reservation(this, request.id, entries, counters, request.now + request.leaseMs, HELD);
     this.ids.add(r);
     return { admitted: true, rejected: undefined, exceeded: exceeded ?? NONE, states, handle: r };
@@ -178,7 +92,7 @@ export class MemoryBudgetStore implements BudgetStore {
   commit(request: CommitRequest): CommitResult {
     const h = request.handle;
     // The handle this store answered for the same id, or a lookup by id.
-    const r = h instanceof Reservation && h.store === this && h.id === request.id ? h : this.ids.get(request.id);
+    const r = h instanceof Reservation && h.store === this && h.id === request.id && !h.replaced ? h : this.ids.get(request.id);
     if (r?.state === COMMITTED) return { applied: false, before: [], after: [] };
     // The counters the reservation held, for the commit's entries on the same keys (no lookup).
     const held = r?.counters ?? NO_COUNTERS;
@@ -189,6 +103,7 @@ export class MemoryBudgetStore implements BudgetStore {
     } else {
       // A held reservation is released; an expired one (released by the sweep) still counts, once.
       if (r.state === HELD) this.release(r);
+      else this.ids.settled(r);
       r.state = COMMITTED;
       this.ids.keep(r);
     }
@@ -197,7 +112,8 @@ export class MemoryBudgetStore implements BudgetStore {
     const after = new Array<Units>(entries.length);
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i] as CommitRequest['entries'][number];
-      const c = heldEntries[i]?.key === entry.key ? (held[i] as Counter) : this.counter(entry.key, entry.windowEnd);
+      const mine = heldEntries[i]?.key === entry.key ? held[i] : undefined;
+      const c = mine !== undefined && !mine.deleted ? mine : this.counter(entry.key, entry.windowEnd);
       before[i] = c.used;
       c.used = addUnits(c.used, entry.actual);
       after[i] = c.used;

@@ -120,4 +120,78 @@ describe('memory store: the ids it remembers', () => {
       expect(store.read([{ key: 'ids', budget: 'ids' }], now)[0]).toEqual({ used: tokens(3), reserved: tokens(5 * (IDS_KEPT + 8)) });
     });
   });
+
+  describe('what an adversarial pass broke in the first version of the above (each a regression test)', () => {
+    const fresh = (id: string, now: number): ReserveRequest => ({ ...reserve(id, now), fresh: true });
+    const read = (store: MemoryBudgetStore, now: number) => store.read([{ key: 'ids', budget: 'ids' }], now)[0];
+
+    it('expired, then re-sent under its id: a commit with the first (stale) handle and one with the second count once between them, and release what is held', () => {
+      for (const order of ['stale first', 'current first'] as const) {
+        const store = new MemoryBudgetStore();
+        const now = Date.now();
+        const stale = store.reserve({ ...reserve('x', now), leaseMs: 500 }).handle;
+        expect(read(store, now + 2_000)?.reserved).toEqual(tokens(0));
+        const current = store.reserve(reserve('x', now + 2_000)).handle;
+        const [first, second] = order === 'stale first' ? [stale, current] : [current, stale];
+        expect(store.commit({ ...commit('x'), handle: first }).applied).toBe(true);
+        expect(store.commit({ ...commit('x'), handle: second }).applied).toBe(false);
+        expect(store.commit(commit('x')).applied).toBe(false);
+        expect(read(store, now + 2_000)).toEqual({ used: tokens(1), reserved: tokens(0) });
+      }
+    });
+
+    it(`with ${IDS_KEPT - 1} reservations held, a committed id is still remembered ${IDS_KEPT - 1} ids later (held ones do not fill a generation)`, () => {
+      const store = new MemoryBudgetStore();
+      const now = Date.now();
+      for (let i = 0; i < IDS_KEPT - 1; i++) store.reserve(fresh(`h${i}`, now));
+      // Enough calls that the held ones outlive a generation.
+      for (let i = 0; i < IDS_KEPT; i++) store.commit({ ...commit(`f${i}`), handle: store.reserve(fresh(`f${i}`, now)).handle });
+      store.commit({ ...commit('X'), handle: store.reserve(fresh('X', now)).handle });
+      for (let i = 0; i < IDS_KEPT - 1; i++) store.commit({ ...commit(`y${i}`), handle: store.reserve(fresh(`y${i}`, now)).handle });
+      const before = read(store, now);
+      expect(store.commit(commit('X')).applied).toBe(false);
+      expect(store.reserve(reserve('X', now)).admitted).toBe(true);
+      expect(read(store, now)).toEqual(before);
+    });
+
+    it(`${4 * IDS_KEPT} reservations held at all times (each call reserves, the oldest commits): every one released and counted once, as by id`, () => {
+      for (const withHandle of [true, false]) {
+        const store = new MemoryBudgetStore();
+        const now = Date.now();
+        const held: { id: string; handle: unknown }[] = [];
+        const calls = 8 * IDS_KEPT;
+        for (let i = 0; i < calls; i++) {
+          held.push({ id: `r${i}`, handle: store.reserve(withHandle ? fresh(`r${i}`, now) : reserve(`r${i}`, now)).handle });
+          if (held.length > 4 * IDS_KEPT) {
+            const oldest = held.shift()!;
+            expect(store.commit({ ...commit(oldest.id), ...(withHandle ? { handle: oldest.handle } : {}) }).applied).toBe(true);
+          }
+        }
+        for (const r of held) expect(store.commit({ ...commit(r.id), ...(withHandle ? { handle: r.handle } : {}) }).applied).toBe(true);
+        expect(read(store, now)).toEqual({ used: tokens(calls), reserved: tokens(0) });
+      }
+    });
+
+    it(`a reservation held longer than two generations and expired: a commit by id, then with its handle, count once`, () => {
+      const store = new MemoryBudgetStore();
+      const now = Date.now();
+      const handle = store.reserve({ ...fresh('long', now), leaseMs: 500 }).handle;
+      for (let i = 0; i < 3 * IDS_KEPT; i++) store.commit({ ...commit(`c${i}`), handle: store.reserve(fresh(`c${i}`, now)).handle });
+      expect(read(store, now + 2_000)?.reserved).toEqual(tokens(0));
+      expect(store.commit(commit('long')).applied).toBe(true);
+      expect(store.commit({ ...commit('long'), handle }).applied).toBe(false);
+      expect(read(store, now + 2_000)).toEqual({ used: tokens(3 * IDS_KEPT + 1), reserved: tokens(0) });
+    });
+
+    it('a commit whose counter the sweep dropped (its window long over) still counts, on the counter as it is now', () => {
+      const store = new MemoryBudgetStore();
+      const now = Date.now();
+      const day = 86_400_000;
+      const entry = { key: 'old-window', budget: 'ids', limits: { tokens: 100 }, amounts: tokens(0), enforce: true, windowEnd: now };
+      const handle = store.reserve({ id: 'z', entries: [entry], now, leaseMs: 3 * day, fresh: true }).handle;
+      store.read([{ key: 'old-window', budget: 'ids' }], now + 2 * day);
+      expect(store.commit({ id: 'z', entries: [{ key: 'old-window', budget: 'ids', actual: tokens(1), windowEnd: now }], now: now + 2 * day, handle }).applied).toBe(true);
+      expect(store.read([{ key: 'old-window', budget: 'ids' }], now + 2 * day)[0]?.used).toEqual(tokens(1));
+    });
+  });
 });

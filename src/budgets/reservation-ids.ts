@@ -1,0 +1,122 @@
+import type { Units } from './amounts.js';
+import { IDS_KEPT } from './committed-ids.js';
+import type { ReservationEntry } from './store.js';
+
+/** A counter of the in-memory store. `deleted` once its window is long over and the sweep dropped it. */
+export interface Counter {
+  used: Units;
+  reserved: Units;
+  readonly windowEnd: number;
+  deleted: boolean;
+}
+
+/** Held: reserved, not settled. Expired: its lease ran out and the sweep released it. Committed: settled (the id is remembered, nothing else). */
+export const HELD = 0;
+export const EXPIRED = 1;
+export const COMMITTED = 2;
+export type ReservationState = typeof HELD | typeof EXPIRED | typeof COMMITTED;
+
+export const NO_COUNTERS: readonly Counter[] = Object.freeze([]);
+export const NO_ENTRIES: readonly ReservationEntry[] = Object.freeze([]);
+
+/**
+ * A reservation id the in-memory store knows: the counters it holds (by reference) and where it
+ * stands. Also the handle `reserve` answers and `commit` takes back, so a commit finds its
+ * reservation without a lookup.
+ */
+export class Reservation {
+  /** The generation it was last added to. */
+  generation = 0;
+  /** Whether it waits in the long-held map (still held when its generation was dropped). */
+  long = false;
+  /** Set when a later reservation under the same id (a re-sent reserve after this one expired) took its place: a handle to it is not trusted. */
+  replaced = false;
+  constructor(
+    readonly store: object,
+    readonly id: string,
+    public entries: readonly ReservationEntry[],
+    public counters: readonly Counter[],
+    readonly expiresAt: number,
+    public state: ReservationState,
+  ) {}
+}
+
+/**
+ * The reservations a store remembers, in two generations (like `CommittedIds`): a new reservation
+ * goes to the young generation; after {@link IDS_KEPT} new ones it becomes the old one and the old
+ * one is dropped whole. A reservation still held when its generation is dropped moves, once, to a
+ * map of long-held reservations, where it stays until it is settled or expires: nothing is
+ * deleted one at a time on the call path, and no reservation is copied twice however many are
+ * held. The generations are arrays; they are indexed by id (two maps) only once something asks
+ * by id (a reserve re-sent, a commit without its handle). Admission does neither (`fresh` ids,
+ * commits with the handle), so per call the store appends to an array, where a map of live
+ * reservations beside a set of committed ids cost five hash operations and a delete on tables
+ * the SDK's work between calls has pushed out of the CPU's caches.
+ */
+export class ReservationIds {
+  private young: Reservation[] = [];
+  private old: Reservation[] = [];
+  /** New reservations added to the young generation (what fills it: moved ones do not count). */
+  private added = 0;
+  private generation = 0;
+  private readonly longHeld = new Map<string, Reservation>();
+  /** The generations by id, once something has asked by id (then kept up to date). */
+  private byId: { young: Map<string, Reservation>; old: Map<string, Reservation> } | undefined;
+
+  get(id: string): Reservation | undefined {
+    const byId = (this.byId ??= { young: ReservationIds.index(this.young), old: ReservationIds.index(this.old) });
+    return byId.young.get(id) ?? byId.old.get(id) ?? this.longHeld.get(id);
+  }
+
+  /** The last reservation under each id wins, as it does in a map filled in order. */
+  private static index(generation: readonly Reservation[]): Map<string, Reservation> {
+    const map = new Map<string, Reservation>();
+    for (const r of generation) map.set(r.id, r);
+    return map;
+  }
+
+  add(r: Reservation): void {
+    if (this.added >= IDS_KEPT) this.rotate();
+    this.added++;
+    r.generation = this.generation;
+    this.young.push(r);
+    this.byId?.young.set(r.id, r);
+  }
+
+  /**
+   * A reservation was settled or expired. A long-held one leaves the long-held map and joins the
+   * young generation, so its id is remembered for {@link IDS_KEPT} more like any other.
+   */
+  settled(r: Reservation): void {
+    if (!r.long) return;
+    r.long = false;
+    if (this.longHeld.get(r.id) === r) this.longHeld.delete(r.id);
+    this.add(r);
+  }
+
+  /** Keeps a settled reservation among the young ones, so it is remembered for at least {@link IDS_KEPT} more. */
+  keep(r: Reservation): void {
+    if (r.generation !== this.generation) this.add(r);
+  }
+
+  private rotate(): void {
+    const dropped = this.old;
+    this.old = this.young;
+    this.young = [];
+    this.added = 0;
+    this.generation++;
+    if (this.byId !== undefined) this.byId = { young: new Map(), old: this.byId.young };
+    // Still held and not in the generation that stays (a kept one is): moved once, to the long-held map.
+    for (const r of dropped)
+      if (r.state === HELD && !r.long && r.generation === this.generation - 2) {
+        r.long = true;
+        this.longHeld.set(r.id, r);
+      }
+  }
+
+  *values(): IterableIterator<Reservation> {
+    yield* this.young;
+    yield* this.old;
+    yield* this.longHeld.values();
+  }
+}
