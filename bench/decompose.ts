@@ -25,7 +25,15 @@ function withNoOps(c: BedrockRuntimeClient): BedrockRuntimeClient {
   return c;
 }
 
-export async function decompose(smoke: boolean): Promise<string[]> {
+/** One process's measurement: each side's median CPU µs per call, and the handler-chain build cost. */
+export interface DecomposeRun {
+  readonly sides: readonly { readonly label: string; readonly cpu: number }[];
+  readonly chain: { readonly bare: number; readonly plugin: number; readonly third: number; readonly rounds: number; readonly calls: number };
+  readonly rounds: number;
+  readonly calls: number;
+}
+
+export async function decompose(smoke: boolean): Promise<DecomposeRun> {
   const plain = meteredPlugin('off', { budget: false });
   const budgeted = meteredPlugin('off');
   const full = meteredPlugin('producer');
@@ -65,16 +73,28 @@ export async function decompose(smoke: boolean): Promise<string[]> {
       cpu[at]!.push((used.user + used.system) / calls);
     }
   await Promise.all([plain, budgeted, full, afterBare].map((m) => m.finops.shutdown()));
-  const bareUs = median(cpu[0]!);
   const chain = await handlerChain(smoke);
+  return { sides: sides.map((side, i) => ({ label: side.label, cpu: median(cpu[i]!) })), chain, rounds, calls };
+}
+
+/** The table over one or more processes: per side, the median process's CPU µs and the median (and range) of what it adds to its process's bare client. */
+export function decomposeTable(runs: readonly DecomposeRun[]): string[] {
+  const first = runs[0];
+  if (first === undefined) return [];
+  const added = (i: number): number[] => runs.map((r) => (r.sides[i]?.cpu ?? Number.NaN) - (r.sides[0]?.cpu ?? Number.NaN));
+  const several = runs.length > 1;
+  const chain = (k: 'bare' | 'plugin' | 'third'): number => median(runs.map((r) => r.chain[k]));
   return [
-    `Converse, no per-call scope, ${rounds} rounds of ${calls}-call blocks per side in a rotating order; process CPU time per call, median block, and what each side adds to the bare client:`,
+    `Converse, no per-call scope, ${first.rounds} rounds of ${first.calls}-call blocks per side in a rotating order${several ? `, in each of ${runs.length} processes` : ''}; process CPU time per call, median block${several ? ' (median process)' : ''}, and what each side adds to the bare client${several ? ' (the median of the processes, their lowest and highest in brackets)' : ''}:`,
     '',
     '| Side | CPU µs per call | added |',
     '|---|---|---|',
-    ...sides.map((s, i) => `| ${s.label} | ${fmt(median(cpu[i]!))} | ${i === 0 ? '' : signed(median(cpu[i]!) - bareUs)} |`),
+    ...first.sides.map((side, i) => {
+      const a = added(i);
+      return `| ${side.label} | ${fmt(median(runs.map((r) => r.sides[i]?.cpu ?? Number.NaN)))} | ${i === 0 ? '' : `${signed(median(a))}${several ? ` (${signed(Math.min(...a))} to ${signed(Math.max(...a))})` : ''}`} |`;
+    }),
     '',
-    `Building the handler chain (the SDK's \`resolveMiddleware\`, which every call runs: it clones, sorts and wraps every stack entry), CPU µs per call, ${chain.rounds} rounds of ${chain.calls.toLocaleString('en-US')} on one client with and without the plugin: bare ${fmt(chain.bare, 2)}, with the plugin's two entries ${fmt(chain.plugin, 2)} (${signed(chain.plugin - chain.bare)}), with one more no-op entry ${fmt(chain.third, 2)} (${signed(chain.third - chain.plugin)}). Stack entries cost every call before any middleware runs (the SDK builds the chain per call), which is why the plugin keeps to two.`,
+    `Building the handler chain (the SDK's \`resolveMiddleware\`, which every call runs: it clones, sorts and wraps every stack entry), CPU µs per call, ${first.chain.rounds} rounds of ${first.chain.calls.toLocaleString('en-US')} on one client with and without the plugin${several ? ' (median process)' : ''}: bare ${fmt(chain('bare'), 2)}, with the plugin's two entries ${fmt(chain('plugin'), 2)} (${signed(chain('plugin') - chain('bare'))}), with one more no-op entry ${fmt(chain('third'), 2)} (${signed(chain('third') - chain('plugin'))}). Stack entries cost every call before any middleware runs (the SDK builds the chain per call), which is why the plugin keeps to two.`,
   ];
 }
 

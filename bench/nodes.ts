@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { AloneSummary } from './alone.js';
+import type { DecomposeRun } from './decompose.js';
 import type { OverheadRun, OverheadSummary, VariantKey } from './overhead.js';
 import { fmt } from './stats.js';
 
@@ -22,6 +23,7 @@ export interface RunSummary {
   readonly overhead?: OverheadSummary;
   /** A single-process overhead run's measurement (how the processes of a run report back). */
   readonly overheadRun?: OverheadRun;
+  readonly decomposeRun?: DecomposeRun;
   readonly alone?: AloneSummary;
 }
 

@@ -21,7 +21,7 @@ import { loadAverage } from './stats.js';
 const peer = installPeer();
 const { overhead, overheadTable } = await import('./overhead.js');
 const { alone } = await import('./alone.js');
-const { decompose } = await import('./decompose.js');
+const { decompose, decomposeTable } = await import('./decompose.js');
 const { fresh } = await import('./fresh.js');
 const { profiling } = await import('./profiling.js');
 const { stores } = await import('./stores.js');
@@ -29,6 +29,7 @@ const { memory } = await import('./memory.js');
 const { nodes } = await import('./nodes.js');
 type RunSummary = import('./nodes.js').RunSummary;
 type OverheadRun = import('./overhead.js').OverheadRun;
+type DecomposeRun = import('./decompose.js').DecomposeRun;
 
 const smoke = process.argv.includes('--smoke');
 const json = process.argv.includes('--json');
@@ -61,21 +62,30 @@ log(
   `Node ${process.version}, ${cpus()[0]?.model.trim() ?? 'unknown CPU'} × ${cpus().length}, ${Math.round(totalmem() / 2 ** 30)} GiB, ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC${smoke ? ' (smoke run)' : ''}. Load average (1 / 5 / 15 min) at the start: ${loadAverage()}.`,
   '',
 );
+/** This run's summary from `processes` child runs of this script measuring `only` (each with `--json`). */
+async function inChildren(only: string, extra: string[]): Promise<RunSummary[]> {
+  const out: RunSummary[] = [];
+  for (let i = 0; i < processes; i++) {
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), `--only=${only}`, '--json', '--processes=1', ...extra], {
+      maxBuffer: 2 ** 24,
+      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    });
+    const line = stdout.split('\n').find((l) => l.startsWith('BENCH_JSON '));
+    if (line === undefined) throw new Error(`a ${only} process reported nothing`);
+    out.push(JSON.parse(line.slice('BENCH_JSON '.length)) as RunSummary);
+  }
+  return out;
+}
+
 if (section('overhead')) {
   log(`## Per-call overhead next to OpenTelemetry's aws-sdk instrumentation (in process, in-process request handler${processes > 1 ? `; ${processes} processes` : ''})`, '');
-  const runs: OverheadRun[] = [];
-  if (processes <= 1) runs.push(await overhead(peer, smoke, rounds));
-  else
-    for (let i = 0; i < processes; i++) {
-      const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--only=overhead', '--json', '--processes=1', `--rounds=${rounds ?? 7}`], {
-        maxBuffer: 2 ** 24,
-        env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
-      });
-      const line = stdout.split('\n').find((l) => l.startsWith('BENCH_JSON '));
-      const run = line === undefined ? undefined : (JSON.parse(line.slice('BENCH_JSON '.length)) as RunSummary).overheadRun;
-      if (run === undefined) throw new Error('an overhead process reported nothing');
-      runs.push(run);
-    }
+  const runs: OverheadRun[] =
+    processes <= 1
+      ? [await overhead(peer, smoke, rounds)]
+      : (await inChildren('overhead', [`--rounds=${rounds ?? 7}`])).map((r) => {
+          if (r.overheadRun === undefined) throw new Error('an overhead process reported nothing');
+          return r.overheadRun;
+        });
   const r = overheadTable(runs, smoke);
   summary = { ...summary, overhead: r.summary, ...(runs.length === 1 ? { overheadRun: runs[0] } : {}) };
   log(...r.lines, '');
@@ -86,7 +96,18 @@ if (section('alone')) {
   summary = { ...summary, alone: r.summary };
   log(...r.lines, '');
 }
-if (section('decompose')) log('## Where the added cost goes (in process, CPU time)', '', ...(await decompose(smoke)), '');
+if (section('decompose')) {
+  const runs: DecomposeRun[] =
+    processes <= 1
+      ? [await decompose(smoke)]
+      : (await inChildren('decompose', [])).map((r) => {
+          if (r.decomposeRun === undefined) throw new Error('a decompose process reported nothing');
+          return r.decomposeRun;
+        });
+  const only1 = runs.length === 1 ? runs[0] : undefined;
+  if (only1 !== undefined) summary = { ...summary, decomposeRun: only1 };
+  log(`## Where the added cost goes (in process, CPU time${runs.length > 1 ? `; ${runs.length} processes` : ''})`, '', ...decomposeTable(runs), '');
+}
 if (section('fresh')) log('## Fresh processes', '', ...(await fresh(smoke)), '');
 if (section('profile')) log("## Profile: the plugin's own work, top self time", '', ...(await profiling(smoke)));
 if (section('nodes') && !smoke && !json) log('## Other Node versions', '', ...(await nodes(summary, [22, 24])), '');
