@@ -44,6 +44,10 @@ export interface Call {
   attempt: 'none' | 'in-flight' | 'answered';
   /** Set once the call has settled: every later attempt to settle it is ignored. */
   settled: boolean;
+  /** The input {@link maxTokens} was read from (see `callMaxOutputTokens`); `undefined` before. */
+  maxTokensOf: unknown;
+  /** The request's own output cap, read once from {@link maxTokensOf}. */
+  maxTokens: number | undefined;
 }
 
 /** Where the call travels on the SDK's per-call handler context, so the per-attempt hook can mark it. */

@@ -7,7 +7,7 @@ import { addUnits, FIELD_OF, LIMIT_OF, publicValue, units, type UnitField, type 
 import type { BudgetContext } from './context.js';
 import type { InsuranceAllowance } from './insurance.js';
 import { matchingKeys, type CounterKey } from './counter-key.js';
-import { heuristicInputTokens, requestCacheWrites, requestedMaxOutputTokens, type CacheWrites } from './estimate.js';
+import { callMaxOutputTokens, heuristicInputTokens, requestCacheWrites, type CacheWrites } from './estimate.js';
 import { firstLimitType } from './events.js';
 import { forbiddingPolicy } from './policy.js';
 import type { MatchSubject } from './rule.js';
@@ -98,7 +98,7 @@ export class BudgetAdmission {
     if (keys.length === 0) return undefined;
     this.checkPriced(call, keys);
     // Embeddings produce no output tokens: reserving an output cap for them would refuse calls that fit.
-    const output = producesNoOutput(call) ? 0 : (requestedMaxOutputTokens(call.info.operation, input) ?? c.defaultMaxOutputTokens);
+    const output = producesNoOutput(call) ? 0 : (callMaxOutputTokens(call, input) ?? c.defaultMaxOutputTokens);
     const estimator = c.estimator;
     const cache = requestCacheWrites(call.info.operation, input);
     if (estimator === undefined) return this.reserve(call, keys, heuristicInputTokens(call.info.operation, input), output, cache);

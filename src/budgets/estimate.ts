@@ -1,3 +1,4 @@
+import type { Call } from '../call.js';
 import type { BedrockOperation } from '../record.js';
 import { CHARS_PER_TOKEN } from '../usage/heuristic.js';
 import { bodyText, firstIntegerKey, hasStringValue } from './body-scan.js';
@@ -80,6 +81,18 @@ export function heuristicInputTokens(operation: BedrockOperation, input: unknown
 
 // Output caps by body format, in the order they are tried.
 const MAX_KEYS = ['max_tokens', 'max_gen_len', 'maxTokenCount', 'max_new_tokens', 'maxTokens', 'max_completion_tokens'] as const;
+
+/**
+ * The call's own output cap, read from `input` once: admission and settlement ask for it, and an
+ * InvokeModel body is searched once instead of at each (a 400 KB body costs ~20 µs a search).
+ */
+export function callMaxOutputTokens(call: Call, input: unknown): number | undefined {
+  if (call.maxTokensOf === input && input !== undefined) return call.maxTokens;
+  const n = requestedMaxOutputTokens(call.info.operation, input);
+  call.maxTokensOf = input;
+  call.maxTokens = n;
+  return n;
+}
 
 /** The request's own output cap: Converse `inferenceConfig.maxTokens`, or the InvokeModel body's family field. */
 export function requestedMaxOutputTokens(operation: BedrockOperation, input: unknown): number | undefined {

@@ -95,6 +95,8 @@ export class CallStarter {
       firstEventAt: -1,
       attempt: 'none',
       settled: false,
+      maxTokensOf: undefined,
+      maxTokens: undefined,
     };
   }
 }

@@ -4,7 +4,7 @@ import { errorName } from '../errors/error-name.js';
 import type { Pricer } from '../pricing/pricer.js';
 import type { UsageRecord } from '../record.js';
 import { toTokenUsage, ZERO_USAGE, type ObservedUsage } from '../usage/token-usage.js';
-import { heuristicInputTokens, requestedMaxOutputTokens } from '../budgets/estimate.js';
+import { callMaxOutputTokens, heuristicInputTokens } from '../budgets/estimate.js';
 import type { Admission, Ticket } from './admission.js';
 import { estimatedUsage, isBilled, mayHaveBilled, withoutImplausible } from './estimate.js';
 
@@ -108,7 +108,7 @@ export class Settler {
     call.settled = true;
     let settlement: Settlement;
     try {
-      const maxTokens = basis === undefined ? undefined : requestedMaxOutputTokens(call.info.operation, basis.input);
+      const maxTokens = basis === undefined ? undefined : callMaxOutputTokens(call, basis.input);
       const record = this.record(call, outcome, this.usageOf(call, ticket, outcome, observed, basis, maxTokens), error, maxTokens);
       const isInvoke = call.info.delivery === 'invoke' || call.info.delivery === 'invoke-stream';
       settlement = { record, genAiOperation: isInvoke ? call.model.invokeOperation : 'chat', serverAddress: call.serverAddress, serverPort: call.serverPort };

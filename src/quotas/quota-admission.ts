@@ -1,5 +1,5 @@
 import { attributionValue } from '../attribution/normalize.js';
-import { heuristicInputTokens, requestedMaxOutputTokens, type InputEstimator } from '../budgets/estimate.js';
+import { callMaxOutputTokens, heuristicInputTokens, type InputEstimator } from '../budgets/estimate.js';
 import type { Call, CallModel } from '../call.js';
 import type { OnceReporter } from '../diagnostics.js';
 import { QuotaExceededError } from '../errors/quota-exceeded-error.js';
@@ -77,7 +77,7 @@ export class QuotaAdmission {
     const matched = this.governors.filter((g) => g.quota.matches(subject));
     if (matched.length === 0) return undefined;
     const embeddings = (call.info.delivery === 'invoke' || call.info.delivery === 'invoke-stream') && call.model.invokeOperation === 'embeddings';
-    const maxOut = embeddings ? 0 : (requestedMaxOutputTokens(call.info.operation, input) ?? this.d.defaultMaxOutputTokens);
+    const maxOut = embeddings ? 0 : (callMaxOutputTokens(call, input) ?? this.d.defaultMaxOutputTokens);
     const estimate = this.estimate(call, input, options.inputEstimate);
     const start = (n: number): QuotaTicket | Promise<QuotaTicket> => this.acquireFrom({ call, subject, matched, input: n, maxOut, options, holds: [] }, 0);
     return isPromise(estimate) ? estimate.then(start) : start(estimate);

@@ -34,5 +34,7 @@ export function fakeCall(modelId = 'us.amazon.nova-lite-v1:0', attribution: Attr
     firstEventAt: -1,
     attempt: 'none',
     settled: false,
+    maxTokensOf: undefined,
+    maxTokens: undefined,
   };
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { heuristicInputTokens, requestCacheWrites, requestedMaxOutputTokens } from '../../src/budgets/estimate.js';
+import { callMaxOutputTokens, heuristicInputTokens, requestCacheWrites, requestedMaxOutputTokens } from '../../src/budgets/estimate.js';
+import { fakeCall } from '../helpers/calls.js';
 import { compileGlob } from '../../src/budgets/glob.js';
 import { windowBounds } from '../../src/budgets/window.js';
 
@@ -30,6 +31,23 @@ describe('requestedMaxOutputTokens', () => {
     expect(requestedMaxOutputTokens('InvokeModel', { body: '{"prompt":"x"}' })).toBeUndefined();
     expect(requestedMaxOutputTokens('Converse', { inferenceConfig: { maxTokens: 12 } })).toBe(12);
     expect(requestedMaxOutputTokens('Converse', {})).toBeUndefined();
+  });
+});
+
+describe('callMaxOutputTokens: the output cap read once per call and input', () => {
+  it('reads an input once for a call (admission, then settlement), and again for another input (a fallback sends a copy)', () => {
+    let reads = 0;
+    const input = { messages: [], get inferenceConfig() { reads++; return { maxTokens: 300 }; } };
+    const call = fakeCall();
+    expect(callMaxOutputTokens(call, input)).toBe(300);
+    expect(callMaxOutputTokens(call, input)).toBe(300);
+    expect(reads).toBe(1);
+    expect(callMaxOutputTokens(call, { inferenceConfig: { maxTokens: 20 } })).toBe(20);
+    expect(callMaxOutputTokens(fakeCall(), input)).toBe(300);
+    expect(reads).toBe(2);
+    // No input: nothing read, nothing remembered.
+    expect(callMaxOutputTokens(call, undefined)).toBeUndefined();
+    expect(callMaxOutputTokens(call, undefined)).toBeUndefined();
   });
 });
 
