@@ -16,6 +16,7 @@ export class MemoryBudgetStore implements BudgetStore {
   // last IDS_KEPT ids (at least) changes nothing.
   private readonly ids = new ReservationIds();
   private nextSweep = 0;
+  private lastSweep = 0;
 
   private counter(key: string, windowEnd: number): Counter {
     let c = this.counters.get(key);
@@ -34,23 +35,31 @@ export class MemoryBudgetStore implements BudgetStore {
     }
     r.entries = NO_ENTRIES;
     r.counters = NO_COUNTERS;
-    this.ids.settled(r);
   }
 
   private sweep(now: number): void {
-    if (now < this.nextSweep) return;
+    // Once a second, and at once when the clock went back (or a caller's `now` ran ahead).
+    if (now < this.nextSweep && now >= this.lastSweep) return;
+    this.lastSweep = now;
     this.nextSweep = now + SWEEP_EVERY_MS;
-    for (const r of this.ids.values()) {
-      if (r.state !== HELD || r.expiresAt > now) continue;
+    this.ids.expire(now, (r) => {
       r.state = EXPIRED;
       this.release(r);
-    }
+      this.ids.settled(r, false);
+    });
     // A counter outlives its window by a day so late commits still land on it.
     for (const [key, c] of this.counters)
       if (c.windowEnd + 86_400_000 < now && isZeroUnits(c.reserved)) {
         c.deleted = true;
         this.counters.delete(key);
       }
+  }
+
+  /** What `c` holds, plus what earlier entries of the same request put on it (two entries on one counter are checked together). */
+  private reservedBefore(c: Counter, counters: readonly Counter[], entries: readonly ReservationEntry[], index: number): Units {
+    let reserved = c.reserved;
+    for (let j = 0; j < index; j++) if (counters[j] === c) reserved = addUnits(reserved, (entries[j] as ReservationEntry).amounts);
+    return reserved;
   }
 
   reserve(request: ReserveRequest): ReserveResult {
@@ -71,7 +80,7 @@ export class MemoryBudgetStore implements BudgetStore {
       counters[index] = c;
       states[index] = { used: c.used, reserved: c.reserved };
       if (repeated) continue;
-      const over = exceededField(entry.limits, c.used, c.reserved, entry.amounts);
+      const over = exceededField(entry.limits, c.used, this.reservedBefore(c, counters, entries, index), entry.amounts);
       if (over === undefined) continue;
       if (entry.enforce) rejected ??= { index, field: over };
       else (exceeded ??= []).push({ index, field: over });
@@ -92,7 +101,7 @@ export class MemoryBudgetStore implements BudgetStore {
   commit(request: CommitRequest): CommitResult {
     const h = request.handle;
     // The handle this store answered for the same id, or a lookup by id.
-    const r = h instanceof Reservation && h.store === this && h.id === request.id && !h.replaced ? h : this.ids.get(request.id);
+    const r = h instanceof Reservation && h.store === this && h.id === request.id && this.ids.trusts(h) ? h : this.ids.get(request.id);
     if (r?.state === COMMITTED) return { applied: false, before: [], after: [] };
     // The counters the reservation held, for the commit's entries on the same keys (no lookup).
     const held = r?.counters ?? NO_COUNTERS;
@@ -103,9 +112,8 @@ export class MemoryBudgetStore implements BudgetStore {
     } else {
       // A held reservation is released; an expired one (released by the sweep) still counts, once.
       if (r.state === HELD) this.release(r);
-      else this.ids.settled(r);
       r.state = COMMITTED;
-      this.ids.keep(r);
+      this.ids.settled(r, true);
     }
     const entries = request.entries;
     const before = new Array<Units>(entries.length);

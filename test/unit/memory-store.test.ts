@@ -194,4 +194,82 @@ describe('memory store: the ids it remembers', () => {
       expect(store.read([{ key: 'old-window', budget: 'ids' }], now + 2 * day)[0]?.used).toEqual(tokens(1));
     });
   });
+
+  describe('what a second adversarial pass broke (each a regression test)', () => {
+    const fresh = (id: string, now: number, leaseMs = 60_000): ReserveRequest => ({ ...reserve(id, now), leaseMs, fresh: true });
+    const read = (store: MemoryBudgetStore, now: number) => store.read([{ key: 'ids', budget: 'ids' }], now)[0];
+    const churn = (store: MemoryBudgetStore, n: number, now: number) => {
+      for (let i = 0; i < n; i++) store.commit({ ...commit(`churn${i}`), handle: store.reserve(fresh(`churn${i}`, now)).handle });
+    };
+
+    it('a handle to an expired reservation the store has since forgotten is not trusted: with a commit by id, and with a re-sent reserve, it counts once', () => {
+      const store = new MemoryBudgetStore();
+      const now = Date.now();
+      const stale = store.reserve(fresh('X', now, 500)).handle;
+      read(store, now + 2_000);
+      churn(store, 2 * IDS_KEPT + 1, now + 2_000);
+      const used = read(store, now + 2_000)?.used.tokens ?? 0;
+      expect(store.commit(commit('X')).applied).toBe(true);
+      expect(store.commit({ ...commit('X'), handle: stale }).applied).toBe(false);
+      expect(read(store, now + 2_000)).toEqual({ used: tokens(used + 1), reserved: tokens(0) });
+    });
+
+    it('an expired reservation forgotten, its id re-sent: the new handle and the stale one count once between them, in either order', () => {
+      for (const staleFirst of [false, true]) {
+        const store = new MemoryBudgetStore();
+        const now = Date.now();
+        const stale = store.reserve({ ...reserve('X', now), leaseMs: 500 }).handle;
+        read(store, now + 2_000);
+        churn(store, 2 * IDS_KEPT + 1, now + 2_000);
+        const used = read(store, now + 2_000)?.used.tokens ?? 0;
+        const current = store.reserve(reserve('X', now + 2_000)).handle;
+        const [first, second] = staleFirst ? [stale, current] : [current, stale];
+        expect(store.commit({ ...commit('X'), handle: first }).applied).toBe(true);
+        expect(store.commit({ ...commit('X'), handle: second }).applied).toBe(false);
+        expect(store.commit(commit('X')).applied).toBe(false);
+        expect(read(store, now + 2_000)).toEqual({ used: tokens(used + 1), reserved: tokens(0) });
+      }
+    });
+
+    it(`${2 * IDS_KEPT} long-held reservations expiring at once do not push a just-committed id out of memory`, () => {
+      const store = new MemoryBudgetStore();
+      const now = Date.now();
+      for (let i = 0; i < 2 * IDS_KEPT; i++) store.reserve(fresh(`h${i}`, now, 5_000));
+      churn(store, 2 * IDS_KEPT, now);
+      store.commit({ ...commit('X'), handle: store.reserve(fresh('X', now)).handle });
+      const before = read(store, now);
+      expect(read(store, now + 10_000)).toEqual({ used: before?.used, reserved: tokens(0) });
+      expect(store.commit(commit('X')).applied).toBe(false);
+      store.reserve(reserve('X', now + 10_000));
+      expect(read(store, now + 10_000)).toEqual({ used: before?.used, reserved: tokens(0) });
+    });
+
+    it("a caller's `now` an hour ahead, then the real time again: leases still run out when they should (the sweep follows the clock back)", () => {
+      const store = new MemoryBudgetStore();
+      const now = Date.now();
+      read(store, now + 3_600_000);
+      store.reserve(fresh('lost', now, 500));
+      expect(read(store, now + 60_000)?.reserved).toEqual(tokens(0));
+    });
+
+    it('two fresh reservations under one id (a caller breaking its promise), both held past two generations: both released when their leases run out', () => {
+      const store = new MemoryBudgetStore();
+      const now = Date.now();
+      store.reserve(fresh('dup', now, 5_000));
+      store.reserve(fresh('dup', now, 5_000));
+      churn(store, 3 * IDS_KEPT, now);
+      expect(read(store, now + 20_000)?.reserved).toEqual(tokens(0));
+    });
+
+    it('two entries of one request on the same counter are checked together (all or none): 6 + 6 does not fit under 10', () => {
+      const store = new MemoryBudgetStore();
+      const now = Date.now();
+      const entry = { key: 'same', budget: 'ids', limits: { tokens: 10 }, amounts: tokens(6), enforce: true, windowEnd };
+      const r = store.reserve({ id: 'd', entries: [entry, entry], now, leaseMs: 60_000 });
+      expect(r.admitted).toBe(false);
+      expect(r.rejected).toEqual({ index: 1, field: 'tokens' });
+      expect(store.read([{ key: 'same', budget: 'ids' }], now)[0]?.reserved).toEqual(tokens(0));
+      expect(store.reserve({ id: 'one', entries: [entry], now, leaseMs: 60_000 }).admitted).toBe(true);
+    });
+  });
 });
