@@ -75,7 +75,6 @@ export interface KnownSlot {
   readonly owner: object;
 }
 
-
 const RULE_KEYS = ['name', 'match', 'per', 'limit', 'window', 'action', 'alertAt'];
 
 /** Rule names key store counters, joined with U+0001: no control characters. */

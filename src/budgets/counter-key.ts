@@ -5,11 +5,6 @@ import { windowBounds } from './window.js';
 
 export type { CounterKey, KnownSlot } from './budget-rule.js';
 
-export function counterKey(rule: CompiledRule, perValue: string | undefined, now: number): CounterKey {
-  const { start, end } = windowBounds(rule.window, now);
-  return { rule, perValue, start, end, id: `${rule.name}\u0001${perValue ?? ''}\u0001${start}` };
-}
-
 /** The counter of `rule` for `perValue` in the window containing `now` (the same object for the same window and value; made once per value, bounded, not per call). */
 export function cachedCounterKey(rule: CompiledRule, perValue: string | undefined, now: number): CounterKey {
   // The rule holds its current window's keys: no lookup for a rule without `per`, one for a `per` value.
