@@ -42,14 +42,29 @@ function hrTime(ms: number): HrTime {
   return [Math.floor(ms / 1000), Math.round((ms % 1000) * 1e6)];
 }
 
+/** A name for what an attribute set holds, whatever object holds it: its keys in order, with their values and types. */
+function contentKey(attributes: Attributes): string {
+  let key = '';
+  for (const k of Object.keys(attributes).sort()) {
+    const v = attributes[k];
+    key += `${k}\u0001${typeof v}\u0001${String(v)}\u0002`;
+  }
+  return key;
+}
+
 /**
- * The GenAI histograms aggregated in this process. Series are keyed by their attribute-set
- * object — built once per call shape — so recording is a map lookup by identity and a few
- * additions: no attribute hashing per record, which is what an SDK instrument spends most of its
- * time on. Exported, cumulative, by the plugin's `metricProducer`.
+ * The GenAI histograms aggregated in this process. A series is one attribute set, by content: two
+ * call shapes whose histogram attributes are alike (`histogramAttribution: false` leaves the
+ * attribution out, so shapes that differ only by team share their histograms) record into one
+ * series, so no data point is exported twice. A shape looks its series up once and keeps it, so
+ * recording is a few additions: no attribute hashing per record, which is what an SDK instrument
+ * spends most of its time on. Exported, cumulative, by the plugin's `metricProducer`.
  */
 export class InProcessHistograms {
-  private readonly series: Map<Attributes, HistogramSeries>[] = HISTOGRAMS.map(() => new Map<Attributes, HistogramSeries>());
+  /** Per histogram: the series by attribute content, each with the attributes it exports. */
+  private readonly series: Map<string, { readonly attributes: Attributes; readonly series: HistogramSeries }>[] = HISTOGRAMS.map(() => new Map());
+  /** Per histogram: the series an attribute-set object was last found in (a shape's objects live as long as the shape). */
+  private readonly byObject: WeakMap<Attributes, HistogramSeries>[] = HISTOGRAMS.map(() => new WeakMap());
   private readonly startMs = Date.now();
 
   record(index: HistogramIndex, value: number, attributes: Attributes): void {
@@ -58,13 +73,18 @@ export class InProcessHistograms {
 
   /** The series of histogram `index` for `attributes` (made on first use): a caller that keeps it records without a lookup. */
   seriesOf(index: HistogramIndex, attributes: Attributes): HistogramSeries {
-    const map = this.series[index] as Map<Attributes, HistogramSeries>;
-    let s = map.get(attributes);
-    if (s === undefined) {
-      s = new HistogramSeries((HISTOGRAMS[index] as { boundaries: readonly number[] }).boundaries);
-      map.set(attributes, s);
+    const objects = this.byObject[index] as WeakMap<Attributes, HistogramSeries>;
+    const known = objects.get(attributes);
+    if (known !== undefined) return known;
+    const map = this.series[index] as Map<string, { readonly attributes: Attributes; readonly series: HistogramSeries }>;
+    const key = contentKey(attributes);
+    let entry = map.get(key);
+    if (entry === undefined) {
+      entry = { attributes, series: new HistogramSeries((HISTOGRAMS[index] as { boundaries: readonly number[] }).boundaries) };
+      map.set(key, entry);
     }
-    return s;
+    objects.set(attributes, entry.series);
+    return entry.series;
   }
 
   /** The histograms as the OpenTelemetry SDK's `MetricData` (cumulative, explicit buckets). */
@@ -73,13 +93,13 @@ export class InProcessHistograms {
     const end = hrTime(Date.now());
     const out: object[] = [];
     HISTOGRAMS.forEach((h, i) => {
-      const map = this.series[i] as Map<Attributes, HistogramSeries>;
+      const map = this.series[i] as Map<string, { readonly attributes: Attributes; readonly series: HistogramSeries }>;
       if (map.size === 0) return;
       out.push({
         descriptor: { name: h.name, description: h.description, unit: h.unit, valueType: 1 /* ValueType.DOUBLE */ },
         aggregationTemporality: 1 /* AggregationTemporality.CUMULATIVE */,
         dataPointType: 0 /* DataPointType.HISTOGRAM */,
-        dataPoints: [...map].map(([attributes, s]) => ({
+        dataPoints: [...map.values()].map(({ attributes, series: s }) => ({
           attributes,
           startTime: start,
           endTime: end,

@@ -207,10 +207,10 @@ describe("genAiHistograms: 'producer'", () => {
       .sort((a, b) => a.name.localeCompare(b.name));
   }
 
-  async function run(mode: true | 'producer') {
+  async function run(mode: true | 'producer', histogramAttribution = true) {
     const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
     // The producer must exist before the reader: the plugin is created first, its meterProvider is looked up lazily.
-    const finops = bedrockFinOps({ genAiHistograms: mode, attribution: { team: 'search' } });
+    const finops = bedrockFinOps({ genAiHistograms: mode, attribution: { team: 'search' }, histogramAttribution });
     const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000, metricProducers: finops.metricProducer === undefined ? [] : [finops.metricProducer] });
     const provider = new MeterProvider({ readers: [reader] });
     const { metrics } = await import('@opentelemetry/api');
@@ -225,7 +225,8 @@ describe("genAiHistograms: 'producer'", () => {
       for (let i = 0; i < 3; i++) await withAttribution({ feature: `f${i % 2}` }, () => client.send(new ConverseCommand(input)));
       await drain((await client.send(new ConverseStreamCommand(input))).stream);
       server.use(on('converse', () => awsError(400, 'ValidationException')));
-      await client.send(new ConverseCommand(input)).catch(() => undefined);
+      // Errors under two attributions: their histogram attributes are alike without attribution.
+      for (const feature of ['e0', 'e1']) await withAttribution({ feature }, () => client.send(new ConverseCommand(input))).catch(() => undefined);
       const { resourceMetrics } = (await reader.collect()) as { resourceMetrics: ResourceMetrics };
       return { all: resourceMetrics.scopeMetrics.flatMap((s) => s.metrics), finops };
     } finally {
@@ -246,5 +247,21 @@ describe("genAiHistograms: 'producer'", () => {
     expect(stable(b)).toEqual(stable(a));
     // The FinOps counters still come through the MeterProvider, once.
     expect(viaProducer.all.filter((m) => m.descriptor.name === 'bedrock_finops.calls')).toHaveLength(1);
+  });
+
+  it('exports one series per attribute set when histogramAttribution is false: calls that differ only by attribution share it, as with the SDK instruments', async () => {
+    const viaInstruments = histograms((await run(true, false)).all);
+    const viaProducer = histograms((await run('producer', false)).all);
+    const stable = (hs: typeof viaInstruments) => hs.map((h) => ({ name: h.name, points: h.points.map((p) => ({ attributes: p.attributes, count: p.count })) }));
+    expect(stable(viaProducer)).toEqual(stable(viaInstruments));
+    // Five calls under four attributions (f0, f1, none for the stream, e0 and e1 failing): one success series, one error series.
+    const duration = viaProducer.find((h) => h.name === 'gen_ai.client.operation.duration');
+    expect(new Map(duration?.points.map((p) => [p.attributes['error.type'] ?? 'ok', p.count]))).toEqual(
+      new Map([
+        ['ok', 4],
+        ['ValidationException', 2],
+      ]),
+    );
+    for (const h of viaProducer) for (const p of h.points) expect(p.attributes.feature).toBeUndefined();
   });
 });
