@@ -11,17 +11,41 @@ export interface BodyText {
   code(i: number): number;
 }
 
-export function bodyText(body: unknown): BodyText | undefined {
-  if (typeof body === 'string')
-    return {
-      length: body.length,
-      indexOf: (needle, from) => body.indexOf(needle, from),
-      code: (i) => (i >= 0 && i < body.length ? body.charCodeAt(i) : -1),
-    };
-  if (body instanceof Uint8Array) {
-    const bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-    return { length: bytes.length, indexOf: (needle, from) => bytes.indexOf(needle, from, 'latin1'), code: (i) => bytes[i] ?? -1 };
+/** A string body: searched as is. */
+class StringBody implements BodyText {
+  constructor(private readonly body: string) {}
+  get length(): number {
+    return this.body.length;
   }
+  indexOf(needle: string, from: number): number {
+    return this.body.indexOf(needle, from);
+  }
+  code(i: number): number {
+    return i >= 0 && i < this.body.length ? this.body.charCodeAt(i) : -1;
+  }
+}
+
+/** A byte body: searched natively, never decoded. */
+class ByteBody implements BodyText {
+  private readonly bytes: Buffer;
+  constructor(body: Uint8Array) {
+    this.bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  }
+  get length(): number {
+    return this.bytes.length;
+  }
+  indexOf(needle: string, from: number): number {
+    return this.bytes.indexOf(needle, from, 'latin1');
+  }
+  code(i: number): number {
+    return this.bytes[i] ?? -1;
+  }
+}
+
+// Classes, not an object of closures: no function objects made per body searched.
+export function bodyText(body: unknown): BodyText | undefined {
+  if (typeof body === 'string') return new StringBody(body);
+  if (body instanceof Uint8Array) return new ByteBody(body);
   return undefined;
 }
 
