@@ -42,6 +42,11 @@ function hrTime(ms: number): HrTime {
   return [Math.floor(ms / 1000), Math.round((ms % 1000) * 1e6)];
 }
 
+interface SeriesEntry {
+  readonly attributes: Attributes;
+  readonly series: HistogramSeries;
+}
+
 /** A name for what an attribute set holds, whatever object holds it: its keys in order, with their values and types. */
 function contentKey(attributes: Attributes): string {
   let key = '';
@@ -62,9 +67,9 @@ function contentKey(attributes: Attributes): string {
  */
 export class InProcessHistograms {
   /** Per histogram: the series by attribute content, each with the attributes it exports. */
-  private readonly series: Map<string, { readonly attributes: Attributes; readonly series: HistogramSeries }>[] = HISTOGRAMS.map(() => new Map());
+  private readonly series: Map<string, SeriesEntry>[] = HISTOGRAMS.map(() => new Map<string, SeriesEntry>());
   /** Per histogram: the series an attribute-set object was last found in (a shape's objects live as long as the shape). */
-  private readonly byObject: WeakMap<Attributes, HistogramSeries>[] = HISTOGRAMS.map(() => new WeakMap());
+  private readonly byObject: WeakMap<Attributes, HistogramSeries>[] = HISTOGRAMS.map(() => new WeakMap<Attributes, HistogramSeries>());
   private readonly startMs = Date.now();
 
   record(index: HistogramIndex, value: number, attributes: Attributes): void {
@@ -76,7 +81,7 @@ export class InProcessHistograms {
     const objects = this.byObject[index] as WeakMap<Attributes, HistogramSeries>;
     const known = objects.get(attributes);
     if (known !== undefined) return known;
-    const map = this.series[index] as Map<string, { readonly attributes: Attributes; readonly series: HistogramSeries }>;
+    const map = this.series[index] as Map<string, SeriesEntry>;
     const key = contentKey(attributes);
     let entry = map.get(key);
     if (entry === undefined) {
@@ -93,7 +98,7 @@ export class InProcessHistograms {
     const end = hrTime(Date.now());
     const out: object[] = [];
     HISTOGRAMS.forEach((h, i) => {
-      const map = this.series[i] as Map<string, { readonly attributes: Attributes; readonly series: HistogramSeries }>;
+      const map = this.series[i] as Map<string, SeriesEntry>;
       if (map.size === 0) return;
       out.push({
         descriptor: { name: h.name, description: h.description, unit: h.unit, valueType: 1 /* ValueType.DOUBLE */ },
