@@ -7,6 +7,7 @@ import { attributionFromData } from './attribution/normalize.js';
 import type { Amounts } from './budgets/amounts.js';
 import { Budgets } from './budgets/budgets.js';
 import { countTokensEstimator } from './budgets/count-tokens-estimator.js';
+import { forbiddingPolicy } from './budgets/policy.js';
 import type { BudgetCheck, BudgetStatus } from './budgets/views.js';
 import { newInstanceId } from './call.js';
 import { resolveConfig, type BedrockFinOpsOptions } from './config.js';
@@ -129,6 +130,7 @@ export function bedrockFinOps(options?: BedrockFinOpsOptions): BedrockFinOps {
     defaultMaxOutputTokens: o.defaultMaxOutputTokens,
     resolve,
     redirect: (call, from, to, reason) => { router.redirect(call, from, to, reason); },
+    forbidden: (subject) => forbiddingPolicy(o.policies, subject)?.name,
   });
   if (quotas.active) {
     // Every throttled attempt (SDK and fetch paths count them here) also tells the quotas it draws on.

@@ -1,5 +1,6 @@
 import { attributionValue } from '../attribution/normalize.js';
 import { callMaxOutputTokens, heuristicInputTokens, type InputEstimator } from '../budgets/estimate.js';
+import type { MatchSubject } from '../budgets/rule.js';
 import type { Call, CallModel } from '../call.js';
 import type { OnceReporter } from '../diagnostics.js';
 import { QuotaExceededError } from '../errors/quota-exceeded-error.js';
@@ -40,6 +41,13 @@ export interface QuotaAdmissionDeps {
   readonly resolve: (modelId: string, now: number) => CallModel;
   /** Points a call at another model, recorded like provisioned spill (`fallback: { from, reason }`). */
   readonly redirect: (call: Call, from: string, to: string, reason: string) => void;
+  /**
+   * The name of the model policy that forbids a call with this attribution to this model, if
+   * any: a quota never sends a call to a fallback a policy forbids it. Asked with no attribution,
+   * it names only a policy that forbids the model for every call (policy matches on attribution
+   * keys never match a call without them).
+   */
+  readonly forbidden: (subject: MatchSubject) => string | undefined;
 }
 
 /** One call's way through its quotas. */
@@ -136,12 +144,21 @@ export class QuotaAdmission {
     throw refusal;
   }
 
-  /** Sends the call to the quota's fallback if every quota the fallback draws on has room now; `undefined` when not. */
+  /**
+   * Sends the call to the quota's fallback if the model policies allow the call there and every
+   * quota the fallback draws on has room now; `undefined` when not.
+   */
   private async fallback(c: Attempt, from: QuotaGovernor): Promise<HeldQuota[] | undefined> {
     const to = from.quota.fallback;
     if (to === undefined) return undefined;
     const model = this.d.resolve(to, Date.now());
     const subject = quotaSubject(c.call.attribution, to, model, c.call.serverAddress);
+    const policy = this.d.forbidden(subject);
+    if (policy !== undefined) {
+      const name = from.quota.name.slice(0, 200);
+      this.d.reporter.warn(`quota-fallback-policy:${name}:${to}:${policy}`, `quota "${name}"'s fallback "${to.slice(0, 200)}" is forbidden by policy "${policy.slice(0, 200)}" for this call; refused`);
+      return undefined;
+    }
     const holds: HeldQuota[] = [];
     for (const g of this.governors.filter((x) => x.quota.matches(subject))) {
       const t = QuotaAdmission.terms(g, c.call, model.baseModelId, c.input, c.maxOut);
