@@ -1,5 +1,6 @@
 import type { Call, Settlement } from '../call.js';
 import { attributionValue } from '../attribution/normalize.js';
+import { ConfigurationError } from '../errors/configuration-error.js';
 import type { QuotaAmount } from './amount.js';
 import { quotaCharge } from './arithmetic.js';
 import { outputBurndown } from './burndown.js';
@@ -48,12 +49,24 @@ export class Quotas {
   private readonly admission: QuotaAdmission;
 
   constructor(config: QuotasResolvedConfig, deps: QuotaAdmissionDeps) {
+    Quotas.assertFallbacksAllowed(config, deps);
     this.store = config.quotaStore ?? new MemoryQuotaStore();
     this.governors = config.quotas.map((q) => new QuotaGovernor(q, this.store, this.counters));
     this.active = this.governors.length > 0;
     this.admission = new QuotaAdmission(this.governors, this.counters, deps);
     const byName = new Map(this.governors.map((g) => [g.quota.name, g]));
     this.store.onChange?.((name) => byName.get(name)?.kick());
+  }
+
+  /** Throws a {@link ConfigurationError} for a fallback a model policy forbids for every call: the quota could never use it. */
+  private static assertFallbacksAllowed(config: QuotasResolvedConfig, deps: QuotaAdmissionDeps): void {
+    const now = Date.now();
+    config.quotas.forEach((q, i) => {
+      if (q.fallback === undefined) return;
+      // Without attribution, only a policy that forbids the model whatever the attribution answers.
+      const policy = deps.forbidden(quotaSubject({}, q.fallback, deps.resolve(q.fallback, now), undefined));
+      if (policy !== undefined) throw new ConfigurationError(`quotas[${i}] ("${q.name}").fallback`, `"${q.fallback}" is forbidden by policy "${policy}" for every call, so no call could be sent there`);
+    });
   }
 
   /** Holds the call's quotas, or throws `QuotaExceededError`; `undefined` when no quota applies. */
