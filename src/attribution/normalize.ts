@@ -23,7 +23,9 @@ export function boundValue(value: unknown): string | undefined {
 
 // Attributions are interned by content: a request scope with the same keys and values gets the
 // same frozen object, so every cache downstream (merged scopes, metric attribute sets) keyed by
-// identity hits. Bounded with two generations: when the young one fills up, it becomes the old
+// identity hits. The content id is `key U+0001 length U+0001 value` per entry: keys cannot hold
+// U+0001, and a value (untrusted: any character) is read by its length, so no value can forge
+// the id of another attribution (`{ team: 'x\u0002b\u0001y' }` is not `{ team: 'x', b: 'y' }`). Bounded with two generations: when the young one fills up, it becomes the old
 // one and the old is dropped, so values in use survive a turnover instead of all being re-interned.
 let interned = new Map<string, Attribution>();
 let older = new Map<string, Attribution>();
@@ -97,13 +99,13 @@ function normalize(attrs: Record<string, unknown>, onInvalid: (key: string, prob
     }
     keys.push(k.key);
     values.push(value);
-    id += `${k.key}\u0001${value}\u0002`;
+    id += `${k.key}\u0001${value.length}\u0001${value}`;
   }
   if (keys.length === 0) return EMPTY_ATTRIBUTION;
   // Two raw keys that normalised alike (the later one wins): the id is rebuilt from the final values.
   if (renamed) {
     id = '';
-    for (let i = 0; i < keys.length; i++) id += `${keys[i] as string}\u0001${values[i] as string}\u0002`;
+    for (let i = 0; i < keys.length; i++) id += `${keys[i] as string}\u0001${(values[i] as string).length}\u0001${values[i] as string}`;
   }
   const hit = internedGet(id);
   if (hit !== undefined) return hit;

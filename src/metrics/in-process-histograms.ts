@@ -47,14 +47,15 @@ interface SeriesEntry {
   readonly series: HistogramSeries;
 }
 
-/** A name for what an attribute set holds, whatever object holds it: its keys in order, with their values and types. */
+/**
+ * A name for what an attribute set holds, whatever object holds it: its entries sorted by key, as
+ * JSON (values are untrusted attribution: JSON escapes every separator, so two different sets
+ * never share a name, and a number stays apart from the string of its digits).
+ */
 function contentKey(attributes: Attributes): string {
-  let key = '';
-  for (const k of Object.keys(attributes).sort()) {
-    const v = attributes[k];
-    key += `${k}\u0001${typeof v}\u0001${String(v)}\u0002`;
-  }
-  return key;
+  const entries: [string, unknown][] = [];
+  for (const k of Object.keys(attributes).sort()) entries.push([k, attributes[k]]);
+  return JSON.stringify(entries);
 }
 
 /**

@@ -151,7 +151,8 @@ export class MetricsRecorder {
     for (const k in attribution) {
       const v = this.guard.safe(k, attribution[k] ?? '');
       attrs[k] = v;
-      key += `${k}\u0001${v}\u0002`;
+      // Length-prefixed: a value (untrusted) cannot forge another attribution's key.
+      key += `${k}\u0001${v.length}\u0001${v}`;
     }
     safe = { key, attrs };
     this.safeCache.set(attribution, safe);
@@ -174,7 +175,9 @@ export class MetricsRecorder {
     const record = s.record;
     const safe = this.safeAttribution(record.attribution);
     const operationName = s.genAiOperation;
-    const key = `${operationName}\u0000${record.requestedModelId}\u0000${record.modelId}\u0000${s.serverAddress ?? ''}\u0000${s.serverPort}\u0000${safe.key}`;
+    // Every caller-given part length-prefixed (model ids are the caller's strings), the attribution last.
+    const address = s.serverAddress ?? '';
+    const key = `${operationName}\u0000${record.requestedModelId.length}\u0000${record.requestedModelId}${record.modelId.length}\u0000${record.modelId}${address.length}\u0000${address}${s.serverPort}\u0000${safe.key}`;
     let shape = this.shapes.get(key);
     if (shape !== undefined) return shape;
     if (this.shapes.size >= MAX_SHAPES) {

@@ -100,6 +100,43 @@ describe('attribution', () => {
     expect((caught as Error).message).toContain(problem);
   });
 
+  it('a value holding separator characters cannot pass for another attribution: records, budgets and metrics keep the two apart', async () => {
+    const { records, onUsage } = recorder();
+    server.use(on('converse', ok));
+    const { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader } = await import('@opentelemetry/sdk-metrics');
+    const reader = new PeriodicExportingMetricReader({ exporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE), exportIntervalMillis: 3_600_000 });
+    const finops = bedrockFinOps({
+      onUsage,
+      meterProvider: new MeterProvider({ readers: [reader] }),
+      // One token budget per team: the forged value must not draw on team x's.
+      budgets: [{ name: 'per-team', per: 'team', limit: { tokens: 1_000_000 }, window: 'day' }],
+    });
+    const client = makeClient(finops);
+    // Joined as `key U+0001 value U+0002`, { team: 'x\u0002b\u0001y' } reads as { team: 'x', b: 'y' }.
+    const forged = { team: 'x\u0002b\u0001y' };
+    const real = { team: 'x', b: 'y' };
+    await withAttribution(real, () => client.send(new ConverseCommand(input)));
+    await withAttribution(forged, () => client.send(new ConverseCommand(input)));
+    await withAttribution(forged, () => client.send(new ConverseCommand(input)));
+    // Recorded as given: one call as team x (with b), two as the forged team.
+    expect(records.map((r) => r.attribution)).toEqual([real, forged, forged]);
+    const used = (await finops.budgets.status()).map((b) => [b.key, b.used.tokens]);
+    const perCall = (records[0]?.inputTokens ?? 0) + (records[0]?.outputTokens ?? 0);
+    expect(perCall).toBeGreaterThan(0);
+    expect(new Map(used as [string, number][])).toEqual(
+      new Map([
+        ['x', perCall],
+        [forged.team, 2 * perCall],
+      ]),
+    );
+    // The calls counter: one series per attribution, counts 1 and 2.
+    const { resourceMetrics } = await reader.collect();
+    const calls = resourceMetrics.scopeMetrics.flatMap((m) => m.metrics).find((m) => m.descriptor.name === 'bedrock_finops.calls');
+    const byTeam = (calls?.dataPoints ?? []).map((p) => [p.attributes.team, p.attributes.b, p.value]);
+    expect(byTeam).toEqual(expect.arrayContaining([['x', 'y', 1], [forged.team, undefined, 2]]));
+    expect(byTeam).toHaveLength(2);
+  });
+
   it('never throws on hostile attribution objects: prototype keys, thousands of keys, non-objects', async () => {
     const { records, onUsage } = recorder();
     server.use(on('converse', ok));
