@@ -7,7 +7,7 @@ import { addUnits, FIELD_OF, LIMIT_OF, publicValue, units, type UnitField, type 
 import type { BudgetContext } from './context.js';
 import type { InsuranceAllowance } from './insurance.js';
 import { matchingKeys, type CounterKey } from './counter-key.js';
-import { callMaxOutputTokens, heuristicInputTokens, requestCacheWrites, type CacheWrites } from './estimate.js';
+import { callMaxOutputTokens, heuristicInputTokens, readInput, requestCacheWrites, type CacheWrites } from './estimate.js';
 import { firstLimitType } from './events.js';
 import { forbiddingPolicy } from './policy.js';
 import type { MatchSubject } from './rule.js';
@@ -100,8 +100,12 @@ export class BudgetAdmission {
     // Embeddings produce no output tokens: reserving an output cap for them would refuse calls that fit.
     const output = producesNoOutput(call) ? 0 : (callMaxOutputTokens(call, input) ?? c.defaultMaxOutputTokens);
     const estimator = c.estimator;
+    if (estimator === undefined) {
+      // The heuristic and the cache writes read from one pass over the input.
+      const read = readInput(call.info.operation, input);
+      return this.reserve(call, keys, read.tokens, output, read.cache);
+    }
     const cache = requestCacheWrites(call.info.operation, input);
-    if (estimator === undefined) return this.reserve(call, keys, heuristicInputTokens(call.info.operation, input), output, cache);
     let estimated: number | Promise<number>;
     try {
       estimated = estimator({ operation: call.info.operation, modelId: call.requestedModelId, baseModelId: call.model.baseModelId, input });

@@ -53,30 +53,83 @@ function walk(value: unknown, t: Tally, depth: number): void {
  * The default estimator: `ceil(characters / 3.5)` of every string in the request (messages,
  * system prompt, tool specs and results), plus 4 tokens per message and 1,600 per image. For
  * InvokeModel it is the body's length / 3.5, so a body with base64 media overestimates. Never
- * throws: a getter of the caller's that throws ends the count where it was.
+ * throws: a getter of the caller's that throws ends the count where it was. A text block counts
+ * its text (other keys beside `text` are not sent: the SDK serializes one member of a block).
  */
 const NONE: readonly unknown[] = Object.freeze([]);
 
+/** Message content or system blocks: a text block by its text, any other block walked whole. Notes the cache points it passes (at block level, where Converse takes them). */
+function walkBlocks(blocks: unknown, t: Tally, found: CacheWrites): CacheWrites {
+  if (!Array.isArray(blocks)) {
+    walk(blocks, t, 0);
+    return found;
+  }
+  for (const block of blocks as unknown[]) {
+    if (typeof block !== 'object' || block === null) {
+      walk(block, t, 1);
+      continue;
+    }
+    const b = block as { text?: unknown; image?: unknown; cachePoint?: unknown };
+    const point = b.cachePoint;
+    if (typeof point === 'object' && point !== null) found = found === '1h' || (point as { ttl?: unknown }).ttl === '1h' ? '1h' : '5m';
+    if (b.image === undefined && typeof b.text === 'string') t.chars += b.text.length;
+    else walk(block, t, 1);
+  }
+  return found;
+}
+
+/** The heuristic's count of a Converse input, and the cache writes it asks for, in one pass over it. */
+function readConverse(input: unknown, t: Tally): CacheWrites {
+  const i = input as { messages?: unknown; system?: unknown; toolConfig?: unknown } | undefined;
+  let found: CacheWrites = 'none';
+  // Per-message tokens are counted as soon as the lists are read (a getter that throws later leaves them counted).
+  const messages = i?.messages;
+  const ms: readonly unknown[] = Array.isArray(messages) ? (messages as unknown[]) : NONE;
+  t.fixed += TOKENS_PER_MESSAGE * ms.length;
+  const system = i?.system;
+  if (Array.isArray(system)) t.fixed += TOKENS_PER_MESSAGE * system.length;
+  for (const m of ms) found = walkBlocks((m as { content?: unknown } | null)?.content, t, found);
+  if (Array.isArray(system)) found = walkBlocks(system, t, found);
+  const toolConfig = i?.toolConfig;
+  walk(toolConfig, t, 0);
+  return found === '1h' ? found : cachePointsIn((toolConfig as { tools?: unknown } | null | undefined)?.tools, found);
+}
+
 export function heuristicInputTokens(operation: BedrockOperation, input: unknown): number {
-  const i = input as { messages?: unknown; system?: unknown; toolConfig?: unknown; body?: unknown } | undefined;
   const t: Tally = { chars: 0, fixed: 0 };
-  let messages: readonly unknown[] = NONE;
-  let system: readonly unknown[] = NONE;
   try {
     if (operation === 'InvokeModel' || operation === 'InvokeModelWithResponseStream') {
-      const body = i?.body;
+      const body = (input as { body?: unknown } | undefined)?.body;
       const length = typeof body === 'string' ? body.length : body instanceof Uint8Array ? body.byteLength : 0;
       return Math.ceil(length / CHARS_PER_TOKEN);
     }
-    if (Array.isArray(i?.messages)) messages = i.messages as unknown[];
-    if (Array.isArray(i?.system)) system = i.system as unknown[];
-    for (const m of messages) walk((m as { content?: unknown } | null)?.content, t, 0);
-    walk(system, t, 0);
-    walk(i?.toolConfig, t, 0);
+    readConverse(input, t);
   } catch {
     // A getter of the caller's that throws: what was counted before it stands (admission still applies).
   }
-  return Math.ceil(t.chars / CHARS_PER_TOKEN) + t.fixed + TOKENS_PER_MESSAGE * (messages.length + system.length);
+  return Math.ceil(t.chars / CHARS_PER_TOKEN) + t.fixed;
+}
+
+/** What admission reads from a request's input: the heuristic's input tokens and the prompt-cache writes it asks for. */
+export interface InputReading {
+  readonly tokens: number;
+  readonly cache: CacheWrites;
+}
+
+/**
+ * {@link heuristicInputTokens} and {@link requestCacheWrites} at once: a Converse input is walked
+ * once for both (admission needs both for every budgeted call). A getter that throws makes it
+ * ask each of them apart, so the answers are theirs exactly.
+ */
+export function readInput(operation: BedrockOperation, input: unknown): InputReading {
+  if (operation !== 'Converse' && operation !== 'ConverseStream') return { tokens: heuristicInputTokens(operation, input), cache: requestCacheWrites(operation, input) };
+  const t: Tally = { chars: 0, fixed: 0 };
+  try {
+    const cache = readConverse(input, t);
+    return { tokens: Math.ceil(t.chars / CHARS_PER_TOKEN) + t.fixed, cache };
+  } catch {
+    return { tokens: heuristicInputTokens(operation, input), cache: requestCacheWrites(operation, input) };
+  }
 }
 
 // Output caps by body format, in the order they are tried.

@@ -3,7 +3,7 @@
 // of committed ids. The old implementations are copied here as oracles.
 import { describe, expect, it } from 'vitest';
 import { CommittedIds, IDS_KEPT } from '../../src/budgets/committed-ids.js';
-import { requestCacheWrites, type CacheWrites } from '../../src/budgets/estimate.js';
+import { heuristicInputTokens, readInput, requestCacheWrites, type CacheWrites } from '../../src/budgets/estimate.js';
 import { OnceReporter } from '../../src/diagnostics.js';
 import { MAX_PLAUSIBLE_TOKENS, withoutImplausible } from '../../src/pipeline/estimate.js';
 import { pick } from '../../src/usage/json.js';
@@ -153,6 +153,122 @@ describe('requestCacheWrites: the direct scan answers as the recursive one did, 
     const sparse: unknown[] = [];
     sparse[3] = { cachePoint: { type: 'default' } };
     expect(requestCacheWrites('Converse', { system: sparse })).toBe('5m');
+  });
+});
+
+describe('readInput: one pass answers as heuristicInputTokens and requestCacheWrites do apart, and as the heuristic did before', () => {
+  /** The heuristic before #18's one-pass reading (a text block was walked whole). */
+  function heuristicBefore(input: unknown): number {
+    const t = { chars: 0, fixed: 0 };
+    const walk = (value: unknown, depth: number): void => {
+      if (depth > 32) return;
+      if (typeof value === 'string') {
+        t.chars += value.length;
+        return;
+      }
+      if (typeof value !== 'object' || value === null) return;
+      if (value instanceof Uint8Array) {
+        t.chars += value.byteLength;
+        return;
+      }
+      if (Array.isArray(value)) {
+        for (const v of value) walk(v, depth + 1);
+        return;
+      }
+      const o = value as Record<string, unknown>;
+      if (o.image !== undefined) {
+        t.fixed += 1_600;
+        return;
+      }
+      for (const k in o) if (k !== 'cachePoint') walk(o[k], depth + 1);
+    };
+    const i = input as { messages?: unknown; system?: unknown; toolConfig?: unknown } | undefined;
+    let messages: readonly unknown[] = [];
+    let system: readonly unknown[] = [];
+    try {
+      if (Array.isArray(i?.messages)) messages = i.messages as unknown[];
+      if (Array.isArray(i?.system)) system = i.system as unknown[];
+      for (const m of messages) walk((m as { content?: unknown } | null)?.content, 0);
+      walk(system, 0);
+      walk(i?.toolConfig, 0);
+    } catch {
+      // as the heuristic: what was counted stands
+    }
+    return Math.ceil(t.chars / 3.5) + t.fixed + 4 * (messages.length + system.length);
+  }
+
+  /** A getter that throws, as hostile request data may carry. */
+  const throwing = (key: string): unknown =>
+    Object.defineProperty({}, key, {
+      enumerable: true,
+      get() {
+        throw new Error('no');
+      },
+    });
+
+  function block(r: () => number): unknown {
+    return choose(r, [
+      () => ({ text: 'x'.repeat(Math.floor(r() * 40)) }),
+      () => ({ text: 'héllo' }),
+      () => ({ image: { format: 'png', source: { bytes: new Uint8Array(10) } } }),
+      () => ({ text: 'a', image: { format: 'png' } }),
+      () => ({ document: { name: 'd', source: { bytes: new Uint8Array(33) } } }),
+      () => ({ toolResult: { toolUseId: 't', content: [{ text: 'result text' }, { json: { a: 'bb', n: 3 } }] } }),
+      () => ({ toolUse: { toolUseId: 'u', name: 'f', input: { q: 'query' } } }),
+      () => ({ text: 7 }),
+      () => null,
+      () => 'bare string',
+      () => new Uint8Array(9),
+      () => [],
+      () => ({ cachePoint: null }),
+      () => ({ cachePoint: { type: 'default' } }),
+      () => ({ cachePoint: { type: 'default', ttl: '1h' } }),
+      () => ({ cachePoint: 'default' }),
+      () => ({ toolSpec: { name: 'tool', inputSchema: { json: { type: 'object', properties: { text: { type: 'string' } } } } } }),
+    ])();
+  }
+  const list = (r: () => number): unknown => choose(r, [() => undefined, () => null, () => 'sys', () => ({ text: 'obj' }), () => Array.from({ length: Math.floor(r() * 5) }, () => block(r))])();
+  function converse(r: () => number): unknown {
+    return {
+      system: list(r),
+      messages: choose(r, [() => undefined, () => null, () => 3, () => Array.from({ length: Math.floor(r() * 4) }, () => choose(r, [() => null, () => 5, () => ({ role: 'user' }), () => ({ role: 'user', content: list(r) }), () => ({ role: 'user', content: 'plain' })])())])(),
+      toolConfig: choose(r, [() => undefined, () => null, () => ({}), () => ({ tools: list(r), toolChoice: { auto: {} } })])(),
+    };
+  }
+
+  it('on 20,000 random Converse inputs: the same tokens and cache writes as the two functions, and as before for text blocks without other keys', () => {
+    const r = rng(7);
+    for (let i = 0; i < 20_000; i++) {
+      const input = converse(r);
+      const op = i % 2 === 0 ? 'Converse' : 'ConverseStream';
+      const read = readInput(op, input);
+      const apart = { tokens: heuristicInputTokens(op, input), cache: requestCacheWrites(op, input) };
+      if (read.tokens !== apart.tokens || read.cache !== apart.cache) expect({ input, read }).toEqual({ input, read: apart });
+      // Every generated text block is text only (or carries an image, walked as before): the old count holds.
+      const old = heuristicBefore(input);
+      if (apart.tokens !== old) expect({ input, tokens: apart.tokens }).toEqual({ input, tokens: old });
+    }
+  });
+
+  it('a text block counts its text only (keys beside it are not sent); an image beside a text counts as the image', () => {
+    const input = { messages: [{ role: 'user', content: [{ text: 'a'.repeat(7), extra: 'b'.repeat(700) }, { text: 'c', image: {} }] }] };
+    expect(readInput('Converse', input).tokens).toBe(Math.ceil(7 / 3.5) + 1_600 + 4);
+    expect(heuristicInputTokens('Converse', input)).toBe(Math.ceil(7 / 3.5) + 1_600 + 4);
+  });
+
+  it('getters that throw: the one pass answers exactly as the two functions apart (a throw anywhere makes it ask them)', () => {
+    const inputs: unknown[] = [
+      { messages: [{ role: 'user', content: [{ text: 'x'.repeat(35) }, throwing('text')] }], system: [{ cachePoint: { type: 'default', ttl: '1h' } }] },
+      { messages: [{ role: 'user', content: [throwing('cachePoint')] }] },
+      { messages: [throwing('content'), { role: 'user', content: [{ text: 'y' }] }] },
+      Object.defineProperty({ messages: [{ content: [{ text: 'z' }] }] }, 'system', { get: () => { throw new Error('no'); } }),
+      { toolConfig: throwing('tools') },
+      { system: [{ text: 's' }], toolConfig: { tools: [{ cachePoint: { type: 'default' } }], toolChoice: throwing('auto') } },
+    ];
+    for (const input of inputs) expect(readInput('Converse', input)).toEqual({ tokens: heuristicInputTokens('Converse', input), cache: requestCacheWrites('Converse', input) });
+    // And InvokeModel reads the body as the two functions do.
+    const body = JSON.stringify({ max_tokens: 5, messages: [{ content: [{ type: 'text', text: 'x', cache_control: { type: 'ephemeral', ttl: '1h' } }] }] });
+    expect(readInput('InvokeModel', { body })).toEqual({ tokens: heuristicInputTokens('InvokeModel', { body }), cache: '1h' });
   });
 });
 
