@@ -6,14 +6,15 @@ export class RoutingCounters {
   readonly throttles = new Map<string, { model: string; error: string; count: number }>();
 
   fallback(from: string, to: string, reason: string): void {
-    const key = `${from}\u0001${to}\u0001${reason}`;
+    // Length-prefixed parts: model ids may hold any character (the quota fallback's `from` is the caller's).
+    const key = `${from.length}:${from}${to.length}:${to}${reason}`;
     const e = this.fallbacks.get(key);
     if (e !== undefined) e.count++;
     else if (this.fallbacks.size < MAX_SERIES) this.fallbacks.set(key, { from, to, reason, count: 1 });
   }
 
   throttle(model: string, error: string): void {
-    const key = `${model}\u0001${error}`;
+    const key = `${model.length}:${model}${error}`;
     const e = this.throttles.get(key);
     if (e !== undefined) e.count++;
     else if (this.throttles.size < MAX_SERIES) this.throttles.set(key, { model, error, count: 1 });

@@ -31,7 +31,8 @@ export class MaxTokensTracker {
   add(r: UsageRecord, feature: string): void {
     const max = r.maxTokens;
     if (max === undefined || !(max > 0) || r.usageSource === 'none') return;
-    const key = `${feature}\u0000${r.modelId}`;
+    // The feature length-prefixed: feature and model id are untrusted, so a separator could be forged.
+    const key = `${feature.length}:${feature}${r.modelId}`;
     let g = this.groups.get(key);
     if (g === undefined) this.groups.set(key, (g = { feature, model: r.modelId, share: new CountHistogram(), maxTokens: new CountHistogram(), output: new CountHistogram() }));
     // Per mille: exact percentiles over integers.

@@ -30,6 +30,13 @@ export interface ReportOptions {
   readonly until?: number;
 }
 
+/** Cost of one team in one hour or day (the group's parts kept, never parsed back from its key). */
+interface TimePoint {
+  readonly at: string;
+  readonly team: string;
+  costNano: number;
+}
+
 interface Row {
   keys: Record<string, string>;
   calls: number;
@@ -43,6 +50,12 @@ interface Row {
 const newRow = (keys: Record<string, string>): Row => ({ keys, calls: 0, inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, costNano: 0 });
 const promptTokens = (r: UsageRecord): number => r.inputTokens + r.cacheReadInputTokens + r.cacheWriteInputTokens;
 const rateOf = (rate: RateCard['input'] | undefined): number | undefined => (rate === undefined ? undefined : typeof rate === 'number' ? rate : rate.base);
+/**
+ * A group key part that cannot run into the next one: its length, then itself. Attribution
+ * values and model ids are untrusted and may hold any character, so joining them with a
+ * separator would let a crafted value make two groups share a key.
+ */
+const part = (s: string): string => `${s.length}:${s}`;
 const get = <K, V>(m: Map<K, V>, k: K, make: () => V): V => {
   let v = m.get(k);
   if (v === undefined) m.set(k, (v = make()));
@@ -64,8 +77,8 @@ export class ReportBuilder implements LedgerVisitor {
   private readonly batch = new Map<string, { calls: number; costNano: number }>();
   private readonly provisioned = new Map<string, ProvisionedTracker>();
   private readonly maxTokens = new MaxTokensTracker();
-  private readonly costByHour = new Map<string, number>();
-  private readonly costByDay = new Map<string, number>();
+  private readonly costByHour = new Map<string, TimePoint>();
+  private readonly costByDay = new Map<string, TimePoint>();
   private readonly headers: StoredHeader[] = [];
   private readonly resolver: ModelResolver<RateCard | undefined>;
   private cache = { saved: 0 };
@@ -96,6 +109,13 @@ export class ReportBuilder implements LedgerVisitor {
     row.costNano += costNano;
   }
 
+  private static addPoint(points: Map<string, TimePoint>, at: string, team: string, costNano: number): void {
+    const key = at + team;
+    let p = points.get(key);
+    if (p === undefined) points.set(key, (p = { at, team, costNano: 0 }));
+    p.costNano += costNano;
+  }
+
   record(r: UsageRecord): void {
     const costNano = toNano(r.costUsd);
     const prompt = promptTokens(r);
@@ -108,25 +128,27 @@ export class ReportBuilder implements LedgerVisitor {
     const iso = new Date(r.startedAt).toISOString();
     for (let i = 0; i < this.specs.length; i++) {
       const dims = this.specs[i] ?? [];
+      // Every value length-prefixed but the last: the values are untrusted, and no separator is safe.
       let key = '';
-      for (let j = 0; j < dims.length; j++) key += (j === 0 ? '' : '\u0000') + dimensionValue(r, dims[j] ?? '', iso);
+      const last = dims.length - 1;
+      for (let j = 0; j < last; j++) key += part(dimensionValue(r, dims[j] ?? '', iso));
+      if (last >= 0) key += dimensionValue(r, dims[last] ?? '', iso);
       const table = this.tables[i] ?? new Map<string, Row>();
       let row = table.get(key);
       if (row === undefined) table.set(key, (row = newRow(Object.fromEntries(dims.map((d) => [d, dimensionValue(r, d, iso)])))));
       ReportBuilder.add(row, r, prompt, costNano);
     }
     const team = r.attribution.team ?? NONE;
-    const hourKey = `${iso.slice(0, 13)}:00\u0000${team}`;
-    this.costByHour.set(hourKey, (this.costByHour.get(hourKey) ?? 0) + costNano);
-    const dayKey = `${iso.slice(0, 10)}\u0000${team}`;
-    this.costByDay.set(dayKey, (this.costByDay.get(dayKey) ?? 0) + costNano);
+    // The time part is fixed-width, so time + team is unambiguous; the team is kept in the point, not split back.
+    ReportBuilder.addPoint(this.costByHour, `${iso.slice(0, 13)}:00`, team, costNano);
+    ReportBuilder.addPoint(this.costByDay, iso.slice(0, 10), team, costNano);
 
     if (r.modelKind === 'provisioned-model' && r.fallback === undefined) get(this.provisioned, r.modelId, () => new ProvisionedTracker(r.modelId)).served(r, prompt + r.outputTokens);
     if (r.fallback !== undefined && r.fallback.from.startsWith('arn:')) get(this.provisioned, r.fallback.from, () => new ProvisionedTracker(r.fallback?.from ?? '')).spill(r);
     if (r.usageSource === 'none') return;
 
     const feature = r.attribution.feature ?? NONE;
-    const g = get(this.groups, `${feature}\u0000${r.modelId}`, () => ({ feature, model: r.modelId, ...emptySums(), prompts: new CountHistogram(), outputs: new CountHistogram() }));
+    const g = get(this.groups, part(feature) + r.modelId, () => ({ feature, model: r.modelId, ...emptySums(), prompts: new CountHistogram(), outputs: new CountHistogram() }));
     addSums(g, r, costNano);
     g.prompts.add(prompt);
     g.outputs.add(r.outputTokens);
@@ -203,10 +225,7 @@ export class ReportBuilder implements LedgerVisitor {
       hints: [...buildHints(groups, this.batch, (id) => this.cardOf(id, end)), ...MaxTokensTracker.hints(maxTokens)],
       costOverTime: {
         bucket,
-        points: [...(bucket === 'day' ? this.costByDay : this.costByHour)].map(([k, nano]) => {
-          const [at = '', team = NONE] = k.split('\u0000');
-          return { at, team, costUsd: fromNano(nano) };
-        }),
+        points: [...(bucket === 'day' ? this.costByDay : this.costByHour).values()].map((p) => ({ at: p.at, team: p.team, costUsd: fromNano(p.costNano) })),
       },
     };
   }

@@ -56,6 +56,11 @@ const monthStart = (ms: number): number => Date.UTC(new Date(ms).getUTCFullYear(
 const nextMonth = (ms: number): number => Date.UTC(new Date(ms).getUTCFullYear(), new Date(ms).getUTCMonth() + 1, 1);
 const sortedJson = (o: Readonly<Record<string, string>>, keep: ReadonlySet<string> | undefined): string =>
   JSON.stringify(Object.fromEntries(Object.entries(o).filter(([k]) => keep === undefined || keep.has(k)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
+/**
+ * A group key part that cannot run into the next one: its length, then itself. Model ids, tiers
+ * and attribution values are untrusted and may hold any character, so no separator is safe.
+ */
+const part = (s: string): string => `${s.length}:${s}`;
 /** `n / 1e6` as an exact decimal string (tokens → millions of tokens). */
 const perMillion = (n: number): string => {
   const s = String(Math.round(n)).padStart(7, '0');
@@ -107,10 +112,14 @@ export class FocusBuilder implements LedgerVisitor {
     this.first = Math.min(this.first, r.startedAt);
     this.last = Math.max(this.last, r.startedAt);
     const tier = r.serviceTier ?? 'default';
-    // The group key: kept attribution values in key order (cheap); the Tags JSON is built once per group.
-    let key = `${hour}\u0000${r.modelId}\u0000${tier}`;
-    if (this.keep === undefined) for (const k of Object.keys(r.attribution).sort()) key += `\u0000${k}\u0001${r.attribution[k] ?? ''}`;
-    else for (const k of this.keepSorted) if (r.attribution[k] !== undefined) key += `\u0000${k}\u0001${r.attribution[k]}`;
+    // The group key: hour, model, tier, then kept attribution entries in key order, every part
+    // length-prefixed (cheap, and unambiguous whatever the values hold); the Tags JSON is built once per group.
+    let key = `${hour}:${part(r.modelId)}${part(tier)}`;
+    if (this.keep === undefined) for (const k of Object.keys(r.attribution).sort()) key += part(k) + part(r.attribution[k] ?? '');
+    else for (const k of this.keepSorted) {
+      const v = r.attribution[k];
+      if (v !== undefined) key += part(k) + part(v);
+    }
     let g = this.groups.get(key);
     if (g === undefined) {
       const tags = sortedJson(r.attribution, this.keep);
