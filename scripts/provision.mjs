@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Provisions what the slower test layers start or drive: Debian's redis-server, prometheus and
-// chromium. Run by `npm test` (before vitest) and by `.ci/run`; the fast layer
+// Provisions what the slower test layers start or drive: Debian's redis-server, prometheus,
+// chromium and valgrind. Run by `npm test` (before vitest) and by `.ci/run`; the fast layer
 // (`npm run test:fast`: unit + integration) needs none of them. Installs with apt-get when run as
 // root on a fresh machine; otherwise says what to install and exits non-zero.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -10,6 +10,8 @@ const PACKAGES = [
   ['redis-server', 'redis-server'],
   ['redis-cli', 'redis-tools'],
   ['chromium', 'chromium'],
+  // The benchmark's instruction counts (its smoke run is a test).
+  ['valgrind', 'valgrind'],
 ];
 
 const has = (binary) => spawnSync('sh', ['-c', `command -v ${binary}`], { stdio: 'ignore' }).status === 0;

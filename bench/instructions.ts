@@ -1,0 +1,109 @@
+/**
+ * Instructions per call, counted by cachegrind: deterministic where wall-clock ratios on a shared
+ * machine move by several percent. Each side runs in its own process under
+ * `valgrind --tool=cachegrind` with `node --predictable` (single-threaded V8), twice: a warm-up
+ * then 0 calls, and the same warm-up then N calls; per call is the difference over N. V8's
+ * optimizing compiler and its garbage collector are left out (when they run shifts from process to
+ * process); the rest is the interpreter, the optimized JavaScript, builtins and V8's runtime.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const CHILD = fileURLToPath(new URL('./instructions-child.ts', import.meta.url));
+
+const SIDES = [
+  { side: 'bare', label: 'bare client' },
+  { side: 'entries', label: "two no-op middlewares with the plugin's options (what the SDK spends on two stack entries)" },
+  { side: 'plugin', label: "bedrock-finops, full configuration, `'producer'`" },
+] as const;
+
+/** What runs in V8's optimizing compiler or garbage collector (left out), by function name. */
+const LEFT_OUT = /compiler::|Zone|maglev|Maglev|Mark|Sweep|Scaveng|Evacuat|RememberedSet|Compactor|WriteBarrier|RecordWrite|IteratePointers|IterateMaybeWeak|SizeFromMap|Heap::|heap::base|LiveObjectRange|Worklist|Pretenuring|RecordMigrated|GCTracer|BodyDescriptor|ShouldVisit|Concurrent|Incremental/;
+
+interface Counts {
+  /** Instructions, compiler and GC left out. */
+  readonly counted: number;
+  /** Of which in code V8 generated at run time (JavaScript and its inline caches: cachegrind's `???`). */
+  readonly generated: number;
+}
+
+function parse(file: string): Counts {
+  let fn = '';
+  let counted = 0;
+  let generated = 0;
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    if (line.startsWith('fn=')) fn = line.slice(3);
+    else if (line.length > 0 && line.charCodeAt(0) >= 48 && line.charCodeAt(0) <= 57) {
+      const ir = Number(line.split(' ')[1] ?? 0);
+      if (LEFT_OUT.test(fn)) continue;
+      counted += ir;
+      if (fn === '???') generated += ir;
+    }
+  }
+  return { counted, generated };
+}
+
+async function counted(dir: string, side: string, warm: number, calls: number): Promise<Counts> {
+  const out = join(dir, `${side}-${calls}.out`);
+  await run('valgrind', ['--tool=cachegrind', '--cache-sim=no', `--cachegrind-out-file=${out}`, process.execPath, '--predictable', '--import', 'tsx', CHILD, side, String(warm), String(calls)], {
+    maxBuffer: 2 ** 24,
+    timeout: 1_800_000,
+    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+  });
+  return parse(out);
+}
+
+/** Runs `tasks` at most `n` at a time. */
+async function limited<T>(n: number, tasks: (() => Promise<T>)[]): Promise<T[]> {
+  const results = new Array<T>(tasks.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(n, tasks.length) }, async () => {
+      while (next < tasks.length) {
+        const i = next++;
+        results[i] = await (tasks[i] as () => Promise<T>)();
+      }
+    }),
+  );
+  return results;
+}
+
+const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
+
+export async function instructions(smoke: boolean): Promise<string[]> {
+  try {
+    await run('valgrind', ['--version']);
+  } catch {
+    return ['valgrind is not installed (`apt-get install valgrind`): instruction counts not measured.'];
+  }
+  // A smoke run counts the plugin's side over a few calls: it keeps the section working, its counts mean nothing.
+  const warm = smoke ? 5 : 1_500;
+  const calls = smoke ? 5 : 2_000;
+  const sides = smoke ? SIDES.filter((s) => s.side === 'plugin') : SIDES;
+  const dir = mkdtempSync(join(tmpdir(), 'finops-instructions-'));
+  try {
+    const tasks = sides.flatMap(({ side }) => [() => counted(dir, side, warm, 0), () => counted(dir, side, warm, calls)]);
+    const counts = await limited(Math.max(1, cpus().length), tasks);
+    const per = sides.map(({ label }, i) => {
+      const zero = counts[2 * i] as Counts;
+      const n = counts[2 * i + 1] as Counts;
+      return { label, counted: (n.counted - zero.counted) / calls, generated: (n.generated - zero.generated) / calls };
+    });
+    if (smoke) return [`Smoke run (${fmt(calls)} calls after ${fmt(warm)}, the plugin's side only; the counts mean nothing): ${fmt((per[0] as (typeof per)[number]).counted)} instructions per call.`];
+    const bare = per[0] as (typeof per)[number];
+    return [
+      `Converse, a \`withAttribution\` scope per call on every side, ${fmt(warm)} calls of warm-up, then ${fmt(calls)} counted (the difference between a run of ${fmt(calls)} and one of 0); instructions per call, V8's optimizing compiler and garbage collector left out:`,
+      '',
+      '| Side | instructions per call | of which generated code (JS, inline caches) | added to the bare client |',
+      '|---|---|---|---|',
+      ...per.map((p) => `| ${p.label} | ${fmt(p.counted)} | ${fmt(p.generated)} | ${p === bare ? '' : `+${fmt(p.counted - bare.counted)} (+${(((p.counted - bare.counted) / bare.counted) * 100).toFixed(1)}%)`} |`),
+    ];
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
