@@ -3,7 +3,9 @@ import type { Attribution } from '../record.js';
 /** Bedrock's limits on `requestMetadata`: at most 16 pairs; keys 1–256 and values 0–256 characters of this set. */
 export const REQUEST_METADATA_MAX_PAIRS = 16;
 export const REQUEST_METADATA_MAX_LENGTH = 256;
-const DISALLOWED = /[^a-zA-Z0-9\s:_@$#=/+,.-]/g;
+// Bedrock's `\s` is ASCII whitespace: JavaScript's also matches Unicode spaces (U+2028, U+3000,
+// U+FEFF...), which an HTTP/1.1 client refuses in the InvokeModel metadata header.
+const DISALLOWED = /[^a-zA-Z0-9 \t\n\v\f\r:_@$#=/+,.-]/g;
 
 function clean(text: string): string {
   const cleaned = text.replace(DISALLOWED, '');

@@ -148,7 +148,10 @@ export class MetricsRecorder {
     if (safe !== undefined) return safe;
     let key = '';
     const attrs: Record<string, string> = {};
-    for (const k in attribution) {
+    // Keys in sorted order: one attribution set is one shape however its keys were ordered (two
+    // shapes with the same attributes would be two observations of one counter series, and the
+    // SDK keeps only the last: calls would go missing).
+    for (const k of Object.keys(attribution).sort()) {
       const v = this.guard.safe(k, attribution[k] ?? '');
       attrs[k] = v;
       // Length-prefixed: a value (untrusted) cannot forge another attribution's key.

@@ -152,6 +152,19 @@ describe('metrics', () => {
     expect(metric(all, 'bedrock_finops.calls').dataPoints[0]!.attributes.team).toBe('a');
   });
 
+  it('one attribution in two key orders is one counter series: no call goes missing', async () => {
+    const h = metricsHarness();
+    server.use(on('converse', converseOk({ inputTokens: 100, outputTokens: 20, totalTokens: 120 })));
+    const client = makeClient(bedrockFinOps({ meterProvider: h.meterProvider }));
+    await withAttribution({ tenant: 'acme', feature: 'chat' }, () => client.send(new ConverseCommand(input)));
+    for (let i = 0; i < 3; i++) await withAttribution({ feature: 'chat', tenant: 'acme' }, () => client.send(new ConverseCommand(input)));
+    const all = await h.collect();
+    const calls = metric(all, 'bedrock_finops.calls').dataPoints.filter((p) => p.attributes.tenant === 'acme');
+    expect(calls.map((p) => p.value)).toEqual([4]);
+    const input100 = metric(all, 'bedrock_finops.tokens').dataPoints.filter((p) => p.attributes.tenant === 'acme' && p.attributes['bedrock_finops.token.type'] === 'input');
+    expect(input100.map((p) => p.value)).toEqual([400]);
+  });
+
   it('never puts prompt or completion text into any metric', async () => {
     const h = metricsHarness();
     server.use(on('converse', converseOk({ inputTokens: 1, outputTokens: 1, totalTokens: 2 })));

@@ -61,4 +61,22 @@ describe('propagateToBedrock', () => {
     expect(Object.values(bodies[0]!.requestMetadata!).every((v) => v.length <= 256)).toBe(true);
     expect(bodies[1]!.requestMetadata).toBeUndefined();
   });
+
+  it('drops Unicode spaces an HTTP/1.1 client refuses in a header: the InvokeModel call goes through, metered, with the value minus them', async () => {
+    const headers: (string | null)[] = [];
+    server.use(
+      on('invoke', ({ request }) => {
+        headers.push(request.headers.get('x-amzn-bedrock-request-metadata'));
+        return json({ generation: 'x', prompt_token_count: 1, generation_token_count: 1 });
+      }),
+    );
+    const records: unknown[] = [];
+    const client = makeClient(bedrockFinOps({ propagateToBedrock: true, onUsage: (r) => records.push(r) }));
+    // U+2028, U+3000, U+FEFF, U+1680: JavaScript's \s, not Bedrock's (ASCII) whitespace.
+    for (const tenant of ['acme\u2028corp', 'acme\u3000corp', 'acme\ufeffcorp', 'acme\u1680corp'])
+      await withAttribution({ tenant }, () => client.send(new InvokeModelCommand({ modelId: 'meta.llama3-8b-instruct-v1:0', body: jsonBody({ prompt: 'x' }) })));
+    expect(headers.map((h) => decodeHeader(h))).toEqual(Array.from({ length: 4 }, () => ({ tenant: 'acmecorp' })));
+    // Every call metered, under its true attribution.
+    expect(records.map((r) => (r as { attribution: { tenant: string } }).attribution.tenant)).toEqual(['acme\u2028corp', 'acme\u3000corp', 'acme\ufeffcorp', 'acme\u1680corp']);
+  });
 });
