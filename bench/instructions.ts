@@ -111,7 +111,7 @@ export async function instructions(smoke: boolean): Promise<string[]> {
           `| ${p.label} | ${fmt(p.counted)} | ${p === bare ? '' : `${sign(p.counted - bare.counted)} (${sign(((p.counted - bare.counted) / bare.counted) * 100, 1)}%)`} | ${fmt(p.generated)}${p === bare ? '' : ` (${sign(p.generated - bare.generated)})`} | ${fmt(p.lookups)}${p === bare ? '' : ` (${sign(p.lookups - bare.lookups)})`} |`,
       ),
       '',
-      "Generated code counts the same to within ~0.5k per call from process to process; V8's runtime property lookups (a megamorphic inline cache that misses its stub cache, mostly in the SDK) move by ~10k per call between processes of the same side, so differences below that are noise.",
+      "Between processes of one side, generated code moves by ~3k instructions per call and V8's runtime property lookups by ~10–20k (a megamorphic inline cache that misses its stub cache, mostly in the SDK; how often depends on where maps land in memory): differences below that are noise.",
     ];
   } finally {
     rmSync(dir, { recursive: true, force: true });

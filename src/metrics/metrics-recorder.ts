@@ -76,8 +76,12 @@ export class MetricsRecorder {
   /** Set when the meter provider failed: metrics are off, calls go on. */
   private failed = false;
 
+  /** Where the histograms go in producer mode (`undefined` otherwise). */
+  private readonly inProcess: InProcessHistograms | undefined;
+
   constructor(private readonly options: MetricsRecorderOptions) {
     this.guard = new CardinalityGuard(options.maxValuesPerKey);
+    this.inProcess = options.histograms === 'producer' ? options.inProcess : undefined;
   }
 
   /** The meter, created on first use so a global MeterProvider registered after the plugin is still used. */
@@ -126,10 +130,7 @@ export class MetricsRecorder {
     if (this.overflow !== undefined) each(this.overflow);
   }
 
-  /**
-   * Creates the instruments now (they are otherwise created at the first call). A provider that
-   * throws turns metrics off for this plugin, reported once; calls are never affected.
-   */
+  /** Creates the instruments now (else at the first call); a provider that throws turns metrics off, reported once, calls unaffected. */
   start(): boolean {
     if (this.failed) return false;
     if (this.instruments !== undefined) return true;
@@ -148,9 +149,7 @@ export class MetricsRecorder {
     if (safe !== undefined) return safe;
     let key = '';
     const attrs: Record<string, string> = {};
-    // Keys in sorted order: one attribution set is one shape however its keys were ordered (two
-    // shapes with the same attributes would be two observations of one counter series, and the
-    // SDK keeps only the last: calls would go missing).
+    // Sorted: one attribution in two key orders must be one shape (two would be two observations of one series: the SDK keeps the last).
     for (const k of Object.keys(attribution).sort()) {
       const v = this.guard.safe(k, attribution[k] ?? '');
       attrs[k] = v;
@@ -207,12 +206,11 @@ export class MetricsRecorder {
    * the shape keeps in `slot` (no lookup per record), unless the attributes are an error's.
    */
   private histogram(index: HistogramIndex, value: number, attributes: Attributes, shape: CallShape, slot: number): void {
-    const mode = this.options.histograms;
-    const inProcess = this.options.inProcess;
-    if (mode === 'producer' && inProcess !== undefined) {
+    const inProcess = this.inProcess;
+    if (inProcess !== undefined) {
       if (slot < 0) inProcess.record(index, value, attributes);
       else (shape.series[slot] ??= inProcess.seriesOf(index, attributes)).record(value);
-    } else if (mode === 'instruments' && this.instruments !== undefined) {
+    } else if (this.options.histograms === 'instruments' && this.instruments !== undefined) {
       const i = this.instruments;
       (index === TOKEN_USAGE ? i.tokenUsage : index === DURATION ? i.duration : i.timeToFirstChunk)?.record(value, attributes);
     }
@@ -221,7 +219,6 @@ export class MetricsRecorder {
   /** Records one settled call. */
   record(settlement: Settlement): void {
     if (this.instruments === undefined && !this.start()) return;
-    this.ensureInstruments();
     const record = settlement.record;
     const shape = this.shapeFor(settlement);
     if (record.usageSource !== 'none') {
@@ -237,7 +234,7 @@ export class MetricsRecorder {
     else this.histogram(DURATION, record.durationMs / 1000, shape.errorAttrs(record.error), shape, -1);
     if (record.timeToFirstChunkMs !== undefined) this.histogram(TIME_TO_FIRST_CHUNK, record.timeToFirstChunkMs / 1000, shape.histogram, shape, 3);
     const outcome: OutcomeName = record.outcome;
-    const index = OUTCOMES.indexOf(outcome);
+    const index = outcome === 'success' ? 0 : OUTCOMES.indexOf(outcome);
     shape.calls[index] = (shape.calls[index] ?? 0) + 1;
     if (record.costUsd !== undefined) {
       shape.costNano += toNanoUsd(record.costUsd);
