@@ -1,24 +1,40 @@
 import { OnceReporter } from '../diagnostics.js';
 import { ConfigurationError } from '../errors/configuration-error.js';
 import type { Attribution } from '../record.js';
-import { normalizeKey } from './keys.js';
+import { labelName, normalizeKey } from './keys.js';
 
 /** Longest attribution value kept; longer values are cut (values are untrusted data). */
 export const MAX_ATTRIBUTION_VALUE_LENGTH = 128;
-/** Most keys one attribution keeps; the rest are dropped (keys can come from request data). */
+/** Most keys one attribution keeps: the last ones; the rest are dropped (keys can come from request data). */
 export const MAX_ATTRIBUTION_KEYS = 32;
 
 export const EMPTY_ATTRIBUTION: Attribution = Object.freeze({});
 
 const reporter = new OnceReporter();
 
-/** Bounds an untrusted attribution value: never throws; numbers and booleans are converted, long values cut. */
+type OnInvalid = (key: string, problem: string) => void;
+
+// Node ≥ 20 has String.prototype.toWellFormed (ES2024; the project's `lib` is ES2023).
+const wellFormed = (s: string): string => (s as string & { toWellFormed(): string }).toWellFormed();
+
+/**
+ * Bounds an untrusted attribution value: never throws; numbers and booleans are converted, long
+ * values cut to 128 UTF-16 units (before a surrogate pair, never inside one), lone surrogates
+ * replaced by U+FFFD. Values are well-formed, so every store (Redis writes U+FFFD for a lone
+ * surrogate) keeps the same values apart.
+ */
 export function boundValue(value: unknown): string | undefined {
   let s: string;
   if (typeof value === 'string') s = value;
   else if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') s = String(value);
   else return undefined;
-  return s.length > MAX_ATTRIBUTION_VALUE_LENGTH ? s.slice(0, MAX_ATTRIBUTION_VALUE_LENGTH) : s;
+  // One unit past the limit is enough to tell whether the last kept unit starts a pair.
+  if (s.length > MAX_ATTRIBUTION_VALUE_LENGTH) s = s.slice(0, MAX_ATTRIBUTION_VALUE_LENGTH + 1);
+  s = wellFormed(s);
+  if (s.length <= MAX_ATTRIBUTION_VALUE_LENGTH) return s;
+  const last = s.charCodeAt(MAX_ATTRIBUTION_VALUE_LENGTH - 1);
+  // Well-formed: a high surrogate here is followed by its low half, which the cut would leave out.
+  return s.slice(0, last >= 0xd800 && last <= 0xdbff ? MAX_ATTRIBUTION_VALUE_LENGTH - 1 : MAX_ATTRIBUTION_VALUE_LENGTH);
 }
 
 // Attributions are interned by content: a request scope with the same keys and values gets the
@@ -48,7 +64,7 @@ function internedSet(id: string, a: Attribution): void {
 }
 
 /** The object's own keys, or none if it cannot tell (a Proxy whose `ownKeys` throws). */
-function keysOf(attrs: Record<string, unknown>, onInvalid: (key: string, problem: string) => void): string[] {
+function keysOf(attrs: Record<string, unknown>, onInvalid: OnInvalid): string[] {
   try {
     return Object.keys(attrs);
   } catch {
@@ -66,12 +82,70 @@ function read(attrs: Record<string, unknown>, key: string): { value: unknown } |
   }
 }
 
-function normalize(attrs: Record<string, unknown>, onInvalid: (key: string, problem: string) => void, strictValues = false): Attribution {
-  const keys: string[] = [];
-  const values: string[] = [];
-  let id = '';
-  let renamed = false;
-  for (const raw of keysOf(attrs, onInvalid)) {
+/**
+ * The entries one attribution keeps, offered last to first. Keys are told apart by their
+ * Prometheus label (`tenant.id` is `tenant_id`); of two spellings of one, the higher rank wins,
+ * else the later. The first {@link MAX_ATTRIBUTION_KEYS} distinct keys offered (the last ones of
+ * the attribution) are kept; any other key is dropped. Linear in the entries offered (each looked
+ * up among at most 32). Kept flat, `label, key, value, rank, raw` per entry.
+ */
+class Selection {
+  private readonly slots: (string | number)[] = [];
+
+  constructor(private readonly onInvalid: OnInvalid) {}
+
+  /** `key` is canonical (from `normalizeKey`): without a dot, it is its own label. */
+  offer(raw: string, key: string, value: string): void {
+    const label = key.includes('.') ? labelName(key) : key;
+    // 2: written as its label (`tenant_id`); 1: as its canonical key, dotted (`tenant.id`); 0: an alias (`tenantId`).
+    const rank = raw !== key ? 0 : key === label ? 2 : 1;
+    const slots = this.slots;
+    let i = 0;
+    while (i < slots.length && slots[i] !== label) i += 5;
+    if (i === slots.length) {
+      if (i >= 5 * MAX_ATTRIBUTION_KEYS) this.onInvalid(raw, `is past the ${MAX_ATTRIBUTION_KEYS}-key limit of one attribution (the last ${MAX_ATTRIBUTION_KEYS} keys are kept)`);
+      else slots.push(label, key, value, rank, raw);
+      return;
+    }
+    const kept = slots[i + 1] as string;
+    // The kept spelling came later: it stays unless this one is written more exactly.
+    if (rank <= (slots[i + 3] as number)) {
+      if (kept !== key) this.onInvalid(raw, `is exported to Prometheus as "${label}", like "${kept}", which wins`);
+      return;
+    }
+    if (kept !== key) this.onInvalid(slots[i + 4] as string, `is exported to Prometheus as "${label}", like "${key}", which wins`);
+    slots[i + 1] = key;
+    slots[i + 2] = value;
+    slots[i + 3] = rank;
+    slots[i + 4] = raw;
+  }
+
+  /** The kept entries in the attribution's order (offered last to first), interned. */
+  build(): Attribution {
+    const slots = this.slots;
+    if (slots.length === 0) return EMPTY_ATTRIBUTION;
+    let id = '';
+    for (let i = slots.length - 5; i >= 0; i -= 5) {
+      const value = slots[i + 2] as string;
+      id += `${slots[i + 1] as string}\u0001${value.length}\u0001${value}`;
+    }
+    const hit = internedGet(id);
+    if (hit !== undefined) return hit;
+    const out: Record<string, string> = {};
+    for (let i = slots.length - 5; i >= 0; i -= 5) out[slots[i + 1] as string] = slots[i + 2] as string;
+    const frozen = Object.freeze(out);
+    internedSet(id, frozen);
+    return frozen;
+  }
+}
+
+function normalize(attrs: Record<string, unknown>, onInvalid: OnInvalid, strictValues = false): Attribution {
+  const raws = keysOf(attrs, onInvalid);
+  const selection = new Selection(onInvalid);
+  // Last to first: the last keys are kept when there are too many (a trusted key written after
+  // untrusted ones must not be pushed out by them).
+  for (let j = raws.length - 1; j >= 0; j--) {
+    const raw = raws[j] as string;
     const got = read(attrs, raw);
     if (got === undefined) {
       onInvalid(raw, 'could not be read (its getter threw)');
@@ -87,54 +161,52 @@ function normalize(attrs: Record<string, unknown>, onInvalid: (key: string, prob
       onInvalid(raw, k.problem);
       continue;
     }
-    const at = keys.indexOf(k.key);
-    if (at >= 0) {
-      values[at] = value;
-      renamed = true;
-      continue;
-    }
-    if (keys.length >= MAX_ATTRIBUTION_KEYS) {
-      onInvalid(raw, `is past the ${MAX_ATTRIBUTION_KEYS}-key limit of one attribution`);
-      continue;
-    }
-    keys.push(k.key);
-    values.push(value);
-    id += `${k.key}\u0001${value.length}\u0001${value}`;
+    selection.offer(raw, k.key, value);
   }
-  if (keys.length === 0) return EMPTY_ATTRIBUTION;
-  // Two raw keys that normalised alike (the later one wins): the id is rebuilt from the final values.
-  if (renamed) {
-    id = '';
-    for (let i = 0; i < keys.length; i++) id += `${keys[i] as string}\u0001${(values[i] as string).length}\u0001${values[i] as string}`;
+  return selection.build();
+}
+
+/** Reports dropped keys once each, at most 32 per attribution (a 100,000-key object must not log 100,000 lines). */
+function dataReporter(): OnInvalid {
+  let count = 0;
+  return (key, problem) => {
+    if (++count <= MAX_ATTRIBUTION_KEYS) reporter.warn(`attribution-key:${key.slice(0, 64)}`, `attribution key "${key.slice(0, 64)}" ${problem}; dropped`);
+    else if (count === MAX_ATTRIBUTION_KEYS + 1) reporter.warn('attribution-key:(more)', `an attribution dropped more than ${MAX_ATTRIBUTION_KEYS} keys; the others are not reported`);
+  };
+}
+
+/** Whether `attrs` is an object of key → value: never throws (`Array.isArray` throws on a revoked Proxy). */
+function shapeOf(attrs: unknown): 'object' | 'other' | 'unreadable' {
+  if (typeof attrs !== 'object' || attrs === null) return 'other';
+  try {
+    return Array.isArray(attrs) ? 'other' : 'object';
+  } catch {
+    return 'unreadable';
   }
-  const hit = internedGet(id);
-  if (hit !== undefined) return hit;
-  const out: Record<string, string> = {};
-  for (let i = 0; i < keys.length; i++) out[keys[i] as string] = values[i] as string;
-  const frozen = Object.freeze(out);
-  internedSet(id, frozen);
-  return frozen;
 }
 
 /**
  * Attribution from call-time data (`withAttribution`, `attribute`, a request's headers): keys are
  * normalised (see `normalizeKey`), values bounded; invalid keys and non-string values are dropped,
- * reported once through OTel `diag`. Never throws: data must not break a call.
+ * reported once through OTel `diag`. Of two spellings of one key, the one written exactly as
+ * the key wins, else the later; the last 32 keys are kept. Never throws: data must not break a call.
  */
 export function attributionFromData(attrs: unknown): Attribution {
-  if (typeof attrs !== 'object' || attrs === null || Array.isArray(attrs)) {
-    if (attrs !== undefined && attrs !== null) reporter.warn('attribution-shape', 'attribution must be an object of key → value; ignored');
+  const shape = shapeOf(attrs);
+  if (shape !== 'object') {
+    if (shape === 'unreadable') reporter.warn('attribution-unreadable', 'attribution object could not be read (a revoked Proxy?); ignored');
+    else if (attrs !== undefined && attrs !== null) reporter.warn('attribution-shape', 'attribution must be an object of key → value; ignored');
     return EMPTY_ATTRIBUTION;
   }
-  return normalize(attrs as Record<string, unknown>, (key, problem) => {
-    reporter.warn(`attribution-key:${key.slice(0, 64)}`, `attribution key "${key.slice(0, 64)}" ${problem}; dropped`);
-  });
+  return normalize(attrs as Record<string, unknown>, dataReporter());
 }
 
 /** Attribution from static configuration: like {@link attributionFromData}, but an invalid key throws a `ConfigurationError` naming `field`. */
 export function attributionFromConfig(attrs: unknown, field: string): Attribution {
   if (attrs === undefined || attrs === null) return EMPTY_ATTRIBUTION;
-  if (typeof attrs !== 'object' || Array.isArray(attrs)) throw new ConfigurationError(field, 'must be an object of key → string value');
+  const shape = shapeOf(attrs);
+  if (shape === 'unreadable') throw new ConfigurationError(field, 'could not be read (a revoked Proxy?)');
+  if (shape !== 'object') throw new ConfigurationError(field, 'must be an object of key → string value');
   return normalize(
     attrs as Record<string, unknown>,
     (key, problem) => {
@@ -144,11 +216,30 @@ export function attributionFromConfig(attrs: unknown, field: string): Attributio
   );
 }
 
-/** Merges two attributions, `inner` winning; returns one of them unchanged when the other is empty. */
+// Merges by identity (attributions are frozen and interned, so the same pair comes back per
+// request); held weakly, an entry goes with either attribution.
+const merges = new WeakMap<Attribution, WeakMap<Attribution, Attribution>>();
+
+/**
+ * Merges two attributions, `inner` winning, under the rules of one attribution (`inner`'s keys
+ * come later): at most 32 keys, `inner`'s kept first; `tenant_id` and `tenant.id` are one key
+ * (the underscore spelling wins). Returns one of them unchanged when the other is empty.
+ */
 export function mergeAttribution(outer: Attribution, inner: Attribution): Attribution {
   if (inner === EMPTY_ATTRIBUTION) return outer;
   if (outer === EMPTY_ATTRIBUTION) return inner;
-  return Object.freeze({ ...outer, ...inner });
+  let byInner = merges.get(outer);
+  const hit = byInner?.get(inner);
+  if (hit !== undefined) return hit;
+  const selection = new Selection(dataReporter());
+  for (const layer of [inner, outer]) {
+    const keys = Object.keys(layer);
+    for (let j = keys.length - 1; j >= 0; j--) selection.offer(keys[j] as string, keys[j] as string, layer[keys[j] as string] as string);
+  }
+  const merged = selection.build();
+  if (byInner === undefined) merges.set(outer, (byInner = new WeakMap()));
+  byInner.set(inner, merged);
+  return merged;
 }
 
 /** An attribution's value for `key`, own properties only (never `constructor` or other inherited members). */

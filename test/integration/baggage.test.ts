@@ -41,7 +41,7 @@ describe('attribution from OpenTelemetry Baggage', () => {
     const { records, onUsage } = recorder();
     server.use(on('converse', () => converseReply()));
     const client = makeClient(bedrockFinOps({ onUsage, attributionFromBaggage: true }));
-    const hostile: Record<string, string> = Object.fromEntries([['gen_ai.system', 'x'], ['long', 'y'.repeat(1_000)], ...Array.from({ length: 40 }, (_, i): [string, string] => [`k${i}`, 'v'])]);
+    const hostile: Record<string, string> = Object.fromEntries([...Array.from({ length: 40 }, (_, i): [string, string] => [`k${i}`, 'v']), ['gen_ai.system', 'x'], ['long', 'y'.repeat(1_000)]]);
     await withBaggage(hostile, () => client.send(new ConverseCommand(say())));
     expect(Object.keys(records[0]!.attribution)).toHaveLength(32);
     expect(records[0]!.attribution).not.toHaveProperty('gen_ai.system');
