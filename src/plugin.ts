@@ -3,7 +3,7 @@ import { metrics } from '@opentelemetry/api';
 import type { MetricProducer } from '@opentelemetry/sdk-metrics';
 import type { MiddlewareStack, Pluggable } from '@smithy/types';
 import { BaggageAttribution } from './attribution/baggage.js';
-import { attributionFromData } from './attribution/normalize.js';
+import { attributionFromData, mergeAttribution } from './attribution/normalize.js';
 import type { Amounts } from './budgets/amounts.js';
 import { Budgets } from './budgets/budgets.js';
 import { countTokensEstimator } from './budgets/count-tokens-estimator.js';
@@ -223,7 +223,8 @@ export function bedrockFinOps(options?: BedrockFinOpsOptions): BedrockFinOps {
     budgets: {
       status: () => budgets.status(),
       check: (attribution, modelId, estimate) => {
-        const merged = { ...o.attribution, ...attributionFromData(attribution) };
+        // Merged as a call's attribution is (key cap, exact spelling and label rules), so check() answers for the counter a call would use.
+        const merged = mergeAttribution(o.attribution, attributionFromData(attribution));
         return budgets.check(merged, modelId, resolve(modelId, Date.now()).baseModelId, estimate);
       },
     },

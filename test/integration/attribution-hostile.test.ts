@@ -83,6 +83,23 @@ describe('rule 2: { tenant_id: trusted, ...rest } is charged to the trusted tena
   });
 });
 
+describe('budgets.check() merges as a call does', () => {
+  it('answers for the counters a call with the same attribution would be charged to: tenant.id under a default tenant_id is one key, the default', async () => {
+    server.use(on('converse', () => converseReply({ inputTokens: 10, outputTokens: 10 })));
+    // A budget per tenant.id; the plugin's default attribution sets tenant_id (the same Prometheus label).
+    const finops = bedrockFinOps({ attribution: { tenant_id: 'acme' }, estimator: () => 10, budgets: [{ name: 'per-dotted', per: 'tenant.id', limit: { tokens: 50 }, window: 'day' }] });
+    const client = makeClient(finops, { maxAttempts: 1 });
+    const hostile = { 'tenant.id': 'globex' };
+    // A call: tenant_id wins, tenant.id is dropped, so the per-dotted budget does not apply: no counter is charged.
+    await withAttribution(hostile, () => client.send(new ConverseCommand(say('hi', MODEL, 10))));
+    expect(await finops.budgets.status()).toEqual([]);
+    // check() says the same: no budget matches (it used to answer for a 'globex' counter no call would use).
+    const answer = await finops.budgets.check(hostile, MODEL);
+    expect(answer.budgets).toEqual([]);
+    expect(answer.allowed).toBe(true);
+  });
+});
+
 describe('rule 3: the Prometheus exposition of hostile keys', () => {
   async function exposition(attributions: Record<string, string>[]): Promise<string> {
     server.use(on('converse', () => converseReply({ inputTokens: 100, outputTokens: 10 })));
