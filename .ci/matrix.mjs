@@ -54,7 +54,7 @@ const FEATURE_FLOORS = [
   { since: '3.872.0', feature: "CountTokens (estimator: 'count-tokens')", tests: ['CountTokens', "estimator 'count-tokens' reserves"] },
   { since: '3.934.0', feature: 'service tiers (serviceTier in responses)', tests: ['applies the service tier the response reports', 'commits at the tier the response says served the call'] },
   { since: '3.972.0', feature: 'one-hour cache writes (cacheDetails)', tests: ['one-hour cache writes'] },
-  { since: '3.1051.0', feature: 'propagateToBedrock on InvokeModel (request-metadata header)', tests: ['InvokeModel attribution in the request-metadata header'] },
+  { since: '3.1051.0', feature: 'propagateToBedrock on InvokeModel (request-metadata header)', tests: ['InvokeModel attribution in the request-metadata header', 'drops Unicode spaces an HTTP/1.1 client refuses in a header'] },
 ];
 
 const semver = (v) => v.split('.').map(Number);
