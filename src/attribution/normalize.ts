@@ -1,6 +1,7 @@
 import { OnceReporter } from '../diagnostics.js';
 import { ConfigurationError } from '../errors/configuration-error.js';
 import type { Attribution } from '../record.js';
+import { keyPart } from '../key-part.js';
 import { labelName, normalizeKey } from './keys.js';
 
 /** Longest attribution value kept; longer values are cut (values are untrusted data). */
@@ -39,10 +40,10 @@ export function boundValue(value: unknown): string | undefined {
 
 // Attributions are interned by content: a request scope with the same keys and values gets the
 // same frozen object, so every cache downstream (merged scopes, metric attribute sets) keyed by
-// identity hits. The content id is `key U+0001 length U+0001 value` per entry: keys cannot hold
-// U+0001, and a value (untrusted: any character) is read by its length, so no value can forge
-// the id of another attribution (`{ team: 'x\u0002b\u0001y' }` is not `{ team: 'x', b: 'y' }`). Bounded with two generations: when the young one fills up, it becomes the old
-// one and the old is dropped, so values in use survive a turnover instead of all being re-interned.
+// identity hits. The content id is each key and value as a `keyPart` (length-prefixed), so no
+// untrusted value can forge the id of another attribution. Bounded with two generations: when
+// the young one fills up, it becomes the old one and the old is dropped, so values in use
+// survive a turnover instead of all being re-interned.
 let interned = new Map<string, Attribution>();
 let older = new Map<string, Attribution>();
 const MAX_INTERNED = 8192;
@@ -127,7 +128,7 @@ class Selection {
     let id = '';
     for (let i = slots.length - 5; i >= 0; i -= 5) {
       const value = slots[i + 2] as string;
-      id += `${slots[i + 1] as string}\u0001${value.length}\u0001${value}`;
+      id += keyPart(slots[i + 1] as string) + keyPart(value);
     }
     const hit = internedGet(id);
     if (hit !== undefined) return hit;

@@ -1,14 +1,14 @@
 import { OTHER_VALUE } from './semconv.js';
 
+/** Distinct attribution keys the guard follows; the values of keys past them all read `_OTHER` (keys come from request data). */
+export const MAX_GUARDED_KEYS = 256;
+
 /**
  * Caps the distinct values per attribution key that reach metrics: the first `maxValuesPerKey`
  * values seen pass, later ones become `_OTHER`; the values of keys past the first
  * {@link MAX_GUARDED_KEYS} all become `_OTHER`. A value keeps the fate it got first, so a
  * series never flips between its own name and `_OTHER`.
  */
-/** Distinct attribution keys the guard follows; the values of keys past them all read `_OTHER` (keys come from request data). */
-export const MAX_GUARDED_KEYS = 256;
-
 export class CardinalityGuard {
   private readonly seen = new Map<string, Set<string>>();
 

@@ -1,6 +1,7 @@
 import { diag } from '@opentelemetry/api';
 import type { Attributes, Histogram, Meter, MeterProvider, ObservableCounter, BatchObservableResult } from '@opentelemetry/api';
 import type { Settlement } from '../call.js';
+import { keyPart } from '../key-part.js';
 import { fromNanoUsd, toNanoUsd } from '../money.js';
 import { CallShape, OUTCOMES } from './call-shape.js';
 import { DURATION, HISTOGRAMS, TIME_TO_FIRST_CHUNK, TOKEN_USAGE, type HistogramIndex, type InProcessHistograms } from './in-process-histograms.js';
@@ -154,7 +155,7 @@ export class MetricsRecorder {
       const v = this.guard.safe(k, attribution[k] ?? '');
       attrs[k] = v;
       // Length-prefixed: a value (untrusted) cannot forge another attribution's key.
-      key += `${k}\u0001${v.length}\u0001${v}`;
+      key += keyPart(k) + keyPart(v);
     }
     safe = { key, attrs };
     this.safeCache.set(attribution, safe);
@@ -179,7 +180,7 @@ export class MetricsRecorder {
     const operationName = s.genAiOperation;
     // Every caller-given part length-prefixed (model ids are the caller's strings), the attribution last.
     const address = s.serverAddress ?? '';
-    const key = `${operationName}\u0000${record.requestedModelId.length}\u0000${record.requestedModelId}${record.modelId.length}\u0000${record.modelId}${address.length}\u0000${address}${s.serverPort}\u0000${safe.key}`;
+    const key = `${operationName}\u0000${keyPart(record.requestedModelId)}${keyPart(record.modelId)}${keyPart(address)}${s.serverPort}\u0000${safe.key}`;
     let shape = this.shapes.get(key);
     if (shape !== undefined) return shape;
     if (this.shapes.size >= MAX_SHAPES) {

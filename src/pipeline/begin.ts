@@ -25,6 +25,8 @@ export function requestedLatency(input: unknown): string | undefined {
 
 /** Begins a call: resolves its model (cached per id) and its attribution (defaults ⊕ scope ⊕ per-command override). */
 export class CallStarter {
+  // Merges per scope (defaults fixed): one lookup per call, in front of mergeAttribution's own
+  // cache by pair (two lookups), since every scoped call asks.
   private readonly scopeCache = new WeakMap<Attribution, Attribution>();
 
   private readonly baggageCache = new WeakMap<Attribution, Attribution>();

@@ -3,6 +3,7 @@ import { parseModelId } from '../model/model-id.js';
 import type { UsageRecord } from '../record.js';
 import { CountHistogram } from './histogram.js';
 import type { Hint, MaxTokensRow } from './types.js';
+import { keyPart } from '../key-part.js';
 
 /** Calls (with a max tokens) per feature × model before the report says anything about them. */
 const MIN_CALLS = 5;
@@ -32,7 +33,7 @@ export class MaxTokensTracker {
     const max = r.maxTokens;
     if (max === undefined || !(max > 0) || r.usageSource === 'none') return;
     // The feature length-prefixed: feature and model id are untrusted, so a separator could be forged.
-    const key = `${feature.length}:${feature}${r.modelId}`;
+    const key = keyPart(feature) + r.modelId;
     let g = this.groups.get(key);
     if (g === undefined) this.groups.set(key, (g = { feature, model: r.modelId, share: new CountHistogram(), maxTokens: new CountHistogram(), output: new CountHistogram() }));
     // Per mille: exact percentiles over integers.

@@ -13,6 +13,7 @@ import { fromNano, toNano } from './money.js';
 import { ProvisionedTracker } from './provisioned.js';
 import { addSums, emptySums } from './token-sums.js';
 import type { BreakdownRow, Report } from './types.js';
+import { keyPart } from '../key-part.js';
 
 /** Options of the report. */
 export interface ReportOptions {
@@ -50,12 +51,6 @@ interface Row {
 const newRow = (keys: Record<string, string>): Row => ({ keys, calls: 0, inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, costNano: 0 });
 const promptTokens = (r: UsageRecord): number => r.inputTokens + r.cacheReadInputTokens + r.cacheWriteInputTokens;
 const rateOf = (rate: RateCard['input'] | undefined): number | undefined => (rate === undefined ? undefined : typeof rate === 'number' ? rate : rate.base);
-/**
- * A group key part that cannot run into the next one: its length, then itself. Attribution
- * values and model ids are untrusted and may hold any character, so joining them with a
- * separator would let a crafted value make two groups share a key.
- */
-const part = (s: string): string => `${s.length}:${s}`;
 const get = <K, V>(m: Map<K, V>, k: K, make: () => V): V => {
   let v = m.get(k);
   if (v === undefined) m.set(k, (v = make()));
@@ -131,7 +126,7 @@ export class ReportBuilder implements LedgerVisitor {
       // Every value length-prefixed but the last: the values are untrusted, and no separator is safe.
       let key = '';
       const last = dims.length - 1;
-      for (let j = 0; j < last; j++) key += part(dimensionValue(r, dims[j] ?? '', iso));
+      for (let j = 0; j < last; j++) key += keyPart(dimensionValue(r, dims[j] ?? '', iso));
       if (last >= 0) key += dimensionValue(r, dims[last] ?? '', iso);
       const table = this.tables[i] ?? new Map<string, Row>();
       let row = table.get(key);
@@ -148,7 +143,7 @@ export class ReportBuilder implements LedgerVisitor {
     if (r.usageSource === 'none') return;
 
     const feature = r.attribution.feature ?? NONE;
-    const g = get(this.groups, part(feature) + r.modelId, () => ({ feature, model: r.modelId, ...emptySums(), prompts: new CountHistogram(), outputs: new CountHistogram() }));
+    const g = get(this.groups, keyPart(feature) + r.modelId, () => ({ feature, model: r.modelId, ...emptySums(), prompts: new CountHistogram(), outputs: new CountHistogram() }));
     addSums(g, r, costNano);
     g.prompts.add(prompt);
     g.outputs.add(r.outputTokens);

@@ -6,6 +6,7 @@ import { shortModel } from '../dimensions.js';
 import { nanoDecimal, toNano } from '../money.js';
 import { addSums, emptySums, type TokenSums } from '../token-sums.js';
 import { ALL_COLUMNS, PUBLISHERS, REGION_NAMES, type FocusColumn, type FocusRow } from './columns.js';
+import { keyPart } from '../../key-part.js';
 
 /** A row as values in {@link ALL_COLUMNS} order (what the writers take: no 69-key objects per row). */
 export type FocusValues = (string | null)[];
@@ -56,11 +57,6 @@ const monthStart = (ms: number): number => Date.UTC(new Date(ms).getUTCFullYear(
 const nextMonth = (ms: number): number => Date.UTC(new Date(ms).getUTCFullYear(), new Date(ms).getUTCMonth() + 1, 1);
 const sortedJson = (o: Readonly<Record<string, string>>, keep: ReadonlySet<string> | undefined): string =>
   JSON.stringify(Object.fromEntries(Object.entries(o).filter(([k]) => keep === undefined || keep.has(k)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
-/**
- * A group key part that cannot run into the next one: its length, then itself. Model ids, tiers
- * and attribution values are untrusted and may hold any character, so no separator is safe.
- */
-const part = (s: string): string => `${s.length}:${s}`;
 /** `n / 1e6` as an exact decimal string (tokens → millions of tokens). */
 const perMillion = (n: number): string => {
   const s = String(Math.round(n)).padStart(7, '0');
@@ -114,11 +110,11 @@ export class FocusBuilder implements LedgerVisitor {
     const tier = r.serviceTier ?? 'default';
     // The group key: hour, model, tier, then kept attribution entries in key order, every part
     // length-prefixed (cheap, and unambiguous whatever the values hold); the Tags JSON is built once per group.
-    let key = `${hour}:${part(r.modelId)}${part(tier)}`;
-    if (this.keep === undefined) for (const k of Object.keys(r.attribution).sort()) key += part(k) + part(r.attribution[k] ?? '');
+    let key = `${hour}:${keyPart(r.modelId)}${keyPart(tier)}`;
+    if (this.keep === undefined) for (const k of Object.keys(r.attribution).sort()) key += keyPart(k) + keyPart(r.attribution[k] ?? '');
     else for (const k of this.keepSorted) {
       const v = r.attribution[k];
-      if (v !== undefined) key += part(k) + part(v);
+      if (v !== undefined) key += keyPart(k) + keyPart(v);
     }
     let g = this.groups.get(key);
     if (g === undefined) {
