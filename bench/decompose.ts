@@ -10,6 +10,7 @@ import type { FinalizeHandler, FinalizeHandlerArguments, InitializeHandler, Init
 import { client, CONVERSE_OP } from './clients.js';
 import { ALONE_INPUT, pluginHandler } from './middleware-alone.js';
 import { meteredPlugin } from './plugin-config.js';
+import { promiseCounts, promiseLines, type PromiseCount } from './promises.js';
 import { fmt, median, signed } from './stats.js';
 
 function withNoOps(c: BedrockRuntimeClient): BedrockRuntimeClient {
@@ -31,6 +32,7 @@ export interface DecomposeRun {
   readonly chain: { readonly bare: number; readonly plugin: number; readonly third: number; readonly rounds: number; readonly calls: number };
   readonly rounds: number;
   readonly calls: number;
+  readonly promises: readonly PromiseCount[];
 }
 
 export async function decompose(smoke: boolean): Promise<DecomposeRun> {
@@ -59,6 +61,14 @@ export async function decompose(smoke: boolean): Promise<DecomposeRun> {
         await handler({ input: ALONE_INPUT });
       },
     },
+    {
+      label: '… and the middleware alone a second time, right after the first (its code and data still in the caches)',
+      call: async () => {
+        await CONVERSE_OP.send(bare);
+        await handler({ input: ALONE_INPUT });
+        await handler({ input: ALONE_INPUT });
+      },
+    },
   ];
   const calls = smoke ? 5 : 50;
   const rounds = smoke ? 2 : 100;
@@ -74,7 +84,8 @@ export async function decompose(smoke: boolean): Promise<DecomposeRun> {
     }
   await Promise.all([plain, budgeted, full, afterBare].map((m) => m.finops.shutdown()));
   const chain = await handlerChain(smoke);
-  return { sides: sides.map((side, i) => ({ label: side.label, cpu: median(cpu[i]!) })), chain, rounds, calls };
+  const promises = await promiseCounts(smoke);
+  return { sides: sides.map((side, i) => ({ label: side.label, cpu: median(cpu[i]!) })), chain, rounds, calls, promises };
 }
 
 /** The table over one or more processes: per side, the median process's CPU µs and the median (and range) of what it adds to its process's bare client. */
@@ -94,7 +105,27 @@ export function decomposeTable(runs: readonly DecomposeRun[]): string[] {
       return `| ${side.label} | ${fmt(median(runs.map((r) => r.sides[i]?.cpu ?? Number.NaN)))} | ${i === 0 ? '' : `${signed(median(a))}${several ? ` (${signed(Math.min(...a))} to ${signed(Math.max(...a))})` : ''}`} |`;
     }),
     '',
+    ...coldAndWarm(runs, added),
     `Building the handler chain (the SDK's \`resolveMiddleware\`, which every call runs: it clones, sorts and wraps every stack entry), CPU µs per call, ${first.chain.rounds} rounds of ${first.chain.calls.toLocaleString('en-US')} on one client with and without the plugin${several ? ' (median process)' : ''}: bare ${fmt(chain('bare'), 2)}, with the plugin's two entries ${fmt(chain('plugin'), 2)} (${signed(chain('plugin') - chain('bare'))}), with one more no-op entry ${fmt(chain('third'), 2)} (${signed(chain('third') - chain('plugin'))}). Stack entries cost every call before any middleware runs (the SDK builds the chain per call), which is why the plugin keeps to two.`,
+  ];
+}
+
+/**
+ * The middleware alone right after a bare call, and once more right after that: the first run
+ * finds its code and data evicted by the SDK's call, the second finds them warm.
+ */
+function coldAndWarm(runs: readonly DecomposeRun[], added: (i: number) => number[]): string[] {
+  const labels = runs[0]?.sides.map((s) => s.label) ?? [];
+  const once = labels.findIndex((l) => l.startsWith('a bare call, then'));
+  const twice = labels.findIndex((l) => l.startsWith('… and the middleware alone a second time'));
+  if (once < 0 || twice < 0) return [];
+  const cold = median(added(once));
+  const warm = median(runs.map((r) => (r.sides[twice]?.cpu ?? Number.NaN) - (r.sides[once]?.cpu ?? Number.NaN)));
+  return [
+    `The middleware alone adds ${signed(cold)} µs right after the SDK's call, and ${signed(warm)} µs more when run again at once, its code and data still in the CPU's caches (medians of the processes; the difference is what bringing them back costs, where the SDK's call evicted them).`,
+    '',
+    ...promiseLines(runs[0]?.promises ?? []),
+    '',
   ];
 }
 

@@ -20,6 +20,7 @@ describe('npm run bench -- --smoke', () => {
       "## The plugin's own work per call",
       '## Where the added cost goes',
       '| … and one budget on the in-memory store |',
+      'Promises created per call',
       '## Instructions per call (cachegrind)',
       'Smoke run (5 calls after 5',
       '## Fresh processes',
@@ -35,6 +36,8 @@ describe('npm run bench -- --smoke', () => {
     // The run throws before printing this if a bare or plugin block produced a span, a peer block
     // did not produce one per call, or a plugin did not record every call through its reader.
     expect(out).toMatch(/Checked, not assumed: .*Converse: 40 calls per side; the peer's blocks ended 40 spans/);
+    // Promises are counted, not timed: the plugin adds some to each operation.
+    expect(out).toMatch(/\| Converse \| [\d,]+ \| [\d,]+ \| \+[1-9]/);
     // The profile summary found the plugin's own functions among the top self-time items.
     expect(out).toMatch(/\| \d+ ms \| [\d.]+% \| `[^`]+` \| `src\//);
   }, 480_000);
