@@ -55,7 +55,8 @@ function cleanProvisioned(value: unknown): Record<string, LedgerProvisioned> {
     if (typeof c.fallback === 'string') p.fallback = c.fallback;
     for (const k of NUMERIC) {
       const v = c[k];
-      if (typeof v === 'number' && Number.isFinite(v) && v > 0) p[k] = v;
+      // Up to ~9 million (an hourly cost then still counts exactly in nano-USD); a header claiming 1e300 made the commitment Infinity.
+      if (typeof v === 'number' && v > 0 && v * 1e9 <= Number.MAX_SAFE_INTEGER) p[k] = v;
     }
     out[arn] = p;
   }

@@ -1,5 +1,5 @@
 import { diag } from '@opentelemetry/api';
-import { closeSync, fstatSync, mkdirSync, openSync, renameSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readSync, renameSync, statSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ConfigurationError } from '../errors/configuration-error.js';
 import type { UsageRecord } from '../record.js';
@@ -43,6 +43,21 @@ const lastWrite = (file: string): number => {
 
 // Gzip only files rotated a while ago: a process that opened the file just before the rename may still be appending its batch.
 const COMPRESS_AFTER_MS = 5_000;
+
+function endsWithNewline(fd: number, size: number): boolean {
+  const last = Buffer.alloc(1);
+  return readSync(fd, last, 0, 1, size - 1) === 1 && last[0] === 0x0a;
+}
+
+/** How many of `lines` lie whole in their first `bytes` UTF-8 bytes. */
+function wholeLines(lines: readonly string[], bytes: number): number {
+  let n = 0;
+  for (let end = 0; n < lines.length; n++) {
+    end += Buffer.byteLength(lines[n] ?? '');
+    if (end > bytes) break;
+  }
+  return n;
+}
 
 /**
  * A UsageLedger writing JSON Lines, one record per line. Records are buffered and written once
@@ -93,25 +108,35 @@ export function jsonlLedger(options: JsonlLedgerOptions): UsageLedger {
     if (options.compress === true) compressLater();
   }
 
-  function append(text: string): void {
+  /** Appends `text`; `progress.bytes` says how much of it reached the file, also when a write fails part-way. */
+  function append(text: string, progress: { bytes: number }): void {
     if (!dirMade) {
       mkdirSync(dirname(path), { recursive: true });
       dirMade = true;
     }
-    let fd = openSync(path, 'a');
+    let fd = openSync(path, 'a+');
     try {
       let st = fstatSync(fd);
       if (st.size > 0 && st.size + Buffer.byteLength(text) > maxBytes) {
         closeSync(fd);
         rotate(Date.now());
-        fd = openSync(path, 'a');
+        fd = openSync(path, 'a+');
         st = fstatSync(fd);
       }
+      // A writer killed mid-line (kill -9, a full disk) left the file without its last newline: end
+      // that line first, or the first line written now joins it and is lost with it.
+      const torn = st.size > 0 && !endsWithNewline(fd, st.size);
       // Every file starts with the header, so each one (rotated, compressed, copied) stands alone.
-      const bytes = Buffer.from(headerLine !== undefined && st.ino !== headerIno ? headerLine + text : text);
+      const head = `${torn ? '\n' : ''}${headerLine !== undefined && st.ino !== headerIno ? headerLine : ''}`;
+      const bytes = Buffer.from(head + text);
+      const skip = Buffer.byteLength(head);
       let off = 0;
-      while (off < bytes.length) off += writeSync(fd, bytes, off);
-      if (headerLine !== undefined) headerIno = st.ino;
+      try {
+        while (off < bytes.length) off += writeSync(fd, bytes, off);
+      } finally {
+        progress.bytes = Math.max(0, off - skip);
+        if (headerLine !== undefined && off >= skip) headerIno = st.ino;
+      }
     } finally {
       closeSync(fd);
     }
@@ -121,20 +146,27 @@ export function jsonlLedger(options: JsonlLedgerOptions): UsageLedger {
     if (buffer.length === 0) return;
     const batch = buffer;
     buffer = [];
-    let text = '';
+    const lines: string[] = [];
+    const kept: UsageRecord[] = [];
     for (const r of batch) {
       try {
-        text += `${JSON.stringify(toStored(r))}\n`;
+        lines.push(`${JSON.stringify(toStored(r))}\n`);
+        kept.push(r);
       } catch {
         state.dropped++;
       }
     }
+    if (lines.length === 0) return;
+    const progress = { bytes: 0 };
     try {
-      append(text);
-      state.written += batch.length;
+      append(lines.join(''), progress);
+      state.written += kept.length;
     } catch (error) {
-      // Keep the batch for the next flush (bounded by maxBuffered); the disk may come back.
-      buffer = batch.concat(buffer);
+      // The lines that reached the file whole are written: retrying them would write them twice. The
+      // rest (a torn last line included) wait for the next flush, bounded by maxBuffered; the disk may come back.
+      const whole = wholeLines(lines, progress.bytes);
+      state.written += whole;
+      buffer = kept.slice(whole).concat(buffer);
       trim();
       if (!reported) {
         reported = true;
@@ -155,8 +187,14 @@ export function jsonlLedger(options: JsonlLedgerOptions): UsageLedger {
 
   return {
     write(record: UsageRecord): void {
-      if (closed) return;
       buffer.push(record);
+      if (closed) {
+        // A call that settles after shutdown (it was in flight): written now, synchronously, or counted as dropped.
+        flushNow();
+        state.dropped += buffer.length;
+        buffer = [];
+        return;
+      }
       if (buffer.length > maxBuffered) trim();
       if (timer === undefined) {
         timer = setTimeout(() => {

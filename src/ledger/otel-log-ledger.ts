@@ -66,7 +66,8 @@ export async function otelLogLedger(options: OtelLogLedgerOptions = {}): Promise
   };
   return {
     write(record: UsageRecord) {
-      if (!closed) emit(USAGE_EVENT, record.startedAt, toLogAttributes(record));
+      // Also after close (a call in flight at shutdown settles late): the provider is the application's, and still exports it.
+      emit(USAGE_EVENT, record.startedAt, toLogAttributes(record));
     },
     describe(header: LedgerHeader) {
       const h = storedHeader(header);

@@ -8,7 +8,13 @@ const OUTCOMES = new Set(['success', 'error', 'abandoned']);
 const SOURCES = new Set(['usage', 'headers', 'invocation-metrics', 'body', 'estimate', 'none']);
 const TOKEN_FIELDS = ['inputTokens', 'outputTokens', 'cacheReadInputTokens', 'cacheWriteInputTokens'] as const;
 
-const count = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+// A count or cost the report can add exactly: past 2^53 (tokens) or ~$9 million per call (nano-USD) a
+// record is absurd, and one such line made every total Infinity (a FOCUS BilledCost of "0.0Infinity").
+const count = (v: unknown): v is number => typeof v === 'number' && v >= 0 && v <= Number.MAX_SAFE_INTEGER;
+const usd = (v: unknown): v is number | undefined | null => v === undefined || v === null || (typeof v === 'number' && v >= 0 && v * 1e9 <= Number.MAX_SAFE_INTEGER);
+/** Calls from 2000 to 9999 (four-digit ISO years, which SQLite compares as text): a time outside is not a call (one past year 275760 threw out of the report). */
+const FIRST_CALL = Date.UTC(2000, 0, 1);
+const AFTER_LAST_CALL = Date.UTC(10000, 0, 1);
 const optionalString = (v: unknown): v is string | undefined | null => v === undefined || v === null || typeof v === 'string';
 const optionalCount = (v: unknown): v is number | undefined | null => v === undefined || v === null || count(v);
 const orUndefined = <T>(v: T | null | undefined): T | undefined => (v === null ? undefined : v);
@@ -21,7 +27,7 @@ function attribution(v: unknown): Record<string, string> | undefined {
 
 function startedAtOf(v: unknown): number | undefined {
   const t = typeof v === 'string' ? Date.parse(v) : typeof v === 'number' ? v : Number.NaN;
-  return Number.isFinite(t) ? t : undefined;
+  return t >= FIRST_CALL && t < AFTER_LAST_CALL ? t : undefined;
 }
 
 /**
@@ -37,7 +43,7 @@ export function parseRecord(o: unknown): UsageRecord | 'mistyped' {
   if (typeof r.operation !== 'string' || !OPERATIONS.has(r.operation) || typeof r.modelId !== 'string' || startedAt === undefined || attr === undefined) return 'mistyped';
   for (const k of TOKEN_FIELDS) if (!count(r[k])) return 'mistyped';
   if (!optionalCount(r.speechInputTokens) || !optionalCount(r.speechOutputTokens) || !optionalString(r.performanceLatency) || !optionalCount(r.maxTokens)) return 'mistyped';
-  if (!optionalCount(r.cacheWrite1hInputTokens) || !optionalCount(r.costUsd) || !optionalCount(r.onDemandEquivalentUsd) || !optionalCount(r.durationMs) || !optionalCount(r.timeToFirstChunkMs)) return 'mistyped';
+  if (!optionalCount(r.cacheWrite1hInputTokens) || !usd(r.costUsd) || !usd(r.onDemandEquivalentUsd) || !optionalCount(r.durationMs) || !optionalCount(r.timeToFirstChunkMs)) return 'mistyped';
   if (!optionalString(r.requestedModelId) || !optionalString(r.baseModelId) || !optionalString(r.serviceTier) || !optionalString(r.error) || !optionalString(r.requestId) || !optionalString(r.modelKind)) return 'mistyped';
   const fallback = r.fallback;
   if (fallback !== undefined && fallback !== null && (typeof fallback !== 'object' || typeof (fallback as { from?: unknown }).from !== 'string' || typeof (fallback as { reason?: unknown }).reason !== 'string')) return 'mistyped';

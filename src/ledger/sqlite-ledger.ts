@@ -123,7 +123,11 @@ export async function sqliteLedger(options: SqliteLedgerOptions): Promise<UsageL
 
   return {
     write(record) {
-      if (closed) return;
+      if (closed) {
+        // A call that settles after close (it was in flight at shutdown): the writer thread is gone; counted.
+        state.lost++;
+        return;
+      }
       buffer.push(record);
       if (buffer.length > maxBuffered) {
         buffer.shift();

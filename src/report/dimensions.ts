@@ -19,7 +19,8 @@ export const BUILT_IN_DIMENSIONS: Readonly<Record<string, (r: UsageRecord, iso: 
 /** The value of one dimension for a call (`iso`: its start as an ISO string, computed once per record). */
 export function dimensionValue(r: UsageRecord, dimension: string, iso = new Date(r.startedAt).toISOString()): string {
   const builtIn = Object.hasOwn(BUILT_IN_DIMENSIONS, dimension) ? BUILT_IN_DIMENSIONS[dimension] : undefined;
-  return builtIn === undefined ? (r.attribution[dimension] ?? NONE) : builtIn(r, iso);
+  // Own keys only: `--by constructor` read Object.prototype.constructor (a function) and crashed the report.
+  return builtIn === undefined ? ((Object.hasOwn(r.attribution, dimension) ? r.attribution[dimension] : undefined) ?? NONE) : builtIn(r, iso);
 }
 
 /** A breakdown request: one dimension, or several grouped by their combination. */

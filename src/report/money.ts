@@ -18,6 +18,12 @@ export function formatUsd(usd: number): string {
 /** A nano-USD integer as an exact decimal string (`1234567` → `0.001234567`), for CSV exports. */
 export function nanoDecimal(nano: number): string {
   const neg = nano < 0;
-  const s = String(Math.abs(Math.round(nano))).padStart(10, '0');
+  const s = integerDigits(Math.abs(nano)).padStart(10, '0');
   return `${neg ? '-' : ''}${s.slice(0, -9)}.${s.slice(-9)}`;
+}
+
+/** A non-negative amount's integer digits, never in exponent form (`String(1e21)` is `1e+21`; a sum of absurd records reaches it). */
+export function integerDigits(n: number): string {
+  const r = Math.round(n);
+  return r < 1e21 ? String(r) : Number.isFinite(r) ? BigInt(r).toString() : '0';
 }

@@ -1,9 +1,14 @@
 import type { Report } from './types.js';
 
-/** One CSV field (RFC 4180): quoted when it holds a comma, quote or line break. */
+/**
+ * One CSV field (RFC 4180): quoted when it holds a comma, quote or line break. Text that a
+ * spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab or carriage return first: attribution
+ * values and model ids are untrusted, `=HYPERLINK(…)` or `=cmd|…`) gets a leading `'` (OWASP's
+ * CSV injection advice); numbers, negative ones included, are left as they are.
+ */
 export const csvField = (v: string | number | undefined | null): string => {
   if (v === undefined || v === null) return '';
-  const s = String(v);
+  const s = typeof v === 'string' && /^[=+\-@\t\r]/.test(v) && !/^-\d+(\.\d+)?$/.test(v) ? `'${v}` : String(v);
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 };
 

@@ -1,6 +1,6 @@
 import { shortModel } from './dimensions.js';
 import { growth, int, pct, periodLine, skippedNote, usd } from './format.js';
-import { textTable } from './text-table.js';
+import { terminalSafe, textTable } from './text-table.js';
 import type { Report } from './types.js';
 
 /** The report as readable terminal tables. */
@@ -13,7 +13,7 @@ export function renderText(report: Report): string {
   const skipped = skippedNote(report);
   if (skipped !== undefined) out.push(skipped);
   for (const b of report.breakdowns) {
-    out.push('', `Cost and tokens by ${b.dimensions.join(' × ')}`);
+    out.push('', terminalSafe(`Cost and tokens by ${b.dimensions.join(' × ')}`));
     out.push(textTable([...b.dimensions, 'calls', 'input', 'output', 'cost', 'share'], b.rows.map((r) => [...b.dimensions.map((d) => (d === 'model' ? shortModel(r.keys[d] ?? '') : (r.keys[d] ?? ''))), int(r.calls), int(r.inputTokens), int(r.outputTokens), usd(r.costUsd), t.costUsd === 0 ? '-' : pct(r.costUsd / t.costUsd)]), '-', b.dimensions.length));
   }
   out.push('', 'Input tokens per call (prompt incl. cache): percentiles by feature and model (exact)');
@@ -37,7 +37,7 @@ export function renderText(report: Report): string {
       ),
     );
     for (const p of report.provisioned) {
-      out.push(`  ${shortModel(p.arn)}: ${p.verdict.text}`);
+      out.push(terminalSafe(`  ${shortModel(p.arn)}: ${p.verdict.text}`));
       if (p.capacitySource === 'estimated-from-spills') out.push(`    capacity ${int(p.capacityTokensPerMinute ?? 0)} tokens/min, estimated from the busiest minute with spills (set tokensPerMinutePerUnit to fix it)`);
       const peaks = p.peakHours.filter((h) => h.calls + h.spilled > 0).slice(0, 3);
       if (peaks.length > 0) out.push(`    busiest hours: ${peaks.map((h) => `${h.at.slice(0, 13)}:00Z ${pct(h.utilization)}${h.spilled > 0 ? ` (${int(h.spilled)} spilled)` : ''}`).join(', ')}`);
@@ -45,6 +45,6 @@ export function renderText(report: Report): string {
   }
   out.push('', 'Right-sizing hints');
   if (report.hints.length === 0) out.push('  none');
-  for (const h of report.hints) out.push(`  - ${h.detail}${h.savingsUsd === undefined ? '' : ` (would save ${usd(h.savingsUsd)})`}`);
+  for (const h of report.hints) out.push(terminalSafe(`  - ${h.detail}${h.savingsUsd === undefined ? '' : ` (would save ${usd(h.savingsUsd)})`}`));
   return `${out.join('\n')}\n`;
 }

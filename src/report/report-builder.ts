@@ -29,6 +29,8 @@ export interface ReportOptions {
   readonly since?: number;
   /** End of the report's period (epoch ms, exclusive). @defaultValue the last record */
   readonly until?: number;
+  /** The present, epoch ms: a commitment's hours end here (or at the last call, if later), whatever `until` says. @defaultValue `Date.now()` */
+  readonly now?: number;
 }
 
 /** Cost of one team in one hour or day (the group's parts kept, never parsed back from its key). */
@@ -173,7 +175,8 @@ export class ReportBuilder implements LedgerVisitor {
     const o = this.options;
     const hasRecords = this.first !== Infinity;
     const start = o.since ?? (hasRecords ? this.first : Date.now());
-    const end = o.until ?? (hasRecords ? this.last : start);
+    // Hours that have not come yet are not paid for: `--until 2099-01-01` charged 73 years of commitment.
+    const end = o.until === undefined ? (hasRecords ? this.last : start) : Math.min(o.until, Math.max(o.now ?? Date.now(), hasRecords ? this.last : -Infinity));
     const config: Record<string, LedgerProvisioned> = mergeHeaders(this.headers);
     for (const [arn, p] of Object.entries(o.provisioned ?? {})) config[arn] = { ...config[arn], ...p };
     for (const arn of Object.keys(config)) get(this.provisioned, arn, () => new ProvisionedTracker(arn));

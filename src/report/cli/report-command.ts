@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { readLedgers } from '../../ledger/read-ledger.js';
-import { parseBy } from '../dimensions.js';
+import { BUILT_IN_DIMENSIONS, NONE, parseBy } from '../dimensions.js';
 import { skippedNote } from '../format.js';
 import { renderCsv } from '../render-csv.js';
 import { renderHtml } from '../render-html.js';
@@ -32,6 +32,12 @@ export const REPORT_USAGE = `usage: bedrock-finops report <ledger>... [options]
 
 const FORMATS = ['text', 'json', 'csv', 'html'] as const;
 type Format = (typeof FORMATS)[number];
+
+/** `--by` dimensions no call has (attribution keys are open-ended, so a typo is only seen in the data). */
+function absentKeys(report: Report): string[] {
+  const dims = new Set(report.breakdowns.flatMap((b) => b.dimensions).filter((d) => !Object.hasOwn(BUILT_IN_DIMENSIONS, d)));
+  return [...dims].filter((d) => report.breakdowns.every((b) => !b.dimensions.includes(d) || b.rows.every((r) => r.keys[d] === NONE)));
+}
 
 /** `bedrock-finops report`: reads every ledger given (streaming), prints the report. */
 export async function reportCommand(argv: readonly string[]): Promise<number> {
@@ -76,5 +82,6 @@ export async function reportCommand(argv: readonly string[]): Promise<number> {
   const skipped = skippedNote(report);
   if (skipped !== undefined) process.stderr.write(`${skipped}\n`);
   if (read.records === 0) process.stderr.write(`no calls in the window: ${read.outside} records lie outside it\n`);
+  else if (by !== undefined) for (const key of absentKeys(report)) process.stderr.write(`--by ${key}: no call has the attribution key ${key} (a typo?); its rows read ${NONE}\n`);
   return 0;
 }

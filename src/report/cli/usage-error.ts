@@ -10,7 +10,9 @@ export function parseTime(value: string | undefined, flag: string): number | und
   if (value === undefined) return undefined;
   if (!DATE.test(value)) throw new UsageError(`${flag} ${value}: not a date (use 2026-11-20 or 2026-11-20T09:00:00Z)`);
   const t = Date.parse(value.length === 10 ? `${value}T00:00:00Z` : /Z|[+-]\d{2}:\d{2}$/.test(value) ? value : `${value}Z`);
-  if (!Number.isFinite(t)) throw new UsageError(`${flag} ${value}: not a valid date`);
+  // Date.parse rolls impossible days over (2026-02-30 is March 2, 2026-04-31 is May 1): a typo would shift the window silently.
+  const [y = 0, m = 0, d = 0] = value.slice(0, 10).split('-').map(Number);
+  if (!Number.isFinite(t) || new Date(Date.UTC(y, m - 1, d)).getUTCDate() !== d || m < 1 || m > 12) throw new UsageError(`${flag} ${value}: not a valid date`);
   return t;
 }
 

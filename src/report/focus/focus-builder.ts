@@ -3,7 +3,7 @@ import type { LedgerVisitor } from '../../ledger/read-types.js';
 import { parseModelId } from '../../model/model-id.js';
 import type { UsageRecord } from '../../record.js';
 import { shortModel } from '../dimensions.js';
-import { nanoDecimal, toNano } from '../money.js';
+import { integerDigits, nanoDecimal, toNano } from '../money.js';
 import { addSums, emptySums, type TokenSums } from '../token-sums.js';
 import { ALL_COLUMNS, PUBLISHERS, REGION_NAMES, type FocusColumn, type FocusRow } from './columns.js';
 import { keyPart } from '../../key-part.js';
@@ -29,6 +29,8 @@ export interface FocusExportOptions {
   /** Start and end (exclusive) of the period, epoch ms, for the commitments' hours. @defaultValue first and last record */
   readonly since?: number;
   readonly until?: number;
+  /** The present, epoch ms: commitment rows end here (or at the last call, if later), whatever `until` says. @defaultValue `Date.now()` */
+  readonly now?: number;
   /** Provisioned commitments over the ledger headers. */
   readonly provisioned?: Readonly<Record<string, LedgerProvisioned>>;
   /** Charge period of a row. @defaultValue `'hour'` */
@@ -59,7 +61,7 @@ const sortedJson = (o: Readonly<Record<string, string>>, keep: ReadonlySet<strin
   JSON.stringify(Object.fromEntries(Object.entries(o).filter(([k]) => keep === undefined || keep.has(k)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
 /** `n / 1e6` as an exact decimal string (tokens → millions of tokens). */
 const perMillion = (n: number): string => {
-  const s = String(Math.round(n)).padStart(7, '0');
+  const s = integerDigits(n).padStart(7, '0');
   return `${s.slice(0, -6)}.${s.slice(-6)}`;
 };
 const RESOURCE_TYPES: Readonly<Record<string, string>> = { 'foundation-model': 'Foundation Model', 'inference-profile': 'Inference Profile', 'application-inference-profile': 'Application Inference Profile', 'provisioned-model': 'Provisioned Throughput', 'custom-model': 'Custom Model', 'custom-model-deployment': 'Custom Model Deployment', 'imported-model': 'Imported Model' };
@@ -163,9 +165,9 @@ export class FocusBuilder implements LedgerVisitor {
         this.base(g.hour, g.modelId, this.model(g.modelId).region ?? this.options.region),
         {
           ChargeDescription: `${g.calls} ${g.modelKind === 'provisioned-model' ? 'provisioned' : 'on-demand'} calls to ${g.modelId}: ${tokens} tokens`,
-          ChargeFrequency: 'Usage-Based', ConsumedQuantity: String(tokens), ConsumedUnit: 'Tokens', PricingQuantity: perMillion(tokens), PricingUnit: '1M Tokens',
+          ChargeFrequency: 'Usage-Based', ConsumedQuantity: integerDigits(tokens), ConsumedUnit: 'Tokens', PricingQuantity: perMillion(tokens), PricingUnit: '1M Tokens',
           ResourceType: RESOURCE_TYPES[g.modelKind] ?? 'Model', SkuId: sku, SkuPriceId: sku, SkuMeter: 'Tokens', Tags: g.tags,
-          x_Calls: String(g.calls), x_FailedCalls: String(g.failed), x_InputTokens: String(g.inputTokens), x_OutputTokens: String(g.outputTokens), x_CacheReadInputTokens: String(g.cacheReadInputTokens), x_CacheWriteInputTokens: String(g.cacheWriteInputTokens), x_CacheWrite1hInputTokens: String(g.cacheWrite1hInputTokens),
+          x_Calls: String(g.calls), x_FailedCalls: String(g.failed), x_InputTokens: integerDigits(g.inputTokens), x_OutputTokens: integerDigits(g.outputTokens), x_CacheReadInputTokens: integerDigits(g.cacheReadInputTokens), x_CacheWriteInputTokens: integerDigits(g.cacheWriteInputTokens), x_CacheWrite1hInputTokens: integerDigits(g.cacheWrite1hInputTokens),
           x_ServiceTier: g.tier, x_ModelKind: g.modelKind, x_BaseModelId: g.baseModelId ?? null, x_OnDemandEquivalentCost: g.onDemandNano === 0 ? null : nanoDecimal(g.onDemandNano), x_ChargeSource: 'usage',
         },
         g.costNano,
@@ -180,7 +182,9 @@ export class FocusBuilder implements LedgerVisitor {
     for (const [arn, p] of Object.entries(this.options.provisioned ?? {})) config[arn] = { ...config[arn], ...p };
     const start = Math.floor((this.options.since ?? this.first) / this.period) * this.period;
     const hours = this.period / HOUR;
-    const end = this.options.until ?? this.last;
+    const until = this.options.until;
+    // Hours that have not come yet are not billed: `--until 2099-01-01` wrote 632,000 commitment rows.
+    const end = until === undefined ? this.last : Math.min(until, Math.max(this.options.now ?? Date.now(), this.last));
     for (const [arn, p] of Object.entries(config).sort(([a], [b]) => a.localeCompare(b))) {
       if (p.hourlyCostUsd === undefined) continue;
       const nano = toNano(p.hourlyCostUsd) * hours;
