@@ -25,6 +25,7 @@ import { MetricsRecorder } from './metrics/metrics-recorder.js';
 import { registerQuotaMetrics } from './metrics/quota-metrics.js';
 import { registerRoutingMetrics } from './metrics/routing-metrics.js';
 import { fetchMetering } from './fetch/metered-fetch.js';
+import { SendingScope } from './fetch/sending.js';
 import type { FetchFunction, FetchMeteringOptions } from './fetch/options.js';
 import { FINOPS_MIDDLEWARE, finOpsMiddleware } from './middleware.js';
 import { ModelResolver } from './model/model-resolver.js';
@@ -191,12 +192,13 @@ export function bedrockFinOps(options?: BedrockFinOpsOptions): BedrockFinOps {
   const drains = new Drains(o.drain);
   const observer = new UsageObserver(reporter, resolve, drains);
   const instance = newInstanceId();
-  const middleware = finOpsMiddleware<ServiceInputTypes, ServiceOutputTypes>({ instance, meter, observer, router, propagateToBedrock: o.propagateToBedrock });
+  const sending = new SendingScope();
+  const middleware = finOpsMiddleware<ServiceInputTypes, ServiceOutputTypes>({ instance, meter, observer, router, propagateToBedrock: o.propagateToBedrock, sending });
   const attemptOptions = attemptMiddlewareOptions(instance);
   const attemptMiddleware = fallbackAttemptMiddleware<ServiceInputTypes, ServiceOutputTypes>(instance, (model, error) => {
     routing.throttle(model, error);
   });
-  const fetching = fetchMetering({ meter, observer, router });
+  const fetching = fetchMetering({ meter, observer, router, sending });
   let closed: Promise<void> | undefined;
 
   return {
@@ -218,7 +220,9 @@ export function bedrockFinOps(options?: BedrockFinOpsOptions): BedrockFinOps {
       stack.add(attemptMiddleware, attemptOptions);
     },
     metricProducer: inProcess === undefined ? undefined : histogramProducer(inProcess, VERSION),
-    fetch: fetching.fetch,
+    get fetch() {
+      return fetching.fetch;
+    },
     wrapFetch: (baseFetch, options) => fetching.wrap(baseFetch, options),
     budgets: {
       status: () => budgets.status(),

@@ -6,8 +6,9 @@ import type { UsageMeter } from '../pipeline/usage-meter.js';
 import { commandInput } from './command-input.js';
 import { observeResponse } from './observe-response.js';
 import { assertFetch, resolveFetchOptions, type FetchFunction, type FetchMeteringOptions } from './options.js';
-import { bodyOf, outgoingOf, UNREADABLE, type Outgoing, type RequestBody } from './outgoing.js';
+import { bodyOf, outgoingOf, sendOptions, signalOf, UNREADABLE, type Outgoing, type RequestBody } from './outgoing.js';
 import { isSigV4Signed, recogniseBedrock, type BedrockRoute, type EndpointMatcher } from './recognise.js';
+import type { SendingScope } from './sending.js';
 import { FetchSpill } from './spill.js';
 
 /** What the fetch path shares with the SDK path: the meter (begin, admit, settle), the usage observer (and its drains) and the router. */
@@ -15,6 +16,8 @@ export interface FetchMeteringDeps {
   readonly meter: UsageMeter;
   readonly observer: UsageObserver;
   readonly router: FallbackRouter;
+  /** Shared with the SDK path: a call already metered is not metered again by a fetch below it. */
+  readonly sending: SendingScope;
 }
 
 /** The plugin's fetch handles. */
@@ -49,7 +52,7 @@ async function meteredCall(deps: FetchMeteringDeps, spill: FetchSpill, base: Fet
     call.serviceTier = out.headers.get('x-amzn-bedrock-service-tier') ?? requestedServiceTier(input);
     call.performanceLatency = requestedLatency({ performanceConfigLatency: out.headers.get('x-amzn-bedrock-performanceconfig-latency') ?? undefined }) ?? requestedLatency(input);
   }
-  const signal = out.init?.signal ?? (out.input instanceof Request ? out.input.signal : undefined) ?? undefined;
+  const signal = signalOf(out);
   // The only place a call may be stopped: before anything is sent, by a policy, budget or quota decision.
   const ticket = await meter.admission.admit(call, input, { redirectable: spill.canReaddress(out, body), signal });
   const endCall: EndCall = (outcome, observed, error, outputSeen = 0) => {
@@ -59,8 +62,10 @@ async function meteredCall(deps: FetchMeteringDeps, spill: FetchSpill, base: Fet
   // The request goes out now, unless the caller's signal already fired (then nothing is sent or billed).
   if (signal?.aborted !== true) call.attempt = 'in-flight';
   try {
-    response = call.fallback?.reason === 'quota' ? await sendToQuotaFallback(call, spill, base, route, out, body) : await spill.send(call, route, out, body, base);
-    call.attempt = 'answered';
+    response = await deps.sending.run(() => (call.fallback?.reason === 'quota' ? sendToQuotaFallback(call, spill, base, route, out, body) : spill.send(call, route, out, body, base)));
+    // An error answer was not billed. A 200 was: the request stays in flight until its body has come, so an abort while
+    // reading it is charged an estimate, as in the SDK path (where the body is read within the attempt).
+    if (!response.ok) call.attempt = 'answered';
   } catch (error) {
     const f = failure(error, signal);
     endCall(f.outcome, undefined, f.error);
@@ -80,14 +85,17 @@ async function meteredCall(deps: FetchMeteringDeps, spill: FetchSpill, base: Fet
 /** A quota without room sent the call to its fallback: the same body to the fallback's URL (signed again when it was signed). */
 async function sendToQuotaFallback(call: Call, spill: FetchSpill, base: FetchFunction, route: BedrockRoute, out: Outgoing, body: RequestBody): Promise<Response> {
   const request = body === UNREADABLE ? undefined : await spill.readdress(route, out, body, isSigV4Signed(out.headers, out.url), call.modelId);
-  if (request === undefined) throw new Error(`could not re-address the request to the quota fallback ${call.modelId} (signing failed)`);
-  const moved = outgoingOf(request, undefined);
+  if (request === undefined) throw new Error(`could not re-address the request to the quota fallback ${call.modelId}`);
+  const moved = outgoingOf(request, sendOptions(out));
   if (moved === undefined) throw new Error(`could not re-address the request to the quota fallback ${call.modelId}`);
   return spill.send(call, { ...route, modelId: call.modelId, url: moved.url }, moved, body, base);
 }
 
 function meteredFetch(deps: FetchMeteringDeps, base: () => FetchFunction, endpoints: readonly EndpointMatcher[], spill: FetchSpill): FetchFunction {
   return (input, init) => {
+    // Sent by this instance's own metered fetch (`wrapFetch(finops.fetch)`, or `finops.fetch` over a global
+    // `wrapFetch`): that one meters it; metering it again would record and charge it twice.
+    if (deps.sending.inside) return base()(input, init);
     let out: Outgoing | undefined;
     let route: BedrockRoute | undefined;
     try {
@@ -97,8 +105,8 @@ function meteredFetch(deps: FetchMeteringDeps, base: () => FetchFunction, endpoi
       deps.meter.reporter.error('fetch-recognise', 'could not inspect a fetch request (it is sent unmetered)', error);
       route = undefined;
     }
-    // Everything that is not a Bedrock Runtime call goes to the base fetch as it came.
-    if (route === undefined || out === undefined) return base()(input, init);
+    // Everything that is not a Bedrock Runtime call goes to the base fetch as it came (one-shot headers as read).
+    if (route === undefined || out === undefined) return base()(input, out?.init ?? init);
     return meteredCall(deps, spill, base(), route, out);
   };
 }
@@ -111,13 +119,18 @@ export function fetchMetering(deps: FetchMeteringDeps): FetchMetering {
   const original = globalThis.fetch;
   const defaults = resolveFetchOptions(undefined);
   const defaultSpill = new FetchSpill(deps.router, undefined, deps.meter.reporter);
+  const sending = deps.sending;
   // Looked up per call, so a fetch patched later (msw, a tracer) is used; never itself, so
   // `globalThis.fetch = finops.fetch` does not recurse.
   const global: FetchFunction = meteredFetch(deps, () => (globalThis.fetch === global ? original : globalThis.fetch), defaults.endpoints, defaultSpill);
   return {
-    fetch: global,
+    get fetch() {
+      sending.activate();
+      return global;
+    },
     wrap(baseFetch, options) {
       assertFetch(baseFetch);
+      sending.activate();
       const o = resolveFetchOptions(options);
       return meteredFetch(deps, () => baseFetch, o.endpoints, new FetchSpill(deps.router, o.sign, deps.meter.reporter));
     },

@@ -1,5 +1,5 @@
 import type { Call } from '../call.js';
-import { trackerFor, type EndCall, type UsageObserver } from '../pipeline/observe.js';
+import { failure, trackerFor, type EndCall, type UsageObserver } from '../pipeline/observe.js';
 import { usageFromHeaders } from '../usage/headers.js';
 import { parseJsonObject } from '../usage/json.js';
 import { EventFrameReader } from './event-frames.js';
@@ -33,7 +33,7 @@ function withBody(original: Response, body: ReadableStream<Uint8Array> | Uint8Ar
  * fails `fetch`, as it fails `send()`. The REST response is handed to the SDK path's observer in
  * the SDK's output shape, so one reader serves both paths.
  */
-async function observeWhole(call: Call, response: Response, observer: UsageObserver, endCall: EndCall): Promise<Response> {
+async function observeWhole(call: Call, response: Response, observer: UsageObserver, endCall: EndCall, signal: AbortSignal | undefined): Promise<Response> {
   const $metadata = { requestId: call.requestId };
   const isInvoke = call.info.delivery === 'invoke';
   const headers = isInvoke ? headerRecord(response.headers) : undefined;
@@ -44,11 +44,15 @@ async function observeWhole(call: Call, response: Response, observer: UsageObser
     observer.observe(call, { output: { serviceTier, $metadata }, response: { headers } }, endCall);
     return response;
   }
+  // No body (a 204 or 205, say): nothing to read, and no like response could carry one.
+  const hasBody = response.body !== null;
   let bytes: Uint8Array;
   try {
-    bytes = new Uint8Array(await response.arrayBuffer());
+    bytes = hasBody ? new Uint8Array(await response.arrayBuffer()) : new Uint8Array(0);
   } catch (error) {
-    endCall('error', undefined, error);
+    // Aborted by the caller while the (billed) answer came in: abandoned, charged an estimate, as in the SDK path.
+    const f = failure(error, signal);
+    endCall(f.outcome, undefined, f.error);
     throw error;
   }
   if (isInvoke) {
@@ -57,7 +61,7 @@ async function observeWhole(call: Call, response: Response, observer: UsageObser
     const json = parseJsonObject(bytes);
     observer.observe(call, { output: { usage: json?.usage, serviceTier: json?.serviceTier ?? serviceTier, performanceConfig: json?.performanceConfig, trace: json?.trace, $metadata } }, endCall);
   }
-  return withBody(response, bytes);
+  return hasBody ? withBody(response, bytes) : response;
 }
 
 /**
@@ -113,5 +117,5 @@ export async function observeResponse(call: Call, response: Response, observer: 
     return response;
   }
   if (call.info.streaming) return observeEventStream(call, response, observer, endCall, signal);
-  return observeWhole(call, response, observer, endCall);
+  return observeWhole(call, response, observer, endCall, signal);
 }

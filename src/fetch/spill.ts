@@ -3,7 +3,7 @@ import type { OnceReporter } from '../diagnostics.js';
 import { THROTTLE_ERRORS } from '../fallback/fallback-signal.js';
 import type { FallbackRouter } from '../fallback/router.js';
 import type { FetchFunction, RequestSigner } from './options.js';
-import { UNREADABLE, type Outgoing, type ReplayableBody, type RequestBody } from './outgoing.js';
+import { sendOptions, signalOf, UNREADABLE, type Outgoing, type ReplayableBody, type RequestBody } from './outgoing.js';
 import { isSigV4Signed, urlForModel, type BedrockRoute } from './recognise.js';
 import { exceptionNameOf } from './response-error.js';
 
@@ -27,7 +27,8 @@ export class FetchSpill {
 
   /** One HTTP attempt; a throttled answer is counted against the model it was sent to. */
   private attempt(base: FetchFunction, input: string | URL | Request, init: RequestInit | undefined, modelId: string): Promise<Response> {
-    return base(input, init).then((response) => {
+    // Promise.resolve: a base fetch that answers with a plain Response (a test double) works as it does unmetered.
+    return Promise.resolve(base(input, init)).then((response) => {
       if (response.status >= 400) {
         const name = exceptionNameOf(response);
         if (THROTTLE_ERRORS.has(name)) this.router.counters.throttle(modelId, name);
@@ -59,16 +60,25 @@ export class FetchSpill {
     return body !== UNREADABLE && (this.sign !== undefined || !isSigV4Signed(out.headers, out.url));
   }
 
-  /** The request for `to`, signed again when the original was; `undefined` when signing failed. */
+  /** The request for `to`, signed again when the original was; `undefined` when it could not be built or signed. */
   async readdress(route: BedrockRoute, out: Outgoing, body: ReplayableBody | undefined, signed: boolean, to: string): Promise<Request | undefined> {
-    const url = urlForModel(route, to);
-    const headers = new Headers(out.headers);
-    if (signed) {
-      for (const h of SIGNATURE_HEADERS) headers.delete(h);
-      for (const key of [...url.searchParams.keys()]) if (key.startsWith('X-Amz-')) url.searchParams.delete(key);
+    let request: Request;
+    try {
+      const url = urlForModel(route, to);
+      const headers = new Headers(out.headers);
+      if (signed) {
+        for (const h of SIGNATURE_HEADERS) headers.delete(h);
+        for (const key of [...url.searchParams.keys()]) if (key.startsWith('X-Amz-')) url.searchParams.delete(key);
+      }
+      const signal = signalOf(out);
+      // The original's redirect mode and keepalive travel with it (init's, and a dispatcher, go along as the attempt's init).
+      const original = out.request === undefined ? {} : { redirect: out.request.redirect, keepalive: out.request.keepalive };
+      request = new Request(url, { ...original, method: 'POST', headers, body: body ?? null, ...(signal === undefined ? {} : { signal }) });
+    } catch (error) {
+      // Another realm's signal or redirect mode this realm's Request refuses: the call is not re-addressed.
+      this.reporter.error(`fetch-readdress:${to}`, 'could not build the request for the on-demand fallback (the call is not spilled)', error);
+      return undefined;
     }
-    const signal = out.init?.signal ?? (out.input instanceof Request ? out.input.signal : undefined);
-    const request = new Request(url, { method: 'POST', headers, body: body ?? null, ...(signal == null ? {} : { signal }) });
     if (!signed || this.sign === undefined) return request;
     try {
       return await this.sign(request);
@@ -93,7 +103,7 @@ export class FetchSpill {
       const request = await this.readdress(route, out, body, signed, fallback);
       if (request !== undefined) {
         this.router.redirect(call, arn, fallback, 'breaker-open');
-        return this.attempt(base, request, undefined, fallback);
+        return this.attempt(base, request, sendOptions(out), fallback);
       }
     }
     let response: Response;
@@ -118,6 +128,6 @@ export class FetchSpill {
     if (request === undefined) return response;
     void response.body?.cancel().catch(() => undefined);
     this.router.redirect(call, arn, fallback, name);
-    return this.attempt(base, request, undefined, fallback);
+    return this.attempt(base, request, sendOptions(out), fallback);
   }
 }
