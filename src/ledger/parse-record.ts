@@ -26,7 +26,8 @@ function attribution(v: unknown): Record<string, string> | undefined {
 }
 
 function startedAtOf(v: unknown): number | undefined {
-  const t = typeof v === 'string' ? Date.parse(v) : typeof v === 'number' ? v : Number.NaN;
+  // A date-time without an offset is UTC, as the ledger writes it: Date.parse would read it in the reader's time zone.
+  const t = typeof v === 'string' ? Date.parse(/T[\d:.]+$/.test(v) ? `${v}Z` : v) : typeof v === 'number' ? v : Number.NaN;
   return t >= FIRST_CALL && t < AFTER_LAST_CALL ? t : undefined;
 }
 

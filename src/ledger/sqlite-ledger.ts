@@ -89,9 +89,21 @@ export async function sqliteLedger(options: SqliteLedgerOptions): Promise<UsageL
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
 
+  // A record that cannot be a row (startedAt NaN: toISOString throws) is counted as dropped; thrown from the timer, it ended the application.
+  const rowsOf = (records: readonly UsageRecord[]): ReturnType<typeof toRow>[] => {
+    const rows: ReturnType<typeof toRow>[] = [];
+    for (const r of records) {
+      try {
+        rows.push(toRow(r));
+      } catch {
+        state.lost++;
+      }
+    }
+    return rows;
+  };
   const send = (): void => {
     if (buffer.length === 0 || !alive) return;
-    worker.postMessage({ type: 'rows', rows: buffer.map(toRow) });
+    worker.postMessage({ type: 'rows', rows: rowsOf(buffer) });
     buffer = [];
   };
   const flush = (deadlineMs?: number): Promise<void> => {
@@ -116,7 +128,7 @@ export async function sqliteLedger(options: SqliteLedgerOptions): Promise<UsageL
     if (!alive) return;
     // The event loop is over: wait synchronously for the writer thread, bounded.
     const signal = new SharedArrayBuffer(4);
-    worker.postMessage({ type: 'exit', rows: buffer.map(toRow), signal });
+    worker.postMessage({ type: 'exit', rows: rowsOf(buffer), signal });
     buffer = [];
     Atomics.wait(new Int32Array(signal), 0, 0, closeTimeoutMs);
   });

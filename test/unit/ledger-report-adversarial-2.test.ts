@@ -80,6 +80,36 @@ describe('records that settle after the ledger was closed (a call in flight at s
   });
 });
 
+describe('a record that cannot be stored', () => {
+  it('a SQLite ledger counts a record with startedAt NaN as dropped and writes the others (it threw out of a timer, ending the application)', async () => {
+    const path = join(dir, 'nan.db');
+    const ledger = await sqliteLedger({ path, flushIntervalMs: 3_600_000 });
+    ledger.write(usageRecord({ startedAt: Number.NaN, requestId: 'nan' }));
+    ledger.write(usageRecord({ startedAt: T0, requestId: 'good' }));
+    await ledger.flush();
+    await ledger.close();
+    expect(await ids(path)).toEqual(['good']);
+    expect({ written: ledger.written, dropped: ledger.dropped }).toEqual({ written: 1, dropped: 1 });
+  });
+});
+
+describe('a record whose startedAt has no offset (a hand-written or converted ledger)', () => {
+  it('is read as UTC, as the ledger writes times, whatever the time zone the report runs in', async () => {
+    const path = join(dir, 'no-offset.jsonl');
+    writeFileSync(path, `${JSON.stringify({ ...JSON.parse(storedLine(usageRecord({ startedAt: T0 }))), startedAt: '2026-11-20T10:00:00' })}\n`);
+    const tz = process.env.TZ;
+    process.env.TZ = 'America/New_York';
+    try {
+      // Before: read at 15:00Z in New York, at 10:00Z in UTC; a --until 2026-11-20T12:00 window dropped it in one and kept it in the other.
+      const { records } = await readLedger(path);
+      expect(records.map((r) => r.startedAt)).toEqual([T0]);
+    } finally {
+      if (tz === undefined) delete process.env.TZ;
+      else process.env.TZ = tz;
+    }
+  });
+});
+
 describe('records with absurd numbers', () => {
   const good = usageRecord({ startedAt: T0 + 2, requestId: 'good', inputTokens: 10, costUsd: 0.5 });
   const lines = [
