@@ -1,3 +1,4 @@
+import { MAX_SAFE_AMOUNT } from '../money.js';
 import type { UsageRecord } from '../record.js';
 import type { QuotaAmount } from './amount.js';
 
@@ -9,14 +10,17 @@ import type { QuotaAmount } from './amount.js';
  * charging, so the governor's view is never below Bedrock's.
  */
 export function quotaNeed(inputEstimate: number, maxOutputTokens: number, burndown: number): QuotaAmount {
-  return { tokens: Math.ceil(Math.max(0, inputEstimate) + Math.max(0, maxOutputTokens) * burndown), requests: 1 };
+  const n = Math.ceil(Math.max(0, inputEstimate) + Math.max(0, maxOutputTokens) * burndown);
+  return { tokens: n >= 0 ? Math.min(MAX_SAFE_AMOUNT, n) : 0, requests: 1 };
 }
 
 /**
  * What a settled call is charged, the way Bedrock counts it at the end of a request:
- * `InputTokenCount + CacheWriteInputTokens + OutputTokenCount × burndown` (cache reads are free).
+ * `InputTokenCount + CacheWriteInputTokens + OutputTokenCount × burndown` (cache reads are free),
+ * at most 2^53 − 1.
  */
 export function quotaCharge(record: Pick<UsageRecord, 'inputTokens' | 'cacheWriteInputTokens' | 'outputTokens'>, burndown: number): number {
   const n = record.inputTokens + record.cacheWriteInputTokens + record.outputTokens * burndown;
-  return Number.isFinite(n) && n > 0 ? Math.ceil(n) : 0;
+  // Capped where sums stay exact (and a shared store's script can count them): an absurd count is still the whole quota.
+  return n > 0 ? Math.min(MAX_SAFE_AMOUNT, Math.ceil(n)) : 0;
 }

@@ -1,5 +1,6 @@
 import { assertRuleKey } from '../budgets/rule.js';
 import { ConfigurationError } from '../errors/configuration-error.js';
+import { MAX_SAFE_AMOUNT } from '../money.js';
 import { assertKnownKeys, assertModelId, oneOf, positiveInteger } from '../validate.js';
 import type { QuotaAmount } from './amount.js';
 import { compileQuotaMatch, type QuotaMatch, type QuotaSubject } from './match.js';
@@ -108,6 +109,13 @@ function positiveNumber(value: unknown, field: string): number {
   return value;
 }
 
+/** A limit counted exactly (in a double here, in Lua's doubles in a shared store): a positive integer up to 2^53 − 1. */
+function countLimit(value: unknown, fallback: number, field: string): number {
+  const n = positiveInteger(value, fallback, field);
+  if (n > MAX_SAFE_AMOUNT) throw new ConfigurationError(field, `must be at most ${MAX_SAFE_AMOUNT} (larger limits cannot be counted exactly)`);
+  return n;
+}
+
 function compileShares(raw: unknown, at: string): CompiledShares | undefined {
   if (raw === undefined) return undefined;
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigurationError(at, "must be an object such as { per: 'team' }");
@@ -135,9 +143,9 @@ function compileQuota(raw: unknown, i: number, names: Set<string>): CompiledQuot
   assertKnownKeys(raw as Record<string, unknown>, RULE_KEYS, at);
   if (names.has(name)) throw new ConfigurationError(`${at}.name`, 'is used by another quota: names must be unique');
   names.add(name);
-  const tokens = positiveInteger(rule.tokensPerMinute, 0, `${at}.tokensPerMinute`);
+  const tokens = countLimit(rule.tokensPerMinute, 0, `${at}.tokensPerMinute`);
   if (tokens === 0) throw new ConfigurationError(`${at}.tokensPerMinute`, 'is required (the quota from Service Quotas, e.g. 200000)');
-  const requests = rule.requestsPerMinute === undefined ? Infinity : positiveInteger(rule.requestsPerMinute, 1, `${at}.requestsPerMinute`);
+  const requests = rule.requestsPerMinute === undefined ? Infinity : countLimit(rule.requestsPerMinute, 1, `${at}.requestsPerMinute`);
   let burndown: number | undefined;
   if (rule.burndown !== undefined) {
     burndown = positiveNumber(rule.burndown, `${at}.burndown`);

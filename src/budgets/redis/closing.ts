@@ -10,7 +10,7 @@ const RETRY_MS = 100;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
 /** `promise`, or `undefined` once `ms` have passed (the timer never outlives the race). */
-async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+export async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
   let timer: NodeJS.Timeout | undefined;
   try {
     return await Promise.race([promise, new Promise<undefined>((resolve) => (timer = setTimeout(() => { resolve(undefined); }, Math.max(0, ms))))]);

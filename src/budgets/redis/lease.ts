@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { MAX_SAFE_AMOUNT } from '../../money.js';
 import { UNIT_FIELDS, ZERO_UNITS, type UnitField, type UnitLimits, type Units } from '../amounts.js';
 import type { CounterKeys } from './keys.js';
 
@@ -123,7 +124,8 @@ export class Lease {
 
   commit(actual: Units): void {
     const n = mutable(this.used);
-    for (const f of UNIT_FIELDS) n[f] += actual[f];
+    // Capped where the script's arithmetic is exact (no limit is larger): past it, usage is over every limit anyway.
+    for (const f of UNIT_FIELDS) if (actual[f] > 0) n[f] = Math.min(MAX_SAFE_AMOUNT, n[f] + actual[f]);
     this.used = n;
     this.pendingCommits++;
   }

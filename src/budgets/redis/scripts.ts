@@ -11,11 +11,21 @@
  * - `z` a sorted set of holders: a live slice scored by when it expires, an ended one by when its
  *   record is forgotten. Every script sweeps a few due entries first.
  *
- * All arithmetic is on integers (`HINCRBY`): amounts are tokens and nano-USD, below 2^53.
+ * All arithmetic is on integers (`HINCRBY`): amounts are tokens and nano-USD, read capped at 2^53 − 1
+ * and written as integers (`%d`): a Lua number past 1e17 would reach Redis as `1e+17` and fail the
+ * script after some of its writes.
  */
 
 const COMMON = `
 local U = {'u_t', 'u_i', 'u_o', 'u_c'}
+local function num(s)
+  local n = tonumber(s)
+  if n == nil or n ~= n or n < 0 then return 0 end
+  return math.floor(math.min(n, 9007199254740991))
+end
+local function incr(key, field, by)
+  return redis.call('HINCRBY', key, field, string.format('%d', by))
+end
 local L = {'l_t', 'l_i', 'l_o', 'l_c'}
 local ALL = {'u_t', 'u_i', 'u_o', 'u_c', 'l_t', 'l_i', 'l_o', 'l_c'}
 local function parse(rec)
@@ -39,7 +49,7 @@ local function sweep(c, z, now, forget)
     local v = rec and parse(rec)
     if v and v[2] == 1 then
       for k = 1, 4 do
-        if v[2 + k] ~= 0 then redis.call('HINCRBY', c, L[k], -v[2 + k]) end
+        if v[2 + k] ~= 0 then incr(c, L[k], -v[2 + k]) end
         v[2 + k] = 0
       end
       v[2] = 0
@@ -93,14 +103,14 @@ else
   local room = {}
   for k = 1, 4 do
     local b = 8 + (k - 1) * 5
-    local d = tonumber(ARGV[b + 2]) - v[6 + k]
+    local d = num(ARGV[b + 2]) - v[6 + k]
     if d > 0 then
-      s[k] = redis.call('HINCRBY', c, U[k], d)
+      s[k] = incr(c, U[k], d)
       v[6 + k] = v[6 + k] + d
     end
     if ARGV[b + 1] ~= '' then
-      room[k] = tonumber(ARGV[b + 1]) - s[k] - (s[4 + k] - v[2 + k]) - tonumber(ARGV[b + 3])
-      if room[k] < tonumber(ARGV[b + 4]) then status = 2 end
+      room[k] = num(ARGV[b + 1]) - s[k] - (s[4 + k] - v[2 + k]) - num(ARGV[b + 3])
+      if room[k] < num(ARGV[b + 4]) then status = 2 end
     end
   end
   local holds = false
@@ -111,11 +121,11 @@ else
       local extra = 0
       if status == 1 then
         local free = math.max(room[k], 0)
-        extra = math.min(free, math.max(tonumber(ARGV[b + 5]), math.floor(free * fraction)))
+        extra = math.min(free, math.max(num(ARGV[b + 5]), math.floor(free * fraction)))
       end
-      g = tonumber(ARGV[b + 3]) + extra
+      g = num(ARGV[b + 3]) + extra
     end
-    if g ~= v[2 + k] then s[4 + k] = redis.call('HINCRBY', c, L[k], g - v[2 + k]) end
+    if g ~= v[2 + k] then s[4 + k] = incr(c, L[k], g - v[2 + k]) end
     v[2 + k] = g
     if g ~= 0 then holds = true end
   end
@@ -184,8 +194,8 @@ export interface Script {
   readonly sha: string;
 }
 
-export const LEASE: Script = { name: 'lease', source: LEASE_SCRIPT, sha: '9ad0834b9397a3b7f356890d369aa55df86f3fe8' };
-export const READ: Script = { name: 'read', source: READ_SCRIPT, sha: 'c911cb23ddd2528133c60cd61f1e43e311026922' };
+export const LEASE: Script = { name: 'lease', source: LEASE_SCRIPT, sha: 'acb787c34660da8a55f40bb357b7867c4e81661d' };
+export const READ: Script = { name: 'read', source: READ_SCRIPT, sha: 'efaeb6047ede3f3d7ce5492691394717aa788e7f' };
 export const EXPIRED_WINDOWS: Script = { name: 'expired-windows', source: EXPIRED_WINDOWS_SCRIPT, sha: 'b28621dcc47cc97ee8a67f56cd8f5fe3e0f01b7b' };
 export const DELETE_WINDOWS: Script = { name: 'delete-windows', source: DELETE_WINDOWS_SCRIPT, sha: 'daf16b995e89af97a827264e58e4eea89da801c9' };
 export const POLICY: Script = { name: 'policy', source: POLICY_SCRIPT, sha: '5d5a18534e830308a61cccc3babfe9b7fd0b3b74' };

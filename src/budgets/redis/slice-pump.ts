@@ -32,6 +32,8 @@ export class SlicePump {
   private readonly waiting = new Map<Lease, Set<Waiter>>();
   private readonly scheduled = new Set<Lease>();
   private readonly running = new Map<Lease, Promise<ScriptOutcome>>();
+  /** Leases whose script on its way has passed `storeTimeoutMs` unanswered (its node may be paused while others answer). */
+  private readonly overdue = new Set<Lease>();
 
   constructor(
     private readonly run: ScriptRunner,
@@ -41,6 +43,8 @@ export class SlicePump {
 
   /** Waits for the next answer about `lease`, asking Redis for at least `need` more room. */
   acquire(lease: Lease, need: Units): { readonly outcome: Promise<ScriptOutcome>; readonly cancel: () => void } {
+    // Its script is overdue: waiting for it would wait on Redis without a deadline.
+    if (this.overdue.has(lease)) return { outcome: Promise.resolve('timeout'), cancel: () => undefined };
     let set = this.waiting.get(lease);
     if (set === undefined) {
       set = new Set();
@@ -90,6 +94,7 @@ export class SlicePump {
     const cancelDeadline = redisDeadline(this.settings.storeTimeoutMs, () => {
       if (answered) return;
       this.health.timedOut(this.settings.storeTimeoutMs);
+      this.overdue.add(lease);
       this.release(lease, 'timeout');
     });
     const keys = [lease.keys.counter, lease.keys.holders, lease.keys.windows];
@@ -116,6 +121,7 @@ export class SlicePump {
     const done = p.then((outcome) => {
       answered = true;
       cancelDeadline();
+      this.overdue.delete(lease);
       this.running.delete(lease);
       this.release(lease, outcome);
       return outcome;

@@ -1,4 +1,5 @@
 import { diag } from '@opentelemetry/api';
+import { within } from '../../budgets/redis/closing.js';
 import { redisDeadline } from '../../budgets/redis/deadline.js';
 import { budgetTag } from '../../budgets/redis/keys.js';
 import { scriptRunner, type ScriptRunner } from '../../budgets/redis/redis-client.js';
@@ -98,6 +99,8 @@ export class RedisQuotaStore implements QuotaStore {
       // Reclaiming, a call that fits still asks: Redis decides whether the room stays with this team.
       const lacking = slice.lacking(r.need, book.teams.get(slice.team)?.use.use(Date.now(), r.quota.windowMs) ?? ZERO_AMOUNT, performance.now()) ?? (slice.reclaim ? r.need : undefined);
       if (lacking === undefined) break;
+      // Its script is overdue (Redis paused, or its Cluster node): waiting for it would wait without a deadline.
+      if (slice.busy && slice.overdue) throw new Error(`Redis did not answer within ${this.settings.storeTimeoutMs} ms (storeTimeoutMs)`);
       const refused = await new Promise<boolean>((resolve, reject) => {
         slice.waiters.push({ lacking, resolve, reject });
         this.schedule(slice);
@@ -140,7 +143,8 @@ export class RedisQuotaStore implements QuotaStore {
       if (answered) return;
       this.count('timeouts');
       this.goDown('no answer within storeTimeoutMs');
-      for (const w of waiters) w.reject(new Error(`Redis did not answer within ${this.settings.storeTimeoutMs} ms (storeTimeoutMs)`));
+      slice.overdue = true;
+      for (const w of [...waiters, ...slice.waiters.splice(0)]) w.reject(new Error(`Redis did not answer within ${this.settings.storeTimeoutMs} ms (storeTimeoutMs)`));
     });
     try {
       const reply = parseSliceReply(await this.run(QUOTA_LEASE, [...slice.keys], args));
@@ -161,6 +165,7 @@ export class RedisQuotaStore implements QuotaStore {
     } finally {
       cancel();
       slice.busy = false;
+      slice.overdue = false;
       if (slice.waiters.length > 0) this.schedule(slice);
     }
   }
@@ -218,16 +223,21 @@ export class RedisQuotaStore implements QuotaStore {
       this.closed = true;
       clearInterval(this.timer);
       const deadline = Date.now() + this.settings.closeTimeoutMs;
-      for (let round = 0; Date.now() < deadline; round++) {
-        const open = [...this.slices.values()].filter((s) => s.answered);
-        if (open.length === 0) return;
-        if (round > 0) await new Promise((r) => setTimeout(r, 50));
-        await Promise.all(open.map(async (s) => {
-          while (s.busy) await new Promise((r) => setTimeout(r, 5));
-          await this.send(s, 'final');
-          if (!this.down) this.slices.delete(`${s.quota}\u0001${s.team}`);
-        }));
-      }
+      const giveBack = async (): Promise<void> => {
+        for (let round = 0; Date.now() < deadline; round++) {
+          const open = [...this.slices.values()].filter((s) => s.answered);
+          if (open.length === 0) return;
+          if (round > 0) await new Promise((r) => setTimeout(r, 50));
+          await Promise.all(open.map(async (s) => {
+            while (s.busy && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+            if (s.busy) return;
+            await this.send(s, 'final');
+            if (!this.down) this.slices.delete(`${s.quota}\u0001${s.team}`);
+          }));
+        }
+      };
+      // A script Redis never answers (paused) must not hold shutdown past closeTimeoutMs.
+      await within(giveBack(), this.settings.closeTimeoutMs);
     })();
     return this.closing;
   }
