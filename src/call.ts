@@ -111,5 +111,8 @@ export interface Settlement {
   readonly serverPort: number;
 }
 
-/** Receives every settlement (metrics, ledger, `onUsage`). Must not throw; a throw is reported and ignored. */
-export type SettlementSink = (settlement: Settlement) => void;
+/**
+ * Receives every settlement (metrics, ledger, `onUsage`). Must not throw; a throw is reported and
+ * ignored, and so is the rejection of a promise it returns (an async `onUsage`).
+ */
+export type SettlementSink = (settlement: Settlement) => unknown;

@@ -183,10 +183,11 @@ export function bedrockFinOps(options?: BedrockFinOpsOptions): BedrockFinOps {
       ledger.write(record);
     });
   }
-  const onUsage = o.onUsage;
+  // An async onUsage passes its type: its promise goes to the settler, which reports a rejection (unhandled, it ends the process).
+  const onUsage: ((record: Parameters<NonNullable<typeof o.onUsage>>[0]) => unknown) | undefined = o.onUsage;
   if (onUsage !== undefined)
     settler.addSink(function onUsageSink({ record }) {
-      onUsage(record);
+      return onUsage(record);
     });
 
   const drains = new Drains(o.drain);

@@ -29,7 +29,7 @@ export class FallbackRouter {
   redirect(call: Call, from: string, to: string, reason: string): void {
     call.modelId = to;
     call.model = this.resolve(to, Date.now());
-    call.fallback = { from, reason };
+    call.fallback = Object.freeze({ from, reason });
     this.counters.fallback(from, to, reason);
   }
 

@@ -79,7 +79,9 @@ export class Settler {
     } catch (e) {
       this.reporter.error('cost', 'pricing failed (the record has no cost)', e);
     }
-    return record;
+    // One record for every sink: one that changes it (an onUsage redacting a field) would change
+    // what a ledger writes later (ledgers buffer the record itself).
+    return Object.freeze(record);
   }
 
   /**
@@ -123,7 +125,12 @@ export class Settler {
     }
     for (const sink of this.sinks) {
       try {
-        sink(settlement);
+        const pending = sink(settlement) as PromiseLike<unknown> | undefined;
+        // An async sink (an async onUsage): its rejection is reported as a throw is, never left unhandled.
+        if (typeof pending?.then === 'function')
+          pending.then(undefined, (e: unknown) => {
+            this.reporter.error(`sink:${sink.name}`, 'a usage sink rejected (the call is unaffected)', e);
+          });
       } catch (e) {
         this.reporter.error(`sink:${sink.name}`, 'a usage sink threw (the call is unaffected)', e);
       }

@@ -10,8 +10,14 @@ export interface DrainLimits {
  */
 export class Drains {
   private readonly active = new Set<() => void>();
+  private stopped = false;
 
-  constructor(readonly limits: DrainLimits | undefined) {}
+  constructor(private readonly drainLimits: DrainLimits | undefined) {}
+
+  /** How far to drain a stream stopped now: none once `shutdown()` ended the drains (it is closed at once, charged what it has). */
+  get limits(): DrainLimits | undefined {
+    return this.stopped ? undefined : this.drainLimits;
+  }
 
   add(stop: () => void): void {
     this.active.add(stop);
@@ -25,8 +31,9 @@ export class Drains {
     return this.active.size;
   }
 
-  /** Ends every drain now. */
+  /** Ends every drain now, and every later one as it starts (a stream stopped after shutdown would keep its socket, and the process, open). */
   stopAll(): void {
+    this.stopped = true;
     for (const stop of [...this.active]) stop();
     this.active.clear();
   }

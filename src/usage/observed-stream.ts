@@ -17,6 +17,8 @@ interface Held {
   readonly observer: StreamObserver<unknown>;
   readonly source: AsyncIterable<unknown>;
   readonly drains: Drains | undefined;
+  /** The caller's reader, once one was opened: what is left of it is what a collected stream drains. */
+  inner: AsyncIterator<unknown> | undefined;
 }
 
 /**
@@ -73,10 +75,11 @@ function drain(inner: AsyncIterator<unknown>, observer: StreamObserver<unknown>,
 }
 
 // A stream the caller drops without reading to the end or calling `return()` (no `for await`
-// ever started, say) is drained and settled as abandoned once it is garbage-collected. The held
-// value keeps the source (which never references the wrapper) so it can still be read.
+// ever started, or an iterator read by hand and let go) is drained and settled as abandoned once
+// it is garbage-collected. The held value keeps the source and the caller's reader (neither
+// references the wrapper) so they can still be read; a read in progress holds the wrapper alive.
 const dropped = new FinalizationRegistry<Held>((held) => {
-  drain(held.source[Symbol.asyncIterator](), held.observer, held.drains, () => undefined);
+  drain(held.inner ?? held.source[Symbol.asyncIterator](), held.observer, held.drains, () => undefined);
 });
 
 /**
@@ -89,18 +92,22 @@ class ObservedStream<T> implements AsyncIterable<T> {
   private done = false;
   /** Set once the caller stopped reading: the rest belongs to the drain. */
   private abandoned = false;
+  /** What the registry drains if this stream is collected before it ended (registered until it ends). */
+  private readonly held: Held;
 
   constructor(
     private readonly source: AsyncIterable<T>,
     private readonly observer: StreamObserver<T>,
     private readonly drains: Drains | undefined,
   ) {
-    dropped.register(this, { observer: observer, source, drains }, this);
+    this.held = { observer, source, drains, inner: undefined };
+    dropped.register(this, this.held, this);
   }
 
   private finish(how: StreamEnd, error: unknown): void {
     if (this.done) return;
     this.done = true;
+    dropped.unregister(this);
     this.observer.end(how, error);
   }
 
@@ -109,6 +116,7 @@ class ObservedStream<T> implements AsyncIterable<T> {
     if (this.done) return;
     this.done = true;
     this.abandoned = true;
+    dropped.unregister(this);
     drain(inner as AsyncIterator<unknown>, this.observer, this.drains, () => undefined);
   }
 
@@ -116,12 +124,18 @@ class ObservedStream<T> implements AsyncIterable<T> {
     // Read once: after the caller stopped, what is left is the drain's (a second reader would take
     // events from it, and the caller would get some of them, not a whole stream).
     if (this.abandoned) return { next: () => Promise.resolve({ done: true as const, value: undefined }) };
-    dropped.unregister(this);
     const inner = this.source[Symbol.asyncIterator]();
+    // An iterator the caller opens and then lets go of, unfinished, is drained when collected.
+    this.held.inner ??= inner;
     const observer = this.observer;
     // The arrows below hold `this`, so the stream cannot be collected while it is being read.
     const onResult = (r: IteratorResult<T>): IteratorResult<T> => {
-      if (this.done) return r;
+      if (this.done) {
+        // A read still pending when the caller stopped (`return()` during a `next()`): its event was
+        // taken from the stream before the drain's reads, and may be the one carrying the usage.
+        if (this.abandoned && r.done !== true) observer.event(r.value);
+        return r;
+      }
       if (r.done === true) this.finish('completed', undefined);
       else observer.event(r.value);
       return r;
