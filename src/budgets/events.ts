@@ -51,7 +51,7 @@ export function firstLimitType(key: CounterKey): LimitType {
 /** Delivers budget events to `onBudgetEvent`, converting store units to public ones; a throwing handler is reported, never propagated. */
 export class BudgetEvents {
   constructor(
-    private readonly handler: ((event: BudgetEvent) => void) | undefined,
+    private readonly handler: ((event: BudgetEvent) => unknown) | undefined,
     private readonly reporter: OnceReporter,
   ) {}
 
@@ -61,7 +61,7 @@ export class BudgetEvents {
     const field = FIELD_OF[limitType];
     const value = (v: number | undefined): number | undefined => (v === undefined ? undefined : publicValue(field, v));
     try {
-      handler({
+      const pending: unknown = handler({
         type,
         budget: key.rule.name,
         key: key.perValue,
@@ -77,6 +77,11 @@ export class BudgetEvents {
         modelId: call.modelId,
         attribution: call.attribution,
       });
+      // An async handler's rejection is reported like a throw, never left unhandled (that ends a Node process).
+      if (typeof (pending as { then?: unknown } | null | undefined)?.then === 'function')
+        (pending as PromiseLike<unknown>).then(undefined, (error: unknown) => {
+          this.reporter.error('onBudgetEvent', 'onBudgetEvent rejected (the call is unaffected)', error);
+        });
     } catch (error) {
       this.reporter.error('onBudgetEvent', 'onBudgetEvent threw (the call is unaffected)', error);
     }

@@ -50,7 +50,6 @@ async function drain(reader: ReadableStreamDefaultReader<Uint8Array>, observer: 
  * cancelled at once.
  */
 export function observeBody(source: ReadableStream<Uint8Array>, observer: BodyObserver, drains: Drains): ReadableStream<Uint8Array> {
-  const limits = drains.limits;
   const reader = source.getReader();
   const token = {};
   let ended = false;
@@ -65,6 +64,8 @@ export function observeBody(source: ReadableStream<Uint8Array>, observer: BodyOb
     if (ended || abandoned) return;
     abandoned = true;
     dropped.unregister(token);
+    // Read now: a body cancelled after shutdown() is not drained (it would keep its connection, and the process, open).
+    const limits = drains.limits;
     if (limits === undefined) {
       void reader.cancel().catch(() => undefined);
       finish('abandoned', undefined);
