@@ -67,6 +67,16 @@ export function exposeGc(): () => void {
   return runInNewContext('gc') as () => void;
 }
 
+/** Collects the process's unhandled rejections until `stop()` (Node's default ends the process on one). */
+export function captureUnhandled(): { reasons: unknown[]; stop: () => void } {
+  const reasons: unknown[] = [];
+  const listener = (reason: unknown): void => {
+    reasons.push(reason);
+  };
+  process.on('unhandledRejection', listener);
+  return { reasons, stop: () => process.off('unhandledRejection', listener) };
+}
+
 /** Captures every OpenTelemetry `diag` message (warn and above) until `stop()`. */
 export function captureDiag(): { messages: string[]; stop: () => void } {
   const messages: string[] = [];

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { bedrockFinOps, type BudgetEvent, type UsageRecord } from '../../src/index.js';
 import { encodeEventStream } from '../../src/testing/index.js';
 import { converseReply, makeClient, on, say, tick, useMockBedrock } from '../helpers/bedrock.js';
-import { captureDiag, converseFrames, expectNothingReserved, HAIKU } from '../helpers/adversary.js';
+import { captureDiag, captureUnhandled, converseFrames, expectNothingReserved, HAIKU } from '../helpers/adversary.js';
 import { bedrockUrl, converseRequest, post } from '../helpers/fetch.js';
 
 // Two leftovers of the adversarial passes on the SDK path: an async onBudgetEvent that rejects,
@@ -15,11 +15,7 @@ const server = useMockBedrock();
 describe('an async onBudgetEvent', () => {
   it('that rejects is reported through diag, never an unhandled rejection; the call goes on, charged once', async () => {
     server.use(on('converse', () => converseReply({ inputTokens: 900, outputTokens: 10 })));
-    const unhandled: unknown[] = [];
-    const onUnhandled = (reason: unknown): void => {
-      unhandled.push(reason);
-    };
-    process.on('unhandledRejection', onUnhandled);
+    const unhandled = captureUnhandled();
     const diag = captureDiag();
     try {
       const events: BudgetEvent['type'][] = [];
@@ -40,7 +36,7 @@ describe('an async onBudgetEvent', () => {
       await tick(20);
       // Before: the handler's rejection was left unhandled (Node's default ends the process on it).
       expect(events).toContain('threshold');
-      expect(unhandled).toEqual([]);
+      expect(unhandled.reasons).toEqual([]);
       // Reported by name only (an error's message may carry content).
       expect(diag.messages).toEqual(['bedrock-finops: onBudgetEvent rejected (the call is unaffected): Error']);
       // Charged the call's 900 in + 10 out once; nothing left reserved.
@@ -48,7 +44,7 @@ describe('an async onBudgetEvent', () => {
       expect(status!.used.tokens).toBe(910);
       await expectNothingReserved(finops);
     } finally {
-      process.off('unhandledRejection', onUnhandled);
+      unhandled.stop();
       diag.stop();
     }
   });

@@ -8,7 +8,7 @@ import { jsonlLedger } from '../../src/ledger/index.js';
 import { encodeEventStream, invokeStreamChunk, type EventStreamMessage } from '../../src/testing/index.js';
 import { HttpResponse } from 'msw';
 import { converseReply, eventStream, jsonBody, makeClient, on, say, tick, useMockBedrock } from '../helpers/bedrock.js';
-import { captureDiag, converseFrames, expectNothingReserved, exposeGc, HAIKU, hostileSetup, settleSoon, slowTail } from '../helpers/adversary.js';
+import { captureDiag, captureUnhandled, converseFrames, expectNothingReserved, exposeGc, HAIKU, hostileSetup, settleSoon, slowTail } from '../helpers/adversary.js';
 
 // The SDK call path's billing edges, third adversarial pass: how a caller reads a stream by hand,
 // and what a user's onUsage does with the record. Each test says what was charged, released and
@@ -123,11 +123,7 @@ describe('shutdown()', () => {
 describe("the user's onUsage", () => {
   it('an async onUsage that rejects is reported, never an unhandled rejection (which ends a Node process); the call resolves, charged once', async () => {
     server.use(on('converse', () => converseReply({ inputTokens: 100, outputTokens: 10 })));
-    const unhandled: unknown[] = [];
-    const onUnhandled = (reason: unknown): void => {
-      unhandled.push(reason);
-    };
-    process.on('unhandledRejection', onUnhandled);
+    const unhandled = captureUnhandled();
     const diag = captureDiag();
     try {
       // What a JavaScript caller (or one whose linter allows it) passes: an async function, typed to return nothing.
@@ -142,13 +138,13 @@ describe("the user's onUsage", () => {
       await tick(20);
       // Before: the rejection was left unhandled (Node's default ends the process on it).
       // Now: reported through diag, named; the budget charged the call's 100 in / 10 out once, nothing reserved.
-      expect(unhandled).toEqual([]);
+      expect(unhandled.reasons).toEqual([]);
       expect(diag.messages.some((m) => m.includes('usage sink rejected') && m.includes('Error'))).toBe(true);
       const [status] = await finops.budgets.status();
       expect(status!.used.tokens).toBe(110);
       await expectNothingReserved(finops);
     } finally {
-      process.off('unhandledRejection', onUnhandled);
+      unhandled.stop();
       diag.stop();
     }
   });
