@@ -28,9 +28,10 @@ const ACTIONS: Readonly<Record<string, OperationInfo | undefined>> = {
 const PATH = /^(.*)\/model\/([^/]+)\/(converse|converse-stream|invoke|invoke-with-response-stream)$/;
 
 // bedrock-runtime[-fips].REGION.<partition suffix>, optionally behind a VPC endpoint label
-// (vpce-….bedrock-runtime.REGION.vpce.amazonaws.com). The suffixes are AWS's partitions'.
+// (vpce-….bedrock-runtime.REGION.vpce.amazonaws.com). The suffixes are AWS's partitions'; a fully
+// qualified name's trailing dot names the same host.
 const AWS_HOST =
-  /^(?:vpce-[a-z0-9-]+\.)?bedrock-runtime(?:-fips)?\.[a-z0-9-]+\.(?:vpce\.)?(?:amazonaws\.com|amazonaws\.com\.cn|api\.aws|amazonaws\.eu|c2s\.ic\.gov|sc2s\.sgov\.gov|cloud\.adc-e\.uk|csp\.hci\.ic\.gov)$/;
+  /^(?:vpce-[a-z0-9-]+\.)?bedrock-runtime(?:-fips)?\.[a-z0-9-]+\.(?:vpce\.)?(?:amazonaws\.com|amazonaws\.com\.cn|api\.aws|amazonaws\.eu|c2s\.ic\.gov|sc2s\.sgov\.gov|cloud\.adc-e\.uk|csp\.hci\.ic\.gov)\.?$/;
 
 // The credential scope of a SigV4 `Authorization` header: …Credential=KEY/DATE/REGION/SERVICE/aws4_request…
 const SIGV4_SCOPE = /Credential=[^/,\s]+\/\d{8}\/[^/,\s]+\/([^/,\s]+)\/aws4_request/;

@@ -64,8 +64,18 @@ export function rotatedFiles(path: string): RotatedFile[] {
 export async function gzipFile(file: string): Promise<void> {
   // A name of this process's own: two processes may compress the same file at once.
   const tmp = `${file}.gz.${process.pid}.tmp`;
-  await pipeline(createReadStream(file), createGzip(), createWriteStream(tmp));
-  renameSync(tmp, `${file}.gz`);
+  try {
+    await pipeline(createReadStream(file), createGzip(), createWriteStream(tmp));
+    renameSync(tmp, `${file}.gz`);
+  } catch (error) {
+    // A failed compression (a full disk, the file gone) leaves no half-written file behind; the original stays.
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // Never created, or already gone.
+    }
+    throw error;
+  }
   try {
     unlinkSync(file);
   } catch {

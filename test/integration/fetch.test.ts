@@ -219,9 +219,11 @@ describe('finops.fetch: what is Bedrock and what is not', () => {
       'https://bedrock-runtime-fips.us-gov-west-1.amazonaws.com',
       'https://bedrock-runtime.cn-north-1.amazonaws.com.cn',
       'https://vpce-0abc123-def.bedrock-runtime.us-east-1.vpce.amazonaws.com',
+      // A fully qualified name (trailing dot) is the same host: unsigned, it went out unmetered and past every budget.
+      'https://bedrock-runtime.us-east-1.amazonaws.com.',
     ];
     for (const host of hosts) await wrapped(bedrockUrl(NOVA, 'converse', host), post(converseRequest()));
-    expect(records.map((r) => r.operation)).toEqual(['Converse', 'Converse', 'Converse', 'Converse']);
+    expect(records.map((r) => r.operation)).toEqual(['Converse', 'Converse', 'Converse', 'Converse', 'Converse']);
   });
 
   it('meters a custom host when the request is SigV4-signed for bedrock, or the host is one of the endpoints', async () => {
