@@ -17,6 +17,7 @@ import type { Ticket } from './pipeline/admission.js';
 import { failure, type UsageObserver } from './pipeline/observe.js';
 import type { UsageMeter } from './pipeline/usage-meter.js';
 import type { ObservedUsage } from './usage/token-usage.js';
+import { isPromise } from './promise-like.js';
 
 /**
  * Where the plugin's middleware sits: the `initialize` step runs once per operation, outside the
@@ -42,10 +43,6 @@ export interface MiddlewareDeps {
   readonly propagateToBedrock: boolean;
   /** Marks the call's sending, so the instance's metered fetch under a fetch-based request handler does not meter it again. */
   readonly sending?: { readonly active: boolean; run<T>(send: () => T): T };
-}
-
-function isPromise<T>(v: T | Promise<T>): v is Promise<T> {
-  return typeof (v as { then?: unknown } | undefined)?.then === 'function';
 }
 
 /** The last endpoint read, and its parts: the SDK's endpoint cache hands every call the same URL. */

@@ -15,3 +15,18 @@ export function toNanoUsd(usd: number): number {
 export function fromNanoUsd(nano: number): number {
   return nano / NANO_PER_USD;
 }
+
+/** Whether a dollar amount counts exactly in nano-USD (at most ~$9 million): a cost past it is absurd, and sums of it lose exactness. */
+export function fitsNanoUsd(usd: number): boolean {
+  return usd * NANO_PER_USD <= MAX_SAFE_AMOUNT;
+}
+
+/**
+ * An amount as a Redis script reads it (an ARGV string): a non-negative integer no larger than
+ * 2^53 − 1; NaN and negatives are 0. Lua numbers are doubles, and one that is not an exact
+ * integer below 1e17 cannot reach `HINCRBY` (Redis writes it as `1.2e+17`, and the script fails
+ * after some of its writes, so every retry would apply them again).
+ */
+export function wireAmount(n: number): string {
+  return n > 0 ? String(Math.min(MAX_SAFE_AMOUNT, Math.floor(n))) : '0';
+}

@@ -12,6 +12,7 @@ import { firstLimitType } from './events.js';
 import { forbiddingPolicy } from './policy.js';
 import type { MatchSubject } from './rule.js';
 import type { ReservationEntry, ReserveResult } from './store.js';
+import { isPromise } from '../promise-like.js';
 
 /** What an admitted call holds until it settles. Only the budget phases read it. */
 export interface Reservation {
@@ -40,10 +41,6 @@ function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
   return Promise.race([promise, deadline]).finally(() => {
     clearTimeout(timer);
   });
-}
-
-function isPromise<T>(v: T | Promise<T>): v is Promise<T> {
-  return typeof (v as { then?: unknown } | undefined)?.then === 'function';
 }
 
 // A random 128-bit prefix per process and a counter: collision-free across processes (as a UUID

@@ -1,4 +1,5 @@
 import type { OnceReporter } from '../diagnostics.js';
+import { reportRejection } from '../promise-like.js';
 import type { Attribution } from '../record.js';
 import { FIELD_OF, LIMIT_TYPES, publicValue, type LimitType } from './amounts.js';
 import type { CounterKey } from './counter-key.js';
@@ -61,7 +62,7 @@ export class BudgetEvents {
     const field = FIELD_OF[limitType];
     const value = (v: number | undefined): number | undefined => (v === undefined ? undefined : publicValue(field, v));
     try {
-      const pending: unknown = handler({
+      const pending = handler({
         type,
         budget: key.rule.name,
         key: key.perValue,
@@ -77,11 +78,10 @@ export class BudgetEvents {
         modelId: call.modelId,
         attribution: call.attribution,
       });
-      // An async handler's rejection is reported like a throw, never left unhandled (that ends a Node process).
-      if (typeof (pending as { then?: unknown } | null | undefined)?.then === 'function')
-        (pending as PromiseLike<unknown>).then(undefined, (error: unknown) => {
-          this.reporter.error('onBudgetEvent', 'onBudgetEvent rejected (the call is unaffected)', error);
-        });
+      // An async handler's rejection is reported like a throw.
+      reportRejection(pending, (error) => {
+        this.reporter.error('onBudgetEvent', 'onBudgetEvent rejected (the call is unaffected)', error);
+      });
     } catch (error) {
       this.reporter.error('onBudgetEvent', 'onBudgetEvent threw (the call is unaffected)', error);
     }

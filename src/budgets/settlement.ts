@@ -4,10 +4,7 @@ import type { Reservation } from './admission.js';
 import type { CounterKey } from './counter-key.js';
 import type { BudgetContext } from './context.js';
 import type { CommitEntry, CommitResult } from './store.js';
-
-function isPromise<T>(v: T | Promise<T>): v is Promise<T> {
-  return typeof (v as { then?: unknown } | undefined)?.then === 'function';
-}
+import { isPromise } from '../promise-like.js';
 
 /**
  * Settlement: when a call settles, its actual usage is committed to every counter it reserved on

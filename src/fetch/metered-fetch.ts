@@ -85,8 +85,7 @@ async function meteredCall(deps: FetchMeteringDeps, spill: FetchSpill, base: Fet
 /** A quota without room sent the call to its fallback: the same body to the fallback's URL (signed again when it was signed). */
 async function sendToQuotaFallback(call: Call, spill: FetchSpill, base: FetchFunction, route: BedrockRoute, out: Outgoing, body: RequestBody): Promise<Response> {
   const request = body === UNREADABLE ? undefined : await spill.readdress(route, out, body, isSigV4Signed(out.headers, out.url), call.modelId);
-  if (request === undefined) throw new Error(`could not re-address the request to the quota fallback ${call.modelId}`);
-  const moved = outgoingOf(request, sendOptions(out));
+  const moved = request === undefined ? undefined : outgoingOf(request, sendOptions(out));
   if (moved === undefined) throw new Error(`could not re-address the request to the quota fallback ${call.modelId}`);
   return spill.send(call, { ...route, modelId: call.modelId, url: moved.url }, moved, body, base);
 }

@@ -3,6 +3,7 @@
  * configuration (model units, hourly cost, fallback), so the report can compute utilization,
  * break-even and the commitment's cost without a separate configuration file.
  */
+import { fitsNanoUsd } from '../money.js';
 
 /** One provisioned-throughput commitment as the ledger header stores it. */
 export interface LedgerProvisioned {
@@ -56,7 +57,7 @@ function cleanProvisioned(value: unknown): Record<string, LedgerProvisioned> {
     for (const k of NUMERIC) {
       const v = c[k];
       // Up to ~9 million (an hourly cost then still counts exactly in nano-USD); a header claiming 1e300 made the commitment Infinity.
-      if (typeof v === 'number' && v > 0 && v * 1e9 <= Number.MAX_SAFE_INTEGER) p[k] = v;
+      if (typeof v === 'number' && v > 0 && fitsNanoUsd(v)) p[k] = v;
     }
     out[arn] = p;
   }

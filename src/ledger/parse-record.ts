@@ -1,3 +1,4 @@
+import { fitsNanoUsd, MAX_SAFE_AMOUNT } from '../money.js';
 import type { UsageRecord } from '../record.js';
 
 /** Why a stored line or row is not a usage record. */
@@ -10,8 +11,8 @@ const TOKEN_FIELDS = ['inputTokens', 'outputTokens', 'cacheReadInputTokens', 'ca
 
 // A count or cost the report can add exactly: past 2^53 (tokens) or ~$9 million per call (nano-USD) a
 // record is absurd, and one such line made every total Infinity (a FOCUS BilledCost of "0.0Infinity").
-const count = (v: unknown): v is number => typeof v === 'number' && v >= 0 && v <= Number.MAX_SAFE_INTEGER;
-const usd = (v: unknown): v is number | undefined | null => v === undefined || v === null || (typeof v === 'number' && v >= 0 && v * 1e9 <= Number.MAX_SAFE_INTEGER);
+const count = (v: unknown): v is number => typeof v === 'number' && v >= 0 && v <= MAX_SAFE_AMOUNT;
+const usd = (v: unknown): v is number | undefined | null => v === undefined || v === null || (typeof v === 'number' && v >= 0 && fitsNanoUsd(v));
 /** Calls from 2000 to 9999 (four-digit ISO years, which SQLite compares as text): a time outside is not a call (one past year 275760 threw out of the report). */
 const FIRST_CALL = Date.UTC(2000, 0, 1);
 const AFTER_LAST_CALL = Date.UTC(10000, 0, 1);

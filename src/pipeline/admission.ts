@@ -9,16 +9,13 @@ import { isUnpricedModelError } from '../errors/unpriced-model-error.js';
 import type { QuotaAdmitOptions, QuotaTicket } from '../quotas/quota-admission.js';
 import type { Quotas } from '../quotas/quotas.js';
 import { unsentSettlement } from './unsent.js';
+import { isPromise } from '../promise-like.js';
 
 /** What an admitted call holds until it settles: its budget reservation and its quota holds, if any. Opaque to the call path. */
 export type Ticket = { readonly reservation: Reservation | undefined; readonly quota: QuotaTicket | undefined } | undefined;
 
 /** What the transport tells admission: whether it can send the call elsewhere, and the caller's signal. */
 export type AdmitOptions = Pick<QuotaAdmitOptions, 'redirectable' | 'signal'>;
-
-function isPromise<T>(v: T | Promise<T>): v is Promise<T> {
-  return typeof (v as { then?: unknown } | undefined)?.then === 'function';
-}
 
 const ticketOf = (reservation: Reservation | undefined, quota: QuotaTicket | undefined): Ticket => (reservation === undefined && quota === undefined ? undefined : { reservation, quota });
 

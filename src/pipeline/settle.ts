@@ -2,6 +2,7 @@ import type { Call, Outcome, Settlement, SettlementSink } from '../call.js';
 import type { OnceReporter } from '../diagnostics.js';
 import { errorName } from '../errors/error-name.js';
 import type { Pricer } from '../pricing/pricer.js';
+import { reportRejection } from '../promise-like.js';
 import type { UsageRecord } from '../record.js';
 import { toTokenUsage, ZERO_USAGE, type ObservedUsage } from '../usage/token-usage.js';
 import { callMaxOutputTokens, heuristicInputTokens } from '../budgets/estimate.js';
@@ -125,12 +126,10 @@ export class Settler {
     }
     for (const sink of this.sinks) {
       try {
-        const pending = sink(settlement) as PromiseLike<unknown> | undefined;
-        // An async sink (an async onUsage): its rejection is reported as a throw is, never left unhandled.
-        if (typeof pending?.then === 'function')
-          pending.then(undefined, (e: unknown) => {
-            this.reporter.error(`sink:${sink.name}`, 'a usage sink rejected (the call is unaffected)', e);
-          });
+        // An async sink (an async onUsage): its rejection is reported as a throw is.
+        reportRejection(sink(settlement), (e) => {
+          this.reporter.error(`sink:${sink.name}`, 'a usage sink rejected (the call is unaffected)', e);
+        });
       } catch (e) {
         this.reporter.error(`sink:${sink.name}`, 'a usage sink threw (the call is unaffected)', e);
       }

@@ -4,6 +4,7 @@ import { BelievedLimit } from './believed-limit.js';
 import type { CompiledQuota } from './config.js';
 import type { QuotaCounters } from './counters.js';
 import type { HoldResult, QuotaSpec, QuotaStore } from './store.js';
+import { isPromise } from '../promise-like.js';
 
 /** An admitted call's hold on one quota, until it settles (once: a second settle changes nothing). */
 export interface GovernorHold {
@@ -32,10 +33,6 @@ interface Waiter {
 let lastId = 0;
 /** Hold ids: unique in this process (stores keep them locally; slices in Redis have their own). */
 const nextId = (): string => `h${(++lastId).toString(36)}`;
-
-function isPromise<T>(v: T | Promise<T>): v is Promise<T> {
-  return typeof (v as { then?: unknown } | undefined)?.then === 'function';
-}
 
 /**
  * One quota's pacing in this process: holds calls against the store, and with `'wait'` queues

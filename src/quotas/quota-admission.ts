@@ -10,6 +10,7 @@ import type { QuotaCounters } from './counters.js';
 import type { Acquired, GovernorHold, QuotaGovernor } from './governor.js';
 import type { QuotaSubject } from './match.js';
 import { callSubject, quotaSubject } from './subject.js';
+import { isPromise } from '../promise-like.js';
 
 /** One quota an admitted call holds, with the burndown its charge is counted at. */
 export interface HeldQuota {
@@ -59,10 +60,6 @@ interface Attempt {
   readonly maxOut: number;
   readonly options: QuotaAdmitOptions;
   readonly holds: HeldQuota[];
-}
-
-function isPromise<T>(v: T | Promise<T>): v is Promise<T> {
-  return typeof (v as { then?: unknown } | undefined)?.then === 'function';
 }
 
 const validCount = (n: unknown): n is number => typeof n === 'number' && Number.isFinite(n) && n >= 0;

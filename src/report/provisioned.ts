@@ -20,6 +20,15 @@ const bucket = (m: Map<number, Bucket>, at: number): Bucket => {
 };
 
 /**
+ * Where a commitment's billed hours end for a period asked to end at `until`: hours that have not
+ * come yet are not billed (`--until 2099-01-01` charged 73 years), so the present, or the last
+ * call if it is later (a clock behind the ledger's). The report and the FOCUS export agree on it.
+ */
+export function billedUntil(until: number, lastCall: number, now: number = Date.now()): number {
+  return Math.min(until, Math.max(now, lastCall));
+}
+
+/**
  * One provisioned model's traffic, by hour and by minute (memory bounded by the period's
  * length, not by calls), for utilization per hour, peak hours, capacity estimated from the
  * minutes in which calls spilled, and the break-even verdict.

@@ -10,7 +10,7 @@ import { CountHistogram, TimedSeries } from './histogram.js';
 import { buildHints, type FeatureModelStats } from './hints.js';
 import { MaxTokensTracker } from './max-tokens.js';
 import { fromNano, toNano } from './money.js';
-import { ProvisionedTracker } from './provisioned.js';
+import { billedUntil, ProvisionedTracker } from './provisioned.js';
 import { addSums, emptySums } from './token-sums.js';
 import type { BreakdownRow, Report } from './types.js';
 import { keyPart } from '../key-part.js';
@@ -175,8 +175,7 @@ export class ReportBuilder implements LedgerVisitor {
     const o = this.options;
     const hasRecords = this.first !== Infinity;
     const start = o.since ?? (hasRecords ? this.first : Date.now());
-    // Hours that have not come yet are not paid for: `--until 2099-01-01` charged 73 years of commitment.
-    const end = o.until === undefined ? (hasRecords ? this.last : start) : Math.min(o.until, Math.max(o.now ?? Date.now(), hasRecords ? this.last : -Infinity));
+    const end = o.until === undefined ? (hasRecords ? this.last : start) : billedUntil(o.until, this.last, o.now);
     const config: Record<string, LedgerProvisioned> = mergeHeaders(this.headers);
     for (const [arn, p] of Object.entries(o.provisioned ?? {})) config[arn] = { ...config[arn], ...p };
     for (const arn of Object.keys(config)) get(this.provisioned, arn, () => new ProvisionedTracker(arn));

@@ -1,24 +1,16 @@
-import { MAX_SAFE_AMOUNT } from '../../money.js';
+import { wireAmount } from '../../money.js';
 import { UNIT_FIELDS, type Units } from '../amounts.js';
 import type { CounterReply, Lease, LeaseOp } from './lease.js';
 
 /** Lease script status: already applied (a re-sent script), applied, applied but the need did not fit. */
 export type LeaseStatus = 'duplicate' | 'applied' | 'refused';
 
-/**
- * An amount as the script reads it: a non-negative integer no larger than 2^53 − 1. Lua numbers
- * are doubles, and one that is not an exact integer below 1e17 cannot reach `HINCRBY` (Redis
- * writes it as `1.2e+17`, and the script fails after some of its writes, so every retry would
- * apply them again); NaN would fail it too.
- */
-const int = (n: number): string => (n > 0 ? String(Math.min(MAX_SAFE_AMOUNT, Math.trunc(n))) : '0');
-
 /** ARGV of the lease script (see `LEASE_SCRIPT`). */
 export function leaseArgs(lease: Lease, op: LeaseOp, ttlMs: number, forgetMs: number): string[] {
   const args = [op.holder, String(op.seq), String(ttlMs), String(forgetMs), op.final ? '1' : '0', String(op.fraction), Number.isFinite(lease.windowEnd) ? String(lease.windowEnd) : 'inf', lease.id];
   for (const f of UNIT_FIELDS) {
     const limit = lease.limits[f];
-    args.push(limit === undefined ? '' : int(limit), int(op.x[f]), int(op.hold[f]), int(op.need[f]), int(op.want[f]));
+    args.push(limit === undefined ? '' : wireAmount(limit), wireAmount(op.x[f]), wireAmount(op.hold[f]), wireAmount(op.need[f]), wireAmount(op.want[f]));
   }
   return args;
 }

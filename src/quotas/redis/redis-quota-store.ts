@@ -100,7 +100,7 @@ export class RedisQuotaStore implements QuotaStore {
       const lacking = slice.lacking(r.need, book.teams.get(slice.team)?.use.use(Date.now(), r.quota.windowMs) ?? ZERO_AMOUNT, performance.now()) ?? (slice.reclaim ? r.need : undefined);
       if (lacking === undefined) break;
       // Its script is overdue (Redis paused, or its Cluster node): waiting for it would wait without a deadline.
-      if (slice.busy && slice.overdue) throw new Error(`Redis did not answer within ${this.settings.storeTimeoutMs} ms (storeTimeoutMs)`);
+      if (slice.busy && slice.overdue) throw this.noAnswer();
       const refused = await new Promise<boolean>((resolve, reject) => {
         slice.waiters.push({ lacking, resolve, reject });
         this.schedule(slice);
@@ -144,7 +144,7 @@ export class RedisQuotaStore implements QuotaStore {
       this.count('timeouts');
       this.goDown('no answer within storeTimeoutMs');
       slice.overdue = true;
-      for (const w of [...waiters, ...slice.waiters.splice(0)]) w.reject(new Error(`Redis did not answer within ${this.settings.storeTimeoutMs} ms (storeTimeoutMs)`));
+      for (const w of [...waiters, ...slice.waiters.splice(0)]) w.reject(this.noAnswer());
     });
     try {
       const reply = parseSliceReply(await this.run(QUOTA_LEASE, [...slice.keys], args));
@@ -168,6 +168,11 @@ export class RedisQuotaStore implements QuotaStore {
       slice.overdue = false;
       if (slice.waiters.length > 0) this.schedule(slice);
     }
+  }
+
+  /** What a call waiting on a script past `storeTimeoutMs` gets (it goes on without a quota check). */
+  private noAnswer(): Error {
+    return new Error(`Redis did not answer within ${this.settings.storeTimeoutMs} ms (storeTimeoutMs)`);
   }
 
   private count(event: string): void {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { MAX_SAFE_AMOUNT } from '../../money.js';
+import { wireAmount } from '../../money.js';
 import { QUOTA_FIELDS, ZERO_AMOUNT, type QuotaAmount } from '../amount.js';
 import type { QuotaSpec } from '../store.js';
 import type { RedisQuotaSettings } from './options.js';
@@ -28,8 +28,6 @@ export interface SliceWaiter {
   readonly reject: (error: unknown) => void;
 }
 
-/** An amount as the script's `%d` can write it exactly: an integer from 0 to 2^53 − 1 (a larger one would be written as garbage). */
-const count = (n: number): string => (n > 0 ? String(Math.min(MAX_SAFE_AMOUNT, Math.floor(n))) : '0');
 const INFINITE: QuotaAmount = { tokens: Infinity, requests: Infinity };
 const num = (v: unknown): number => {
   const n = typeof v === 'number' ? v : typeof v === 'string' ? Number(v) : Number.NaN;
@@ -158,7 +156,7 @@ export class QuotaSlice {
         want = waiting.reduce((s, w) => s + w[f], 0) + (need > 0 ? margin : 0);
       } else if (kind === 'renew' && recent) hold += Math.min(unused, this.advice[f], 2 * margin);
       bound[f] = hold;
-      out.push(count(hold), count(need), count(want));
+      out.push(wireAmount(hold), wireAmount(need), wireAmount(want));
     }
     this.bound = { tokens: Math.min(this.bound?.tokens ?? Infinity, bound.tokens), requests: Math.min(this.bound?.requests ?? Infinity, bound.requests) };
     return out;

@@ -4,6 +4,7 @@ import { parseModelId } from '../../model/model-id.js';
 import type { UsageRecord } from '../../record.js';
 import { shortModel } from '../dimensions.js';
 import { integerDigits, nanoDecimal, toNano } from '../money.js';
+import { billedUntil } from '../provisioned.js';
 import { addSums, emptySums, type TokenSums } from '../token-sums.js';
 import { ALL_COLUMNS, PUBLISHERS, REGION_NAMES, type FocusColumn, type FocusRow } from './columns.js';
 import { keyPart } from '../../key-part.js';
@@ -183,8 +184,7 @@ export class FocusBuilder implements LedgerVisitor {
     const start = Math.floor((this.options.since ?? this.first) / this.period) * this.period;
     const hours = this.period / HOUR;
     const until = this.options.until;
-    // Hours that have not come yet are not billed: `--until 2099-01-01` wrote 632,000 commitment rows.
-    const end = until === undefined ? this.last : Math.min(until, Math.max(this.options.now ?? Date.now(), this.last));
+    const end = until === undefined ? this.last : billedUntil(until, this.last, this.options.now);
     for (const [arn, p] of Object.entries(config).sort(([a], [b]) => a.localeCompare(b))) {
       if (p.hourlyCostUsd === undefined) continue;
       const nano = toNano(p.hourlyCostUsd) * hours;
