@@ -2,6 +2,7 @@ import { OnceReporter } from '../diagnostics.js';
 import { ConfigurationError } from '../errors/configuration-error.js';
 import type { Attribution } from '../record.js';
 import { keyPart } from '../key-part.js';
+import { sliceWhole } from '../unicode.js';
 import { labelName, normalizeKey } from './keys.js';
 
 /** Longest attribution value kept; longer values are cut (values are untrusted data). */
@@ -32,10 +33,7 @@ export function boundValue(value: unknown): string | undefined {
   // One unit past the limit is enough to tell whether the last kept unit starts a pair.
   if (s.length > MAX_ATTRIBUTION_VALUE_LENGTH) s = s.slice(0, MAX_ATTRIBUTION_VALUE_LENGTH + 1);
   s = wellFormed(s);
-  if (s.length <= MAX_ATTRIBUTION_VALUE_LENGTH) return s;
-  const last = s.charCodeAt(MAX_ATTRIBUTION_VALUE_LENGTH - 1);
-  // Well-formed: a high surrogate here is followed by its low half, which the cut would leave out.
-  return s.slice(0, last >= 0xd800 && last <= 0xdbff ? MAX_ATTRIBUTION_VALUE_LENGTH - 1 : MAX_ATTRIBUTION_VALUE_LENGTH);
+  return sliceWhole(s, MAX_ATTRIBUTION_VALUE_LENGTH);
 }
 
 // Attributions are interned by content: a request scope with the same keys and values gets the

@@ -1,3 +1,5 @@
+import { sliceWhole } from '../unicode.js';
+
 // C0 and C1 controls, DEL, the line and paragraph separators and the bidirectional overrides.
 // eslint-disable-next-line no-control-regex
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
@@ -15,10 +17,7 @@ export const terminalSafe = (s: string): string => s.replace(UNSAFE, (c) => ESCA
 
 const label = (s: string): string => {
   const safe = terminalSafe(s);
-  if (safe.length <= MAX_LABEL) return safe;
-  // Never half a surrogate pair.
-  const end = /[\ud800-\udbff]/.test(safe[MAX_LABEL - 2] ?? '') ? MAX_LABEL - 2 : MAX_LABEL - 1;
-  return `${safe.slice(0, end)}…`;
+  return safe.length <= MAX_LABEL ? safe : `${sliceWhole(safe, MAX_LABEL - 1)}…`;
 };
 
 /** A plain-text table: the first `left` columns left-aligned (labels, made terminal-safe and clipped), the rest right-aligned (numbers), a rule under the header. */
