@@ -1,6 +1,4 @@
-import { diag } from '@opentelemetry/api';
 import { within } from '../../budgets/redis/closing.js';
-import { redisDeadline } from '../../budgets/redis/deadline.js';
 import { budgetTag } from '../../budgets/redis/keys.js';
 import { scriptRunner, type ScriptRunner } from '../../budgets/redis/redis-client.js';
 import { ConfigurationError } from '../../errors/configuration-error.js';
@@ -8,8 +6,8 @@ import { ZERO_AMOUNT, type QuotaAmount } from '../amount.js';
 import { QuotaBooks, type QuotaBook } from '../book.js';
 import type { HoldRequest, HoldResult, QuotaSpec, QuotaStore, QuotaStoreStats, QuotaUse, SettleRequest } from '../store.js';
 import { resolveRedisQuotaOptions, type RedisQuotaSettings, type RedisQuotaStoreOptions } from './options.js';
-import { QUOTA_LEASE } from './scripts.js';
-import { parseSliceReply, QuotaSlice, type SliceOpKind } from './slice.js';
+import { QuotaPump } from './quota-pump.js';
+import { QuotaSlice } from './slice.js';
 
 /** Rounds of "ask Redis, look again" for one call before it is answered "no room now". */
 const ROUNDS = 2;
@@ -36,8 +34,7 @@ export class RedisQuotaStore implements QuotaStore {
   private readonly books = new QuotaBooks();
   private readonly slices = new Map<string, QuotaSlice>();
   private readonly listeners = new Set<(quota: string) => void>();
-  private readonly events: Record<string, number> = { round_trips: 0, slices_leased: 0, refused: 0, errors: 0, timeouts: 0 };
-  private down = false;
+  private readonly pump: QuotaPump;
   private closed = false;
   private closing: Promise<void> | undefined;
   private readonly timer: NodeJS.Timeout;
@@ -50,12 +47,22 @@ export class RedisQuotaStore implements QuotaStore {
       throw new ConfigurationError('RedisQuotaStore.client', error instanceof Error ? error.message : 'is not a Redis client');
     }
     this.settings = resolveRedisQuotaOptions(options);
+    this.pump = new QuotaPump(this.run, this.settings, (slice) => this.useOf(slice, Date.now()), (quota) => { this.changed(quota); });
     this.timer = setInterval(() => { this.renewAll(); }, this.settings.renewIntervalMs);
     this.timer.unref();
   }
 
   private book(name: string): QuotaBook {
     return this.books.get(name);
+  }
+
+  /** What this process has in use on `slice`'s team at `now` (held plus charged in its window). */
+  private useOf(slice: QuotaSlice, now: number): QuotaAmount {
+    return this.book(slice.quota).teams.get(slice.team)?.use.use(now, slice.spec.windowMs) ?? ZERO_AMOUNT;
+  }
+
+  private changed(quota: string): void {
+    for (const l of this.listeners) l(quota);
   }
 
   private slice(spec: QuotaSpec, team: string, weight: number): QuotaSlice {
@@ -100,10 +107,10 @@ export class RedisQuotaStore implements QuotaStore {
       const lacking = slice.lacking(r.need, book.teams.get(slice.team)?.use.use(Date.now(), r.quota.windowMs) ?? ZERO_AMOUNT, performance.now()) ?? (slice.reclaim ? r.need : undefined);
       if (lacking === undefined) break;
       // Its script is overdue (Redis paused, or its Cluster node): waiting for it would wait without a deadline.
-      if (slice.busy && slice.overdue) throw this.noAnswer();
+      if (slice.busy && slice.overdue) throw this.pump.noAnswer();
       const refused = await new Promise<boolean>((resolve, reject) => {
         slice.waiters.push({ lacking, resolve, reject });
-        this.schedule(slice);
+        this.pump.schedule(slice);
       });
       const held = refused ? undefined : place(true);
       if (held !== undefined) return held;
@@ -120,86 +127,22 @@ export class RedisQuotaStore implements QuotaStore {
     return Math.min((lacking === undefined ? undefined : use?.freedAt('tokens', lacking.tokens, r.quota.windowMs)) ?? Infinity, now + this.settings.renewIntervalMs);
   }
 
-  /** Calls that lack room in the same turn of the event loop share one script. */
-  private schedule(slice: QuotaSlice): void {
-    if (slice.busy || slice.scheduled) return;
-    slice.scheduled = true;
-    setImmediate(() => {
-      slice.scheduled = false;
-      if (!slice.busy && slice.waiters.length > 0) void this.send(slice, 'lease');
-    });
-  }
-
-  private async send(slice: QuotaSlice, kind: SliceOpKind): Promise<void> {
-    const waiters = kind === 'lease' ? slice.waiters.splice(0) : [];
-    slice.busy = true;
-    const spec = slice.spec;
-    const use = this.book(spec.name).teams.get(slice.team)?.use.use(Date.now(), spec.windowMs) ?? ZERO_AMOUNT;
-    const args = slice.scriptArgs(kind, use, waiters.map((w) => w.lacking), this.settings);
-    const sentAt = performance.now();
-    const had = slice.grant;
-    let answered = false;
-    const cancel = redisDeadline(this.settings.storeTimeoutMs, () => {
-      if (answered) return;
-      this.count('timeouts');
-      this.goDown('no answer within storeTimeoutMs');
-      slice.overdue = true;
-      for (const w of [...waiters, ...slice.waiters.splice(0)]) w.reject(this.noAnswer());
-    });
-    try {
-      const reply = parseSliceReply(await this.run(QUOTA_LEASE, [...slice.keys], args));
-      answered = true;
-      this.count('round_trips');
-      if (this.down) diag.info('bedrock-finops: the Redis quota store is reachable again');
-      this.down = false;
-      slice.settle(reply, sentAt, this.settings.sliceTtlMs);
-      if (reply.refused) this.count('refused');
-      if (had.tokens === 0 && reply.grant.tokens > 0) this.count('slices_leased');
-      for (const w of waiters) w.resolve(reply.refused);
-      if (reply.grant.tokens > had.tokens || reply.grant.requests > had.requests) for (const l of this.listeners) l(spec.name);
-    } catch (error) {
-      answered = true;
-      this.count('errors');
-      this.goDown(error instanceof Error ? `${error.name}: ${error.message}` : 'a script failed');
-      for (const w of waiters) w.reject(error);
-    } finally {
-      cancel();
-      slice.busy = false;
-      slice.overdue = false;
-      if (slice.waiters.length > 0) this.schedule(slice);
-    }
-  }
-
-  /** What a call waiting on a script past `storeTimeoutMs` gets (it goes on without a quota check). */
-  private noAnswer(): Error {
-    return new Error(`Redis did not answer within ${this.settings.storeTimeoutMs} ms (storeTimeoutMs)`);
-  }
-
-  private count(event: string): void {
-    this.events[event] = (this.events[event] ?? 0) + 1;
-  }
-
-  private goDown(why: string): void {
-    if (!this.down) diag.warn(`bedrock-finops: the Redis quota store is unreachable (${why}); calls go on within the slices held, then without a quota check`);
-    this.down = true;
-  }
-
   /** Renews every slice that holds room or use: keeps what it uses, gives back what it does not. */
   private renewAll(): void {
     const now = Date.now();
     for (const [id, slice] of this.slices) {
       if (slice.busy) continue;
-      const use = this.book(slice.quota).teams.get(slice.team)?.use.use(now, slice.spec.windowMs) ?? ZERO_AMOUNT;
+      const use = this.useOf(slice, now);
       const holds = slice.grant.tokens > 0 || slice.grant.requests > 0 || use.tokens > 0 || use.requests > 0;
-      if (holds) void this.send(slice, 'renew');
-      else if (slice.answered) void this.send(slice, 'final').then(() => this.slices.delete(id));
+      if (holds) void this.pump.send(slice, 'renew');
+      else if (slice.answered) void this.pump.send(slice, 'final').then(() => this.slices.delete(id));
       else this.slices.delete(id);
     }
   }
 
   settle(r: SettleRequest): void {
     if (!this.book(r.quota.name).settle(r.id, r.team, r.charged, r.now)) return;
-    for (const l of this.listeners) l(r.quota.name);
+    this.changed(r.quota.name);
   }
 
   read(quota: QuotaSpec, now: number): QuotaUse {
@@ -219,7 +162,7 @@ export class RedisQuotaStore implements QuotaStore {
   }
 
   stats(): QuotaStoreStats {
-    return { events: { ...this.events }, unavailable: this.down };
+    return { events: { ...this.pump.events }, unavailable: this.pump.unavailable };
   }
 
   /** Gives every slice back (keeping, for one window, the room its charges still take), within `closeTimeoutMs`. The client stays open. */
@@ -236,8 +179,8 @@ export class RedisQuotaStore implements QuotaStore {
           await Promise.all(open.map(async (s) => {
             while (s.busy && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
             if (s.busy) return;
-            await this.send(s, 'final');
-            if (!this.down) this.slices.delete(`${s.quota}\u0001${s.team}`);
+            await this.pump.send(s, 'final');
+            if (!this.pump.unavailable) this.slices.delete(`${s.quota}\u0001${s.team}`);
           }));
         }
       };

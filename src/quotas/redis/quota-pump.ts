@@ -1,0 +1,96 @@
+import { diag } from '@opentelemetry/api';
+import { redisDeadline } from '../../budgets/redis/deadline.js';
+import type { ScriptRunner } from '../../budgets/redis/redis-client.js';
+import type { QuotaAmount } from '../amount.js';
+import type { RedisQuotaSettings } from './options.js';
+import { QUOTA_LEASE } from './scripts.js';
+import { parseSliceReply, type QuotaSlice, type SliceOpKind } from './slice.js';
+
+/**
+ * Sends the quota scripts, at most one per slice at a time: calls that lack room in the same
+ * turn of the event loop share one script. Keeps the store's event counts and whether Redis
+ * answers, and gives a call waiting on a script past `storeTimeoutMs` its answer at once.
+ */
+export class QuotaPump {
+  readonly events: Record<string, number> = { round_trips: 0, slices_leased: 0, refused: 0, errors: 0, timeouts: 0 };
+  private down = false;
+
+  constructor(
+    private readonly run: ScriptRunner,
+    private readonly settings: RedisQuotaSettings,
+    /** What this process has in use on the slice's team now (held plus charged in its window). */
+    private readonly useOf: (slice: QuotaSlice) => QuotaAmount,
+    /** A slice's room grew (calls waiting for room look again). */
+    private readonly grew: (quota: string) => void,
+  ) {}
+
+  get unavailable(): boolean {
+    return this.down;
+  }
+
+  /** Calls that lack room in the same turn of the event loop share one script. */
+  schedule(slice: QuotaSlice): void {
+    if (slice.busy || slice.scheduled) return;
+    slice.scheduled = true;
+    setImmediate(() => {
+      slice.scheduled = false;
+      if (!slice.busy && slice.waiters.length > 0) void this.send(slice, 'lease');
+    });
+  }
+
+  /** Sends one script for `slice`; resolves `true` when Redis answered it. */
+  async send(slice: QuotaSlice, kind: SliceOpKind): Promise<boolean> {
+    const waiters = kind === 'lease' ? slice.waiters.splice(0) : [];
+    slice.busy = true;
+    const spec = slice.spec;
+    const args = slice.scriptArgs(kind, this.useOf(slice), waiters.map((w) => w.lacking), this.settings);
+    const sentAt = performance.now();
+    const had = slice.grant;
+    let answered = false;
+    const cancel = redisDeadline(this.settings.storeTimeoutMs, () => {
+      if (answered) return;
+      this.count('timeouts');
+      this.goDown('no answer within storeTimeoutMs');
+      slice.overdue = true;
+      for (const w of [...waiters, ...slice.waiters.splice(0)]) w.reject(this.noAnswer());
+    });
+    try {
+      const reply = parseSliceReply(await this.run(QUOTA_LEASE, [...slice.keys], args));
+      answered = true;
+      this.count('round_trips');
+      if (this.down) diag.info('bedrock-finops: the Redis quota store is reachable again');
+      this.down = false;
+      slice.settle(reply, sentAt, this.settings.sliceTtlMs);
+      if (reply.refused) this.count('refused');
+      if (had.tokens === 0 && reply.grant.tokens > 0) this.count('slices_leased');
+      for (const w of waiters) w.resolve(reply.refused);
+      if (reply.grant.tokens > had.tokens || reply.grant.requests > had.requests) this.grew(spec.name);
+      return true;
+    } catch (error) {
+      answered = true;
+      this.count('errors');
+      this.goDown(error instanceof Error ? `${error.name}: ${error.message}` : 'a script failed');
+      for (const w of waiters) w.reject(error);
+      return false;
+    } finally {
+      cancel();
+      slice.busy = false;
+      slice.overdue = false;
+      if (slice.waiters.length > 0) this.schedule(slice);
+    }
+  }
+
+  /** What a call waiting on a script past `storeTimeoutMs` gets (it goes on without a quota check). */
+  noAnswer(): Error {
+    return new Error(`Redis did not answer within ${this.settings.storeTimeoutMs} ms (storeTimeoutMs)`);
+  }
+
+  private count(event: string): void {
+    this.events[event] = (this.events[event] ?? 0) + 1;
+  }
+
+  private goDown(why: string): void {
+    if (!this.down) diag.warn(`bedrock-finops: the Redis quota store is unreachable (${why}); calls go on within the slices held, then without a quota check`);
+    this.down = true;
+  }
+}
