@@ -119,13 +119,24 @@ export class QuotaAdmission {
     const g = c.matched[i];
     if (g === undefined) return { holds: c.holds, inputEstimate: c.input };
     const t = QuotaAdmission.terms(g, c.call, c.subject.baseModelId, c.input, c.maxOut);
-    const got = g.acquire(t.team, t.weight, t.need, g.quota.onLimit === 'wait', c.options.signal);
+    // Aborted while waiting, or the store failed: the call is not sent with these holds, so the
+    // quotas held before this one are given back (else held until their lease runs out).
+    const abandon = (error: unknown): never => {
+      this.release(c.holds);
+      throw error;
+    };
+    let got: Acquired | Promise<Acquired>;
+    try {
+      got = g.acquire(t.team, t.weight, t.need, g.quota.onLimit === 'wait', c.options.signal);
+    } catch (error) {
+      return abandon(error);
+    }
     const next = (r: Acquired): QuotaTicket | Promise<QuotaTicket> => {
       if (r instanceof QuotaExceededError) return this.refused(c, g, r);
       c.holds.push({ hold: r, burndown: t.burndown });
       return this.acquireFrom(c, i + 1);
     };
-    return isPromise(got) ? got.then(next) : next(got);
+    return isPromise(got) ? got.then(next, abandon) : next(got);
   }
 
   /** A quota had no room: what was held is given back; `'fallback'` tries its fallback, else the refusal is thrown. */
@@ -157,16 +168,22 @@ export class QuotaAdmission {
       return undefined;
     }
     const holds: HeldQuota[] = [];
-    for (const g of this.governors.filter((x) => x.quota.matches(subject))) {
-      const t = QuotaAdmission.terms(g, c.call, model.baseModelId, c.input, c.maxOut);
-      const got = await g.acquire(t.team, t.weight, t.need, false);
-      if (got instanceof QuotaExceededError) {
-        this.release(holds);
-        return undefined;
+    try {
+      for (const g of this.governors.filter((x) => x.quota.matches(subject))) {
+        const t = QuotaAdmission.terms(g, c.call, model.baseModelId, c.input, c.maxOut);
+        const got = await g.acquire(t.team, t.weight, t.need, false);
+        if (got instanceof QuotaExceededError) {
+          this.release(holds);
+          return undefined;
+        }
+        holds.push({ hold: got, burndown: t.burndown });
       }
-      holds.push({ hold: got, burndown: t.burndown });
+      this.d.redirect(c.call, c.call.modelId, to, 'quota');
+    } catch (error) {
+      // The call is not sent with these holds (a store failed): they go back.
+      this.release(holds);
+      throw error;
     }
-    this.d.redirect(c.call, c.call.modelId, to, 'quota');
     this.counters.avoided(from.quota.name);
     return holds;
   }
@@ -174,6 +191,13 @@ export class QuotaAdmission {
   /** Gives back holds of a call that is not sent. */
   release(holds: readonly HeldQuota[]): void {
     const now = Date.now();
-    for (const h of holds) h.hold.governor.settle(h.hold, 0, now);
+    for (const h of holds) {
+      try {
+        h.hold.governor.settle(h.hold, 0, now);
+      } catch (error) {
+        // One store failing to release must not keep the others held, nor replace the caller's error.
+        this.d.reporter.error('quota-release', 'a quota store failed to release a hold (it is released when its lease runs out)', error);
+      }
+    }
   }
 }

@@ -47,8 +47,10 @@ export class Quotas {
   readonly governors: readonly QuotaGovernor[];
   readonly active: boolean;
   private readonly admission: QuotaAdmission;
+  private readonly reporter: QuotaAdmissionDeps['reporter'];
 
   constructor(config: QuotasResolvedConfig, deps: QuotaAdmissionDeps) {
+    this.reporter = deps.reporter;
     Quotas.assertFallbacksAllowed(config, deps);
     this.store = config.quotaStore ?? new MemoryQuotaStore();
     this.governors = config.quotas.map((q) => new QuotaGovernor(q, this.store, this.counters));
@@ -88,7 +90,14 @@ export class Quotas {
     const now = Date.now();
     const r = settlement.record;
     if (ticket !== undefined) {
-      for (const h of ticket.holds) h.hold.governor.settle(h.hold, quotaCharge(r, h.burndown), now);
+      for (const h of ticket.holds) {
+        try {
+          h.hold.governor.settle(h.hold, quotaCharge(r, h.burndown), now);
+        } catch (error) {
+          // Each quota settles on its own: one store failing must not leave the others held.
+          this.reporter.error('quota-settle', 'a quota store failed to settle a call (its hold is released when its lease runs out)', error);
+        }
+      }
       return;
     }
     if (r.fallback === undefined || r.fallback.reason === 'quota' || !this.active) return;
@@ -97,16 +106,31 @@ export class Quotas {
       if (!g.quota.matches(subject)) continue;
       const shares = g.quota.shares;
       const team = shares === undefined ? '' : (attributionValue(r.attribution, shares.per) ?? '');
-      g.charge(team, quotaCharge(r, g.quota.burndown ?? outputBurndown(r.baseModelId)), now);
+      try {
+        g.charge(team, quotaCharge(r, g.quota.burndown ?? outputBurndown(r.baseModelId)), now);
+      } catch (error) {
+        this.reporter.error('quota-settle', 'a quota store failed to charge a call', error);
+      }
     }
   }
 
-  /** An attempt to `modelId` was throttled: a `ThrottlingException` shrinks the believed limit of the quotas it draws on. */
+  /**
+   * An attempt to `modelId` was throttled: a `ThrottlingException` shrinks the believed limit of
+   * the quotas it draws on. Never throws: it runs in the call's path, where the caller must get
+   * Bedrock's error, not a store's.
+   */
   throttled(modelId: string, error: string, baseModelId?: string): void {
     if (error !== 'ThrottlingException' || !this.active) return;
     const subject = modelSubject(modelId, baseModelId);
     const now = Date.now();
-    for (const g of this.governors) if (g.quota.matchesModel(subject)) g.throttled(now);
+    for (const g of this.governors) {
+      if (!g.quota.matchesModel(subject)) continue;
+      try {
+        g.throttled(now);
+      } catch (e) {
+        this.reporter.error('quota-throttled', 'a quota could not take a throttle into account (its store failed)', e);
+      }
+    }
   }
 
   private counts(name: string): QuotaStatus['counts'] {
