@@ -9,13 +9,18 @@ export function asObject(value: unknown): JsonObject | undefined {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as JsonObject) : undefined;
 }
 
-/** A token count: a finite, non-negative number (rounded down), else `undefined`. */
+// A count written as text (a header value): decimal digits only, at most 15 (below 2^53). `Number()` would also read
+// `0x10`, `0b11`, `1e3`, ` 12 `, `+12` or `12.5`, none of which Bedrock writes.
+const DECIMAL_COUNT = /^[0-9]{1,15}$/;
+
+/**
+ * A token count: a finite, non-negative number (rounded down), or a string of decimal digits
+ * (1-15 of them, nothing else: no sign, space, fraction, exponent or radix prefix); else `undefined`.
+ */
 export function asCount(value: unknown): number | undefined {
-  if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? Math.floor(value) : undefined;
-  if (typeof value === 'string' && value.length > 0 && value.length < 16) {
-    const n = Number(value);
-    return Number.isFinite(n) && n >= 0 ? Math.floor(n) : undefined;
-  }
+  // `+ 0` turns -0 into 0.
+  if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? Math.floor(value) + 0 : undefined;
+  if (typeof value === 'string' && DECIMAL_COUNT.test(value)) return Number(value);
   return undefined;
 }
 
