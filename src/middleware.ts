@@ -150,8 +150,8 @@ class CallPath<Input extends object, Output extends MetadataBearer> {
       this.deps.observer.observe(
         call,
         result,
-        (outcome: Outcome, observed: ObservedUsage | undefined, error: unknown, outputSeen = 0): void => {
-          meter.settle(call, ticket, outcome, observed, error, { input, outputSeen });
+        (outcome: Outcome, observed: ObservedUsage | undefined, error: unknown, outputSeen = 0, output?: unknown): void => {
+          meter.settle(call, ticket, outcome, observed, error, { input, outputSeen, output });
         },
         abortSignalOf(context),
       );

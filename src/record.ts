@@ -17,7 +17,10 @@ export type Attribution = Readonly<Record<string, string>>;
  * - `estimate`: Bedrock may have billed the call but its usage never arrived (the caller stopped
  *   or aborted it, its stream broke, or it was dropped unread and the drain could not finish):
  *   token fields hold what the response itself reported where it did, else the admission's input
- *   estimate and the output seen so far. Budgets are charged this, never 0.
+ *   estimate and the output seen so far. Also a response whose counts were not believed (past
+ *   10 million tokens, or output past the request's own cap): those fields are replaced, input by
+ *   the admission's estimate, output by the request's cap when it set one, else by what the
+ *   response returned. Budgets are charged this, never 0.
  * - `none`: nothing was billed or reported (a call that failed before any response, or a
  *   successful response without usage); token fields are 0.
  */

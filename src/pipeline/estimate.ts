@@ -1,12 +1,8 @@
 import type { Call, Outcome } from '../call.js';
 import type { OnceReporter } from '../diagnostics.js';
-import type { ObservedUsage, PartialUsage } from '../usage/token-usage.js';
+import { MAX_PLAUSIBLE_TOKENS, type ObservedUsage, type PartialUsage } from '../usage/token-usage.js';
 
-/**
- * Above this, a reported token count is not believed (the largest context windows are a few
- * million tokens): the field is dropped, reported once, and never charged to a budget.
- */
-export const MAX_PLAUSIBLE_TOKENS = 10_000_000;
+export { MAX_PLAUSIBLE_TOKENS };
 
 /** Usage sources that are what Bedrock bills. */
 const BILLED = new Set(['usage', 'headers', 'invocation-metrics']);
@@ -54,14 +50,15 @@ export function withoutImplausible(observed: ObservedUsage, modelId: string, rep
 function dropped(usage: PartialUsage | undefined, original: PartialUsage, f: (typeof FIELDS)[number], modelId: string, reporter: OnceReporter, why: string): PartialUsage {
   const copy = usage ?? { ...original };
   copy[f] = undefined;
-  reporter.warn(`implausible:${modelId.slice(0, 200)}:${f}`, `${modelId.slice(0, 200)} reported ${original[f]} ${f}, ${why}: not believed (dropped from the record, never charged)`);
+  reporter.warn(`implausible:${modelId.slice(0, 200)}:${f}`, `${modelId.slice(0, 200)} reported ${original[f]} ${f}, ${why}: not believed (dropped; an estimate is charged in its place, usageSource "estimate")`);
   return copy;
 }
 
 /**
- * The usage to record when Bedrock's billed usage never came for a call it may have billed: what
- * the response itself reported where it did, else the admission's input estimate and the output
- * seen so far. Marked `usageSource: 'estimate'`, so budgets are charged more than 0.
+ * The usage to record when Bedrock's billed usage never came for a call it may have billed, or
+ * came with counts not believed: what the response itself reported where it did (and was
+ * believed), else the admission's input estimate and `outputEstimate` (see
+ * {@link outputEstimate}). Marked `usageSource: 'estimate'`, so budgets are charged more than 0.
  */
 export function estimatedUsage(observed: ObservedUsage | undefined, inputEstimate: () => number, outputSeen: number): ObservedUsage {
   const known = observed?.usage ?? {};
@@ -73,6 +70,16 @@ export function estimatedUsage(observed: ObservedUsage | undefined, inputEstimat
     },
     source: 'estimate',
   };
+}
+
+/**
+ * The output to charge a call whose reported output count was dropped as implausible: the
+ * request's own cap when it set one (Bedrock never generates past it, and admission reserved it),
+ * else what the response actually returned (`returned`, read only then: a stream's deltas seen, a
+ * unary response's text). Never 0 because a proxy lied, never the absurd count.
+ */
+export function outputEstimate(maxOutput: number | undefined, returned: () => number): number {
+  return maxOutput ?? Math.min(MAX_PLAUSIBLE_TOKENS, returned());
 }
 
 /** Whether `observed` is what Bedrock billed (complete: no field was dropped). */

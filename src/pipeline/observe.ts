@@ -11,10 +11,11 @@ import { observeStream, type StreamEnd, type StreamObserver } from '../usage/obs
 import type { ObservedUsage } from '../usage/token-usage.js';
 
 /**
- * Ends a call: how it ended, what was observed, and for streams the output tokens seen so far
- * (what an estimate starts from when Bedrock's usage never came). Called once per call.
+ * Ends a call: how it ended, what was observed, for streams the output tokens seen so far (what
+ * an estimate starts from when Bedrock's usage never came), and for unary calls the output they
+ * returned (read only if their reported output count is not believed). Called once per call.
  */
-export type EndCall = (outcome: Outcome, observed: ObservedUsage | undefined, error: unknown, outputSeen?: number) => void;
+export type EndCall = (outcome: Outcome, observed: ObservedUsage | undefined, error: unknown, outputSeen?: number, returned?: unknown) => void;
 
 /** Follows a stream's events for usage. */
 export interface UsageTracker {
@@ -138,13 +139,13 @@ export class UsageObserver {
     if (delivery === 'converse') {
       this.routed(call, pick(output?.trace, 'promptRouter', 'invokedModelId'));
       const usage = usageFromConverse(output?.usage);
-      endCall('success', usage === undefined ? undefined : { usage, source: 'usage' }, undefined);
+      endCall('success', usage === undefined ? undefined : { usage, source: 'usage' }, undefined, 0, output);
       return;
     }
     if (delivery === 'invoke') {
       const headers = pick(result.response, 'headers') as Record<string, string> | undefined;
       const body = output?.body instanceof Uint8Array ? output.body : undefined;
-      endCall('success', usageFromInvokeModel(headers, body, call.model.provider), undefined);
+      endCall('success', usageFromInvokeModel(headers, body, call.model.provider), undefined, 0, output);
       return;
     }
     // The SDK resolves send() for event streams only once the first event has arrived.

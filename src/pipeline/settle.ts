@@ -7,7 +7,8 @@ import type { UsageRecord } from '../record.js';
 import { toTokenUsage, ZERO_USAGE, type ObservedUsage } from '../usage/token-usage.js';
 import { callMaxOutputTokens, heuristicInputTokens } from '../budgets/estimate.js';
 import type { Admission, Ticket } from './admission.js';
-import { estimatedUsage, isBilled, mayHaveBilled, withoutImplausible } from './estimate.js';
+import { estimatedUsage, isBilled, mayHaveBilled, outputEstimate, withoutImplausible } from './estimate.js';
+import { returnedOutputTokens } from '../usage/output-estimate.js';
 
 /** For calls that may have been billed without telling: what an estimate starts from. */
 export interface EstimateBasis {
@@ -15,6 +16,8 @@ export interface EstimateBasis {
   readonly input: unknown;
   /** Output tokens a stream showed before it ended. */
   readonly outputSeen: number;
+  /** A unary call's SDK output (read only to estimate the output it returned when its reported count was not believed). */
+  readonly output?: unknown;
 }
 
 type MutableRecord = { -readonly [K in keyof UsageRecord]: UsageRecord[K] };
@@ -86,8 +89,8 @@ export class Settler {
   }
 
   /**
-   * What to record: Bedrock's billed usage (implausible counts dropped); for a call Bedrock may
-   * have billed without saying so, an estimate, never 0.
+   * What to record: Bedrock's billed usage; for a call Bedrock may have billed without saying
+   * so, or whose counts were implausible (dropped, reported), an estimate, never 0.
    */
   private usageOf(call: Call, ticket: Ticket, outcome: Outcome, observed: ObservedUsage | undefined, basis: EstimateBasis | undefined, maxOutput: number | undefined): ObservedUsage | undefined {
     const sane = observed === undefined ? undefined : (withoutImplausible(observed, call.modelId, this.reporter, maxOutput) ?? observed);
@@ -102,7 +105,11 @@ export class Settler {
         `${call.info.operation} to ${call.modelId.slice(0, 200)} returned no usage that could be read; charged an estimate (usageSource "estimate")`,
       );
     const inputEstimate = (): number => this.admission.estimatedInput(ticket) ?? heuristicInputTokens(call.info.operation, basis?.input);
-    return estimatedUsage(sane, inputEstimate, basis?.outputSeen ?? 0);
+    const seen = basis?.outputSeen ?? 0;
+    // A reported output count that was not believed: the cap, else what came back; never 0.
+    const outputDropped = dropped && observed?.usage.outputTokens !== undefined && sane?.usage.outputTokens === undefined;
+    const output = outputDropped ? outputEstimate(maxOutput, () => Math.max(seen, returnedOutputTokens(call.info.delivery, basis?.output))) : seen;
+    return estimatedUsage(sane, inputEstimate, output);
   }
 
   /** Settles `call` (every call after the first is ignored). */

@@ -1,7 +1,7 @@
 import { extractorsFor } from './families/index.js';
 import { usageFromInvocationMetrics } from './invocation-metrics.js';
 import { parseJsonObject, pick, type JsonObject } from './json.js';
-import { hasAnyCount, mergeUsage, type ObservedUsage, type PartialUsage } from './token-usage.js';
+import { hasAnyCount, MAX_PLAUSIBLE_TOKENS, mergeUsage, type ObservedUsage, type PartialUsage } from './token-usage.js';
 
 const HEAD = 2;
 const TAIL = 4;
@@ -76,8 +76,13 @@ export class ChunkUsageTracker {
     return bytes instanceof Uint8Array ? bytes.byteLength : 64;
   }
 
-  /** Output tokens seen so far: the family's cumulative count when it reports one, else one per chunk (a lower bound). */
+  /**
+   * Output tokens seen so far: the family's cumulative count when it reports a plausible one, else
+   * one per chunk (a lower bound). A count past `MAX_PLAUSIBLE_TOKENS` is no more believed here
+   * than in the usage it was dropped from.
+   */
   outputSeen(provider: string | undefined): number {
-    return this.familyUsage(this.chunks(), provider)?.outputTokens ?? this.count;
+    const reported = this.familyUsage(this.chunks(), provider)?.outputTokens;
+    return reported !== undefined && reported <= MAX_PLAUSIBLE_TOKENS ? reported : this.count;
   }
 }

@@ -13,6 +13,12 @@ export interface PartialUsage {
   speechOutputTokens?: number | undefined;
 }
 
+/**
+ * Above this, a reported token count is not believed (the largest context windows are a few
+ * million tokens): the field is dropped, reported once, and an estimate charged in its place.
+ */
+export const MAX_PLAUSIBLE_TOKENS = 10_000_000;
+
 /** What was read of a call's usage, and from where. */
 export interface ObservedUsage {
   readonly usage: PartialUsage;
