@@ -1,7 +1,7 @@
 import { assertRuleKey } from '../budgets/rule.js';
 import { ConfigurationError } from '../errors/configuration-error.js';
 import { MAX_SAFE_AMOUNT } from '../money.js';
-import { assertKnownKeys, assertModelId, oneOf, positiveInteger } from '../validate.js';
+import { assertKnownKeys, assertModelId, MAX_TIMER_MS, oneOf, positiveInteger, timerMs } from '../validate.js';
 import type { QuotaAmount } from './amount.js';
 import { compileQuotaMatch, type QuotaMatch, type QuotaSubject } from './match.js';
 import type { QuotaStore } from './store.js';
@@ -10,7 +10,7 @@ import type { QuotaStore } from './store.js';
 export interface QuotaShares {
   /** The attribution key whose values share the quota, e.g. `'team'`. Calls without it share one part. */
   readonly per: string;
-  /** Relative weights by value. @defaultValue `1` for every value */
+  /** Relative weights by value, each a positive number up to 1,000,000. @defaultValue `1` for every value */
   readonly weights?: Readonly<Record<string, number>>;
   /** The least part of the quota any active value is guaranteed, as a fraction (0 to 1). @defaultValue `0` */
   readonly floor?: number;
@@ -42,11 +42,11 @@ export interface QuotaRule {
    * @defaultValue `'wait'`
    */
   readonly onLimit?: QuotaOnLimit;
-  /** With `'wait'`: how long a call may wait before it is refused, in ms. @defaultValue `2 × windowMs` (by then the calls in use when it came have settled and left the window, unless they run longer than a window) */
+  /** With `'wait'`: how long a call may wait before it is refused, in ms (at most 2^31 − 1, about 24.8 days). @defaultValue `2 × windowMs`, at most 2^31 − 1 (by then the calls in use when it came have settled and left the window, unless they run longer than a window) */
   readonly maxWaitMs?: number;
   /** With `'fallback'`: the model id or inference profile calls go to instead (e.g. a `global.` profile). */
   readonly fallback?: string;
-  /** The window the limits apply to, in ms (a sliding window, as Bedrock's minute). Change it only for tests and simulations. @defaultValue `60000` */
+  /** The window the limits apply to, in ms (a sliding window, as Bedrock's minute; at most 2^31 − 1). Change it only for tests and simulations. @defaultValue `60000` */
   readonly windowMs?: number;
 }
 
@@ -116,6 +116,9 @@ function countLimit(value: unknown, fallback: number, field: string): number {
   return n;
 }
 
+/** The largest share weight. */
+const MAX_WEIGHT = 1_000_000;
+
 function compileShares(raw: unknown, at: string): CompiledShares | undefined {
   if (raw === undefined) return undefined;
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigurationError(at, "must be an object such as { per: 'team' }");
@@ -126,7 +129,12 @@ function compileShares(raw: unknown, at: string): CompiledShares | undefined {
   const weights = new Map<string, number>();
   if (s.weights !== undefined) {
     if (typeof s.weights !== 'object' || s.weights === null || Array.isArray(s.weights)) throw new ConfigurationError(`${at}.weights`, 'must be an object of value → weight');
-    for (const key of Object.keys(s.weights)) weights.set(key, positiveNumber(s.weights[key], `${at}.weights.${key}`));
+    for (const key of Object.keys(s.weights)) {
+      const w = positiveNumber(s.weights[key], `${at}.weights.${key}`);
+      // Weights are relative; past this their sums and products with a limit stop being exact (and overflow to NaN shares).
+      if (w > MAX_WEIGHT) throw new ConfigurationError(`${at}.weights.${key}`, `must be at most ${MAX_WEIGHT} (weights are relative: 1 and 3 mean a quarter and three quarters)`);
+      weights.set(key, w);
+    }
   }
   const floor = s.floor ?? 0;
   if (typeof floor !== 'number' || !(floor >= 0 && floor <= 1)) throw new ConfigurationError(`${at}.floor`, 'must be a fraction from 0 to 1');
@@ -154,8 +162,9 @@ function compileQuota(raw: unknown, i: number, names: Set<string>): CompiledQuot
   const onLimit = oneOf(rule.onLimit, ['wait', 'reject', 'fallback'], 'wait', `${at}.onLimit`);
   if (onLimit === 'fallback') assertModelId(rule.fallback, `${at}.fallback`);
   else if (rule.fallback !== undefined) throw new ConfigurationError(`${at}.fallback`, "is used only with onLimit: 'fallback'");
-  const windowMs = positiveInteger(rule.windowMs, 60_000, `${at}.windowMs`);
-  const maxWaitMs = rule.maxWaitMs === undefined ? 2 * windowMs : rule.maxWaitMs === 0 ? 0 : positiveInteger(rule.maxWaitMs, windowMs, `${at}.maxWaitMs`);
+  // Timers wait for both (a wait's deadline, the next look at the window): no longer than a Node timer can.
+  const windowMs = timerMs(rule.windowMs, 60_000, `${at}.windowMs`);
+  const maxWaitMs = rule.maxWaitMs === undefined ? Math.min(2 * windowMs, MAX_TIMER_MS) : rule.maxWaitMs === 0 ? 0 : timerMs(rule.maxWaitMs, windowMs, `${at}.maxWaitMs`);
   return {
     rule: rule as QuotaRule,
     name,

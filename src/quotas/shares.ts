@@ -37,5 +37,7 @@ export function shareRoom(limit: number, floor: number, self: ShareView, others:
   });
   const free = limit - used;
   const own = Math.max(0, (g[0] ?? 0) - self.use);
-  return Math.max(0, Math.floor(Math.min(free, Math.max(own, free - unmet))));
+  const room = Math.floor(Math.min(free, Math.max(own, free - unmet)));
+  // Fail closed: arithmetic that went NaN (it compares as "fits") gives no room.
+  return room > 0 ? room : 0;
 }

@@ -1,0 +1,99 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { bedrockFinOps, isConfigurationError, type BedrockFinOpsOptions } from '../../src/index.js';
+import { resolveQuotasConfig, type QuotaRule } from '../../src/quotas/config.js';
+import { QuotaCounters } from '../../src/quotas/counters.js';
+import { QuotaGovernor, type Acquired } from '../../src/quotas/governor.js';
+import { MemoryQuotaStore } from '../../src/quotas/memory-store.js';
+import { shareRoom } from '../../src/quotas/shares.js';
+import { MAX_TIMER_MS } from '../../src/validate.js';
+
+/**
+ * The quota governor and the in-memory store against a careless or hostile configuration and a
+ * clock that jumps. Each test says what is held, charged and released.
+ */
+function governor(rule: Partial<QuotaRule> = {}) {
+  const [q] = resolveQuotasConfig({ quotas: [{ name: 'q', match: { model: 'm*' }, tokensPerMinute: 100, windowMs: 1_000, ...rule }] }).quotas;
+  if (q === undefined) throw new Error('no quota');
+  const store = new MemoryQuotaStore();
+  const g = new QuotaGovernor(q, store, new QuotaCounters());
+  return { g, store, inUse: () => store.read(g.spec(Date.now()), Date.now()).inUse };
+}
+const need = (tokens: number) => ({ tokens, requests: 1 });
+const held = (a: Acquired | Promise<Acquired>): boolean => !(a instanceof Error) && !(a instanceof Promise);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const base: QuotaRule = { name: 'q', match: { model: 'anthropic.claude-sonnet-4*' }, tokensPerMinute: 1_000 };
+/** The ConfigurationError `bedrockFinOps` throws for `rule`, if any. */
+function configError(rule: Record<string, unknown>): { field?: string; message?: string } | undefined {
+  try {
+    bedrockFinOps({ quotas: [rule] } as unknown as BedrockFinOpsOptions);
+    return undefined;
+  } catch (e) {
+    if (!isConfigurationError(e)) throw e;
+    return e;
+  }
+}
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('absurd quota configuration is a ConfigurationError naming the field, at construction', () => {
+  it.each([
+    ['tokensPerMinute', 0],
+    ['tokensPerMinute', -5],
+    ['tokensPerMinute', Number.NaN],
+    ['tokensPerMinute', 1e300],
+    ['tokensPerMinute', 10.5],
+    ['requestsPerMinute', 0],
+    ['requestsPerMinute', 0.5],
+    ['requestsPerMinute', Number.POSITIVE_INFINITY],
+    ['burndown', 0],
+    ['burndown', Number.NaN],
+    ['burndown', -1],
+    ['windowMs', 0],
+    ['windowMs', 1.5],
+    // A window a Date cannot hold: once full, the refusal's retryAt threw a RangeError and the call went out unchecked.
+    ['windowMs', 1e16],
+    // Past what a Node timer can wait: the wait's deadline fired at once.
+    ['windowMs', MAX_TIMER_MS + 1],
+    ['maxWaitMs', -1],
+    ['maxWaitMs', Number.NaN],
+    ['maxWaitMs', 1e300],
+    ['maxWaitMs', MAX_TIMER_MS + 1],
+  ])('%s: %s', (field, value) => {
+    const error = configError({ ...base, [field]: value });
+    expect(error?.message).toContain(`quotas[0] ("q").${field}`);
+  });
+
+  it.each([
+    ['weights', { per: 'team', weights: { a: 1e308 } }, '.weights.a'],
+    ['weights', { per: 'team', weights: { a: Number.POSITIVE_INFINITY } }, '.weights.a'],
+    ['weights', { per: 'team', weights: { a: 0 } }, '.weights.a'],
+    ['floor', { per: 'team', floor: Number.NaN }, '.floor'],
+    ['floor', { per: 'team', floor: -0.1 }, '.floor'],
+  ])('shares.%s: %j', (_, shares, field) => {
+    expect(configError({ ...base, shares })?.message).toContain(`quotas[0] ("q").shares${field}`);
+  });
+
+  it('a long window waits at most as long as a timer can: the default maxWaitMs (2 × windowMs) is capped, so a waiting call still waits', async () => {
+    const [q] = resolveQuotasConfig({ quotas: [{ ...base, windowMs: 1_500_000_000 }] }).quotas;
+    expect(q?.maxWaitMs).toBe(MAX_TIMER_MS);
+    const { g, inUse } = governor({ windowMs: 1_500_000_000, onLimit: 'wait' });
+    expect(held(g.acquire('', 1, need(100), true))).toBe(true);
+    let outcome: Acquired | undefined;
+    void Promise.resolve(g.acquire('', 1, need(10), true)).then((a) => (outcome = a));
+    await sleep(30);
+    // Held: the first call's 100; the second is still queued (before: its 3e9 ms deadline overflowed and refused it after 1 ms).
+    expect(outcome).toBeUndefined();
+    expect(g.waiting).toBe(1);
+    expect(inUse()).toEqual({ tokens: 100, requests: 1 });
+  });
+});
+
+describe('shares with weights whose sum overflows', () => {
+  it('never give a team NaN room (NaN compared as "fits", so every call was held past the limit)', () => {
+    // Guarantees of 1e308-weighted teams: (limit × w) / Σw = Infinity / Infinity = NaN.
+    const room = shareRoom(100, 0, { team: 'b', weight: 1e308, use: 0 }, [{ team: 'a', weight: 1e308, use: 60 }]);
+    expect(room).toBe(0);
+  });
+});
