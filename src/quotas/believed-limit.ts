@@ -24,6 +24,8 @@ export class BelievedLimit {
 
   /** The fraction of the configured limit believed at `now` (1: all of it). */
   fraction(now: number): number {
+    // The clock stepped back: the last 429 counts as now, so the belief recovers two windows from here.
+    if (now < this.at) this.at = now;
     const since = now - this.at;
     if (since >= 2 * this.windowMs) return 1;
     if (since <= this.windowMs) return this.shrunk;

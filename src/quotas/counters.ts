@@ -26,7 +26,8 @@ export class QuotaCounters {
     }
     if (admitted) w.admitted++;
     else w.timedOut++;
-    w.ms += ms;
+    // A counter: a clock that stepped back during the wait must not make it go down.
+    if (ms > 0) w.ms += ms;
   }
 
   refused(quota: string, reason: string): void {

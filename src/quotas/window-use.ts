@@ -17,6 +17,10 @@ export class WindowUse {
 
   /** Drops charges older than the window. */
   private expire(now: number, windowMs: number): void {
+    // The clock stepped back: charges dated after `now` count one window from now, not a window
+    // past a time the clock will only reach again after the step (a 1 h step held a full quota for the hour).
+    let last = this.at.length - 1;
+    while (last >= this.head && (this.at[last] ?? 0) > now) this.at[last--] = now;
     const cutoff = now - windowMs;
     while (this.head < this.at.length && (this.at[this.head] ?? Infinity) <= cutoff) {
       this.winTokens -= this.tokens[this.head] ?? 0;

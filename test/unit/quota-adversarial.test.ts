@@ -97,3 +97,52 @@ describe('shares with weights whose sum overflows', () => {
     expect(room).toBe(0);
   });
 });
+
+describe('a wall clock that steps back (NTP, a VM resumed, vi.setSystemTime)', () => {
+  const T = 10_000_000;
+  const HOUR = 3_600_000;
+
+  it('charges leave the window one window after the step at most: a quota filled just before a 1 h step back had no room for the whole hour', () => {
+    vi.useFakeTimers({ now: T });
+    const { g, inUse } = governor({ onLimit: 'reject' });
+    const h = g.acquire('', 1, need(100), false);
+    if (!held(h)) throw new Error('not held');
+    // Charged: 100 at T (the whole quota).
+    g.settle(h as never, 100, Date.now());
+    vi.setSystemTime(T - HOUR);
+    expect(held(g.acquire('', 1, need(50), false))).toBe(false);
+    // A window (1 s) and a bit of real time later, Bedrock's window has let the charge go; so does the governor's.
+    vi.advanceTimersByTime(1_001);
+    expect(inUse()).toEqual({ tokens: 0, requests: 0 });
+    const again = g.acquire('', 1, need(50), false);
+    expect(held(again)).toBe(true);
+    // Held now: the new call's 50 and its request.
+    expect(inUse()).toEqual({ tokens: 50, requests: 1 });
+  });
+
+  it('the believed limit after a 429 grows back within two windows of the step, not two windows after the pre-step time', () => {
+    vi.useFakeTimers({ now: T });
+    const { g } = governor();
+    g.throttled(Date.now());
+    expect(g.believed.fraction(Date.now())).toBeLessThan(1);
+    vi.setSystemTime(T - HOUR);
+    // The next call paces against the shrunk limit (as every call reads it)...
+    expect(g.spec(Date.now()).limit.tokens).toBe(10);
+    // ...and two windows later the whole configured limit is back.
+    vi.advanceTimersByTime(2_001);
+    expect(g.spec(Date.now()).limit.tokens).toBe(100);
+  });
+
+  it('time waited never counts negative (bedrock_finops.quota.wait.time is a counter)', async () => {
+    vi.useFakeTimers({ now: T });
+    const { g } = governor({ onLimit: 'wait', maxWaitMs: 5_000 });
+    const counters = (g as unknown as { counters: QuotaCounters }).counters;
+    expect(held(g.acquire('', 1, need(100), true))).toBe(true);
+    const waiting = Promise.resolve(g.acquire('', 1, need(10), true));
+    vi.setSystemTime(T - HOUR);
+    await vi.advanceTimersByTimeAsync(5_001);
+    expect(await waiting).toMatchObject({ reason: 'wait-timeout' });
+    expect(counters.waits.get('q')).toMatchObject({ timedOut: 1 });
+    expect(counters.waits.get('q')?.ms).toBeGreaterThanOrEqual(0);
+  });
+});
