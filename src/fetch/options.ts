@@ -1,6 +1,6 @@
 import { ConfigurationError } from '../errors/configuration-error.js';
 import { assertFunction, assertKnownKeys, assertObject } from '../validate.js';
-import type { EndpointMatcher } from './recognise.js';
+import { originOf, type EndpointMatcher } from './recognise.js';
 
 /** Any `fetch`-compatible function (the global `fetch`, undici's, a test double). */
 export type FetchFunction = typeof globalThis.fetch;
@@ -46,7 +46,7 @@ function endpoint(value: unknown, field: string): EndpointMatcher {
     throw new ConfigurationError(field, 'must be an absolute http(s) URL');
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigurationError(field, 'must be an absolute http(s) URL');
-  return { origin: url.origin, path: url.pathname.replace(/\/+$/, '') };
+  return { origin: originOf(url), path: url.pathname.replace(/\/+$/, '') };
 }
 
 /** Validates `wrapFetch` options; throws a {@link ConfigurationError} naming the field at fault. */

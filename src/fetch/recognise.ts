@@ -5,9 +5,9 @@ export interface BedrockRoute {
   readonly info: OperationInfo;
   /** The model id or ARN, percent-decoded. */
   readonly modelId: string;
-  /** The REST action (`converse`, `converse-stream`, `invoke`, `invoke-with-response-stream`). */
+  /** The REST action (`converse`, `converse-stream`, `invoke`, `invoke-with-response-stream`), as Bedrock spells it. */
   readonly action: string;
-  /** What comes before `/model/` in the path (empty on AWS hosts; a custom endpoint's base path). */
+  /** What comes before `/model/` in the path, empty segments dropped (a custom endpoint's base path; usually empty on AWS hosts). */
   readonly prefix: string;
   readonly url: URL;
 }
@@ -25,7 +25,102 @@ const ACTIONS: Readonly<Record<string, OperationInfo | undefined>> = {
   'invoke-with-response-stream': METERED_OPERATIONS.InvokeModelWithResponseStreamCommand,
 };
 
-const PATH = /^(.*)\/model\/([^/]+)\/(converse|converse-stream|invoke|invoke-with-response-stream)$/;
+/** The operation of an action spelt as Bedrock spells it (own keys only: `constructor` is no action). */
+function actionInfo(action: string): OperationInfo | undefined {
+  return Object.hasOwn(ACTIONS, action) ? ACTIONS[action] : undefined;
+}
+
+// `{prefix}/model/{modelId}/{action}` with no empty segment and the action as Bedrock spells it.
+const PLAIN = /^((?:\/[^/]+)*)\/model\/([^/]+)\/(converse|converse-stream|invoke|invoke-with-response-stream)$/;
+
+// Longer segments are no action (the longest, `invoke-with-response-stream`, is 81 characters percent-encoded whole).
+const MAX_LITERAL = 256;
+// Anything beyond ASCII (folded with more care).
+const BEYOND_ASCII = /[\u0080-\uffff]/;
+
+/**
+ * A literal path segment as a server may compare it: `;` parameters dropped (Java servlet
+ * containers drop them), percent-decoded once (RFC 3986: `%65` is `e`), case folded; `undefined`
+ * when it is not valid percent-encoding. Beyond ASCII it folds as case-insensitive comparisons
+ * do, character by character (Java's `equalsIgnoreCase`): upper then lower case, so `ſ` is `s`
+ * and the Kelvin sign is `k`, and `İ` is `i`.
+ */
+function literal(segment: string): string | undefined {
+  const semi = segment.indexOf(';');
+  let text = semi === -1 ? segment : segment.slice(0, semi);
+  if (text.length > MAX_LITERAL) return undefined;
+  if (text.includes('%')) {
+    try {
+      text = decodeURIComponent(text);
+    } catch {
+      return undefined;
+    }
+  }
+  return BEYOND_ASCII.test(text) ? text.toUpperCase().toLowerCase().replace(/\u0307/g, '') : text.toLowerCase();
+}
+
+/** A path read as `{prefix…}/model/{modelId}/{action}`. */
+interface PathForm {
+  /** The segments before `model`, as written. */
+  readonly prefix: readonly string[];
+  readonly encodedId: string;
+  /** The action, folded (`converse`, …). */
+  readonly action: string;
+}
+
+const nonEmpty = (segment: string): boolean => segment.length > 0;
+
+/** The `{prefix…}/model/{modelId}/{action}` form of `segments` (empty ones dropped), the model id one segment. */
+function formOf(segments: readonly string[]): PathForm | undefined {
+  const n = segments.length;
+  if (n < 3) return undefined;
+  const action = literal(segments[n - 1] ?? '');
+  if (action === undefined || actionInfo(action) === undefined || literal(segments[n - 3] ?? '') !== 'model') return undefined;
+  return { prefix: segments.slice(0, n - 3), encodedId: segments[n - 2] ?? '', action };
+}
+
+/**
+ * Reads a request path as a Bedrock Runtime action, in every form that could reach one
+ * (`pathname` as WHATWG URL leaves it: dot segments and backslashes already resolved):
+ * - empty segments (`//model/…`, `/model//id`, a trailing slash) are dropped, as Smithy's
+ *   TypeScript server does (Smithy leaves their meaning open: smithy-lang/smithy#1024);
+ * - `model` and the action are compared as {@link literal}s: `;` parameters, percent-encoding
+ *   and letter case do not matter;
+ * - failing that, a `%2F` is read as a slash, as a router that decodes before splitting would:
+ *   `/model/x%2Fconverse` is Converse on `x`, the model id everything between `model` and the
+ *   action (so a provisioned ARN's encoded slash stays in it).
+ * Which of these Bedrock serves is not documented; each is metered as the operation it would be.
+ */
+function pathForm(pathname: string): PathForm | undefined {
+  // The form clients send: read at once.
+  const plain = PLAIN.exec(pathname);
+  if (plain !== null) {
+    const [, prefix = '', encodedId = '', action = ''] = plain;
+    return { prefix: prefix === '' ? [] : prefix.slice(1).split('/'), encodedId, action };
+  }
+  const segments = pathname.split('/').filter(nonEmpty);
+  const form = formOf(segments);
+  if (form !== undefined || !/%2f/i.test(pathname)) return form;
+  const split = pathname.replace(/%2f/gi, '/').split('/').filter(nonEmpty);
+  const n = split.length;
+  const action = literal(split[n - 1] ?? '');
+  if (action === undefined || actionInfo(action) === undefined) return undefined;
+  for (let i = n - 3; i >= 0; i--) {
+    if (literal(split[i] ?? '') === 'model') return { prefix: split.slice(0, i), encodedId: split.slice(i + 1, n - 1).join('%2F'), action };
+  }
+  return undefined;
+}
+
+/** Whether a path's prefix segments are an endpoint's base path (compared as literals; empty segments dropped). */
+function underPath(prefix: readonly string[], path: string): boolean {
+  const base = path.split('/').filter(nonEmpty);
+  return base.length === prefix.length && base.every((segment, i) => literal(segment) === literal(prefix[i] ?? ''));
+}
+
+/** `url`'s origin, a fully qualified host name's trailing dot dropped (the same host). */
+export function originOf(url: URL): string {
+  return url.hostname.endsWith('.') ? `${url.protocol}//${url.hostname.slice(0, -1)}${url.port === '' ? '' : `:${url.port}`}` : url.origin;
+}
 
 // bedrock-runtime[-fips].REGION.<partition suffix>, optionally behind a VPC endpoint label
 // (vpce-….bedrock-runtime.REGION.vpce.amazonaws.com). The suffixes are AWS's partitions'; a fully
@@ -54,11 +149,13 @@ export function isSignedForBedrock(headers: Headers): boolean {
 }
 
 /**
- * Recognises a Bedrock Runtime call from its method, URL and headers. The path must end in
- * `/model/{modelId}/{converse|converse-stream|invoke|invoke-with-response-stream}` and the
- * request must be a POST; then it is Bedrock when any of these holds:
+ * Recognises a Bedrock Runtime call from its method, URL and headers. The path must read as
+ * `/model/{modelId}/{converse|converse-stream|invoke|invoke-with-response-stream}` (in any of the
+ * forms {@link pathForm} reads) and the request must be a POST; then it is Bedrock when any of
+ * these holds:
  * - the host is an AWS Bedrock Runtime endpoint (`bedrock-runtime.REGION.amazonaws.com` and the
- *   other partitions, FIPS and VPC endpoints), with nothing before `/model/`;
+ *   other partitions, FIPS and VPC endpoints), whatever comes before `/model/` (every POST there
+ *   is a Bedrock call; one Bedrock does not route is refused unbilled, and charged nothing);
  * - the URL is under one of the `endpoints` given to `wrapFetch` (origin and base path);
  * - the request is SigV4-signed for the `bedrock` service (a custom endpoint, a proxy or the
  *   simulator reached by a Bedrock client that signs, such as the Vercel AI SDK's provider).
@@ -66,23 +163,26 @@ export function isSignedForBedrock(headers: Headers): boolean {
  */
 export function recogniseBedrock(method: string, url: URL, headers: Headers, endpoints: readonly EndpointMatcher[]): BedrockRoute | undefined {
   if (method.toUpperCase() !== 'POST') return undefined;
-  const m = PATH.exec(url.pathname);
-  if (m === null) return undefined;
-  const [, prefix = '', encodedId = '', action = ''] = m;
-  const info = ACTIONS[action];
+  // Who it goes to first (cheap): most requests are no Bedrock call, and their paths need not be read.
+  const aws = isBedrockRuntimeHost(url.hostname);
+  let under: readonly EndpointMatcher[] = [];
+  if (!aws && endpoints.length > 0) {
+    const origin = originOf(url);
+    under = endpoints.filter((e) => e.origin === origin);
+  }
+  if (!aws && under.length === 0 && !isSignedForBedrock(headers)) return undefined;
+  const form = pathForm(url.pathname);
+  if (form === undefined) return undefined;
+  const info = actionInfo(form.action);
   if (info === undefined) return undefined;
-  const known =
-    (prefix === '' && isBedrockRuntimeHost(url.hostname)) ||
-    endpoints.some((e) => e.origin === url.origin && e.path === prefix) ||
-    isSignedForBedrock(headers);
-  if (!known) return undefined;
+  if (!aws && !under.some((e) => underPath(form.prefix, e.path)) && !isSignedForBedrock(headers)) return undefined;
   let modelId: string;
   try {
-    modelId = decodeURIComponent(encodedId);
+    modelId = decodeURIComponent(form.encodedId);
   } catch {
     return undefined;
   }
-  return { info, modelId, action, prefix, url };
+  return { info, modelId, action: form.action, prefix: form.prefix.length === 0 ? '' : `/${form.prefix.join('/')}`, url };
 }
 
 /** The URL of the same action for another model (provisioned spill re-addresses a call this way). */

@@ -1,13 +1,19 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { bedrockFinOps, type BedrockFinOps, type BedrockFinOpsOptions, type UsageRecord } from '../../src/index.js';
+import { bedrockFinOps, BudgetExceededError, type BedrockFinOps, type BedrockFinOpsOptions, type UsageRecord } from '../../src/index.js';
 import { expectNothingReserved } from '../helpers/adversary.js';
-import { json } from '../helpers/bedrock.js';
-import { bedrockUrl, fakeFetch, post } from '../helpers/fetch.js';
+import { ENDPOINT, json } from '../helpers/bedrock.js';
+import { bedrockUrl, converseRequest, fakeFetch, post } from '../helpers/fetch.js';
 
 // A third adversarial pass on the fetch path: each test fails on the code before its fix, except those that say
 // they guard one.
 
 const HAIKU = 'anthropic.claude-3-haiku-20240307-v1:0';
+const NOVA = 'us.amazon.nova-lite-v1:0';
+const ARN = 'arn:aws:bedrock:us-east-1:123456789012:provisioned-model/abc123def456';
+const FALLBACK = 'us.anthropic.claude-3-haiku-20240307-v1:0';
+const converseReply = () => json({ output: { message: { role: 'assistant', content: [{ text: 'ok' }] } }, stopReason: 'end_turn', usage: { inputTokens: 700, outputTokens: 50, totalTokens: 750 } });
 
 /** Every call estimated at 10 input tokens, against one total budget. */
 function setup(options: BedrockFinOpsOptions = {}, limit = 100_000) {
@@ -32,5 +38,162 @@ describe('fetch adversarial (3): token counts are decimal integers', () => {
     expect(records.map((r) => [r.usageSource, r.inputTokens, r.outputTokens])).toEqual([['body', 12, 5]]);
     expect(await usedTokens(finops)).toBe(17);
     await expectNothingReserved(finops);
+  });
+});
+
+describe('fetch adversarial (3): every path form that reaches a Bedrock operation is metered', () => {
+  const id = encodeURIComponent(NOVA);
+  // Sent as written: WHATWG URL (so fetch, undici) keeps empty segments, a trailing slash, percent-encoding, case and
+  // `;` parameters; it resolves dot segments (`.`, `..`, `%2e`) and backslashes before anything sees the request.
+  // Bedrock's routing of these is not documented: Smithy leaves empty segments open (smithy-lang/smithy#1024) and
+  // servers differ (Smithy's TypeScript server drops them; a Java front door drops `;` parameters and may compare
+  // case-insensitively), RFC 3986 makes `%65` and `e` the same, and a router that decoded `%2F` before splitting
+  // would read `x%2Fconverse` as `x/converse`. Each such form is metered as the operation it most likely is:
+  // charging a call that Bedrock then refuses costs an error record and nothing else; missing one lets it past
+  // every budget.
+  const forms: [string, string, string][] = [
+    ['a double slash before /model', `//model/${id}/converse`, 'Converse'],
+    ['a trailing slash', `/model/${id}/converse/`, 'Converse'],
+    ['empty segments around the model id', `/model//${id}//converse`, 'Converse'],
+    ['a dot segment (resolved by URL: guards the fix)', `/./model/${id}/converse`, 'Converse'],
+    ['a parent segment (resolved by URL: guards the fix)', `/x/../model/${id}/converse`, 'Converse'],
+    ['percent-encoded letters in the operation', `/model/${id}/conv%65rs%45`, 'Converse'],
+    ['percent-encoded letters in /model', `/%6Dodel/${id}/converse`, 'Converse'],
+    ['another letter case in the operation', `/model/${id}/Converse`, 'Converse'],
+    ['upper case throughout', `/MODEL/${id}/INVOKE`, 'InvokeModel'],
+    ['a Unicode letter that folds to k (the Kelvin sign)', `/model/${id}/invo%E2%84%AAe`, 'InvokeModel'],
+    ['a ;parameter on the operation', `/model/${id}/converse;v=1`, 'Converse'],
+    ['a percent-encoded slash before the operation', `/model/${id}%2Fconverse`, 'Converse'],
+    ['a percent-encoded trailing slash', `/model/${id}/converse%2F`, 'Converse'],
+    ['a path before /model on an AWS host', `/v1/model/${id}/converse`, 'Converse'],
+  ];
+
+  for (const [what, path, operation] of forms) {
+    it(`meters and charges an API-key call with ${what}: ${path}`, async () => {
+      const base = fakeFetch(() => converseReply());
+      const { finops, records } = setup();
+      const url = `${ENDPOINT}${path}`;
+      await finops.wrapFetch(base.fetch)(url, post(converseRequest(), { authorization: 'Bearer key' }));
+      // Sent as the caller wrote it (the same URL string).
+      expect(base.calls.map((c) => c.input)).toEqual([url]);
+      // Recorded: one call of the operation for the model. Charged: the reply's 700 + 50 tokens. Released: the reservation.
+      expect(records.map((r) => [r.operation, r.requestedModelId, r.inputTokens, r.outputTokens])).toEqual([[operation, NOVA, 700, 50]]);
+      expect(await usedTokens(finops)).toBe(750);
+      await expectNothingReserved(finops);
+    });
+  }
+
+  it('refuses every such form before sending when the budget has no room (each went out past the budget)', async () => {
+    const base = fakeFetch(() => converseReply());
+    // A 10-token estimate against a 5-token budget.
+    const { finops, records } = setup({}, 5);
+    const metered = finops.wrapFetch(base.fetch);
+    for (const [, path] of forms) await expect(metered(`${ENDPOINT}${path}`, post(converseRequest()))).rejects.toBeInstanceOf(BudgetExceededError);
+    // Sent: nothing. Recorded: nothing. Charged: nothing.
+    expect(base.calls).toHaveLength(0);
+    expect(records).toHaveLength(0);
+    expect(await usedTokens(finops)).toBe(0);
+    await expectNothingReserved(finops);
+  });
+
+  it('reads a provisioned ARN whose slash is percent-encoded as one model id, also when the operation’s slash is encoded too', async () => {
+    const base = fakeFetch(() => converseReply());
+    const { finops, records } = setup();
+    const metered = finops.wrapFetch(base.fetch);
+    await metered(bedrockUrl(ARN, 'converse'), post(converseRequest()));
+    await metered(`${ENDPOINT}/model/${encodeURIComponent(ARN)}%2Fconverse`, post(converseRequest()));
+    expect(records.map((r) => [r.operation, r.requestedModelId])).toEqual([
+      ['Converse', ARN],
+      ['Converse', ARN],
+    ]);
+  });
+
+  it('meters those forms under a custom endpoint given to wrapFetch (its base path written with slashes or case of its own)', async () => {
+    const base = fakeFetch(() => converseReply());
+    const { finops, records } = setup();
+    const metered = finops.wrapFetch(base.fetch, { endpoints: ['https://gateway.internal/bedrock/'] });
+    await metered(`https://gateway.internal//bedrock//model/${id}/converse/`, post(converseRequest(), { authorization: 'Bearer key' }));
+    await metered(`https://gateway.internal/Bedrock/model/${id}/Converse`, post(converseRequest(), { authorization: 'Bearer key' }));
+    await metered(`https://gateway.internal./bedrock/model/${id}/converse`, post(converseRequest(), { authorization: 'Bearer key' }));
+    expect(records.map((r) => r.operation)).toEqual(['Converse', 'Converse', 'Converse']);
+  });
+
+  it('records a form Bedrock then refuses (404 UnknownOperationException) as an error, charged nothing', async () => {
+    const base = fakeFetch(() => new Response('{"message":"unknown operation"}', { status: 404, headers: { 'x-amzn-errortype': 'UnknownOperationException' } }));
+    const { finops, records } = setup();
+    const response = await finops.wrapFetch(base.fetch)(`${ENDPOINT}/model/${id}/converse/`, post(converseRequest()));
+    expect(response.status).toBe(404);
+    // Recorded: one failed Converse call. Charged: 0 (an error answer is not billed). Released: the 10-token reservation.
+    expect(records.map((r) => [r.operation, r.outcome, r.error])).toEqual([['Converse', 'error', 'UnknownOperationException']]);
+    expect(await usedTokens(finops)).toBe(0);
+    await expectNothingReserved(finops);
+  });
+
+  it('spills a provisioned call written in such a form to its fallback at the path Bedrock spells (as before, for the plain form)', async () => {
+    const base = fakeFetch((input) =>
+      String(input instanceof Request ? input.url : input).includes(encodeURIComponent(ARN)) ? new Response('{}', { status: 429, headers: { 'x-amzn-errortype': 'ThrottlingException' } }) : converseReply(),
+    );
+    const { finops, records } = setup({ provisioned: { [ARN]: { model: HAIKU, fallback: FALLBACK } } });
+    await finops.wrapFetch(base.fetch)(`${ENDPOINT}//model/${encodeURIComponent(ARN)}/Converse/`, post(converseRequest(), { authorization: 'Bearer key' }));
+    expect((base.calls[1]?.input as Request).url).toBe(bedrockUrl(FALLBACK, 'converse'));
+    // Recorded: one call served by the fallback. Charged: its 750 tokens.
+    expect(records.map((r) => [r.requestedModelId, r.modelId, r.fallback?.reason])).toEqual([[ARN, FALLBACK, 'ThrottlingException']]);
+    expect(await usedTokens(finops)).toBe(750);
+  });
+
+  it('sends each form on the wire as written (undici keeps what WHATWG URL keeps), metered, to a server given as an endpoint', async () => {
+    const targets: string[] = [];
+    const server: Server = createServer((req, res) => {
+      targets.push(req.url ?? '');
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ output: { message: { role: 'assistant', content: [] } }, stopReason: 'end_turn', usage: { inputTokens: 7, outputTokens: 3, totalTokens: 10 } }));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const { finops, records } = setup();
+      const metered = finops.wrapFetch(fetch, { endpoints: [origin] });
+      const paths = [`//model/${id}/converse`, `/model/${id}/converse/`, `/x/../model/${id}/Converse`, `/model/${id}/conv%65rse;v=1`, `/model/${id}%2Fconverse`];
+      for (const path of paths) await (await metered(`${origin}${path}`, post(converseRequest()))).text();
+      // On the wire: empty segments, the trailing slash, case, percent-encoding and `;v=1` as written; `..` resolved.
+      expect(targets).toEqual([`//model/${id}/converse`, `/model/${id}/converse/`, `/model/${id}/Converse`, `/model/${id}/conv%65rse;v=1`, `/model/${id}%2Fconverse`]);
+      // Recorded: five Converse calls on Nova. Charged: 10 tokens each.
+      expect(records.map((r) => [r.operation, r.requestedModelId])).toEqual(paths.map(() => ['Converse', NOVA]));
+      expect(await usedTokens(finops)).toBe(50);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  // Guards the fix: the forms widen what is Bedrock only where a request could reach a billed operation.
+  it('still passes on what is no Bedrock operation that bills tokens, untouched and unrecorded', async () => {
+    const base = fakeFetch(() => new Response('ok'));
+    const { finops, records } = setup();
+    const metered = finops.wrapFetch(base.fetch);
+    const cases = [
+      `${ENDPOINT}/model/${id}/count-tokens`,
+      `${ENDPOINT}/model/${id}/converse/extra`,
+      `${ENDPOINT}/model/${id}/converse%2Fextra`,
+      `${ENDPOINT}/model/${id}/conversex`,
+      `${ENDPOINT}/model/converse`,
+      `${ENDPOINT}/models/${id}/converse`,
+      `${ENDPOINT}/model/${id}/conv%2565rse`,
+      `${ENDPOINT}/model/${id}/constructor`,
+      `${ENDPOINT}/model/${id}/__proto__`,
+      `${ENDPOINT}/model/${id}/toString`,
+      `https://api.example.com//model/${id}/Converse/`,
+      `https://gateway.internal/other/model/${id}/converse`,
+    ];
+    for (const url of cases) {
+      const init = post({});
+      await metered(url, init);
+      expect(base.calls.at(-1)!.input).toBe(url);
+      expect(base.calls.at(-1)!.init).toBe(init);
+    }
+    await metered(`${ENDPOINT}//model/${id}/converse/`, { method: 'GET' });
+    expect(records).toEqual([]);
   });
 });
