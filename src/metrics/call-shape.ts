@@ -1,9 +1,11 @@
 import type { Attributes } from '@opentelemetry/api';
 import type { HistogramSeries } from './in-process-histograms.js';
-import { ATTR_ERROR_TYPE, ATTR_FINOPS_OUTCOME, ATTR_FINOPS_TOKEN_TYPE, ATTR_TOKEN_TYPE } from './semconv.js';
+import { ATTR_ERROR_TYPE, ATTR_FINOPS_OUTCOME, ATTR_FINOPS_TOKEN_TYPE, ATTR_TOKEN_TYPE, OTHER_VALUE } from './semconv.js';
 
 export const TOKEN_TYPES = ['input', 'output', 'cache_read', 'cache_write'] as const;
 export const OUTCOMES = ['success', 'error', 'abandoned'] as const;
+/** Distinct error names one call shape keeps apart in its histograms; the rest are `_OTHER`. */
+export const MAX_ERROR_TYPES = 64;
 
 /**
  * One distinct combination of operation, models, endpoint and (guarded) attribution. Attribute
@@ -63,9 +65,11 @@ export class CallShape {
     this.errors ??= new Map();
     let attrs = this.errors.get(errorType);
     if (attrs === undefined) {
-      attrs = { ...this.histogram, [ATTR_ERROR_TYPE]: errorType };
-      // Error names come from the service, a bounded set; the cap is a guard, not a limit in practice.
-      if (this.errors.size < 64) this.errors.set(errorType, attrs);
+      // Error names come from the response (any endpoint, a proxy, a fetch base URL): past
+      // MAX_ERROR_TYPES per shape they share one `_OTHER` series, as attribution values do.
+      const type = this.errors.size < MAX_ERROR_TYPES ? errorType : OTHER_VALUE;
+      attrs = this.errors.get(type) ?? { ...this.histogram, [ATTR_ERROR_TYPE]: type };
+      this.errors.set(type, attrs);
     }
     return attrs;
   }

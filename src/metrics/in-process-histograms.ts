@@ -26,6 +26,8 @@ export class HistogramSeries {
   }
 
   record(value: number): void {
+    // As the SDK: no NaN (it would make the sum NaN for good) and no negatives; nor infinities (the same for the sum).
+    if (!(value >= 0 && value < Number.POSITIVE_INFINITY)) return;
     // Bucket i holds (boundaries[i-1], boundaries[i]], as the SDK's explicit-bucket aggregation does.
     let i = 0;
     const b = this.boundaries;

@@ -1,6 +1,8 @@
 import { ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
+import { metrics } from '@opentelemetry/api';
+import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader, type MetricProducer } from '@opentelemetry/sdk-metrics';
 import { describe, expect, it } from 'vitest';
-import { bedrockFinOps, type BedrockFinOpsOptions } from '../../src/index.js';
+import { bedrockFinOps, withAttribution, type BedrockFinOpsOptions } from '../../src/index.js';
 import type { QuotaRule } from '../../src/quotas/index.js';
 import { MemoryQuotaStore, type QuotaStore } from '../../src/quotas/index.js';
 import { awsError, converseReply, makeClient, on, recorder, tick, useMockBedrock } from '../helpers/bedrock.js';
@@ -79,5 +81,67 @@ describe('a quota store that fails never changes what the caller sees', () => {
     await expect(client.send(converse())).rejects.toMatchObject({ name: 'ThrottlingException' });
     // Recorded: the failed call, once.
     expect(records).toMatchObject([{ outcome: 'error', error: 'ThrottlingException' }]);
+  });
+});
+
+describe('metrics against hostile input', () => {
+  it("producer mode keeps a bounded number of error series however many error names the service sends (each distinct name was a new series, without end)", async () => {
+    let n = 0;
+    server.use(on('converse', () => awsError(400, `Hostile${n++}Exception`)));
+    const finops = bedrockFinOps({ genAiHistograms: 'producer', meterProvider: new MeterProvider() });
+    const client = makeClient(finops, { maxAttempts: 1 });
+    for (let i = 0; i < 150; i++) await client.send(converse()).catch(() => undefined);
+    const { resourceMetrics } = await (finops.metricProducer as MetricProducer).collect();
+    const duration = resourceMetrics.scopeMetrics.flatMap((s) => s.metrics).find((m) => m.descriptor.name === 'gen_ai.client.operation.duration');
+    const points = duration?.dataPoints ?? [];
+    // Recorded: all 150 calls; in at most 64 named error series and one for the rest.
+    expect(points.reduce((s, p) => s + (p.value as { count: number }).count, 0)).toBe(150);
+    expect(points.length).toBeLessThanOrEqual(65);
+    expect(points.some((p) => p.attributes['error.type'] === '_OTHER')).toBe(true);
+  });
+});
+
+describe('what metrics carry', () => {
+  it('never the prompt or the completion, collected while calls run and after shutdown(), with hostile attribution', async () => {
+    const PROMPT = 'SECRET-PROMPT-7f3a';
+    const COMPLETION = 'SECRET-COMPLETION-91bc';
+    let n = 0;
+    server.use(
+      // Every third call fails with a message that echoes the prompt, as a validation error may.
+      on('converse', () => (++n % 3 === 0 ? awsError(400, 'ValidationException', `bad input: ${PROMPT}`) : converseReply({ inputTokens: 5, outputTokens: 7 }, COMPLETION))),
+    );
+    const finops = bedrockFinOps({
+      genAiHistograms: 'producer',
+      budgets: [{ name: 'per-tenant', per: 'tenant', limit: { tokens: 1_000_000 }, window: 'day' }],
+      quotas: [{ name: 'nova', match: { model: 'amazon.nova*' }, tokensPerMinute: 1_000_000, shares: { per: 'tenant' }, onLimit: 'reject' }],
+    });
+    const reader = new PeriodicExportingMetricReader({ exporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE), exportIntervalMillis: 3_600_000, metricProducers: [finops.metricProducer as MetricProducer] });
+    const provider = new MeterProvider({ readers: [reader] });
+    metrics.disable();
+    metrics.setGlobalMeterProvider(provider);
+    try {
+      const client = makeClient(finops, { maxAttempts: 1 });
+      const input = (i: number) => new ConverseCommand({ modelId: MODEL, messages: [{ role: 'user', content: [{ text: `${PROMPT} ${i}` }] }], inferenceConfig: { maxTokens: 50 } });
+      const hostile = (i: number) => ({ tenant: `t${i}\n# HELP fake\u0000\u202e${'é'.repeat(200)}`, constructor: 'x', toString: 'y', ['__proto__']: 'z' });
+      const calls = Array.from({ length: 30 }, (_, i) => withAttribution(hostile(i), () => client.send(input(i))).catch(() => undefined));
+      // Collected while the calls are in flight, then after they settled, then after shutdown.
+      const during = await reader.collect();
+      await Promise.all(calls);
+      const after = await reader.collect();
+      await finops.shutdown();
+      const late = await reader.collect();
+      const text = JSON.stringify([during, after, late]);
+      expect(text).not.toContain('SECRET-PROMPT');
+      expect(text).not.toContain('SECRET-COMPLETION');
+      const names = new Set(late.resourceMetrics.scopeMetrics.flatMap((s) => s.metrics.map((m) => m.descriptor.name)));
+      for (const name of ['gen_ai.client.token.usage', 'gen_ai.client.operation.duration', 'bedrock_finops.calls', 'bedrock_finops.quota.in_use', 'bedrock_finops.budget.used']) expect(names).toContain(name);
+      // Every call is counted once, by outcome: 20 successes, 10 errors.
+      const calls_ = late.resourceMetrics.scopeMetrics.flatMap((s) => s.metrics).find((m) => m.descriptor.name === 'bedrock_finops.calls');
+      const byOutcome = (o: string) => (calls_?.dataPoints ?? []).filter((p) => p.attributes['bedrock_finops.outcome'] === o).reduce((s, p) => s + (p.value as number), 0);
+      expect([byOutcome('success'), byOutcome('error')]).toEqual([20, 10]);
+    } finally {
+      metrics.disable();
+      await provider.shutdown();
+    }
   });
 });
