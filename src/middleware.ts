@@ -15,6 +15,7 @@ import type { FallbackRouter } from './fallback/router.js';
 import { meteredOperation, type OperationInfo } from './model/operations.js';
 import type { Ticket } from './pipeline/admission.js';
 import { failure, type UsageObserver } from './pipeline/observe.js';
+import { NOT_SENT } from './pipeline/settle.js';
 import type { UsageMeter } from './pipeline/usage-meter.js';
 import type { ObservedUsage } from './usage/token-usage.js';
 import { isPromise } from './promise-like.js';
@@ -146,18 +147,22 @@ class CallPath<Input extends object, Output extends MetadataBearer> {
   private observed(context: HandlerExecutionContext, call: Call, ticket: Ticket, input: Input, result: InitializeHandlerOutput<Output>): InitializeHandlerOutput<Output> {
     const meter = this.deps.meter;
     noteEndpoint(call, context);
+    // This instance's per-attempt hook is on the stack (it marked the context), so an attempt that
+    // went out was seen: a call answered with none sent (a user's cache middleware below ours)
+    // was billed nothing, whatever usage its answer carries. Without the hook nothing can be told.
+    const attemptsSeen = instanceMark(context) === this.deps.instance;
     try {
       this.deps.observer.observe(
         call,
         result,
         (outcome: Outcome, observed: ObservedUsage | undefined, error: unknown, outputSeen = 0, output?: unknown): void => {
-          meter.settle(call, ticket, outcome, observed, error, { input, outputSeen, output });
+          meter.settle(call, ticket, outcome, attemptsSeen && call.attempt === 'none' ? NOT_SENT : observed, error, { input, outputSeen, output });
         },
         abortSignalOf(context),
       );
     } catch (error) {
       meter.reporter.error('observe', 'could not read usage from a response', error);
-      meter.settle(call, ticket, 'success', undefined, undefined);
+      meter.settle(call, ticket, 'success', attemptsSeen && call.attempt === 'none' ? NOT_SENT : undefined, undefined);
     }
     return result;
   }

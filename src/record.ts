@@ -23,8 +23,12 @@ export type Attribution = Readonly<Record<string, string>>;
  *   response returned. Budgets are charged this, never 0.
  * - `none`: nothing was billed or reported (a call that failed before any response, or a
  *   successful response without usage); token fields are 0.
+ * - `unsent`: the call was answered without anything being sent to Bedrock (a middleware below
+ *   the plugin answered it itself, e.g. from a response cache), so nothing was billed: token
+ *   fields are 0, `costUsd` is 0, and no budget or quota is charged, whatever usage the answer
+ *   carries. The outcome is how the call ended for the caller.
  */
-export type UsageSource = 'usage' | 'headers' | 'invocation-metrics' | 'body' | 'estimate' | 'none';
+export type UsageSource = 'usage' | 'headers' | 'invocation-metrics' | 'body' | 'estimate' | 'none' | 'unsent';
 
 /** Token counts with Bedrock's meaning: `inputTokens` excludes cache reads and writes. */
 export interface TokenUsage {

@@ -222,8 +222,8 @@ export class MetricsRecorder {
     if (this.instruments === undefined && !this.start()) return;
     const record = settlement.record;
     const shape = this.shapeFor(settlement);
-    if (record.usageSource !== 'none') {
-      // The conventions count cache reads and writes as input.
+    if (record.usageSource !== 'none' && record.usageSource !== 'unsent') {
+      // Only calls something was billed for (no 0 among token sizes); the conventions count cache reads and writes as input.
       this.histogram(TOKEN_USAGE, record.inputTokens + record.cacheReadInputTokens + record.cacheWriteInputTokens, shape.inputTokens, shape, 0);
       this.histogram(TOKEN_USAGE, record.outputTokens, shape.outputTokens, shape, 1);
       shape.tokens[0] = (shape.tokens[0] ?? 0) + record.inputTokens;

@@ -20,6 +20,12 @@ export interface EstimateBasis {
   readonly output?: unknown;
 }
 
+/**
+ * What a call answered without any attempt sent to Bedrock is settled with (a middleware below
+ * the plugin answered it): nothing billed, whatever the answer says. One value for every such call.
+ */
+export const NOT_SENT: ObservedUsage = Object.freeze({ usage: ZERO_USAGE, source: 'unsent' });
+
 type MutableRecord = { -readonly [K in keyof UsageRecord]: UsageRecord[K] };
 
 function requestIdOf(error: unknown): string | undefined {
@@ -75,14 +81,17 @@ export class Settler {
       error: outcome !== 'success' && error !== undefined ? errorName(error) : undefined,
       requestId: call.requestId ?? requestIdOf(error),
     };
-    try {
-      const model = call.model;
-      const cost = this.pricer.price(model.price, model.pricedAs, model.ref.kind === 'provisioned-model', usage, call.serviceTier, call.performanceLatency);
-      record.costUsd = cost.costUsd;
-      record.onDemandEquivalentUsd = cost.onDemandEquivalentUsd;
-    } catch (e) {
-      this.reporter.error('cost', 'pricing failed (the record has no cost)', e);
-    }
+    // Nothing was sent, so nothing was billed: a cost of exactly 0 whether or not the model's price is known.
+    if (observed === NOT_SENT) record.costUsd = 0;
+    else
+      try {
+        const model = call.model;
+        const cost = this.pricer.price(model.price, model.pricedAs, model.ref.kind === 'provisioned-model', usage, call.serviceTier, call.performanceLatency);
+        record.costUsd = cost.costUsd;
+        record.onDemandEquivalentUsd = cost.onDemandEquivalentUsd;
+      } catch (e) {
+        this.reporter.error('cost', 'pricing failed (the record has no cost)', e);
+      }
     // One record for every sink: one that changes it (an onUsage redacting a field) would change
     // what a ledger writes later (ledgers buffer the record itself).
     return Object.freeze(record);
@@ -93,6 +102,7 @@ export class Settler {
    * so, or whose counts were implausible (dropped, reported), an estimate, never 0.
    */
   private usageOf(call: Call, ticket: Ticket, outcome: Outcome, observed: ObservedUsage | undefined, basis: EstimateBasis | undefined, maxOutput: number | undefined): ObservedUsage | undefined {
+    if (observed === NOT_SENT) return observed;
     const sane = observed === undefined ? undefined : (withoutImplausible(observed, call.modelId, this.reporter, maxOutput) ?? observed);
     const dropped = sane !== observed;
     if (!dropped && isBilled(sane)) return sane;
