@@ -17,12 +17,39 @@ export interface NodeRedisLike {
 
 export type RedisClientLike = IoRedisLike | NodeRedisLike;
 
-/** Runs a script by SHA, loading it with EVAL when the server answers NOSCRIPT (after `SCRIPT FLUSH` or a restart). */
+/**
+ * Runs a script by SHA, loading it with EVAL when the server answers NOSCRIPT (after `SCRIPT FLUSH`
+ * or a restart). When EVALSHA itself is refused for permission (an ACL user with `-evalsha`,
+ * NOPERM), the script is sent with EVAL, and from then on always (one round trip per script).
+ */
 export type ScriptRunner = (script: Script, keys: string[], args: string[]) => Promise<unknown>;
 
-function isNoScript(error: unknown): boolean {
+function messageOf(error: unknown): string {
   const message = (error as { message?: unknown } | null)?.message;
-  return typeof message === 'string' && message.includes('NOSCRIPT');
+  return typeof message === 'string' ? message : '';
+}
+
+const isNoScript = (error: unknown): boolean => messageOf(error).includes('NOSCRIPT');
+
+/** NOPERM about the EVALSHA command (not about a key the script touches: EVAL would be refused too). */
+const evalShaRefused = (error: unknown): boolean => {
+  const message = messageOf(error);
+  return message.includes('NOPERM') && /evalsha/i.test(message);
+};
+
+/** Runs scripts by SHA through `bySha`, by text through `byText` on NOSCRIPT, and only by text once EVALSHA is refused. */
+function runner(bySha: (script: Script, keys: string[], args: string[]) => Promise<unknown>, byText: (script: Script, keys: string[], args: string[]) => Promise<unknown>): ScriptRunner {
+  let textOnly = false;
+  return async (script, keys, args) => {
+    if (textOnly) return byText(script, keys, args);
+    try {
+      return await bySha(script, keys, args);
+    } catch (error) {
+      if (evalShaRefused(error)) textOnly = true;
+      else if (!isNoScript(error)) throw error;
+      return byText(script, keys, args);
+    }
+  };
 }
 
 /** Wraps either client in one way to run scripts; throws a `TypeError` for anything else. */
@@ -30,25 +57,17 @@ export function scriptRunner(client: unknown): ScriptRunner {
   const c = client as Partial<IoRedisLike> & Partial<NodeRedisLike>;
   if (typeof c.evalSha === 'function' && typeof c.eval === 'function') {
     const node = client as NodeRedisLike;
-    return async (script, keys, args) => {
-      try {
-        return await node.evalSha(script.sha, { keys, arguments: args });
-      } catch (error) {
-        if (!isNoScript(error)) throw error;
-        return node.eval(script.source, { keys, arguments: args });
-      }
-    };
+    return runner(
+      (script, keys, args) => node.evalSha(script.sha, { keys, arguments: args }),
+      (script, keys, args) => node.eval(script.source, { keys, arguments: args }),
+    );
   }
   if (typeof c.evalsha === 'function' && typeof c.eval === 'function') {
     const io = client as IoRedisLike;
-    return async (script, keys, args) => {
-      try {
-        return await io.evalsha(script.sha, keys.length, ...keys, ...args);
-      } catch (error) {
-        if (!isNoScript(error)) throw error;
-        return io.eval(script.source, keys.length, ...keys, ...args);
-      }
-    };
+    return runner(
+      (script, keys, args) => io.evalsha(script.sha, keys.length, ...keys, ...args),
+      (script, keys, args) => io.eval(script.source, keys.length, ...keys, ...args),
+    );
   }
   throw new TypeError('client must be an ioredis client or Cluster (evalsha/eval) or a node-redis v4+ client or cluster (evalSha/eval)');
 }
