@@ -46,6 +46,7 @@ export class QuotaGovernor {
   private timer: NodeJS.Timeout | undefined;
   private pumping = false;
   private again = false;
+  private closed = false;
 
   constructor(
     readonly quota: CompiledQuota,
@@ -97,7 +98,8 @@ export class QuotaGovernor {
 
   private enqueue(team: string, weight: number, need: QuotaAmount, id: string, retryAt: number | undefined, signal: AbortSignal | undefined): Acquired | Promise<Acquired> {
     const maxWaitMs = this.quota.maxWaitMs;
-    if (maxWaitMs <= 0) return this.refusal(team, need, this.inUse(), retryAt, 'wait-timeout');
+    // After close() no wait begins: a wait would keep the process (and the call) going past shutdown.
+    if (maxWaitMs <= 0 || this.closed) return this.refusal(team, need, this.inUse(), retryAt, 'wait-timeout');
     const aborted = (): Error => (signal?.reason instanceof Error ? signal.reason : Object.assign(new Error('The operation was aborted while waiting for quota room'), { name: 'AbortError' }));
     if (signal?.aborted === true) return Promise.reject(aborted());
     this.counters.avoided(this.quota.name);
@@ -222,6 +224,19 @@ export class QuotaGovernor {
       this.kick();
     }, delay);
     this.timer.unref();
+  }
+
+  /**
+   * Shutdown: every call still waiting is refused now (`wait-timeout`, nothing sent; its budget
+   * reservation goes back), and no wait begins after it. Holds of calls in flight stay until they settle.
+   */
+  close(): void {
+    this.closed = true;
+    for (const w of [...this.waiters]) {
+      if (w.done) continue;
+      this.leave(w);
+      w.finish(this.refusal(w.team, w.need, this.inUse(), w.retryAt, 'wait-timeout'));
+    }
   }
 
   /** Settles a hold: its charge enters the window now, the rest is released. */

@@ -141,6 +141,15 @@ export class Quotas {
     return { waited: (w?.admitted ?? 0) + (w?.timedOut ?? 0), timedOut: w?.timedOut ?? 0, refused, throttlesAvoided: t?.avoided ?? 0, throttlesSeen: t?.seen ?? 0 };
   }
 
+  /**
+   * Shutdown: calls waiting for quota room are refused at once (`QuotaExceededError`,
+   * `wait-timeout`), no wait begins after it, and the store gives back what it holds.
+   */
+  async close(): Promise<void> {
+    for (const g of this.governors) g.close();
+    await this.store.close?.();
+  }
+
   status(): QuotaStatus[] {
     const now = Date.now();
     return this.governors.map((g) => {

@@ -146,3 +146,23 @@ describe('a wall clock that steps back (NTP, a VM resumed, vi.setSystemTime)', (
     expect(counters.waits.get('q')?.ms).toBeGreaterThanOrEqual(0);
   });
 });
+
+describe('shutdown with calls waiting for room', () => {
+  it('close() refuses every waiting call at once (wait-timeout) and no wait begins after it; holds in flight stay until they settle', async () => {
+    const { g, inUse } = governor({ onLimit: 'wait', maxWaitMs: 600_000 });
+    const first = g.acquire('', 1, need(100), true);
+    expect(held(first)).toBe(true);
+    const waiting = [Promise.resolve(g.acquire('', 1, need(10), true)), Promise.resolve(g.acquire('', 1, need(20), true))];
+    expect(g.waiting).toBe(2);
+    g.close();
+    // Refused, nothing held for them: the process is not kept alive by their 10-minute deadlines.
+    for (const w of waiting) expect(await w).toMatchObject({ name: 'QuotaExceededError', reason: 'wait-timeout' });
+    expect(g.waiting).toBe(0);
+    expect(inUse()).toEqual({ tokens: 100, requests: 1 });
+    // A call that does not fit after close is refused, not queued.
+    expect(g.acquire('', 1, need(10), true)).toMatchObject({ reason: 'wait-timeout' });
+    // The call in flight settles as before: charged 60, the rest released.
+    g.settle(first as never, 60, Date.now());
+    expect(inUse()).toEqual({ tokens: 60, requests: 1 });
+  });
+});
