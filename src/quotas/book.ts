@@ -32,11 +32,15 @@ export class QuotaBook {
   private readonly holds = new Map<string, Held>();
   private nextSweep = 0;
 
-  /** The entry of `name`, created on first use (`_OTHER` past {@link MAX_TEAMS}). */
-  team(name: string, weight: number): { readonly name: string; readonly entry: TeamEntry } {
+  /**
+   * The entry of `name`, created on first use. Past {@link MAX_TEAMS} entries, one idle in the
+   * window (given `now` and `windowMs`) makes way for it; only when all are active does it share
+   * `_OTHER` (else the 257th team ever seen shared one part with every later one for good).
+   */
+  team(name: string, weight: number, now?: number, windowMs?: number): { readonly name: string; readonly entry: TeamEntry } {
     let key = name;
     let entry = this.teams.get(key);
-    if (entry === undefined && this.teams.size >= MAX_TEAMS) {
+    if (entry === undefined && this.teams.size >= MAX_TEAMS && !(now !== undefined && windowMs !== undefined && this.evictIdle(now, windowMs))) {
       key = OTHER_TEAM;
       entry = this.teams.get(key);
     }
@@ -46,6 +50,16 @@ export class QuotaBook {
     }
     entry.weight = weight;
     return { name: key, entry };
+  }
+
+  /** Drops one team with nothing in flight or in the window that has not asked within it; whether one went. */
+  private evictIdle(now: number, windowMs: number): boolean {
+    for (const [team, entry] of this.teams) {
+      if (team === OTHER_TEAM || QuotaBook.active(entry, now, windowMs)) continue;
+      this.teams.delete(team);
+      return true;
+    }
+    return false;
   }
 
   /** Whether a team counts in the shares: it has use in the window or asked for room within it. */

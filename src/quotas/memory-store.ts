@@ -21,7 +21,7 @@ export class MemoryQuotaStore implements QuotaStore {
     book.sweep(r.now);
     const { windowMs, limit, floor } = r.quota;
     const inUse = book.total.use(r.now, windowMs);
-    const { name, entry } = book.team(r.team, r.weight);
+    const { name, entry } = book.team(r.team, r.weight, r.now, windowMs);
     entry.askedAt = r.now;
     // A re-sent hold changes nothing.
     if (book.isHeld(r.id)) return { held: true, retryAt: undefined, inUse };

@@ -166,3 +166,24 @@ describe('shutdown with calls waiting for room', () => {
     expect(inUse()).toEqual({ tokens: 60, requests: 1 });
   });
 });
+
+describe('shares among thousands of tenants over time', () => {
+  it('a tenant arriving after 256 others (idle for long) gets its own guaranteed part, not one shared with every later tenant for good', () => {
+    vi.useFakeTimers({ now: 0 });
+    const { g } = governor({ onLimit: 'reject', shares: { per: 'tenant' } });
+    // 256 tenants, each one call an hour ago, charged 1.
+    for (let i = 0; i < 256; i++) {
+      const h = g.acquire(`old${i}`, 1, need(1), false);
+      g.settle(h as never, 1, Date.now());
+    }
+    vi.advanceTimersByTime(3_600_000);
+    // y asks for a little (it is active now: guaranteed half of 100 beside x); charged 10.
+    const y = g.acquire('y', 1, need(10), false);
+    expect(held(y)).toBe(true);
+    g.settle(y as never, 10, Date.now());
+    // x may take its half (50), not 90: that would leave y 0 of its 50 (before: x and y were one `_OTHER` team, and x got 90).
+    expect(held(g.acquire('x', 1, need(90), false))).toBe(false);
+    expect(held(g.acquire('x', 1, need(50), false))).toBe(true);
+    expect(held(g.acquire('y', 1, need(40), false))).toBe(true);
+  });
+});
