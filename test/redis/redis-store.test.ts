@@ -86,14 +86,9 @@ describe('Redis budget store behaviour', () => {
     for (const k of keys) expect(await redis.pttl(k)).toBe(-1);
   });
 
-  it('a prefix with its own {hash tag} keeps every budget in that one slot', async () => {
-    const store = new RedisBudgetStore({ client: redis, keyPrefix: 'one:{slot}:' });
-    const now = Date.now();
-    await store.reserve({ id: `o${++seq}`, entries: [entry('alpha', 1_000, 10, now), entry('beta', 1_000, 10, now)], now, leaseMs: 60_000 });
-    await store.close();
-    const keys = await redis.keys('one:*');
-    expect(keys.length).toBeGreaterThan(0);
-    expect(new Set(keys.map((k) => /\{([^}]+)\}/.exec(k)?.[1]))).toEqual(new Set(['slot']));
+  it('a prefix with its own {hash tag} is refused at construction (it put every budget in that one slot), and no key is written', async () => {
+    expect(() => new RedisBudgetStore({ client: redis, keyPrefix: 'one:{slot}:' })).toThrow(/RedisBudgetStore\.keyPrefix: must not contain/);
+    expect(await redis.keys('one:*')).toEqual([]);
   });
 
   it('leases a generous slice far from the limit and only what calls need near it', async () => {

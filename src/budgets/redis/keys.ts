@@ -17,6 +17,23 @@ export function budgetTag(budget: string): string {
   return tag.length === 0 ? '_' : tag;
 }
 
+/**
+ * Why `prefix` cannot prefix the stores' keys, or `undefined` when it can. A brace in the prefix
+ * changes which part of a key Redis Cluster hashes (the first `{…}` with something inside): `{}`
+ * spreads one budget's keys over slots (scripts fail CROSSSLOT), `{tag}` puts every budget and
+ * quota in one slot (one node takes all the fleet's scripts).
+ */
+export function keyPrefixProblem(prefix: string): string | undefined {
+  if (!/[{}]/.test(prefix)) return undefined;
+  return `must not contain '{' or '}' (got ${JSON.stringify(prefix)}): each budget's and quota's keys carry their own Redis Cluster hash tag ({<name>}) so that they share one slot and different budgets spread over the cluster, and a brace in the prefix would change what Redis hashes (a '{}' splits one budget's keys over slots, a '{tag}' puts every budget in one slot)`;
+}
+
+/** The keys of one quota (`h` slices, `t` teams, `z` holders), under the quota's hash tag. */
+export function quotaKeys(prefix: string, quota: string): readonly [string, string, string] {
+  const base = `${prefix}{${budgetTag(quota)}}:`;
+  return [`${base}qh`, `${base}qt`, `${base}qz`];
+}
+
 /** Key names under a prefix: `<prefix>{<budget>}:c:<counter id>` and so on. */
 export class KeySpace {
   constructor(private readonly prefix: string) {}

@@ -1,14 +1,16 @@
 import { ConfigurationError } from '../../errors/configuration-error.js';
 import { positiveInteger, timerMs } from '../../validate.js';
-import type { RedisClientLike } from './redis-client.js';
+import { keyPrefixProblem } from './keys.js';
+import { clientKeyPrefix, type RedisClientLike } from './redis-client.js';
 
 /** Options of `RedisBudgetStore`. Durations are in ms. */
 export interface RedisBudgetStoreOptions {
   /** Your ioredis or node-redis (v4+) client (or cluster), connected. The store never closes it. */
   readonly client: RedisClientLike;
   /**
-   * Prefix of every key. Without a `{hash tag}` (the default) each budget's keys get their own
-   * tag, so budgets spread over a Redis Cluster; a prefix with a tag puts every budget in one slot.
+   * Prefix of every key. Each budget's keys get their own `{hash tag}` (the budget's name), so one
+   * budget's keys share a Redis Cluster slot and budgets spread over the cluster; a prefix holding
+   * `{` or `}` would change that, and is a `ConfigurationError`.
    * @defaultValue `'bedrock-finops:'`
    */
   readonly keyPrefix?: string;
@@ -72,10 +74,20 @@ export interface RedisStoreSettings {
   readonly retainMs: number;
 }
 
+/** Neither the store's `keyPrefix` nor the client's own (ioredis `keyPrefix`) may hold a brace: see `keyPrefixProblem`. */
+export function checkKeyPrefixes(prefix: string, client: unknown, field: (name: string) => string): void {
+  const problem = keyPrefixProblem(prefix);
+  if (problem !== undefined) throw new ConfigurationError(field('keyPrefix'), problem);
+  const own = clientKeyPrefix(client);
+  const ownProblem = own === undefined ? undefined : keyPrefixProblem(own);
+  if (ownProblem !== undefined) throw new ConfigurationError(field('client'), `its own keyPrefix (an ioredis option, put before every key) ${ownProblem}`);
+}
+
 export function resolveRedisStoreOptions(o: RedisBudgetStoreOptions): RedisStoreSettings {
   const field = (name: string): string => `RedisBudgetStore.${name}`;
   const prefix = o.keyPrefix ?? 'bedrock-finops:';
   if (typeof prefix !== 'string') throw new ConfigurationError(field('keyPrefix'), 'must be a string');
+  checkKeyPrefixes(prefix, o.client, field);
   const fraction = o.sliceFraction ?? 0.0625;
   if (typeof fraction !== 'number' || !(fraction > 0 && fraction <= 1)) throw new ConfigurationError(field('sliceFraction'), 'must be a number in (0, 1]');
   const sliceTtlMs = timerMs(o.sliceTtlMs, 30_000, field('sliceTtlMs'));

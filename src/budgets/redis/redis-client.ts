@@ -52,6 +52,13 @@ function runner(bySha: (script: Script, keys: string[], args: string[]) => Promi
   };
 }
 
+/** The client's own key prefix (ioredis's `keyPrefix` option, put before every key it sends), if it has one. */
+export function clientKeyPrefix(client: unknown): string | undefined {
+  const prefix = (client as { options?: { keyPrefix?: unknown } } | null)?.options?.keyPrefix;
+  if (typeof prefix === 'string') return prefix;
+  return prefix instanceof Uint8Array ? Buffer.from(prefix).toString('latin1') : undefined;
+}
+
 /** Wraps either client in one way to run scripts; throws a `TypeError` for anything else. */
 export function scriptRunner(client: unknown): ScriptRunner {
   const c = client as Partial<IoRedisLike> & Partial<NodeRedisLike>;

@@ -1,5 +1,5 @@
 import { within } from '../../budgets/redis/closing.js';
-import { budgetTag } from '../../budgets/redis/keys.js';
+import { quotaKeys } from '../../budgets/redis/keys.js';
 import { scriptRunner, type ScriptRunner } from '../../budgets/redis/redis-client.js';
 import { ConfigurationError } from '../../errors/configuration-error.js';
 import { ZERO_AMOUNT, type QuotaAmount } from '../amount.js';
@@ -69,8 +69,7 @@ export class RedisQuotaStore implements QuotaStore {
     const id = `${spec.name}\u0001${team}`;
     let s = this.slices.get(id);
     if (s === undefined) {
-      const base = `${this.settings.prefix}{${budgetTag(spec.name)}}:`;
-      s = new QuotaSlice(spec.name, team, [`${base}qh`, `${base}qt`, `${base}qz`], spec, weight);
+      s = new QuotaSlice(spec.name, team, quotaKeys(this.settings.prefix, spec.name), spec, weight);
       this.slices.set(id, s);
     }
     s.spec = spec;
