@@ -3,6 +3,7 @@ import { metrics } from '@opentelemetry/api';
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader, type MetricProducer } from '@opentelemetry/sdk-metrics';
 import { describe, expect, it } from 'vitest';
 import { bedrockFinOps, withAttribution, type BedrockFinOpsOptions } from '../../src/index.js';
+import { heuristicInputTokens } from '../../src/budgets/index.js';
 import type { QuotaRule } from '../../src/quotas/index.js';
 import { MemoryQuotaStore, type QuotaStore } from '../../src/quotas/index.js';
 import { awsError, converseReply, makeClient, on, recorder, tick, useMockBedrock } from '../helpers/bedrock.js';
@@ -143,5 +144,81 @@ describe('what metrics carry', () => {
       metrics.disable();
       await provider.shutdown();
     }
+  });
+});
+
+describe('quota fallback chains', () => {
+  const LITE = 'amazon.nova-lite-v1:0';
+  const PRO = 'amazon.nova-pro-v1:0';
+  const oneRequest = (name: string, model: string, fallback: string): QuotaRule => ({ name, match: { model }, tokensPerMinute: 1_000_000, requestsPerMinute: 1, onLimit: 'fallback', fallback });
+
+  it('A → B → A does not loop: a call goes to its quota\'s fallback once, and is refused when that has no room either', async () => {
+    const sent = answering({ inputTokens: 5, outputTokens: 5 });
+    const { client, records, inUse } = plugin([oneRequest('micro', MODEL, LITE), oneRequest('lite', LITE, MODEL)]);
+    await client.send(converse());
+    await client.send(converse());
+    await expect(client.send(converse())).rejects.toMatchObject({ name: 'QuotaExceededError', quota: 'micro', reason: 'limit' });
+    // Sent: micro, then lite (the fallback); the third was sent nowhere. Charged: one request and 10 tokens each.
+    expect(sent).toEqual([MODEL, LITE]);
+    expect(records.map((r) => [r.modelId, r.fallback?.reason])).toEqual([
+      [MODEL, undefined],
+      [LITE, 'quota'],
+    ]);
+    expect([inUse('micro'), inUse('lite')]).toEqual([
+      { tokens: 10, requests: 1 },
+      { tokens: 10, requests: 1 },
+    ]);
+  });
+
+  it('a fallback no quota matches takes every call the quota has no room for, charged to no quota', async () => {
+    const sent = answering({ inputTokens: 5, outputTokens: 5 });
+    const { client, records, inUse } = plugin([oneRequest('micro', MODEL, PRO)]);
+    for (let i = 0; i < 4; i++) await client.send(converse());
+    expect(sent).toEqual([MODEL, PRO, PRO, PRO]);
+    expect(records.filter((r) => r.fallback?.reason === 'quota')).toHaveLength(3);
+    expect(inUse('micro')).toEqual({ tokens: 10, requests: 1 });
+  });
+});
+
+describe('bursts exactly at the limit', () => {
+  it('a quota of exactly N needs admits N of N + 1 calls at once; when the head of the queue aborts, the next waiting call takes the room', async () => {
+    const sent = answering({ inputTokens: 5, outputTokens: 5 });
+    const need = heuristicInputTokens('Converse', { messages: [{ role: 'user', content: [{ text: 'hello' }] }] }) + 100;
+    const N = 4;
+    const reject: QuotaRule = { name: 'exact', match: { model: 'amazon.nova*' }, tokensPerMinute: N * need, onLimit: 'reject' };
+    const a = plugin([reject]);
+    // Held at once: N × need, exactly the limit; the (N + 1)th is refused.
+    const outcomes = await Promise.allSettled(Array.from({ length: N + 1 }, () => a.client.send(converse())));
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(N);
+    expect(outcomes.filter((o) => o.status === 'rejected' && (o.reason as { reason?: string }).reason === 'limit')).toHaveLength(1);
+    sent.length = 0;
+
+    // Waiting: one call in flight holds everything; two wait; the first of them aborts; the second is admitted once the first call's charge leaves the (100 ms) window.
+    let release: () => void = () => undefined;
+    let calls = 0;
+    server.use(
+      on('converse', () => {
+        const reply = converseReply({ inputTokens: 5, outputTokens: 5 });
+        return ++calls === 1 ? new Promise<Response>((r) => (release = () => r(reply))) : reply;
+      }),
+    );
+    const b = plugin([{ ...reject, tokensPerMinute: need, windowMs: 100, onLimit: 'wait', maxWaitMs: 60_000 }]);
+    const inFlight = b.client.send(converse());
+    await tick(20);
+    const controller = new AbortController();
+    const head = b.client.send(converse(), { abortSignal: controller.signal });
+    const next = b.client.send(converse());
+    await tick(20);
+    expect(b.waiting('exact')).toBe(2);
+    controller.abort();
+    await expect(head).rejects.toMatchObject({ name: 'AbortError' });
+    expect(b.waiting('exact')).toBe(1);
+    release();
+    await inFlight;
+    await next;
+    // Sent and recorded: the call in flight and the next one; the aborted head: nothing.
+    expect(calls).toBe(2);
+    expect(b.records).toHaveLength(2);
+    expect(b.waiting('exact')).toBe(0);
   });
 });
