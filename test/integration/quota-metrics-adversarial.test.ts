@@ -197,9 +197,9 @@ describe('bursts exactly at the limit', () => {
     let release: () => void = () => undefined;
     let calls = 0;
     server.use(
-      on('converse', () => {
-        const reply = converseReply({ inputTokens: 5, outputTokens: 5 });
-        return ++calls === 1 ? new Promise<Response>((r) => (release = () => r(reply))) : reply;
+      on('converse', async () => {
+        if (++calls === 1) await new Promise<void>((r) => (release = r));
+        return converseReply({ inputTokens: 5, outputTokens: 5 });
       }),
     );
     const b = plugin([{ ...reject, tokensPerMinute: need, windowMs: 100, onLimit: 'wait', maxWaitMs: 60_000 }]);
