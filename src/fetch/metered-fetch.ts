@@ -8,7 +8,7 @@ import { observeResponse } from './observe-response.js';
 import { assertFetch, resolveFetchOptions, type FetchFunction, type FetchMeteringOptions } from './options.js';
 import { bodyOf, outgoingOf, sendOptions, signalOf, UNREADABLE, type Outgoing, type RequestBody } from './outgoing.js';
 import { isSigV4Signed, recogniseBedrock, type BedrockRoute, type EndpointMatcher } from './recognise.js';
-import type { SendingScope } from './sending.js';
+import { relationTo, sameBody, type Sending, type SendingScope } from './sending.js';
 import { FetchSpill } from './spill.js';
 
 /** What the fetch path shares with the SDK path: the meter (begin, admit, settle), the usage observer (and its drains) and the router. */
@@ -62,7 +62,12 @@ async function meteredCall(deps: FetchMeteringDeps, spill: FetchSpill, base: Fet
   // The request goes out now, unless the caller's signal already fired (then nothing is sent or billed).
   if (signal?.aborted !== true) call.attempt = 'in-flight';
   try {
-    response = await deps.sending.run(() => (call.fallback?.reason === 'quota' ? sendToQuotaFallback(call, spill, base, route, out, body) : spill.send(call, route, out, body, base)));
+    response = await deps.sending.run(() => (call.fallback?.reason === 'quota' ? sendToQuotaFallback(call, spill, base, route, out, body) : spill.send(call, route, out, body, base)), {
+      call,
+      input: out.input,
+      ...(out.init === undefined ? {} : { init: out.init }),
+      body,
+    });
     // An error answer was not billed. A 200 was: the request stays in flight until its body has come, so an abort while
     // reading it is charged an estimate, as in the SDK path (where the body is read within the attempt).
     if (!response.ok) call.attempt = 'answered';
@@ -90,11 +95,36 @@ async function sendToQuotaFallback(call: Call, spill: FetchSpill, base: FetchFun
   return spill.send(call, { ...route, modelId: call.modelId, url: moved.url }, moved, body, base);
 }
 
+/**
+ * A Bedrock request made while this instance sends `sending`'s call: that call's own request
+ * (same operation and model, and the same body or one that cannot be told) is passed on, metered
+ * once by the fetch that sends it; another call (a base fetch calling Bedrock for something else
+ * while it sends) is metered.
+ */
+async function sendInside(deps: FetchMeteringDeps, spill: FetchSpill, base: FetchFunction, route: BedrockRoute, out: Outgoing, sending: Sending): Promise<Response> {
+  const relation = relationTo(sending, route.info.operation, route.modelId);
+  if (relation === 'other') return meteredCall(deps, spill, base, route, out);
+  if (relation === 'body') {
+    let body: RequestBody;
+    try {
+      body = await bodyOf(out);
+    } catch {
+      body = UNREADABLE;
+    }
+    const sent = sending.body;
+    if (body !== UNREADABLE && sent !== UNREADABLE && !sameBody(body, sent)) return meteredCall(deps, spill, base, route, out);
+  }
+  return base(out.input, out.init);
+}
+
 function meteredFetch(deps: FetchMeteringDeps, base: () => FetchFunction, endpoints: readonly EndpointMatcher[], spill: FetchSpill): FetchFunction {
   return (input, init) => {
+    const sending = deps.sending.current;
     // Sent by this instance's own metered fetch (`wrapFetch(finops.fetch)`, or `finops.fetch` over a global
-    // `wrapFetch`): that one meters it; metering it again would record and charge it twice.
-    if (deps.sending.inside) return base()(input, init);
+    // `wrapFetch`), as it was handed on: that one meters it; metering it again would record and charge it twice.
+    // Nothing known of the call being sent (the SDK path's): every request below is taken for its own.
+    if (sending !== undefined && (sending.call === undefined || (input === sending.input && init === sending.init && (init !== undefined || typeof input === 'object'))))
+      return base()(input, init);
     let out: Outgoing | undefined;
     let route: BedrockRoute | undefined;
     try {
@@ -106,6 +136,8 @@ function meteredFetch(deps: FetchMeteringDeps, base: () => FetchFunction, endpoi
     }
     // Everything that is not a Bedrock Runtime call goes to the base fetch as it came (one-shot headers as read).
     if (route === undefined || out === undefined) return base()(input, out?.init ?? init);
+    // Inside one of this instance's calls: its own request passed on, another call metered.
+    if (sending !== undefined) return sendInside(deps, spill, base(), route, out, sending);
     return meteredCall(deps, spill, base(), route, out);
   };
 }

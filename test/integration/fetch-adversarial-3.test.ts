@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { bedrockFinOps, BudgetExceededError, type BedrockFinOps, type BedrockFinOpsOptions, type UsageRecord } from '../../src/index.js';
 import { expectNothingReserved } from '../helpers/adversary.js';
 import { ENDPOINT, json } from '../helpers/bedrock.js';
@@ -21,6 +21,11 @@ function setup(options: BedrockFinOpsOptions = {}, limit = 100_000) {
   const finops = bedrockFinOps({ estimator: () => 10, budgets: [{ name: 'total', limit: { tokens: limit }, window: 'total' }], onUsage: (r) => records.push(r), ...options });
   return { finops, records };
 }
+
+const savedFetch = globalThis.fetch;
+afterEach(() => {
+  globalThis.fetch = savedFetch;
+});
 
 async function usedTokens(finops: BedrockFinOps): Promise<number> {
   const [status] = await finops.budgets.status();
@@ -195,5 +200,122 @@ describe('fetch adversarial (3): every path form that reaches a Bedrock operatio
     }
     await metered(`${ENDPOINT}//model/${id}/converse/`, { method: 'GET' });
     expect(records).toEqual([]);
+  });
+});
+
+describe('fetch adversarial (3): a Bedrock call made by the base fetch while it sends another', () => {
+  const haikuReply = () => json({ output: { message: { role: 'assistant', content: [{ text: 'safe' }] } }, stopReason: 'end_turn', usage: { inputTokens: 30, outputTokens: 2, totalTokens: 32 } });
+
+  /**
+   * A base fetch that, before sending a Converse call, asks `check` (a metered fetch of the same instance) for
+   * another Bedrock call, as a moderation or routing step inside a custom fetch would. It keeps every request sent.
+   */
+  function checkingBase(check: () => typeof fetch, other: (sent: { url: string; body: string }) => [string, RequestInit] | undefined) {
+    const sent: { url: string; body: string }[] = [];
+    const network = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+      const request = new Request(input, init);
+      const entry = { url: request.url, body: await request.text() };
+      sent.push(entry);
+      return entry.url.includes(encodeURIComponent(HAIKU)) ? haikuReply() : converseReply();
+    };
+    const base = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+      const request = new Request(input, init);
+      const inner = other({ url: request.url, body: await request.clone().text() });
+      if (inner !== undefined) await (await check()(...inner)).text();
+      return network(request);
+    };
+    return { base, network, sent };
+  }
+
+  it('meters a call to another model made inside the base fetch (it went out unmetered and unchecked)', async () => {
+    const { finops, records } = setup();
+    const { base, sent } = checkingBase(
+      () => finops.fetch,
+      (request) => (request.url.includes(encodeURIComponent(NOVA)) ? [bedrockUrl(HAIKU, 'converse'), post(converseRequest('is this safe?'))] : undefined),
+    );
+    globalThis.fetch = base;
+    try {
+      await finops.wrapFetch(base)(bedrockUrl(NOVA, 'converse'), post(converseRequest()));
+    } finally {
+      globalThis.fetch = savedFetch;
+    }
+    expect(sent.map((s) => s.url)).toEqual([bedrockUrl(HAIKU, 'converse'), bedrockUrl(NOVA, 'converse')]);
+    // Recorded: the inner Haiku call (30 + 2) and the outer Nova call (700 + 50). Charged: 782. Released: both reservations.
+    expect(records.map((r) => [r.requestedModelId, r.inputTokens, r.outputTokens])).toEqual([
+      [HAIKU, 30, 2],
+      [NOVA, 700, 50],
+    ]);
+    expect(await usedTokens(finops)).toBe(782);
+    await expectNothingReserved(finops);
+  });
+
+  it('meters a call with the same operation and model but another body made inside the base fetch', async () => {
+    const { finops, records } = setup();
+    const { base } = checkingBase(
+      () => inner,
+      (request) => (request.body === JSON.stringify(converseRequest()) ? [bedrockUrl(NOVA, 'converse'), post(converseRequest('summarise the conversation so far'))] : undefined),
+    );
+    const inner = finops.wrapFetch(base);
+    await finops.wrapFetch(base)(bedrockUrl(NOVA, 'converse'), post(converseRequest()));
+    // Recorded: two Nova calls (the inner one first, as it finished first). Charged: 750 each.
+    expect(records.map((r) => [r.requestedModelId, r.inputTokens])).toEqual([
+      [NOVA, 700],
+      [NOVA, 700],
+    ]);
+    expect(await usedTokens(finops)).toBe(1500);
+    await expectNothingReserved(finops);
+  });
+
+  it('refuses the inner call before it is sent when the budget has no room for it (it went out past the budget)', async () => {
+    // Room for the outer call (10 input tokens estimated and 1 output token), not for the inner call's 10 + 50 too.
+    const { finops, records } = setup({}, 30);
+    const { base, sent } = checkingBase(
+      () => finops.fetch,
+      (request) => (request.url.includes(encodeURIComponent(NOVA)) ? [bedrockUrl(HAIKU, 'converse'), post(converseRequest('is this safe?'))] : undefined),
+    );
+    globalThis.fetch = base;
+    try {
+      await expect(finops.wrapFetch(base)(bedrockUrl(NOVA, 'converse'), post(converseRequest('hello', 1)))).rejects.toBeInstanceOf(BudgetExceededError);
+    } finally {
+      globalThis.fetch = savedFetch;
+    }
+    // Sent: nothing (the inner call was refused, and its refusal ended the outer call in the base fetch).
+    expect(sent).toEqual([]);
+    // Recorded: the outer call, failed with the refusal, charged nothing. Released: its reservation.
+    expect(records.map((r) => [r.requestedModelId, r.outcome, r.error])).toEqual([[NOVA, 'error', 'BudgetExceededError']]);
+    expect(await usedTokens(finops)).toBe(0);
+    await expectNothingReserved(finops);
+  });
+
+  // Guards the fix: the call being sent is still metered once when something between two metered fetches of the
+  // instance rebuilds its request (a tracing wrapper adding a header): same operation, model and body.
+  it('meters the call being sent once when a wrapper between two metered fetches rebuilds its request', async () => {
+    const { finops, records } = setup();
+    const network = fakeFetch(() => converseReply());
+    const tracing = (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+      const request = new Request(input, init);
+      request.headers.set('traceparent', '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01');
+      return finops.wrapFetch(network.fetch)(request);
+    };
+    await finops.wrapFetch(tracing)(bedrockUrl(NOVA, 'converse'), post(converseRequest()));
+    expect(network.calls).toHaveLength(1);
+    // Recorded: one call. Charged: 750 once.
+    expect(records).toHaveLength(1);
+    expect(await usedTokens(finops)).toBe(750);
+    await expectNothingReserved(finops);
+  });
+
+  // Guards the fix: a spilled call re-addressed to its fallback through a stacked metered fetch is still one call.
+  it('meters a provisioned call spilled through a stacked metered fetch once', async () => {
+    const network = fakeFetch((input) =>
+      String(input instanceof Request ? input.url : input).includes(encodeURIComponent(ARN)) ? new Response('{}', { status: 429, headers: { 'x-amzn-errortype': 'ThrottlingException' } }) : converseReply(),
+    );
+    const { finops, records } = setup({ provisioned: { [ARN]: { model: HAIKU, fallback: FALLBACK } } });
+    await finops.wrapFetch(finops.wrapFetch(network.fetch))(bedrockUrl(ARN, 'converse'), post(converseRequest(), { authorization: 'Bearer key' }));
+    expect(network.calls).toHaveLength(2);
+    // Recorded: one call, served by the fallback. Charged: 750 once.
+    expect(records.map((r) => [r.requestedModelId, r.modelId])).toEqual([[ARN, FALLBACK]]);
+    expect(await usedTokens(finops)).toBe(750);
+    await expectNothingReserved(finops);
   });
 });
