@@ -105,9 +105,11 @@ export class Settler {
     if (observed === NOT_SENT) return observed;
     const sane = observed === undefined ? undefined : (withoutImplausible(observed, call.modelId, this.reporter, maxOutput) ?? observed);
     const dropped = sane !== observed;
-    if (!dropped && isBilled(sane)) return sane;
+    // A Converse answer always counts its output: one without (a proxy that stripped it) is charged what its text shows.
+    const outputMissing = outcome === 'success' && call.info.delivery === 'converse' && sane?.usage.outputTokens === undefined;
+    if (!dropped && !outputMissing && isBilled(sane)) return sane;
     // A complete answer whose own (family) counts were read: they stand.
-    if (!dropped && outcome === 'success' && (sane?.usage.inputTokens !== undefined || sane?.usage.outputTokens !== undefined)) return sane;
+    if (!dropped && !outputMissing && outcome === 'success' && (sane?.usage.inputTokens !== undefined || sane?.usage.outputTokens !== undefined)) return sane;
     if (!dropped && !mayHaveBilled(call, outcome)) return sane;
     if (outcome === 'success' && !dropped)
       this.reporter.warn(
@@ -118,7 +120,8 @@ export class Settler {
     const seen = basis?.outputSeen ?? 0;
     // A reported output count that was not believed: the cap, else what came back; never 0.
     const outputDropped = dropped && observed?.usage.outputTokens !== undefined && sane?.usage.outputTokens === undefined;
-    const output = outputDropped ? outputEstimate(maxOutput, () => Math.max(seen, returnedOutputTokens(call.info.delivery, basis?.output))) : seen;
+    const returned = (): number => Math.max(seen, returnedOutputTokens(call.info.delivery, basis?.output));
+    const output = outputDropped ? outputEstimate(maxOutput, returned) : outputMissing ? returned() : seen;
     return estimatedUsage(sane, inputEstimate, output);
   }
 

@@ -195,3 +195,36 @@ describe('streams: the same rule (the cap when known, else the output seen), nev
     expect(notBelieved('outputTokens')).toHaveLength(0);
   });
 });
+
+describe('a Converse answer without an output count (a proxy that stripped it) is charged what its text shows, never 0', () => {
+  it('usage without outputTokens: the reported input kept, output estimated from the text (700 characters → 200), usageSource estimate', async () => {
+    server.use(on('converse', () => json({ output: { message: { role: 'assistant', content: [{ text: 'x'.repeat(700) }] } }, stopReason: 'end_turn', usage: { inputTokens: 40 } })));
+    const { client, records, budget } = setup();
+    await client.send(new ConverseCommand(say('hi', HAIKU, 1000)));
+    // Before: usageSource 'usage', outputTokens 0 (the missing count charged as nothing), 40 tokens used.
+    expect(records[0]).toMatchObject({ outcome: 'success', usageSource: 'estimate', inputTokens: 40, outputTokens: 200 });
+    expect(await budget()).toEqual({ used: 240, reserved: 0 });
+  });
+
+  it('no usage at all: the admission’s input estimate (500) and the text’s estimate (70 characters → 20), warned once', async () => {
+    server.use(on('converse', () => converseReply(null, 'y'.repeat(70))));
+    const { client, records, budget } = setup();
+    await client.send(new ConverseCommand(say('hi', HAIKU)));
+    await client.send(new ConverseCommand(say('hi', HAIKU)));
+    // Before: outputTokens 0 on both.
+    expect(records.map((r) => [r.usageSource, r.inputTokens, r.outputTokens])).toEqual([
+      ['estimate', ESTIMATE, 20],
+      ['estimate', ESTIMATE, 20],
+    ]);
+    expect(await budget()).toEqual({ used: 2 * (ESTIMATE + 20), reserved: 0 });
+    expect(warnings.filter((w) => w.includes('returned no usage'))).toHaveLength(1);
+  });
+
+  it('an honest 0 output count stands: usageSource usage, 0 output, nothing estimated', async () => {
+    server.use(on('converse', () => converseReply({ inputTokens: 30, outputTokens: 0 }, '')));
+    const { client, records, budget } = setup();
+    await client.send(new ConverseCommand(say('hi', HAIKU)));
+    expect(records[0]).toMatchObject({ usageSource: 'usage', inputTokens: 30, outputTokens: 0 });
+    expect(await budget()).toEqual({ used: 30, reserved: 0 });
+  });
+});
