@@ -62,12 +62,8 @@ async function meteredCall(deps: FetchMeteringDeps, spill: FetchSpill, base: Fet
   // The request goes out now, unless the caller's signal already fired (then nothing is sent or billed).
   if (signal?.aborted !== true) call.attempt = 'in-flight';
   try {
-    response = await deps.sending.run(() => (call.fallback?.reason === 'quota' ? sendToQuotaFallback(call, spill, base, route, out, body) : spill.send(call, route, out, body, base)), {
-      call,
-      input: out.input,
-      ...(out.init === undefined ? {} : { init: out.init }),
-      body,
-    });
+    const send = () => (call.fallback?.reason === 'quota' ? sendToQuotaFallback(call, spill, base, route, out, body) : spill.send(call, route, out, body, base));
+    response = await deps.sending.run(send, { call, input: out.input, ...(out.init === undefined ? {} : { init: out.init }), body });
     // An error answer was not billed. A 200 was: the request stays in flight until its body has come, so an abort while
     // reading it is charged an estimate, as in the SDK path (where the body is read within the attempt).
     if (!response.ok) call.attempt = 'answered';
@@ -93,6 +89,18 @@ async function sendToQuotaFallback(call: Call, spill: FetchSpill, base: FetchFun
   const moved = request === undefined ? undefined : outgoingOf(request, sendOptions(out));
   if (moved === undefined) throw new Error(`could not re-address the request to the quota fallback ${call.modelId}`);
   return spill.send(call, { ...route, modelId: call.modelId, url: moved.url }, moved, body, base);
+}
+
+/** The init and body of a request as far as they are known without reading anything (a `Request`'s body is not). */
+function sentNow(out: Outgoing): { init?: RequestInit; body?: RequestBody } {
+  const init = out.init;
+  if (init === undefined) return out.request === undefined ? { body: undefined } : {};
+  const body = init.body;
+  if (body === undefined) return out.request === undefined ? { init, body: undefined } : { init };
+  if (body === null || typeof body === 'string') return { init, body: body ?? undefined };
+  if (body instanceof ArrayBuffer) return { init, body: new Uint8Array(body) };
+  if (ArrayBuffer.isView(body)) return { init, body: new Uint8Array(body.buffer, body.byteOffset, body.byteLength) };
+  return { init };
 }
 
 /**
@@ -122,9 +130,7 @@ function meteredFetch(deps: FetchMeteringDeps, base: () => FetchFunction, endpoi
     const sending = deps.sending.current;
     // Sent by this instance's own metered fetch (`wrapFetch(finops.fetch)`, or `finops.fetch` over a global
     // `wrapFetch`), as it was handed on: that one meters it; metering it again would record and charge it twice.
-    // Nothing known of the call being sent (the SDK path's): every request below is taken for its own.
-    if (sending !== undefined && (sending.call === undefined || (input === sending.input && init === sending.init && (init !== undefined || typeof input === 'object'))))
-      return base()(input, init);
+    if (sending?.call !== undefined && input === sending.input && init === sending.init && (init !== undefined || typeof input === 'object')) return base()(input, init);
     let out: Outgoing | undefined;
     let route: BedrockRoute | undefined;
     try {
@@ -137,7 +143,10 @@ function meteredFetch(deps: FetchMeteringDeps, base: () => FetchFunction, endpoi
     // Everything that is not a Bedrock Runtime call goes to the base fetch as it came (one-shot headers as read).
     if (route === undefined || out === undefined) return base()(input, out?.init ?? init);
     // Inside one of this instance's calls: its own request passed on, another call metered.
-    if (sending !== undefined) return sendInside(deps, spill, base(), route, out, sending);
+    if (sending?.call !== undefined) return sendInside(deps, spill, base(), route, out, sending);
+    // Below an SDK call (which marks nothing but that it sends): this is its request. It is passed on marked as what it
+    // is, so a Bedrock call the base fetch makes for something else is told apart from it.
+    if (sending !== undefined) return deps.sending.run(() => base()(out.input, out.init), { call: { info: route.info, requestedModelId: route.modelId, modelId: route.modelId }, input: out.input, ...sentNow(out) });
     return meteredCall(deps, spill, base(), route, out);
   };
 }

@@ -13,7 +13,8 @@ export interface SendingCall {
 
 /**
  * What is being sent, for the metered fetches below to tell that request (passed on) from another
- * Bedrock call (metered). Without `call` nothing is known of it, and every request below is passed on.
+ * Bedrock call (metered). Without `call` (an SDK call) nothing is known of it: the first Bedrock
+ * request below is taken for its own and passed on marked with what it is.
  */
 export interface Sending {
   readonly call?: SendingCall;

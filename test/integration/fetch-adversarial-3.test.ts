@@ -1,4 +1,6 @@
 import { createServer, type Server } from 'node:http';
+import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
+import { FetchHttpHandler } from '@smithy/fetch-http-handler';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { bedrockFinOps, BudgetExceededError, type BedrockFinOps, type BedrockFinOpsOptions, type UsageRecord } from '../../src/index.js';
@@ -284,6 +286,29 @@ describe('fetch adversarial (3): a Bedrock call made by the base fetch while it 
     // Recorded: the outer call, failed with the refusal, charged nothing. Released: its reservation.
     expect(records.map((r) => [r.requestedModelId, r.outcome, r.error])).toEqual([[NOVA, 'error', 'BudgetExceededError']]);
     expect(await usedTokens(finops)).toBe(0);
+    await expectNothingReserved(finops);
+  });
+
+  it('meters a call to another model made by the base fetch under an SDK client on a fetch handler, with the global fetch metered', async () => {
+    const { finops, records } = setup();
+    const network = fakeFetch((input) => (String(input instanceof Request ? input.url : input).includes(encodeURIComponent(HAIKU)) ? haikuReply() : converseReply()));
+    const checking = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+      const url = input instanceof Request ? input.url : String(input);
+      if (url.includes(encodeURIComponent(NOVA))) await (await finops.fetch(bedrockUrl(HAIKU, 'converse'), post(converseRequest('is this safe?')))).text();
+      return network.fetch(input, init);
+    };
+    globalThis.fetch = finops.wrapFetch(checking);
+    const client = new BedrockRuntimeClient({ region: 'us-east-1', credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'secret' }, requestHandler: new FetchHttpHandler(), maxAttempts: 1 });
+    client.middlewareStack.use(finops);
+    const output = await client.send(new ConverseCommand({ modelId: NOVA, messages: [{ role: 'user', content: [{ text: 'hello' }] }] }));
+    expect(output.usage?.inputTokens).toBe(700);
+    expect(network.calls).toHaveLength(2);
+    // Recorded: the inner Haiku call (30 + 2) and the SDK's Nova call (700 + 50), each once. Charged: 782.
+    expect(records.map((r) => [r.requestedModelId, r.inputTokens, r.outputTokens])).toEqual([
+      [HAIKU, 30, 2],
+      [NOVA, 700, 50],
+    ]);
+    expect(await usedTokens(finops)).toBe(782);
     await expectNothingReserved(finops);
   });
 
