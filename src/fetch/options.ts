@@ -18,7 +18,8 @@ export interface FetchMeteringOptions {
    * whose requests are metered although they are not SigV4-signed for Bedrock (API-key or
    * unsigned requests). Requests to `bedrock-runtime.*.amazonaws.com` and requests SigV4-signed
    * for the `bedrock` service are recognised without it. A request is metered when its path is
-   * the endpoint's path followed by `/model/{modelId}/{action}`.
+   * the endpoint's path followed by `/model/{modelId}/{action}` (empty segments, a trailing
+   * slash, percent-encoding and letter case aside, as on AWS hosts).
    * @defaultValue `[]`
    */
   readonly endpoints?: readonly (string | URL)[];
