@@ -238,9 +238,10 @@ export function bedrockFinOps(options?: BedrockFinOpsOptions): BedrockFinOps {
       closed ??= (async () => {
         // Streams still being drained settle now with what they have (an estimate if their usage has not come).
         drains.stopAll();
+        // Calls waiting for quota room are refused (their budget reservations go back), then the quota store closes.
+        await quotas.close();
         await budgets.drain();
         await budgets.store.close?.();
-        await quotas.store.close?.();
         await ledger?.close();
       })();
       return closed;

@@ -84,9 +84,18 @@ export class Admission {
     return ticket?.reservation?.estimate.inputTokens ?? ticket?.quota?.inputEstimate;
   }
 
+  /** Settles the call's budget reservation and its quota holds, each on its own: one failing never keeps the other held. */
   settle(ticket: Ticket, settlement: Settlement): void {
-    if (ticket?.reservation !== undefined) this.budgets?.settle(ticket.reservation, settlement);
-    // Quotas also see calls they never held: a provisioned call that spilled to on-demand is charged there.
-    this.quotas?.settle(ticket?.quota, settlement);
+    try {
+      if (ticket?.reservation !== undefined) this.budgets?.settle(ticket.reservation, settlement);
+    } catch (error) {
+      this.reporter.error('settle-budget', 'budget settlement failed (the call is unaffected)', error);
+    }
+    try {
+      // Quotas also see calls they never held: a provisioned call that spilled to on-demand is charged there.
+      this.quotas?.settle(ticket?.quota, settlement);
+    } catch (error) {
+      this.reporter.error('settle-quota', 'quota settlement failed (the call is unaffected)', error);
+    }
   }
 }
