@@ -50,10 +50,10 @@ export class CounterReader {
     try {
       reply = await this.run(READ, keys, args);
     } catch (error) {
-      this.health.failed('read', (performance.now() - t0) / 1000, error);
+      this.health.failed('read', (performance.now() - t0) / 1000, error, keys[0] ?? '');
       throw error;
     }
-    this.health.answered('read', (performance.now() - t0) / 1000);
+    this.health.answered('read', (performance.now() - t0) / 1000, keys[0] ?? '');
     return parseReadReply(reply, refs.length).map((r, i) => merge(r, this.leaseOf((refs[i] as CounterRef).key)));
   }
 

@@ -1,5 +1,5 @@
-import { diag } from '@opentelemetry/api';
 import type { BudgetStoreObserver } from '../store.js';
+import { Reachability } from './reachability.js';
 
 /** Event counts the store exports (`bedrock_finops.budget.store.events`). */
 export type StoreEvent =
@@ -15,7 +15,8 @@ export type StoreEvent =
   | 'dropped';
 
 /**
- * Whether Redis is reachable, as the store's own round trips show it: unavailable after a script
+ * Whether Redis is reachable, as the store's own round trips show it, per part of Redis (one
+ * server, or the Cluster slot of a budget's keys: see `Reachability`): unavailable after a script
  * fails or stays unanswered past `storeTimeoutMs` of Redis time, available again at the next
  * answer. Counts events and tells observers about every round trip.
  */
@@ -32,11 +33,21 @@ export class StoreHealth {
     commits_acknowledged: 0,
     dropped: 0,
   };
-  private down = false;
+  private readonly reach: Reachability;
   private readonly observers = new Set<BudgetStoreObserver>();
 
+  constructor(client: unknown) {
+    this.reach = new Reachability(client, 'budget', 'calls go on within the slices this process holds, then onStoreError applies');
+  }
+
+  /** Whether some part of Redis is unreachable now. */
   get unavailable(): boolean {
-    return this.down;
+    return this.reach.anyDown;
+  }
+
+  /** Whether the part of Redis holding `key` is unreachable now. */
+  unavailableFor(key: string): boolean {
+    return this.reach.isDown(key);
   }
 
   count(event: StoreEvent, n = 1): void {
@@ -58,26 +69,22 @@ export class StoreHealth {
     }
   }
 
-  answered(operation: string, seconds: number): void {
+  /** A script on `key` was answered. */
+  answered(operation: string, seconds: number, key: string): void {
     this.tell(seconds, operation, true);
-    if (this.down) diag.info('bedrock-finops: the Redis budget store is reachable again');
-    this.down = false;
+    this.reach.up(key);
   }
 
-  failed(operation: string, seconds: number, error: unknown): void {
+  /** A script on `key` failed. */
+  failed(operation: string, seconds: number, error: unknown, key: string): void {
     this.events.errors++;
     this.tell(seconds, operation, false);
-    this.goDown(error instanceof Error ? `${error.name}: ${error.message}` : 'a script failed');
+    this.reach.goDown(key, error instanceof Error ? `${error.name}: ${error.message}` : 'a script failed');
   }
 
-  /** A script has waited `storeTimeoutMs` of Redis time without an answer (it is still pending). */
-  timedOut(timeoutMs: number): void {
+  /** A script on `key` has waited `storeTimeoutMs` of Redis time without an answer (it is still pending). */
+  timedOut(timeoutMs: number, key: string): void {
     this.events.timeouts++;
-    this.goDown(`no answer within ${timeoutMs} ms`);
-  }
-
-  private goDown(why: string): void {
-    if (!this.down) diag.warn(`bedrock-finops: the Redis budget store is unreachable (${why}); calls go on within the slices this process holds, then onStoreError applies`);
-    this.down = true;
+    this.reach.goDown(key, `no answer within ${timeoutMs} ms`);
   }
 }

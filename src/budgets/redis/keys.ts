@@ -17,6 +17,14 @@ export function budgetTag(budget: string): string {
   return tag.length === 0 ? '_' : tag;
 }
 
+/** What Redis Cluster hashes of a key to find its slot: the first `{…}` with something inside, else the whole key. */
+export function hashedPart(key: string): string {
+  const open = key.indexOf('{');
+  if (open < 0) return key;
+  const close = key.indexOf('}', open + 1);
+  return close <= open + 1 ? key : key.slice(open + 1, close);
+}
+
 /**
  * Why `prefix` cannot prefix the stores' keys, or `undefined` when it can. A brace in the prefix
  * changes which part of a key Redis Cluster hashes (the first `{…}` with something inside): `{}`

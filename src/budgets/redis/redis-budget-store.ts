@@ -51,7 +51,7 @@ export class RedisBudgetStore implements BudgetStore {
   private readonly settings: RedisStoreSettings;
   private readonly run: ScriptRunner;
   private readonly keys: KeySpace;
-  private readonly health = new StoreHealth();
+  private readonly health: StoreHealth;
   private readonly book = new ReservationBook();
   private readonly leases = new Map<string, Lease>();
   private readonly pump: SlicePump;
@@ -71,6 +71,7 @@ export class RedisBudgetStore implements BudgetStore {
       throw new ConfigurationError('RedisBudgetStore.client', error instanceof Error ? error.message : 'is not a Redis client');
     }
     this.settings = resolveRedisStoreOptions(options);
+    this.health = new StoreHealth(options.client);
     this.keys = new KeySpace(this.settings.prefix);
     this.pump = new SlicePump(this.run, this.settings, this.health);
     this.admission = new SliceAdmission(this.book, this.pump, this.health, this.settings, () => this.closed);

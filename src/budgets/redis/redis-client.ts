@@ -59,6 +59,18 @@ export function clientKeyPrefix(client: unknown): string | undefined {
   return prefix instanceof Uint8Array ? Buffer.from(prefix).toString('latin1') : undefined;
 }
 
+/**
+ * Whether the client talks to one Redis server (an ioredis `Redis`, a node-redis client): then
+ * one answer or failure speaks for every key. A Cluster client, or any other shape, may reach
+ * each slot through a different node.
+ */
+export function isSingleNode(client: unknown): boolean {
+  const c = client as { isCluster?: unknown; evalSha?: unknown; duplicate?: unknown; getSlotMaster?: unknown } | null;
+  if (c === null || typeof c !== 'object') return false;
+  if (c.isCluster === false) return true;
+  return typeof c.evalSha === 'function' && typeof c.duplicate === 'function' && typeof c.getSlotMaster !== 'function' && !('masters' in c);
+}
+
 /** Wraps either client in one way to run scripts; throws a `TypeError` for anything else. */
 export function scriptRunner(client: unknown): ScriptRunner {
   const c = client as Partial<IoRedisLike> & Partial<NodeRedisLike>;

@@ -91,9 +91,11 @@ export class SliceAdmission {
         const flags = (): Flag[] => [...exceeded].map(([index, field]) => ({ index, field }));
         if (lacking.length === 0) return this.place(request, leases, flags());
         if (round >= MAX_ROUNDS) return this.refuse(request, leases, lacking[0] as number, flags());
-        if (this.health.unavailable) {
-          // Known down: do not make the call wait; keep one script per counter probing.
-          for (const i of lacking) void this.pump.send(leases[i] as Lease, 'flush');
+        // Known down where the call needs room (that Redis server, or the Cluster node of that
+        // budget's slot): do not make the call wait; keep one script per counter probing.
+        const down = lacking.filter((i) => this.health.unavailableFor((leases[i] as Lease).keys.counter));
+        if (down.length > 0) {
+          for (const i of down) void this.pump.send(leases[i] as Lease, 'flush');
           throw this.unavailable('Redis is unreachable and no slice of this process has room for the call');
         }
         const waits = lacking.map((i) => this.pump.acquire(leases[i] as Lease, amountsOf(request, i)));

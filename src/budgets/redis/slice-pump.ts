@@ -93,7 +93,7 @@ export class SlicePump {
     // their own waiting (a busy event loop is not a slow Redis).
     const cancelDeadline = redisDeadline(this.settings.storeTimeoutMs, () => {
       if (answered) return;
-      this.health.timedOut(this.settings.storeTimeoutMs);
+      this.health.timedOut(this.settings.storeTimeoutMs, lease.keys.counter);
       this.overdue.add(lease);
       this.release(lease, 'timeout');
     });
@@ -102,7 +102,7 @@ export class SlicePump {
       .then((reply): ScriptOutcome => {
         const { status, counter } = parseLeaseReply(reply);
         const now = performance.now();
-        this.health.answered(op.kind, (now - t0) / 1000);
+        this.health.answered(op.kind, (now - t0) / 1000, lease.keys.counter);
         lease.settle(op, counter, status === 'refused', now, this.settings.sliceTtlMs);
         this.health.count('commits_acknowledged', op.commits);
         const had = Object.values(heldBefore).some((n) => n > 0);
@@ -115,7 +115,7 @@ export class SlicePump {
       // A failed script, or a reply that is not the script's (parsed before anything changes).
       .catch((error: unknown): ScriptOutcome => {
         lease.failed();
-        this.health.failed(op.kind, (performance.now() - t0) / 1000, error);
+        this.health.failed(op.kind, (performance.now() - t0) / 1000, error, lease.keys.counter);
         return 'failed';
       });
     const done = p.then((outcome) => {

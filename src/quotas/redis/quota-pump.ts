@@ -1,5 +1,5 @@
-import { diag } from '@opentelemetry/api';
 import { redisDeadline } from '../../budgets/redis/deadline.js';
+import { Reachability } from '../../budgets/redis/reachability.js';
 import type { ScriptRunner } from '../../budgets/redis/redis-client.js';
 import type { QuotaAmount } from '../amount.js';
 import type { RedisQuotaSettings } from './options.js';
@@ -9,23 +9,27 @@ import { parseSliceReply, type QuotaSlice, type SliceOpKind } from './slice.js';
 /**
  * Sends the quota scripts, at most one per slice at a time: calls that lack room in the same
  * turn of the event loop share one script. Keeps the store's event counts and whether Redis
- * answers, and gives a call waiting on a script past `storeTimeoutMs` its answer at once.
+ * answers (per part of Redis: a Cluster node's quotas apart from the others'), and gives a call waiting on a script past `storeTimeoutMs` its answer at once.
  */
 export class QuotaPump {
   readonly events: Record<string, number> = { round_trips: 0, slices_leased: 0, refused: 0, errors: 0, timeouts: 0 };
-  private down = false;
+  private readonly reach: Reachability;
 
   constructor(
+    client: unknown,
     private readonly run: ScriptRunner,
     private readonly settings: RedisQuotaSettings,
     /** What this process has in use on the slice's team now (held plus charged in its window). */
     private readonly useOf: (slice: QuotaSlice) => QuotaAmount,
     /** A slice's room grew (calls waiting for room look again). */
     private readonly grew: (quota: string) => void,
-  ) {}
+  ) {
+    this.reach = new Reachability(client, 'quota', 'calls go on within the slices held, then without a quota check');
+  }
 
+  /** Whether some part of Redis is unreachable now. */
   get unavailable(): boolean {
-    return this.down;
+    return this.reach.anyDown;
   }
 
   /** Calls that lack room in the same turn of the event loop share one script. */
@@ -46,11 +50,12 @@ export class QuotaPump {
     const args = slice.scriptArgs(kind, this.useOf(slice), waiters.map((w) => w.lacking), this.settings);
     const sentAt = performance.now();
     const had = slice.grant;
+    const key = slice.keys[0] ?? '';
     let answered = false;
     const cancel = redisDeadline(this.settings.storeTimeoutMs, () => {
       if (answered) return;
       this.count('timeouts');
-      this.goDown('no answer within storeTimeoutMs');
+      this.reach.goDown(key, 'no answer within storeTimeoutMs');
       slice.overdue = true;
       for (const w of [...waiters, ...slice.waiters.splice(0)]) w.reject(this.noAnswer());
     });
@@ -58,8 +63,7 @@ export class QuotaPump {
       const reply = parseSliceReply(await this.run(QUOTA_LEASE, [...slice.keys], args));
       answered = true;
       this.count('round_trips');
-      if (this.down) diag.info('bedrock-finops: the Redis quota store is reachable again');
-      this.down = false;
+      this.reach.up(key);
       slice.settle(reply, sentAt, this.settings.sliceTtlMs);
       if (reply.refused) this.count('refused');
       if (had.tokens === 0 && reply.grant.tokens > 0) this.count('slices_leased');
@@ -69,7 +73,7 @@ export class QuotaPump {
     } catch (error) {
       answered = true;
       this.count('errors');
-      this.goDown(error instanceof Error ? `${error.name}: ${error.message}` : 'a script failed');
+      this.reach.goDown(key, error instanceof Error ? `${error.name}: ${error.message}` : 'a script failed');
       for (const w of waiters) w.reject(error);
       return false;
     } finally {
@@ -87,10 +91,5 @@ export class QuotaPump {
 
   private count(event: string): void {
     this.events[event] = (this.events[event] ?? 0) + 1;
-  }
-
-  private goDown(why: string): void {
-    if (!this.down) diag.warn(`bedrock-finops: the Redis quota store is unreachable (${why}); calls go on within the slices held, then without a quota check`);
-    this.down = true;
   }
 }

@@ -47,7 +47,7 @@ export class RedisQuotaStore implements QuotaStore {
       throw new ConfigurationError('RedisQuotaStore.client', error instanceof Error ? error.message : 'is not a Redis client');
     }
     this.settings = resolveRedisQuotaOptions(options);
-    this.pump = new QuotaPump(this.run, this.settings, (slice) => this.useOf(slice, Date.now()), (quota) => { this.changed(quota); });
+    this.pump = new QuotaPump(options.client, this.run, this.settings, (slice) => this.useOf(slice, Date.now()), (quota) => { this.changed(quota); });
     this.timer = setInterval(() => { this.renewAll(); }, this.settings.renewIntervalMs);
     this.timer.unref();
   }
@@ -178,8 +178,8 @@ export class RedisQuotaStore implements QuotaStore {
           await Promise.all(open.map(async (s) => {
             while (s.busy && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
             if (s.busy) return;
-            await this.pump.send(s, 'final');
-            if (!this.pump.unavailable) this.slices.delete(`${s.quota}\u0001${s.team}`);
+            // Given back once Redis answered its own final script (another node's trouble is not its own).
+            if (await this.pump.send(s, 'final')) this.slices.delete(`${s.quota}\u0001${s.team}`);
           }));
         }
       };
