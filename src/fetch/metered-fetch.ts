@@ -55,8 +55,8 @@ async function meteredCall(deps: FetchMeteringDeps, spill: FetchSpill, base: Fet
   const signal = signalOf(out);
   // The only place a call may be stopped: before anything is sent, by a policy, budget or quota decision.
   const ticket = await meter.admission.admit(call, input, { redirectable: spill.canReaddress(out, body), signal });
-  const endCall: EndCall = (outcome, observed, error, outputSeen = 0) => {
-    meter.settle(call, ticket, outcome, observed, error, { input, outputSeen });
+  const endCall: EndCall = (outcome, observed, error, outputSeen = 0, output?: unknown) => {
+    meter.settle(call, ticket, outcome, observed, error, { input, outputSeen, output });
   };
   let response: Response;
   // The request goes out now, unless the caller's signal already fired (then nothing is sent or billed).

@@ -2,6 +2,7 @@ import type { Call } from '../call.js';
 import { failure, trackerFor, type EndCall, type UsageObserver } from '../pipeline/observe.js';
 import { usageFromHeaders } from '../usage/headers.js';
 import { parseJsonObject } from '../usage/json.js';
+import { MAX_PLAUSIBLE_TOKENS } from '../usage/token-usage.js';
 import { EventFrameReader } from './event-frames.js';
 import { observeBody } from './observed-body.js';
 import { responseError } from './response-error.js';
@@ -40,7 +41,8 @@ async function observeWhole(call: Call, response: Response, observer: UsageObser
   const serviceTier = response.headers.get(SERVICE_TIER_HEADER) ?? undefined;
   const fromHeaders = usageFromHeaders(headers);
   // The headers do not split cache writes by TTL: only a response that wrote to the cache is read for that.
-  if (fromHeaders !== undefined && (fromHeaders.cacheWriteInputTokens ?? 0) === 0) {
+  // An output count nobody can believe is read too: without a cap, what the body returned is the estimate charged.
+  if (fromHeaders !== undefined && (fromHeaders.cacheWriteInputTokens ?? 0) === 0 && (fromHeaders.outputTokens ?? 0) <= MAX_PLAUSIBLE_TOKENS) {
     observer.observe(call, { output: { serviceTier, $metadata }, response: { headers } }, endCall);
     return response;
   }
@@ -59,7 +61,7 @@ async function observeWhole(call: Call, response: Response, observer: UsageObser
     observer.observe(call, { output: { body: bytes, serviceTier, $metadata }, response: { headers } }, endCall);
   } else {
     const json = parseJsonObject(bytes);
-    observer.observe(call, { output: { usage: json?.usage, serviceTier: json?.serviceTier ?? serviceTier, performanceConfig: json?.performanceConfig, trace: json?.trace, $metadata } }, endCall);
+    observer.observe(call, { output: { output: json?.output, usage: json?.usage, serviceTier: json?.serviceTier ?? serviceTier, performanceConfig: json?.performanceConfig, trace: json?.trace, $metadata } }, endCall);
   }
   return hasBody ? withBody(response, bytes) : response;
 }
