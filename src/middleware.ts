@@ -43,7 +43,7 @@ export interface MiddlewareDeps {
   readonly router: FallbackRouter;
   readonly propagateToBedrock: boolean;
   /** Marks the call's sending, so the instance's metered fetch under a fetch-based request handler does not meter it again. */
-  readonly sending?: { readonly active: boolean; run<T>(send: () => T): T };
+  readonly sending?: { readonly active: boolean; run<T>(send: () => T, sending?: { readonly call: Call }): T };
 }
 
 /** The last endpoint read, and its parts: the SDK's endpoint cache hands every call the same URL. */
@@ -124,7 +124,7 @@ class CallPath<Input extends object, Output extends MetadataBearer> {
       const toSend = propagateToBedrock ? withRequestMetadata(args, info.delivery, call.attribution, meter.reporter) : args;
       // Promise.resolve: a native promise as is (no extra hop); a plain value from a user's middleware wrapped.
       const sending = this.deps.sending;
-      sent = Promise.resolve(sending?.active === true ? sending.run(() => router.send(call, toSend, next)) : router.send(call, toSend, next));
+      sent = Promise.resolve(sending?.active === true ? sending.run(() => router.send(call, toSend, next), { call }) : router.send(call, toSend, next));
     } catch (error) {
       // The thrown value as is: the caller sees what it would have seen without the plugin.
       // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the user's own thrown value, passed on unchanged

@@ -312,6 +312,32 @@ describe('fetch adversarial (3): a Bedrock call made by the base fetch while it 
     await expectNothingReserved(finops);
   });
 
+  it('meters a Bedrock call a custom SDK middleware makes through the metered global fetch before the SDK’s own request goes out (the SDK call now says what it sends)', async () => {
+    const { finops, records } = setup();
+    const network = fakeFetch((input) => (String(input instanceof Request ? input.url : input).includes(encodeURIComponent(HAIKU)) ? haikuReply() : converseReply()));
+    globalThis.fetch = finops.wrapFetch(network.fetch);
+    const client = new BedrockRuntimeClient({ region: 'us-east-1', credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'secret' }, requestHandler: new FetchHttpHandler(), maxAttempts: 1 });
+    client.middlewareStack.use(finops);
+    // A moderation step of the app's own, at the build step (below the plugin), calling another model through fetch.
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        await (await globalThis.fetch(bedrockUrl(HAIKU, 'converse'), post(converseRequest('is this safe?'), { authorization: 'Bearer key' }))).text();
+        return next(args);
+      },
+      { step: 'build', name: 'moderation' },
+    );
+    await client.send(new ConverseCommand({ modelId: NOVA, messages: [{ role: 'user', content: [{ text: 'hello' }] }] }));
+    expect(network.calls).toHaveLength(2);
+    // Before: the Haiku call was taken for the SDK call's own request and passed on unmetered (recorded: Nova only, 750).
+    // Recorded: the moderation call (30 + 2) and the SDK's Nova call (700 + 50), each once. Charged: 782.
+    expect(records.map((r) => [r.requestedModelId, r.inputTokens, r.outputTokens])).toEqual([
+      [HAIKU, 30, 2],
+      [NOVA, 700, 50],
+    ]);
+    expect(await usedTokens(finops)).toBe(782);
+    await expectNothingReserved(finops);
+  });
+
   // Guards the fix: the call being sent is still metered once when something between two metered fetches of the
   // instance rebuilds its request (a tracing wrapper adding a header): same operation, model and body.
   it('meters the call being sent once when a wrapper between two metered fetches rebuilds its request', async () => {
