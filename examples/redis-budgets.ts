@@ -42,7 +42,7 @@ const run = `example-${Date.now()}`; // a fresh budget namespace per run
 function host(name: string): { finops: BedrockFinOps; client: BedrockRuntimeClient } {
   const finops = bedrockFinOps({
     attribution: { host: name },
-    budgetStore: new RedisBudgetStore({ client: redis, keyPrefix: `${run}:{budgets}:` }),
+    budgetStore: new RedisBudgetStore({ client: redis, keyPrefix: `${run}:budgets:` }),
     budgets: [{ name: 'search-hourly', match: { team: 'search' }, limit: { tokens: 2_000 }, window: 'hour', alertAt: [0.5, 0.9] }],
     onBudgetEvent: (e) => console.log(`  [${name}] budget ${e.type}: ${e.budget} ${e.used}/${e.limit}${e.threshold === undefined ? '' : ` (crossed ${e.threshold * 100}%)`}`),
   });

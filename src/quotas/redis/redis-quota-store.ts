@@ -82,7 +82,7 @@ export class RedisQuotaStore implements QuotaStore {
     const book = this.book(r.quota.name);
     book.sweep(r.now);
     const inUse = book.total.use(r.now, r.quota.windowMs);
-    const { name, entry } = book.team(r.team, r.weight);
+    const { name, entry } = book.team(r.team, r.weight, r.now, r.quota.windowMs);
     entry.askedAt = r.now;
     if (book.isHeld(r.id)) return { held: true, retryAt: undefined, inUse };
     const slice = this.slice(r.quota, name, r.weight);
