@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isConfigurationError } from '../../src/index.js';
 import type { ReservationEntry, Units } from '../../src/budgets/index.js';
 import { RedisBudgetStore, type RedisBudgetStoreOptions } from '../../src/budgets/redis/index.js';
+import { budgetTag } from '../../src/budgets/redis/keys.js';
 import { LEASE, SCRIPTS } from '../../src/budgets/redis/scripts.js';
 import { waitFor } from '../helpers/processes.js';
 import { startRedis, type RedisServer } from '../helpers/redis-server.js';
@@ -82,7 +83,9 @@ describe('Redis budget store behaviour', () => {
     await store.reserve({ id: `l${++seq}`, entries: [entry('alpha', 1_000, 10, now), entry('be{ta}', 1_000, 10, now)], now, leaseMs: 60_000 });
     await store.close();
     const keys = (await redis.keys('layout:*')).sort();
-    expect(new Set(keys.map((k) => /^layout:\{([^}]+)\}:/.exec(k)?.[1]))).toEqual(new Set(['alpha', 'be_ta_']));
+    expect(new Set(keys.map((k) => /^layout:\{([^}]+)\}:/.exec(k)?.[1]))).toEqual(new Set(['alpha', budgetTag('be{ta}')]));
+    // A name with braces: the braces replaced, and a digest of the name so that no other name shares its slot and state.
+    expect(budgetTag('be{ta}')).toMatch(/^be_ta_~[0-9a-f]{16}$/);
     for (const k of keys) expect(await redis.pttl(k)).toBe(-1);
   });
 

@@ -26,7 +26,7 @@ function thrown(make: () => unknown): unknown {
   return undefined;
 }
 
-const BUDGETS = ['search', 'chat', 'a{b}c', '{', '}{', '', 'x y', 'ünïcode', 'a:b'];
+const BUDGETS = ['search', 'chat', 'a{b}c', 'a_b_c', 'a{b_c', '{', '_', '}{', '{}', '__', 'x y', 'ünïcode', 'a:b'];
 
 describe('Redis key layout (one slot per budget and per quota)', () => {
   for (const prefix of ['bedrock-finops:', '', 'prod:eu:', 'ünï:']) {
@@ -39,10 +39,15 @@ describe('Redis key layout (one slot per budget and per quota)', () => {
         expect(new Set(all.map(hashed)), budget).toEqual(new Set([budgetTag(budget)]));
         tags.set(budgetTag(budget), budget);
       }
-      // Names that differ only by braces share a tag (a slot); every other name has its own.
-      expect(tags.size).toBe(new Set(BUDGETS.map((b) => b.replace(/[{}]/g, '_') || '_')).size);
+      // Every name has its own tag (before: names that differed only by braces shared one, and two such quotas one Redis state).
+      expect(tags.size).toBe(BUDGETS.length);
     });
   }
+
+  it('keeps the tag of a name without braces as it always was (existing keys stay where they are)', () => {
+    for (const name of ['search', 'chat-hourly', 'x y', 'ünïcode', 'a:b', '_']) expect(budgetTag(name)).toBe(name);
+    expect(new KeySpace('bedrock-finops:').of('search', 'c1').counter).toBe('bedrock-finops:{search}:c:c1');
+  });
 
   it("refuses a keyPrefix holding '{' or '}' in both stores: a ConfigurationError naming keyPrefix that says why (before: '{app}:' put every budget in one slot, 'a{}b:' split one budget's keys over slots)", () => {
     for (const keyPrefix of ['{app}:', 'a{}b:', 'app{', 'app}:', '{']) {

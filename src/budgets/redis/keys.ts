@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 /** The Redis keys of one budget counter. */
 export interface CounterKeys {
   /** The counter hash (usage, leased room, slices). */
@@ -9,12 +11,15 @@ export interface CounterKeys {
 }
 
 /**
- * The hash tag of a budget: its name without braces. Every key of one budget shares it, so one
- * budget's keys live in one Redis Cluster slot and different budgets spread over the cluster.
+ * The hash tag of a budget or quota: its name, where it has no braces (the keys every release
+ * has used); a name with braces has them replaced and a digest of the whole name added, so
+ * `x{y` and `x_y` (once one tag: two quotas shared one Redis state) stay apart. Every key of one
+ * budget shares its tag, so one budget's keys live in one Redis Cluster slot and different
+ * budgets spread over the cluster.
  */
 export function budgetTag(budget: string): string {
-  const tag = budget.replace(/[{}]/g, '_');
-  return tag.length === 0 ? '_' : tag;
+  if (!/[{}]/.test(budget)) return budget.length === 0 ? '_' : budget;
+  return `${budget.replace(/[{}]/g, '_')}~${createHash('sha256').update(budget).digest('hex').slice(0, 16)}`;
 }
 
 /** What Redis Cluster hashes of a key to find its slot: the first `{…}` with something inside, else the whole key. */
