@@ -157,7 +157,7 @@ export function bedrockFinOps(options?: BedrockFinOpsOptions): BedrockFinOps {
     onStart: (m) => {
       registerRoutingMetrics(m, routing, utilization, o.provisioned);
       if (budgets.active) registerBudgetMetrics(m, budgets);
-      if (quotas.active) registerQuotaMetrics(m, quotas);
+      if (quotas.active) registerQuotaMetrics(m, quotas, o.maxValuesPerKey);
     },
   });
   if (provider !== undefined) recorder.start();

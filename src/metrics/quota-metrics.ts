@@ -12,6 +12,7 @@ import {
   FINOPS_QUOTA_THROTTLES,
   FINOPS_QUOTA_WAIT_TIME,
   FINOPS_QUOTA_WAITS,
+  OTHER_VALUE,
   UNIT_CALL,
   UNIT_EVENT,
   UNIT_SECONDS,
@@ -22,7 +23,7 @@ import {
  * believed limit per quota and unit (`tokens`, `requests`; in use also per share key), waits by
  * outcome and time waited, refusals by reason, throttles avoided and seen.
  */
-export function registerQuotaMetrics(meter: Meter, quotas: Quotas): void {
+export function registerQuotaMetrics(meter: Meter, quotas: Quotas, maxValuesPerKey: number): void {
   const inUse = meter.createObservableGauge(FINOPS_QUOTA_IN_USE, { description: 'Quota in use: charged in the window plus held by calls in flight (quota tokens, or requests).' });
   const limit = meter.createObservableGauge(FINOPS_QUOTA_LIMIT, { description: 'The limit the quota governor paces against (below the configured one for a while after Bedrock throttled).' });
   const waits = meter.createObservableCounter(FINOPS_QUOTA_WAITS, { description: 'Calls that waited for quota room, by how the wait ended (admitted, timed_out).', unit: UNIT_CALL });
@@ -30,6 +31,16 @@ export function registerQuotaMetrics(meter: Meter, quotas: Quotas): void {
   const refusals = meter.createObservableCounter(FINOPS_QUOTA_REFUSALS, { description: 'Calls a quota refused before sending, by reason (limit, wait-timeout, too-large).', unit: UNIT_CALL });
   const throttles = meter.createObservableCounter(FINOPS_QUOTA_THROTTLES, { description: 'Throttles avoided by the governor (a call waited, was refused or went to its fallback) and seen (Bedrock answered 429 anyway).', unit: UNIT_EVENT });
   const c = quotas.counters;
+  // Share keys are attribution values: per quota, the first `maxValuesPerKey` seen reach metrics by name, later ones sum into `_OTHER`.
+  const named = new Map<string, Set<string>>();
+  const keyOf = (quota: string, team: string): string => {
+    let seen = named.get(quota);
+    if (seen === undefined) named.set(quota, (seen = new Set()));
+    if (seen.has(team)) return team;
+    if (seen.size >= maxValuesPerKey) return OTHER_VALUE;
+    seen.add(team);
+    return team;
+  };
   meter.addBatchObservableCallback(
     (result) => {
       for (const s of quotas.status()) {
@@ -40,7 +51,13 @@ export function registerQuotaMetrics(meter: Meter, quotas: Quotas): void {
           result.observe(inUse, s.inUse.requests, { ...q, [ATTR_FINOPS_QUOTA_UNIT]: 'requests' });
           result.observe(limit, s.believedLimit.requests ?? 0, { ...q, [ATTR_FINOPS_QUOTA_UNIT]: 'requests' });
         }
-        for (const t of s.teams) if (t.team !== '') result.observe(inUse, t.inUse.tokens, { ...q, [ATTR_FINOPS_QUOTA_UNIT]: 'tokens', [ATTR_FINOPS_QUOTA_KEY]: t.team });
+        const byKey = new Map<string, number>();
+        for (const t of s.teams) {
+          if (t.team === '') continue;
+          const key = keyOf(s.quota, t.team);
+          byKey.set(key, (byKey.get(key) ?? 0) + t.inUse.tokens);
+        }
+        for (const [key, tokens] of byKey) result.observe(inUse, tokens, { ...q, [ATTR_FINOPS_QUOTA_UNIT]: 'tokens', [ATTR_FINOPS_QUOTA_KEY]: key });
       }
       for (const [quota, w] of c.waits) {
         result.observe(waits, w.admitted, { [ATTR_FINOPS_QUOTA]: quota, [ATTR_FINOPS_OUTCOME]: 'admitted' });
