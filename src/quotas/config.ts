@@ -158,6 +158,8 @@ function compileQuota(raw: unknown, i: number, names: Set<string>): CompiledQuot
   if (rule.burndown !== undefined) {
     burndown = positiveNumber(rule.burndown, `${at}.burndown`);
     if (burndown < 1) throw new ConfigurationError(`${at}.burndown`, 'must be at least 1 (quota tokens per output token)');
+    // Bedrock's rates are 1 and 5; past 1,000 every call with a maxTokens would be refused as too large.
+    if (burndown > 1000) throw new ConfigurationError(`${at}.burndown`, `must be at most 1000 quota tokens per output token (got ${burndown})`);
   }
   const onLimit = oneOf(rule.onLimit, ['wait', 'reject', 'fallback'], 'wait', `${at}.onLimit`);
   if (onLimit === 'fallback') assertModelId(rule.fallback, `${at}.fallback`);

@@ -50,6 +50,9 @@ describe('absurd quota configuration is a ConfigurationError naming the field, a
     ['burndown', 0],
     ['burndown', Number.NaN],
     ['burndown', -1],
+    // Every call with a maxTokens would be refused as too large (not a bypass, but a configuration nobody means).
+    ['burndown', 1e300],
+    ['burndown', 1001],
     ['windowMs', 0],
     ['windowMs', 1.5],
     // A window a Date cannot hold: once full, the refusal's retryAt threw a RangeError and the call went out unchecked.
