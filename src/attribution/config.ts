@@ -11,7 +11,7 @@ export interface AttributionInputConfig {
    * (`costCenter` → `cost_center`); a key that cannot be one throws a `ConfigurationError`.
    * @defaultValue `{}`
    */
-  readonly attribution?: Readonly<Record<string, string>>;
+  readonly attribution?: Readonly<Record<string, string>> | ReadonlyMap<string, string>;
   /**
    * Also write attribution into each request's `requestMetadata` (Converse / ConverseStream
    * field, InvokeModel header), so model invocation logs carry the same tags. Caller-supplied

@@ -4,6 +4,7 @@ import type { Attribution } from '../record.js';
 import { keyPart } from '../key-part.js';
 import { sliceWhole } from '../unicode.js';
 import { labelName, normalizeKey } from './keys.js';
+import { mapEntries, shapeOf } from './shape.js';
 
 /** Longest attribution value kept; longer values are cut (values are untrusted data). */
 export const MAX_ATTRIBUTION_VALUE_LENGTH = 128;
@@ -174,16 +175,6 @@ function dataReporter(): OnInvalid {
   };
 }
 
-/** Whether `attrs` is an object of key → value: never throws (`Array.isArray` throws on a revoked Proxy). */
-function shapeOf(attrs: unknown): 'object' | 'other' | 'unreadable' {
-  if (typeof attrs !== 'object' || attrs === null) return 'other';
-  try {
-    return Array.isArray(attrs) ? 'other' : 'object';
-  } catch {
-    return 'unreadable';
-  }
-}
-
 /**
  * Attribution from call-time data (`withAttribution`, `attribute`, a request's headers): keys are
  * normalised (see `normalizeKey`), values bounded; invalid keys and non-string values are dropped,
@@ -192,6 +183,12 @@ function shapeOf(attrs: unknown): 'object' | 'other' | 'unreadable' {
  */
 export function attributionFromData(attrs: unknown): Attribution {
   const shape = shapeOf(attrs);
+  if (shape === 'map') {
+    const entries = mapEntries(attrs as Map<unknown, unknown>);
+    if (entries !== undefined) return normalize(entries, dataReporter());
+    reporter.warn('attribution-unreadable', 'attribution Map could not be read; ignored');
+    return EMPTY_ATTRIBUTION;
+  }
   if (shape !== 'object') {
     if (shape === 'unreadable') reporter.warn('attribution-unreadable', 'attribution object could not be read (a revoked Proxy?); ignored');
     else if (attrs !== undefined && attrs !== null) reporter.warn('attribution-shape', 'attribution must be an object of key → value; ignored');
@@ -205,9 +202,11 @@ export function attributionFromConfig(attrs: unknown, field: string): Attributio
   if (attrs === undefined || attrs === null) return EMPTY_ATTRIBUTION;
   const shape = shapeOf(attrs);
   if (shape === 'unreadable') throw new ConfigurationError(field, 'could not be read (a revoked Proxy?)');
-  if (shape !== 'object') throw new ConfigurationError(field, 'must be an object of key → string value');
+  if (shape !== 'object' && shape !== 'map') throw new ConfigurationError(field, 'must be an object (or Map) of key → string value');
+  const entries = shape === 'map' ? mapEntries(attrs as Map<unknown, unknown>) : (attrs as Record<string, unknown>);
+  if (entries === undefined) throw new ConfigurationError(field, 'could not be read');
   return normalize(
-    attrs as Record<string, unknown>,
+    entries,
     (key, problem) => {
       throw new ConfigurationError(`${field}.${key}`, `attribution key "${key.slice(0, 80)}" ${problem}`);
     },

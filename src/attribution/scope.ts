@@ -14,11 +14,12 @@ export function currentScopeAttribution(): Attribution | undefined {
  * after `await`s, in timers, and streams consumed later. Scopes nest and merge; the inner value
  * wins. Attribution is data: keys are normalised to snake_case (`tenantId` → `tenant_id`),
  * values bounded to 128 characters; invalid keys are dropped (reported once), never thrown.
+ * `attrs` may be a plain object or a Map.
  *
  * @example
  * await withAttribution({ feature: 'autocomplete', tenantId: req.tenantId }, () => client.send(cmd));
  */
-export function withAttribution<T>(attrs: Readonly<Record<string, string>>, fn: () => T): T {
+export function withAttribution<T>(attrs: Readonly<Record<string, string>> | ReadonlyMap<string, string>, fn: () => T): T {
   const own = attributionFromData(attrs);
   const outer = scope.getStore();
   return scope.run(outer === undefined ? own : mergeAttribution(outer, own), fn);
@@ -34,7 +35,7 @@ const overrides = new WeakMap<object, Attribution>();
  * @example
  * await client.send(attribute(new ConverseCommand(input), { feature: 'summarize' }));
  */
-export function attribute<C extends { readonly input: object }>(command: C, attrs: Readonly<Record<string, string>>): C {
+export function attribute<C extends { readonly input: object }>(command: C, attrs: Readonly<Record<string, string>> | ReadonlyMap<string, string>): C {
   const own = attributionFromData(attrs);
   const previous = overrides.get(command);
   // Keyed by the command, not its input: callers reuse one input object for many commands.
