@@ -1,5 +1,5 @@
 import { createReadStream, createWriteStream, readdirSync, renameSync, statSync, unlinkSync } from 'node:fs';
-import { basename, dirname, extname, join } from 'node:path';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 
@@ -32,15 +32,29 @@ export interface RotatedFile {
   readonly compressed: boolean;
 }
 
+function patterns(path: string): { dir: string; current: RegExp; legacy: RegExp } {
+  const { dir, stem, ext } = parts(path);
+  const name = basename(path);
+  return {
+    dir,
+    current: new RegExp(`^${escape(stem)}\\.(\\d{8}T\\d{6}Z)\\.(\\d+)\\.(\\d+)${escape(ext)}(\\.gz)?$`),
+    legacy: new RegExp(`^${escape(name)}\\.(\\d+)$`),
+  };
+}
+
+/** Whether `file` is a name a rotation of the ledger at `path` gives (compressed or not, or an earlier version's numbered name). */
+export function isRotatedOf(path: string, file: string): boolean {
+  const { dir, current, legacy } = patterns(path);
+  const name = basename(file);
+  return resolve(dirname(file)) === resolve(dir) && (current.test(name) || legacy.test(name));
+}
+
 /**
  * The rotated files of `path`, oldest first: this naming, and the numbered names (`usage.jsonl.1`,
  * 1 the newest) earlier versions wrote, which sort before them.
  */
 export function rotatedFiles(path: string): RotatedFile[] {
-  const { dir, stem, ext } = parts(path);
-  const name = basename(path);
-  const current = new RegExp(`^${escape(stem)}\\.(\\d{8}T\\d{6}Z)\\.(\\d+)\\.(\\d+)${escape(ext)}(\\.gz)?$`);
-  const legacy = new RegExp(`^${escape(name)}\\.(\\d+)$`);
+  const { dir, current, legacy } = patterns(path);
   let entries: string[];
   try {
     entries = readdirSync(dir);
@@ -60,10 +74,14 @@ export function rotatedFiles(path: string): RotatedFile[] {
   return out.sort((a, b) => a.order.localeCompare(b.order)).map(({ file, stamp: s, compressed }) => ({ file, stamp: s, compressed }));
 }
 
+let compressions = 0;
+
 /** Gzips a rotated file to `file.gz` (written aside, then renamed: a crash leaves the original). */
 export async function gzipFile(file: string): Promise<void> {
-  // A name of this process's own: two processes may compress the same file at once.
-  const tmp = `${file}.gz.${process.pid}.tmp`;
+  // A name of this call's own: two processes, or two compressions in one process, may compress the
+  // same file at once (with one name per process, two sweeps wrote one temporary file together,
+  // renamed an empty or torn .gz into place and deleted the original: its records were lost).
+  const tmp = `${file}.gz.${process.pid}.${++compressions}.tmp`;
   try {
     await pipeline(createReadStream(file), createGzip(), createWriteStream(tmp));
     renameSync(tmp, `${file}.gz`);

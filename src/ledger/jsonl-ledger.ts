@@ -1,10 +1,11 @@
 import { diag } from '@opentelemetry/api';
-import { closeSync, fstatSync, mkdirSync, openSync, readSync, renameSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ConfigurationError } from '../errors/configuration-error.js';
 import type { UsageRecord } from '../record.js';
 import { storedHeader, type LedgerHeader } from './header.js';
-import { applyRetention, gzipFile, rotatedFiles, rotatedName, type JsonlRetention } from './jsonl-files.js';
+import { compressorFor } from './jsonl-compressor.js';
+import { applyRetention, rotatedName, type JsonlRetention } from './jsonl-files.js';
 import { toStored, type UsageLedger } from './ledger.js';
 import { onProcessExit } from './process-exit.js';
 
@@ -33,16 +34,6 @@ function positive(value: number | undefined, field: string): void {
   if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)) throw new ConfigurationError(`jsonlLedger.${field}`, 'must be a positive number');
 }
 
-const lastWrite = (file: string): number => {
-  try {
-    return statSync(file).mtimeMs;
-  } catch {
-    return Number.POSITIVE_INFINITY;
-  }
-};
-
-// Gzip only files rotated a while ago: a process that opened the file just before the rename may still be appending its batch.
-const COMPRESS_AFTER_MS = 5_000;
 
 function endsWithNewline(fd: number, size: number): boolean {
   const last = Buffer.alloc(1);
@@ -82,21 +73,8 @@ export function jsonlLedger(options: JsonlLedgerOptions): UsageLedger {
   let timer: NodeJS.Timeout | undefined;
   let reported = false;
   let closed = false;
-  const compressions = new Set<Promise<void>>();
+  const compressor = compressorFor(path);
   const state = { written: 0, dropped: 0 };
-
-  function compressLater(): void {
-    const job = new Promise<void>((resolve) => setTimeout(resolve, COMPRESS_AFTER_MS).unref())
-      .then(async () => {
-        // Quiet for most of the delay: a file this rotation produced (written up to the moment it
-        // was renamed) qualifies even when the timer fires to the millisecond; a file another
-        // process rotated moments ago waits for that process's own job.
-        const quiet = Date.now() - COMPRESS_AFTER_MS / 2;
-        for (const f of rotatedFiles(path)) if (!f.compressed && f.stamp !== '' && lastWrite(f.file) <= quiet) await gzipFile(f.file).catch(() => undefined);
-      })
-      .finally(() => compressions.delete(job));
-    compressions.add(job);
-  }
 
   function rotate(now: number): void {
     try {
@@ -105,7 +83,7 @@ export function jsonlLedger(options: JsonlLedgerOptions): UsageLedger {
       // Another process rotated it first: the file at `path` is new and small.
     }
     if (retention !== undefined) applyRetention(path, retention, now);
-    if (options.compress === true) compressLater();
+    if (options.compress === true) compressor.later();
   }
 
   /** Appends `text`; `progress.bytes` says how much of it reached the file, also when a write fails part-way. */
@@ -221,7 +199,7 @@ export function jsonlLedger(options: JsonlLedgerOptions): UsageLedger {
       state.dropped += buffer.length;
       buffer = [];
       unhook();
-      await Promise.all([...compressions]);
+      await compressor.close();
     },
     get written() {
       return state.written;
