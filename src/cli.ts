@@ -3,7 +3,8 @@
  * `npx bedrock-finops report <ledgers…>` prints the FinOps report; `npx bedrock-finops export
  * <ledgers…> --format focus` writes FOCUS rows. Exit codes: 0 done, 1 a ledger could not be
  * read (missing, a directory, unreadable, empty: the message names it), 2 a usage mistake
- * (unknown flag, bad value).
+ * (unknown flag, bad value), 3 written, but some records could not be read (torn or mistyped
+ * lines, a truncated or corrupt .gz: stderr names the files; `--allow-partial` makes it 0).
  */
 import { LedgerInputError } from './ledger/inputs.js';
 import { EXPORT_USAGE, exportCommand } from './report/cli/export-command.js';

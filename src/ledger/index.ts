@@ -13,7 +13,7 @@ export { USAGE_EVENT, HEADER_EVENT, LOG_ATTRIBUTE_NAMES, ATTRIBUTION_PREFIX, toL
 export type { LogAttributes } from './otel-attributes.js';
 export { readLedger, readLedgers } from './read-ledger.js';
 export type { LedgerReadSummary } from './read-ledger.js';
-export type { LedgerVisitor, ReadCounts, TimeWindow } from './read-types.js';
+export type { LedgerVisitor, ReadCounts, TimeWindow, LedgerFileProblem } from './read-types.js';
 export { resolveInputs, LedgerInputError } from './inputs.js';
 export type { LedgerInput } from './inputs.js';
 export { parseRecord } from './parse-record.js';

@@ -16,11 +16,13 @@ export class LedgerInputError extends Error {
 
 export const isSqlitePath = (path: string): boolean => /\.(db|sqlite3?)$/i.test(path);
 
-function checkFile(path: string, arg: string): void {
+/** Checks a ledger file; one found by listing a directory (`listed`) may be gone already (a rotation renamed it): the reader looks for it. */
+function checkFile(path: string, arg: string, listed: boolean): void {
   let st;
   try {
     st = statSync(path);
   } catch {
+    if (listed) return;
     throw new LedgerInputError(`${arg}: no such file`);
   }
   if (st.isDirectory()) throw new LedgerInputError(`${arg}: is a directory (give the ledger files, e.g. '${arg.replace(/\/$/, '')}/*.jsonl')`);
@@ -47,7 +49,7 @@ export async function resolveInputs(args: readonly string[]): Promise<LedgerInpu
     for (const m of matched) {
       const family = isSqlitePath(m) || m.endsWith('.gz') ? [m] : [...rotatedFiles(m).map((f) => f.file), m];
       for (const f of family) {
-        checkFile(f, f === m ? arg : f);
+        checkFile(f, f === m ? arg : f, f !== m || isDynamicPattern(arg));
         const key = resolve(f);
         if (seen.has(key)) continue;
         seen.add(key);

@@ -45,3 +45,37 @@ export function visitRecord(r: UsageRecord, window: TimeWindow, visitor: LedgerV
   counts.records++;
   visitor.record(r);
 }
+
+/**
+ * A file the report could not count whole, or that changed while it was read. Torn and mistyped
+ * lines and a damaged file are losses (records the ledger holds that no total includes); a file
+ * deleted by a retention while the report ran is not (the report's view is of the ledger as it
+ * then was).
+ */
+export interface LedgerFileProblem {
+  readonly file: string;
+  /** Records read from the file (inside and outside the time window). */
+  readonly records: number;
+  /** Lines that are not JSON (a torn write, a truncated file), and their bytes. */
+  readonly torn: number;
+  readonly tornBytes: number;
+  /** Well-formed lines or rows whose fields have the wrong types or absurd values. */
+  readonly mistyped: number;
+  /**
+   * Why the file could not be read to its end (a truncated or corrupt gzip file, an I/O error):
+   * what lies after the damage is unread, and how many records it held is unknown.
+   */
+  readonly damage?: string;
+  /** For a damaged file: its size in bytes (compressed, for gzip). */
+  readonly size?: number;
+  /**
+   * For a damaged file: bytes (compressed, for gzip) never reached: at least this many were not
+   * read (the damage lies somewhat before them; 0 for a truncated file, which ends early).
+   */
+  readonly unreadBytes?: number;
+  /** The file was deleted between the report's listing and its reading (a retention): not a loss. */
+  readonly vanished?: true;
+}
+
+/** Whether a problem lost records: a torn or mistyped line, a damaged file. */
+export const isLoss = (p: LedgerFileProblem): boolean => p.torn > 0 || p.mistyped > 0 || p.damage !== undefined;

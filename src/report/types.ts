@@ -1,4 +1,5 @@
 /** The FinOps report's shape: what `bedrock-finops report --format json` prints. */
+import type { LedgerFileProblem } from '../ledger/read-types.js';
 
 /** Cost and tokens of one group of calls. */
 export interface BreakdownRow {
@@ -113,6 +114,10 @@ export interface ReportInput {
   readonly skipped: number;
   /** Records outside `--since` / `--until`. */
   readonly outside: number;
+  /** Files not counted whole (torn or mistyped lines, a damaged file) or deleted while read. */
+  readonly problems?: readonly LedgerFileProblem[];
+  /** Whether records the ledgers hold are missing from the totals (a torn or mistyped line, a damaged file). */
+  readonly partial?: boolean;
 }
 
 export interface Report {

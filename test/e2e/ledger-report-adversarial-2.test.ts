@@ -116,8 +116,10 @@ await ledger.close();
     );
     expect(spawnSync(tsx, [child], { encoding: 'utf8', timeout: 60_000 }).status).toBe(0);
     // Reported: 4 calls, $4 (team b: 3 calls), one torn line skipped. Before: 3 calls, b's first record lost in the torn line.
+    // The torn line is the dead process's lost record: the report says so and exits 3 (partial input).
     const r = cli('report', path, '--by', 'team', '--json');
-    expect(r.status).toBe(0);
+    expect(r.status).toBe(3);
+    expect(r.stderr).toContain(`${path}: 1 torn lines (50 bytes) not counted`);
     const report = JSON.parse(r.stdout) as { totals: { calls: number; costUsd: number }; breakdowns: { rows: { key: string; calls: number }[] }[] };
     expect(report.totals).toMatchObject({ calls: 4, costUsd: 4 });
     expect(report.breakdowns[0]?.rows.map((x) => [x.key, x.calls])).toEqual([['b', 3], ['a', 1]]);

@@ -122,16 +122,22 @@ describe('bedrock-finops report: a fleet', () => {
     ]);
   });
 
-  it('skips torn and mistyped lines, counts them and says so, and still reports the rest', () => {
+  it('skips torn and mistyped lines, counts them, names the file, still reports the rest, and exits 3 unless --allow-partial', () => {
     const path = join(dir, 'dirty.jsonl');
     const good = pod('dirty', 4);
     const line = JSON.parse(storedLine(good[0]!)) as Record<string, unknown>;
     writeJsonl(path, good, ['{"operation":"Conv', JSON.stringify({ ...line, attribution: null }), JSON.stringify({ ...line, inputTokens: '12' })]);
     const r = cli('report', path, '--json');
-    expect(r.code).toBe(0);
+    // The report is written, the file and its losses named, and the exit code says the totals undercount (3).
+    expect(r.code).toBe(3);
     expect(r.stderr).toContain('skipped 3 unreadable ledger lines (1 torn, 2 with wrong field types)');
-    expect(json(r.stdout)).toMatchObject({ totals: { calls: 4 }, input: { torn: 1, mistyped: 2, skipped: 3 } });
-    expect(cli('report', path).stdout).toContain('skipped 3 unreadable ledger lines');
+    expect(r.stderr).toContain(`${path}: 1 torn lines (18 bytes) not counted; 2 lines with wrong field types or absurd values not counted`);
+    expect(r.stderr).toContain('exit code 3 (pass --allow-partial to accept partial input)');
+    expect(json(r.stdout)).toMatchObject({ totals: { calls: 4 }, input: { torn: 1, mistyped: 2, skipped: 3, partial: true, problems: [{ file: path, records: 4, torn: 1, mistyped: 2 }] } });
+    const accepted = cli('report', path, '--allow-partial');
+    expect(accepted.code).toBe(0);
+    expect(accepted.stdout).toContain('skipped 3 unreadable ledger lines');
+    expect(accepted.stderr).toContain('partial input accepted (--allow-partial)');
   });
 
   it('keeps --html <file> as an alias and --out for any format', () => {

@@ -4,6 +4,7 @@ import { FocusBuilder } from '../focus/focus-builder.js';
 import { writeFocusCsv, writeFocusCsvFile, writeFocusParquetFile } from '../focus/write-focus.js';
 import { nanoDecimal } from '../money.js';
 import { readConfigFile } from './config-file.js';
+import { reportProblems } from './read-problems.js';
 import { parseWindow, UsageError } from './usage-error.js';
 
 export const EXPORT_USAGE = `usage: bedrock-finops export <ledger>... --format focus [options]
@@ -21,6 +22,9 @@ export const EXPORT_USAGE = `usage: bedrock-finops export <ledger>... --format f
                      (default: every key; per-tenant keys make a row per tenant and hour)
   --granularity <g>  hour (default) or day: the rows' charge period
   --config <file>    provisioned commitments over the ledgers' headers (see report --help)
+  --allow-partial    exit 0 when some records could not be read (torn or mistyped lines, a
+                     truncated or corrupt .gz); without it the rows are still written, the
+                     damaged files are named on stderr, and the exit code is 3
   -h, --help         this text
 `;
 
@@ -40,6 +44,7 @@ export async function exportCommand(argv: readonly string[]): Promise<number> {
       config: { type: 'string' },
       tags: { type: 'string' },
       granularity: { type: 'string' },
+      'allow-partial': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -62,5 +67,5 @@ export async function exportCommand(argv: readonly string[]): Promise<number> {
   const commitments = builder.commitmentNano > 0 ? ` + $${nanoDecimal(builder.commitmentNano)} provisioned commitments` : '';
   process.stderr.write(`${out === undefined ? '' : `wrote ${out}: `}${n} FOCUS rows from ${read.records} calls; BilledCost $${nanoDecimal(builder.usageNano)}${commitments}\n`);
   if (read.torn + read.mistyped > 0) process.stderr.write(`skipped ${read.torn + read.mistyped} unreadable ledger lines (${read.torn} torn, ${read.mistyped} with wrong field types)\n`);
-  return 0;
+  return reportProblems(read, values['allow-partial'] === true);
 }

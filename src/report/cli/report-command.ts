@@ -9,6 +9,7 @@ import { ReportBuilder } from '../report-builder.js';
 import type { Report } from '../types.js';
 import { readConfigFile } from './config-file.js';
 import { emit } from './output.js';
+import { reportProblems } from './read-problems.js';
 import { parseWindow, UsageError } from './usage-error.js';
 
 export const REPORT_USAGE = `usage: bedrock-finops report <ledger>... [options]
@@ -27,6 +28,10 @@ export const REPORT_USAGE = `usage: bedrock-finops report <ledger>... [options]
   --html <file> write the HTML page to <file> (same as --format html --out <file>)
   --config <f>  JSON { "provisioned": { "<arn>": { "modelUnits", "hourlyCostUsd",
                 "tokensPerMinutePerUnit" } } } over what the ledgers' headers say
+  --allow-partial
+                exit 0 when some records could not be read (torn or mistyped lines, a
+                truncated or corrupt .gz); without it the report is still written, the
+                damaged files are named on stderr, and the exit code is 3
   -h, --help    this text
 `;
 
@@ -54,6 +59,7 @@ export async function reportCommand(argv: readonly string[]): Promise<number> {
       json: { type: 'boolean' },
       html: { type: 'string' },
       config: { type: 'string' },
+      'allow-partial': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -70,7 +76,7 @@ export async function reportCommand(argv: readonly string[]): Promise<number> {
   const provisioned = await readConfigFile(values.config);
   const builder = new ReportBuilder({ ...(by === undefined ? {} : { by }), provisioned, ...window });
   const read = await readLedgers(positionals, builder, window);
-  const report: Report = { ...builder.build(), input: { files: read.files, records: read.records, torn: read.torn, mistyped: read.mistyped, skipped: read.torn + read.mistyped, outside: read.outside } };
+  const report: Report = { ...builder.build(), input: { files: read.files, records: read.records, torn: read.torn, mistyped: read.mistyped, skipped: read.torn + read.mistyped, outside: read.outside, problems: read.problems, partial: read.partial } };
 
   if (values.html !== undefined) await emit(renderHtml(report), values.html);
   const format: Format | undefined = values.json === true ? 'json' : (values.format as Format | undefined);
@@ -83,5 +89,5 @@ export async function reportCommand(argv: readonly string[]): Promise<number> {
   if (skipped !== undefined) process.stderr.write(`${skipped}\n`);
   if (read.records === 0) process.stderr.write(`no calls in the window: ${read.outside} records lie outside it\n`);
   else if (by !== undefined) for (const key of absentKeys(report)) process.stderr.write(`--by ${key}: no call has the attribution key ${key} (a typo?); its rows read ${NONE}\n`);
-  return 0;
+  return reportProblems(read, values['allow-partial'] === true);
 }
