@@ -15,7 +15,8 @@ import type { Script } from '../../budgets/redis/scripts.js';
  *   sequence number, 1 while the process renews it, the room granted, the share key value), and
  *   `shrink` = `fraction at` (the fleet's believed share of the limit after Bedrock throttled).
  * - `t` a hash: per team `<team>` = `tokens requests askedAt weight` (room granted to its slices,
- *   when it last asked, its weight in the shares).
+ *   when it last asked, its weight in the shares); a team holding nothing that has not asked for
+ *   a window is deleted by the next script that reads the table, so it holds recent teams only.
  * - `z` a sorted set of holders: a live slice scored by when it expires unless renewed, an
  *   ended or expired one by when its room returns (a window later: its charges are still in
  *   Bedrock's window until then).
@@ -110,7 +111,10 @@ if seq > mine[1] then
   local flat = redis.call('HGETALL', t)
   for i = 1, #flat, 2 do
     local a, b, c, d = string.match(flat[i + 1], '^(%S+) (%S+) (%S+) (%S+)$')
-    teams[flat[i]] = { tonumber(a), tonumber(b), tonumber(c), tonumber(d) }
+    local r = { tonumber(a), tonumber(b), tonumber(c), tonumber(d) }
+    -- A team holding nothing that has not asked for a window counts in no share: forgotten (tenants come and go).
+    if r[1] <= 0 and r[2] <= 0 and r[3] <= now - win and flat[i] ~= team then redis.call('HDEL', t, flat[i])
+    else teams[flat[i]] = r end
   end
   local self = teams[team] or { 0, 0, -1, weight }
   self[1], self[2], self[3], self[4] = self[1] - mine[3], self[2] - mine[4], now, weight
@@ -188,4 +192,4 @@ end
 return { status, mine[3], mine[4], advice[1], advice[2], L[1], L[2] or -1, total[1], total[2], reclaim }
 `;
 
-export const QUOTA_LEASE: Script = { name: 'quota-lease', source: QUOTA_LEASE_SCRIPT, sha: '6f4c0aa6dc10be312f9fce052aeb119383fd7bbf' };
+export const QUOTA_LEASE: Script = { name: 'quota-lease', source: QUOTA_LEASE_SCRIPT, sha: '285de51863f5d24f14504ddbb19c0ce005654284' };
