@@ -3,8 +3,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveQuotasConfig } from '../../src/quotas/config.js';
 import { QuotaCounters } from '../../src/quotas/counters.js';
 import { QuotaGovernor } from '../../src/quotas/governor.js';
+import type { ReservationEntry, Units } from '../../src/budgets/index.js';
+import { RedisBudgetStore } from '../../src/budgets/redis/index.js';
+import { isBudgetStoreUnavailableError } from '../../src/errors/budget-store-unavailable-error.js';
 import { RedisQuotaStore } from '../../src/quotas/index.js';
 import { startRedis, type RedisServer } from '../helpers/redis-server.js';
+import { budgetInRedis } from './fleet-fixture.js';
 
 let server: RedisServer;
 let client: Redis;
@@ -58,4 +62,52 @@ describe('RedisQuotaStore: tenant churn', () => {
       for (const s of stores) await s.close();
     }
   }, 60_000);
+});
+
+const DAY = 86_400_000;
+const units = (n: number): Units => ({ tokens: n, inputTokens: n, outputTokens: 0, nanoUsd: 0 });
+function dayEntry(budget: string, limit: number, amount: number, now: number): ReservationEntry {
+  const start = now - (now % DAY);
+  return { key: `${budget}\u0001\u0001${start}`, budget, limits: { tokens: limit }, amounts: units(amount), enforce: true, windowEnd: start + DAY };
+}
+
+describe('the EVAL fallback when permissions change while the store runs', () => {
+  // A user that may not run EVALSHA makes the store send EVAL from then on. An operator then
+  // swaps the role (scripts allowed by SHA only: +evalsha -eval, a common lock-down once the
+  // scripts are in the cache). Before: the store kept sending EVAL, refused NOPERM every time, so
+  // every call needing room was refused store-unavailable until the process restarted.
+  it('a user first refused EVALSHA and then refused EVAL goes back to EVALSHA: calls are admitted and charged once', async () => {
+    const admin = new Redis(server.url);
+    await admin.acl('SETUSER', 'flip', 'reset', 'on', '>secret', '~*', '&*', '+@all', '-evalsha', '-evalsha_ro');
+    const c = new Redis(server.port, '127.0.0.1', { username: 'flip', password: 'secret', maxRetriesPerRequest: null });
+    c.on('error', () => undefined);
+    const store = new RedisBudgetStore({ client: c, keyPrefix: 'flip:', sliceFraction: 0.0001 });
+    try {
+      const now = Date.now();
+      const first = dayEntry('flip', 1_000, 100, now);
+      expect((await store.reserve({ id: 'f0', entries: [first], now, leaseMs: 60_000 })).admitted).toBe(true);
+      store.commit({ id: 'f0', entries: [{ key: first.key, budget: 'flip', actual: units(100), windowEnd: first.windowEnd }], now });
+      await admin.acl('SETUSER', 'flip', '+evalsha', '+evalsha_ro', '-eval', '-eval_ro');
+      const outcomes: string[] = [];
+      for (let i = 1; i <= 5; i++) {
+        const e = dayEntry('flip', 1_000, 100, now);
+        try {
+          const r = await store.reserve({ id: `f${i}`, entries: [e], now, leaseMs: 60_000 });
+          outcomes.push(r.admitted ? 'admitted' : 'refused');
+          if (r.admitted) store.commit({ id: `f${i}`, entries: [{ key: e.key, budget: 'flip', actual: units(100), windowEnd: e.windowEnd }], now });
+        } catch (error) {
+          outcomes.push(isBudgetStoreUnavailableError(error) ? 'store-unavailable' : String(error));
+        }
+      }
+      // Each call needs a new lease (the slice is exactly what is asked): 5 of 5 admitted (before: 5 store-unavailable).
+      expect(outcomes).toEqual(['admitted', 'admitted', 'admitted', 'admitted', 'admitted']);
+      expect(await store.close()).toEqual({ complete: true, undelivered: [] });
+      // Charged: 6 × 100, once each; released: every slice.
+      expect(await budgetInRedis(server.url, 'flip:', 'flip')).toEqual({ used: 600, leased: 0, counters: 1 });
+    } finally {
+      await store.close();
+      c.disconnect();
+      admin.disconnect();
+    }
+  });
 });

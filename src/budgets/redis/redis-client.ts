@@ -37,11 +37,30 @@ const evalShaRefused = (error: unknown): boolean => {
   return message.includes('NOPERM') && /evalsha/i.test(message);
 };
 
-/** Runs scripts by SHA through `bySha`, by text through `byText` on NOSCRIPT, and only by text once EVALSHA is refused. */
+/** NOPERM about the EVAL command itself (`'eval'`, not `'evalsha'`). */
+const evalRefused = (error: unknown): boolean => {
+  const message = messageOf(error);
+  return message.includes('NOPERM') && /'eval'/i.test(message);
+};
+
+/**
+ * Runs scripts by SHA through `bySha`, by text through `byText` on NOSCRIPT, and only by text once
+ * EVALSHA is refused, until EVAL is refused in turn (the user's permissions changed while the
+ * process runs: `+evalsha -eval`), which goes back to EVALSHA. A refused command ran nothing, so
+ * sending the script the other way never applies it twice.
+ */
 function runner(bySha: (script: Script, keys: string[], args: string[]) => Promise<unknown>, byText: (script: Script, keys: string[], args: string[]) => Promise<unknown>): ScriptRunner {
   let textOnly = false;
   return async (script, keys, args) => {
-    if (textOnly) return byText(script, keys, args);
+    if (textOnly) {
+      try {
+        return await byText(script, keys, args);
+      } catch (error) {
+        if (!evalRefused(error)) throw error;
+        textOnly = false;
+        return bySha(script, keys, args);
+      }
+    }
     try {
       return await bySha(script, keys, args);
     } catch (error) {
