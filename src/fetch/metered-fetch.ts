@@ -8,7 +8,7 @@ import { observeResponse } from './observe-response.js';
 import { assertFetch, resolveFetchOptions, type FetchFunction, type FetchMeteringOptions } from './options.js';
 import { bodyOf, outgoingOf, sendOptions, signalOf, UNREADABLE, type Outgoing, type RequestBody } from './outgoing.js';
 import { isSigV4Signed, recogniseBedrock, type BedrockRoute, type EndpointMatcher } from './recognise.js';
-import { relationTo, sameBody, type Sending, type SendingScope } from './sending.js';
+import { handedOn, relationTo, sameBody, type Sending, type SendingScope } from './sending.js';
 import { FetchSpill } from './spill.js';
 
 /** What the fetch path shares with the SDK path: the meter (begin, admit, settle), the usage observer (and its drains) and the router. */
@@ -61,9 +61,11 @@ async function meteredCall(deps: FetchMeteringDeps, spill: FetchSpill, base: Fet
   let response: Response;
   // The request goes out now, unless the caller's signal already fired (then nothing is sent or billed).
   if (signal?.aborted !== true) call.attempt = 'in-flight';
+  const mark: Sending = { call, input: out.input, ...(out.init === undefined ? {} : { init: out.init }), body };
+  const untrack = deps.sending.track(mark);
   try {
     const send = () => (call.fallback?.reason === 'quota' ? sendToQuotaFallback(call, spill, base, route, out, body) : spill.send(call, route, out, body, base));
-    response = await deps.sending.run(send, { call, input: out.input, ...(out.init === undefined ? {} : { init: out.init }), body });
+    response = await deps.sending.run(send, mark);
     // An error answer was not billed. A 200 was: the request stays in flight until its body has come, so an abort while
     // reading it is charged an estimate, as in the SDK path (where the body is read within the attempt).
     if (!response.ok) call.attempt = 'answered';
@@ -71,6 +73,8 @@ async function meteredCall(deps: FetchMeteringDeps, spill: FetchSpill, base: Fet
     const f = failure(error, signal);
     endCall(f.outcome, undefined, f.error);
     throw error;
+  } finally {
+    untrack();
   }
   try {
     return await observeResponse(call, response, deps.observer, endCall, signal);
@@ -91,38 +95,44 @@ async function sendToQuotaFallback(call: Call, spill: FetchSpill, base: FetchFun
   return spill.send(call, { ...route, modelId: call.modelId, url: moved.url }, moved, body, base);
 }
 
-/** The init and body of a request as far as they are known without reading anything (a `Request`'s body is not). */
-function sentNow(out: Outgoing): { init?: RequestInit; body?: RequestBody } {
-  const init = out.init;
-  if (init === undefined) return out.request === undefined ? { body: undefined } : {};
-  const body = init.body;
-  if (body === undefined) return out.request === undefined ? { init, body: undefined } : { init };
-  if (body === null || typeof body === 'string') return { init, body: body ?? undefined };
-  if (body instanceof ArrayBuffer) return { init, body: new Uint8Array(body) };
-  if (ArrayBuffer.isView(body)) return { init, body: new Uint8Array(body.buffer, body.byteOffset, body.byteLength) };
-  return { init };
+/** The request body, or `UNREADABLE` when it cannot be read. */
+async function readBody(out: Outgoing): Promise<RequestBody> {
+  try {
+    return await bodyOf(out);
+  } catch {
+    return UNREADABLE;
+  }
+}
+
+/** Whether the request is `sending`'s own: the same objects, or its operation and model with its body (or one that cannot be told). */
+function isOwn(sending: Sending, route: BedrockRoute, out: Outgoing, body: RequestBody): boolean {
+  if (handedOn(sending, out.input, out.init)) return true;
+  const relation = relationTo(sending, route.info.operation, route.modelId);
+  if (relation !== 'body') return relation === 'own';
+  const sent = sending.body;
+  return body === UNREADABLE || sent === UNREADABLE || sameBody(body, sent);
 }
 
 /**
  * A Bedrock request made while this instance sends `sending`'s call: that call's own request
  * (same operation and model, and the same body or one that cannot be told) is passed on, metered
  * once by the fetch that sends it; another call (a base fetch calling Bedrock for something else
- * while it sends) is metered.
+ * while it sends) is metered, unless it is the request of another call of this instance that is
+ * out now (a base fetch that queues requests sends one from another's async context).
  */
 async function sendInside(deps: FetchMeteringDeps, spill: FetchSpill, base: FetchFunction, route: BedrockRoute, out: Outgoing, sending: Sending): Promise<Response> {
-  const relation = relationTo(sending, route.info.operation, route.modelId);
-  if (relation === 'other') return meteredCall(deps, spill, base, route, out);
-  if (relation === 'body') {
-    let body: RequestBody;
-    try {
-      body = await bodyOf(out);
-    } catch {
-      body = UNREADABLE;
-    }
-    const sent = sending.body;
-    if (body !== UNREADABLE && sent !== UNREADABLE && !sameBody(body, sent)) return meteredCall(deps, spill, base, route, out);
+  // An SDK call says which call it sends, not its request: its request carries the SDK's invocation id (a call made
+  // below it through fetch for something else does not) and is passed on marked with its body, so a call with another
+  // body made further below is told apart from it.
+  if (!('input' in sending) && relationTo(sending, route.info.operation, route.modelId) === 'own' && out.headers.has('amz-sdk-invocation-id')) {
+    const call = sending.call ?? { info: route.info, requestedModelId: route.modelId, modelId: route.modelId };
+    const body = await readBody(out);
+    return deps.sending.run(() => base(out.input, out.init), { call, input: out.input, ...(out.init === undefined ? {} : { init: out.init }), body });
   }
-  return base(out.input, out.init);
+  const body = relationTo(sending, route.info.operation, route.modelId) === 'body' || deps.sending.sent.size > 0 ? await readBody(out) : UNREADABLE;
+  if ('input' in sending && isOwn(sending, route, out, body)) return base(out.input, out.init);
+  for (const other of deps.sending.sent) if (other !== sending && isOwn(other, route, out, body)) return base(out.input, out.init);
+  return meteredCall(deps, spill, base, route, out);
 }
 
 function meteredFetch(deps: FetchMeteringDeps, base: () => FetchFunction, endpoints: readonly EndpointMatcher[], spill: FetchSpill): FetchFunction {
@@ -130,7 +140,7 @@ function meteredFetch(deps: FetchMeteringDeps, base: () => FetchFunction, endpoi
     const sending = deps.sending.current;
     // Sent by this instance's own metered fetch (`wrapFetch(finops.fetch)`, or `finops.fetch` over a global
     // `wrapFetch`), as it was handed on: that one meters it; metering it again would record and charge it twice.
-    if (sending?.call !== undefined && input === sending.input && init === sending.init && (init !== undefined || typeof input === 'object')) return base()(input, init);
+    if (sending !== undefined && handedOn(sending, input, init)) return base()(input, init);
     let out: Outgoing | undefined;
     let route: BedrockRoute | undefined;
     try {
@@ -142,11 +152,8 @@ function meteredFetch(deps: FetchMeteringDeps, base: () => FetchFunction, endpoi
     }
     // Everything that is not a Bedrock Runtime call goes to the base fetch as it came (one-shot headers as read).
     if (route === undefined || out === undefined) return base()(input, out?.init ?? init);
-    // Inside one of this instance's calls: its own request passed on, another call metered.
-    if (sending?.call !== undefined) return sendInside(deps, spill, base(), route, out, sending);
-    // Below an SDK call (which marks nothing but that it sends): this is its request. It is passed on marked as what it
-    // is, so a Bedrock call the base fetch makes for something else is told apart from it.
-    if (sending !== undefined) return deps.sending.run(() => base()(out.input, out.init), { call: { info: route.info, requestedModelId: route.modelId, modelId: route.modelId }, input: out.input, ...sentNow(out) });
+    // Inside one of this instance's calls (a fetch's or an SDK call's): its own request passed on, another call metered.
+    if (sending !== undefined) return sendInside(deps, spill, base(), route, out, sending);
     return meteredCall(deps, spill, base(), route, out);
   };
 }

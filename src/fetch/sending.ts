@@ -53,8 +53,15 @@ export function sameBody(a: ReplayableBody | undefined, b: ReplayableBody | unde
   return true;
 }
 
+/** Whether `input` and `init` are the objects `sending` handed to its base fetch (a string input alone tells nothing). */
+export function handedOn(sending: Sending, input: unknown, init: RequestInit | undefined): boolean {
+  return sending.call !== undefined && 'input' in sending && input === sending.input && init === sending.init && (init !== undefined || typeof input === 'object');
+}
+
 /** A call that says nothing of what it sends (the SDK path's, as it marks it today). */
 const UNKNOWN: Sending = {};
+
+const noop = (): void => undefined;
 
 /**
  * Marks the async work of a call one instance is already metering, so its metered fetches below
@@ -69,6 +76,7 @@ const UNKNOWN: Sending = {};
 export class SendingScope {
   private readonly store = new AsyncLocalStorage<Sending>();
   private on = false;
+  private readonly sends = new Set<Sending>();
 
   /** Whether a metered fetch of this instance has been handed out. */
   get active(): boolean {
@@ -88,6 +96,22 @@ export class SendingScope {
   /** Whether the current async context is sending a call this instance meters. */
   get inside(): boolean {
     return this.current !== undefined;
+  }
+
+  /**
+   * The calls of this instance's metered fetches whose requests are out now, wherever they were
+   * sent from: a base fetch that queues requests runs one call's request from another's async
+   * context, and that request is still its own call's, not another call.
+   */
+  get sent(): ReadonlySet<Sending> {
+    return this.sends;
+  }
+
+  /** Notes `sending` as out (see {@link sent}) until the function returned is called. */
+  track(sending: Sending): () => void {
+    if (!this.on) return noop;
+    this.sends.add(sending);
+    return () => this.sends.delete(sending);
   }
 
   /**
