@@ -5,6 +5,8 @@ import type { CompiledQuota } from './config.js';
 import type { QuotaCounters } from './counters.js';
 import type { HoldResult, QuotaSpec, QuotaStore } from './store.js';
 import { isPromise } from '../promise-like.js';
+import { quotaRefusal } from './refusal.js';
+import { nextId, type Waiter } from './waiter.js';
 
 /** An admitted call's hold on one quota, until it settles (once: a second settle changes nothing). */
 export interface GovernorHold {
@@ -17,22 +19,6 @@ export interface GovernorHold {
 
 /** A hold, or why there was none (never thrown here: the caller decides). */
 export type Acquired = GovernorHold | QuotaExceededError;
-
-interface Waiter {
-  readonly team: string;
-  readonly weight: number;
-  readonly need: QuotaAmount;
-  readonly id: string;
-  readonly since: number;
-  retryAt: number | undefined;
-  done: boolean;
-  cleanup: () => void;
-  readonly finish: (outcome: Acquired) => void;
-}
-
-let lastId = 0;
-/** Hold ids: unique in this process (stores keep them locally; slices in Redis have their own). */
-const nextId = (): string => `h${(++lastId).toString(36)}`;
 
 /**
  * One quota's pacing in this process: holds calls against the store, and with `'wait'` queues
@@ -66,15 +52,7 @@ export class QuotaGovernor {
   }
 
   refusal(team: string, need: QuotaAmount, inUse: number, retryAt: number | undefined, reason: QuotaExceededError['reason']): QuotaExceededError {
-    return new QuotaExceededError({
-      quota: this.quota.name,
-      key: this.quota.shares === undefined ? undefined : team,
-      neededTokens: need.tokens,
-      limitTokens: reason === 'too-large' ? this.quota.limit.tokens : this.believed.limit(Date.now()).tokens,
-      inUseTokens: inUse,
-      retryAt: retryAt === undefined || !Number.isFinite(retryAt) ? undefined : new Date(retryAt),
-      reason,
-    });
+    return quotaRefusal(this.quota, this.believed, { team, need, inUse, retryAt, reason });
   }
 
   /**

@@ -1,0 +1,26 @@
+import { QuotaExceededError } from '../errors/quota-exceeded-error.js';
+import type { QuotaAmount } from './amount.js';
+import type { BelievedLimit } from './believed-limit.js';
+import type { CompiledQuota } from './config.js';
+
+/** Why a call found no room, as the caller sees it. */
+export interface RefusalFacts {
+  readonly team: string;
+  readonly need: QuotaAmount;
+  readonly inUse: number;
+  readonly retryAt: number | undefined;
+  readonly reason: QuotaExceededError['reason'];
+}
+
+/** The typed refusal of a call by `quota` (the limit it was refused against: the whole quota for a call too large, else the believed one). */
+export function quotaRefusal(quota: CompiledQuota, believed: BelievedLimit, f: RefusalFacts): QuotaExceededError {
+  return new QuotaExceededError({
+    quota: quota.name,
+    key: quota.shares === undefined ? undefined : f.team,
+    neededTokens: f.need.tokens,
+    limitTokens: f.reason === 'too-large' ? quota.limit.tokens : believed.limit(Date.now()).tokens,
+    inUseTokens: f.inUse,
+    retryAt: f.retryAt === undefined || !Number.isFinite(f.retryAt) ? undefined : new Date(f.retryAt),
+    reason: f.reason,
+  });
+}

@@ -1,0 +1,19 @@
+import type { QuotaAmount } from './amount.js';
+import type { Acquired } from './governor.js';
+
+/** A call waiting in a governor's queue for quota room. */
+export interface Waiter {
+  readonly team: string;
+  readonly weight: number;
+  readonly need: QuotaAmount;
+  readonly id: string;
+  readonly since: number;
+  retryAt: number | undefined;
+  done: boolean;
+  cleanup: () => void;
+  readonly finish: (outcome: Acquired) => void;
+}
+
+let lastId = 0;
+/** Hold ids: unique in this process (stores keep them locally; slices in Redis have their own). */
+export const nextId = (): string => `h${(++lastId).toString(36)}`;
