@@ -37,11 +37,13 @@ export interface Call {
   /** `performance.now()` when the first stream event reached the caller; -1 before. */
   firstEventAt: number;
   /**
-   * Where its HTTP attempts stand: `none` (nothing sent yet), `in-flight` (a request went out and
-   * no answer came back yet), `answered` (the last attempt got a response). A call aborted while
-   * `in-flight` may have been billed; one aborted before sending, or after an answer, was not.
+   * Where its HTTP attempts stand: `none` (no attempt reached the per-attempt hook), `offered` (one
+   * did, but the caller's signal had fired, so a request handler that honours it sent nothing),
+   * `in-flight` (a request went out and no answer came back yet), `answered` (the last attempt got
+   * a response). A call aborted while `in-flight` may have been billed; one aborted before sending,
+   * or after an answer, was not. Only a call still at `none` was surely answered without a request.
    */
-  attempt: 'none' | 'in-flight' | 'answered';
+  attempt: 'none' | 'offered' | 'in-flight' | 'answered';
   /** Set once the call has settled: every later attempt to settle it is ignored. */
   settled: boolean;
   /** The input {@link maxTokens} was read from (see `callMaxOutputTokens`); `undefined` before. */
@@ -83,6 +85,23 @@ export function markInstance(context: object, id: number): void {
 /** The one instance on `context`'s stack, `-1` for two or more, `undefined` if none marked it. */
 export function instanceMark(context: object): number | undefined {
   return (context as Record<symbol, number | undefined>)[INSTANCES];
+}
+
+/** Set on a handler context once an attempt came that may be another call's (see {@link noteUnattributed}). */
+const UNATTRIBUTED = Symbol.for('bedrock-finops.unattributedAttempt');
+
+/**
+ * Notes that an attempt without a call on its arguments came while the context's call already had
+ * one in flight: it may be a call's whose arguments a user middleware rebuilt (dropping the call it
+ * carried), so no call carried on this context's arguments can be told unsent from then on.
+ */
+export function noteUnattributed(context: object): void {
+  (context as Record<symbol, boolean | undefined>)[UNATTRIBUTED] = true;
+}
+
+/** Whether {@link noteUnattributed} was called for `context`. */
+export function hadUnattributed(context: object): boolean {
+  return (context as Record<symbol, boolean | undefined>)[UNATTRIBUTED] === true;
 }
 
 /** The caller's `AbortSignal`, which recent SDKs put on the context (older ones do not: then only an AbortError says so). */

@@ -9,7 +9,7 @@ import type {
   MetadataBearer,
 } from '@smithy/types';
 import { withRequestMetadata } from './attribution/propagate.js';
-import { abortSignalOf, CALL_KEY, callOf, instanceMark, type Call, type Outcome } from './call.js';
+import { abortSignalOf, CALL_KEY, callOf, hadUnattributed, instanceMark, type Call, type Outcome } from './call.js';
 import { ConfigurationError } from './errors/configuration-error.js';
 import type { FallbackRouter } from './fallback/router.js';
 import { meteredOperation, type OperationInfo } from './model/operations.js';
@@ -150,19 +150,21 @@ class CallPath<Input extends object, Output extends MetadataBearer> {
     // This instance's per-attempt hook is on the stack (it marked the context), so an attempt that
     // went out was seen: a call answered with none sent (a user's cache middleware below ours)
     // was billed nothing, whatever usage its answer carries. Without the hook nothing can be told.
-    const attemptsSeen = instanceMark(context) === this.deps.instance;
+    // A call carried on its arguments (its context busy with another) cannot be told unsent once an
+    // attempt came that may have been its own with its arguments rebuilt.
+    const unsent = instanceMark(context) === this.deps.instance && call.attempt === 'none' && (callOf(context) === call || !hadUnattributed(context));
     try {
       this.deps.observer.observe(
         call,
         result,
         (outcome: Outcome, observed: ObservedUsage | undefined, error: unknown, outputSeen = 0, output?: unknown): void => {
-          meter.settle(call, ticket, outcome, attemptsSeen && call.attempt === 'none' ? NOT_SENT : observed, error, { input, outputSeen, output });
+          meter.settle(call, ticket, outcome, unsent ? NOT_SENT : observed, error, { input, outputSeen, output });
         },
         abortSignalOf(context),
       );
     } catch (error) {
       meter.reporter.error('observe', 'could not read usage from a response', error);
-      meter.settle(call, ticket, 'success', attemptsSeen && call.attempt === 'none' ? NOT_SENT : undefined, undefined);
+      meter.settle(call, ticket, 'success', unsent ? NOT_SENT : undefined, undefined);
     }
     return result;
   }

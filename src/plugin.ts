@@ -31,6 +31,7 @@ import { FINOPS_MIDDLEWARE, finOpsMiddleware } from './middleware.js';
 import { ModelResolver } from './model/model-resolver.js';
 import { Admission } from './pipeline/admission.js';
 import { CallStarter } from './pipeline/begin.js';
+import { lateAttempts } from './pipeline/late-attempt.js';
 import { Settler } from './pipeline/settle.js';
 import { UsageObserver } from './pipeline/observe.js';
 import { UsageMeter } from './pipeline/usage-meter.js';
@@ -196,9 +197,8 @@ export function bedrockFinOps(options?: BedrockFinOpsOptions): BedrockFinOps {
   const sending = new SendingScope();
   const middleware = finOpsMiddleware<ServiceInputTypes, ServiceOutputTypes>({ instance, meter, observer, router, propagateToBedrock: o.propagateToBedrock, sending });
   const attemptOptions = attemptMiddlewareOptions(instance);
-  const attemptMiddleware = fallbackAttemptMiddleware<ServiceInputTypes, ServiceOutputTypes>(instance, (model, error) => {
-    routing.throttle(model, error);
-  });
+  // Attempts sent after their call settled (a middleware's background refresh) are metered as calls of their own.
+  const attemptMiddleware = fallbackAttemptMiddleware<ServiceInputTypes, ServiceOutputTypes>(instance, routing.throttle.bind(routing), lateAttempts(meter, observer));
   const fetching = fetchMetering({ meter, observer, router, sending });
   let closed: Promise<void> | undefined;
 

@@ -8,7 +8,7 @@ import type {
   HandlerExecutionContext,
   MetadataBearer,
 } from '@smithy/types';
-import { abortSignalOf, callOf, markInstance } from '../call.js';
+import { abortSignalOf, callOf, markInstance, noteUnattributed, type Call } from '../call.js';
 
 /** Marks the arguments of a provisioned attempt that has a fallback: the exception names that trigger it. */
 export const FALLBACK_ON = Symbol.for('bedrock-finops.fallbackOn');
@@ -49,31 +49,58 @@ function errorName(error: unknown): string | undefined {
 export const THROTTLE_ERRORS: ReadonlySet<string> = new Set(['ThrottlingException', 'ModelNotReadyException', 'ServiceQuotaExceededException']);
 
 /**
- * The per-attempt hook: counts throttled attempts, and turns a fallback-worthy error of a marked
+ * Meters an attempt that reached the hook after its call had settled (a middleware below the
+ * plugin that answered the call and sent it later, say from a timer): it was billed, so it is a
+ * call of its own, admitted before it goes out and settled when it ends.
+ */
+export type LateAttempt = <Input extends object, Output extends MetadataBearer>(
+  settled: Call,
+  args: FinalizeHandlerArguments<Input>,
+  next: FinalizeHandler<Input, Output>,
+  context: HandlerExecutionContext,
+) => Promise<FinalizeHandlerOutput<Output>>;
+
+/**
+ * The per-attempt hook: marks the call's attempts (what tells a call sent from one answered
+ * without a request), counts throttled attempts, and turns a fallback-worthy error of a marked
  * (provisioned, with fallback) attempt into a {@link FallbackSignal}.
  */
 export function fallbackAttemptMiddleware<Input extends object, Output extends MetadataBearer>(
   instance: number,
   onThrottle: (modelId: string, error: string) => void,
+  late?: LateAttempt,
 ): FinalizeRequestMiddleware<Input, Output> {
   return (next: FinalizeHandler<Input, Output>, context: HandlerExecutionContext): FinalizeHandler<Input, Output> => {
     // Built once per call, before any handler runs: says which instance this stack carries.
     markInstance(context, instance);
     // Not an async function: a successful attempt costs no extra promise hops.
     return (args: FinalizeHandlerArguments<Input>): Promise<FinalizeHandlerOutput<Output>> => {
-      // The request goes out now, unless the caller's signal already fired (then nothing is sent).
-      const call = callOf(args) ?? callOf(context);
-      if (call !== undefined && abortSignalOf(context)?.aborted !== true) call.attempt = 'in-flight';
-      return next(args).then(undefined, (error: unknown) => {
+      const carried = callOf(args);
+      const call = carried ?? callOf(context);
+      const settled = call?.settled === true;
+      let sent: Promise<FinalizeHandlerOutput<Output>>;
+      if (settled && late !== undefined) sent = late(call, args, next, context);
+      else {
+        if (call !== undefined && !settled) {
+          // A second attempt at once with no call on its arguments may be another call's.
+          if (carried === undefined && call.attempt === 'in-flight') noteUnattributed(context);
+          // The request goes out now, unless the caller's signal already fired (then a handler that honours it sends nothing).
+          if (abortSignalOf(context)?.aborted !== true) call.attempt = 'in-flight';
+          else if (call.attempt === 'none') call.attempt = 'offered';
+        }
+        sent = next(args);
+      }
+      return sent.then(undefined, (error: unknown) => {
         // A service error is an answer (not billed); a network error or an abort leaves the attempt in flight.
-        if (call !== undefined && typeof (error as { $metadata?: { httpStatusCode?: unknown } } | null)?.$metadata?.httpStatusCode === 'number') call.attempt = 'answered';
+        if (call !== undefined && !settled && typeof (error as { $metadata?: { httpStatusCode?: unknown } } | null)?.$metadata?.httpStatusCode === 'number') call.attempt = 'answered';
         const name = errorName(error);
         if (name !== undefined && THROTTLE_ERRORS.has(name)) {
           const modelId = (args.input as { modelId?: unknown } | undefined)?.modelId;
           onThrottle(typeof modelId === 'string' ? modelId : '', name);
         }
         const fallbackOn = (args as unknown as Record<symbol, ReadonlySet<string> | undefined>)[FALLBACK_ON];
-        if (fallbackOn !== undefined && name !== undefined && fallbackOn.has(name)) throw new FallbackSignal(error, name);
+        // A late attempt has no call left to re-issue it on demand: its error goes to its sender as is.
+        if (!settled && fallbackOn !== undefined && name !== undefined && fallbackOn.has(name)) throw new FallbackSignal(error, name);
         throw error;
       });
     };
