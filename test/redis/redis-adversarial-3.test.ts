@@ -5,8 +5,10 @@ import { QuotaCounters } from '../../src/quotas/counters.js';
 import { QuotaGovernor } from '../../src/quotas/governor.js';
 import type { ReservationEntry, Units } from '../../src/budgets/index.js';
 import { RedisBudgetStore } from '../../src/budgets/redis/index.js';
+import { KeySpace } from '../../src/budgets/redis/keys.js';
 import { isBudgetStoreUnavailableError } from '../../src/errors/budget-store-unavailable-error.js';
 import { RedisQuotaStore } from '../../src/quotas/index.js';
+import { waitFor } from '../helpers/processes.js';
 import { startRedis, type RedisServer } from '../helpers/redis-server.js';
 import { budgetInRedis } from './fleet-fixture.js';
 
@@ -107,6 +109,53 @@ describe('the EVAL fallback when permissions change while the store runs', () =>
     } finally {
       await store.close();
       c.disconnect();
+      admin.disconnect();
+    }
+  });
+});
+
+describe('RedisBudgetStore: finished windows of per-value counters', () => {
+  // A per-team budget makes one counter per team and window. 200 counters whose window ended
+  // long ago (left by earlier processes) and one live counter; the store prunes every retainMs
+  // (at most 15 minutes). Before: each prune deleted 32 counters, so a budget with more than
+  // 32 values per prune period (3,072 a day at the default retainMs) grew in Redis without end.
+  it('one prune deletes every finished counter of a budget, not 32 of them', async () => {
+    const admin = new Redis(server.url);
+    const prefix = 'prune3:';
+    const tag = 'per{team}';
+    const store = new RedisBudgetStore({ client, keyPrefix: prefix, retainMs: 2_000, flushIntervalMs: 100 });
+    try {
+      const keys = new KeySpace(prefix);
+      const old = Date.now() - 10 * DAY;
+      for (let i = 0; i < 200; i++) {
+        const id = `${tag}\u0001team=t${i}\u0001${old}`;
+        const k = keys.of(tag, id);
+        await admin.hset(k.counter, 'u_t', '10');
+        await admin.zadd(k.holders, String(old), 'gone');
+        await admin.zadd(k.windows, String(old), id);
+      }
+      const counters = async () => (await admin.keys(`${prefix}*:c:*`)).length;
+      expect(await counters()).toBe(200);
+      // The store uses the budget now (a counter of today), so it prunes the budget's finished windows.
+      const now = Date.now();
+      const live = dayEntry(tag, 1_000, 10, now);
+      expect((await store.reserve({ id: 'p1', entries: [live], now, leaseMs: 60_000 })).admitted).toBe(true);
+      store.commit({ id: 'p1', entries: [{ key: live.key, budget: tag, actual: units(10), windowEnd: live.windowEnd }], now });
+      await waitFor('the first prune', async () => ((await counters()) < 201 ? true : undefined), 20_000, 20);
+      // Let that prune finish (nothing changes for 300 ms; the next prune is 2 s later).
+      let last = -1;
+      await waitFor('the prune to finish', async () => {
+        const n = await counters();
+        const quiet = n === last;
+        last = n;
+        return quiet ? true : undefined;
+      }, 20_000, 300);
+      // Before: 168 of the 200 finished counters were left (and their holder sets).
+      expect(await counters()).toBe(1);
+      expect(await admin.keys(`${prefix}*:z:*`)).toHaveLength(1);
+      expect(await admin.zcard(keys.windows(tag))).toBe(1);
+    } finally {
+      await store.close();
       admin.disconnect();
     }
   });

@@ -11,6 +11,10 @@ import type { SlicePump } from './slice-pump.js';
 /** Eviction policies that may take keys without a TTL: the store's counters have none. */
 const UNSAFE_POLICIES = new Set(['allkeys-lru', 'allkeys-lfu', 'allkeys-random']);
 const PRUNE_EVERY_MS = 15 * 60_000;
+/** Counters the window-index script answers at most per script (EXPIRED_WINDOWS' LIMIT). */
+const PRUNE_BATCH = 32;
+/** Scripts one prune of one budget sends at most (32,000 counters); the next prune goes on. */
+const MAX_PRUNE_BATCHES = 1_000;
 
 /**
  * The store's background work, on one unref'd timer every `flushIntervalMs`: flushes usage and
@@ -89,18 +93,21 @@ export class Maintenance {
     if (lease.op === undefined && !lease.holds() && !lease.dirty() && this.ending(lease) && this.leases.get(lease.id) === lease) this.leases.delete(lease.id);
   }
 
+  /** Deletes every counter of `budget` whose window ended before `cutoff`, a batch per script (a per-value budget ends many per window). */
   private async prune(budget: string, cutoff: number): Promise<void> {
     try {
       const windows = this.keys.windows(budget);
-      const ids = await this.run(EXPIRED_WINDOWS, [windows], [String(cutoff)]);
-      if (!Array.isArray(ids) || ids.length === 0) return;
-      const names = ids.filter((id): id is string => typeof id === 'string');
-      const keys = [windows];
-      for (const id of names) {
-        const k = this.keys.of(budget, id);
-        keys.push(k.counter, k.holders);
+      for (let batch = 0; batch < MAX_PRUNE_BATCHES; batch++) {
+        const ids = await this.run(EXPIRED_WINDOWS, [windows], [String(cutoff)]);
+        if (!Array.isArray(ids) || ids.length === 0) return;
+        const names = ids.filter((id): id is string => typeof id === 'string');
+        const keys = [windows];
+        for (const id of names) {
+          const k = this.keys.of(budget, id);
+          keys.push(k.counter, k.holders);
+        }
+        if (names.length === 0 || Number(await this.run(DELETE_WINDOWS, keys, names)) < PRUNE_BATCH) return;
       }
-      await this.run(DELETE_WINDOWS, keys, names);
     } catch {
       // Pruning is housekeeping: the next round tries again.
     }
