@@ -6,7 +6,7 @@ export type Rejection = 'torn' | 'mistyped';
 
 const OPERATIONS = new Set(['Converse', 'ConverseStream', 'InvokeModel', 'InvokeModelWithResponseStream', 'InvokeModelWithBidirectionalStream']);
 const OUTCOMES = new Set(['success', 'error', 'abandoned']);
-const SOURCES = new Set(['usage', 'headers', 'invocation-metrics', 'body', 'estimate', 'none']);
+const SOURCES = new Set(['usage', 'headers', 'invocation-metrics', 'body', 'estimate', 'none', 'unsent']);
 const TOKEN_FIELDS = ['inputTokens', 'outputTokens', 'cacheReadInputTokens', 'cacheWriteInputTokens'] as const;
 
 // A count or cost the report can add exactly: past 2^53 (tokens) or ~$9 million per call (nano-USD) a

@@ -31,7 +31,7 @@ export class MaxTokensTracker {
 
   add(r: UsageRecord, feature: string): void {
     const max = r.maxTokens;
-    if (max === undefined || !(max > 0) || r.usageSource === 'none') return;
+    if (max === undefined || !(max > 0) || r.usageSource === 'none' || r.usageSource === 'unsent') return;
     // The feature length-prefixed: feature and model id are untrusted, so a separator could be forged.
     const key = keyPart(feature) + r.modelId;
     let g = this.groups.get(key);

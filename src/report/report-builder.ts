@@ -140,9 +140,11 @@ export class ReportBuilder implements LedgerVisitor {
     ReportBuilder.addPoint(this.costByHour, `${iso.slice(0, 13)}:00`, team, costNano);
     ReportBuilder.addPoint(this.costByDay, iso.slice(0, 10), team, costNano);
 
-    if (r.modelKind === 'provisioned-model' && r.fallback === undefined) get(this.provisioned, r.modelId, () => new ProvisionedTracker(r.modelId)).served(r, prompt + r.outputTokens);
+    // A call a middleware of the app answered itself ('unsent') used no capacity and was billed nothing.
+    const unsent = r.usageSource === 'unsent';
+    if (r.modelKind === 'provisioned-model' && r.fallback === undefined && !unsent) get(this.provisioned, r.modelId, () => new ProvisionedTracker(r.modelId)).served(r, prompt + r.outputTokens);
     if (r.fallback !== undefined && r.fallback.from.startsWith('arn:')) get(this.provisioned, r.fallback.from, () => new ProvisionedTracker(r.fallback?.from ?? '')).spill(r);
-    if (r.usageSource === 'none') return;
+    if (r.usageSource === 'none' || unsent) return;
 
     const feature = r.attribution.feature ?? NONE;
     const g = get(this.groups, keyPart(feature) + r.modelId, () => ({ feature, model: r.modelId, ...emptySums(), prompts: new CountHistogram(), outputs: new CountHistogram() }));
