@@ -8,7 +8,7 @@ import { toTokenUsage, ZERO_USAGE, type ObservedUsage } from '../usage/token-usa
 import { callMaxOutputTokens, heuristicInputTokens } from '../budgets/estimate.js';
 import type { Admission, Ticket } from './admission.js';
 import { estimatedUsage, isBilled, mayHaveBilled, outputEstimate, withoutImplausible } from './estimate.js';
-import { returnedOutputTokens } from '../usage/output-estimate.js';
+import { returnedOutputTokens, zeroOutputWithText } from '../usage/output-estimate.js';
 
 /** For calls that may have been billed without telling: what an estimate starts from. */
 export interface EstimateBasis {
@@ -106,7 +106,9 @@ export class Settler {
     const sane = observed === undefined ? undefined : (withoutImplausible(observed, call.modelId, this.reporter, maxOutput) ?? observed);
     const dropped = sane !== observed;
     // A Converse answer always counts its output: one without (a proxy that stripped it) is charged what its text shows.
-    const outputMissing = outcome === 'success' && call.info.delivery === 'converse' && sane?.usage.outputTokens === undefined;
+    // So is one whose count says 0 beside output it returned (a count written 0 in place of stripped).
+    const outputMissing =
+      outcome === 'success' && call.info.delivery === 'converse' && (sane?.usage.outputTokens === undefined || (sane.usage.outputTokens === 0 && zeroOutputWithText(basis?.output)));
     if (!dropped && !outputMissing && isBilled(sane)) return sane;
     // A complete answer whose own (family) counts were read: they stand.
     if (!dropped && !outputMissing && outcome === 'success' && (sane?.usage.inputTokens !== undefined || sane?.usage.outputTokens !== undefined)) return sane;

@@ -17,15 +17,43 @@ function documentLength(value: unknown): number {
   }
 }
 
-/** Characters of output in a Converse `output.message.content`: text, reasoning text, tool-use input. */
+/** Bytes of redacted (encrypted) reasoning: billed as output like the reasoning it hides. */
+function bytesLength(value: unknown): number {
+  return value instanceof Uint8Array ? value.byteLength : textLength(value);
+}
+
+/** Characters of the text blocks a citations block answers with. */
+function citedChars(content: unknown): number {
+  if (!Array.isArray(content)) return 0;
+  let chars = 0;
+  for (const part of content as unknown[]) chars += textLength(pick(part, 'text'));
+  return chars;
+}
+
+/** Characters of output in a Converse `output.message.content`: text, reasoning (text or redacted), tool-use input, cited text. */
 function converseOutputChars(output: unknown): number {
   const content = pick(output, 'output', 'message', 'content');
   if (!Array.isArray(content)) return 0;
   let chars = 0;
   for (const block of content as unknown[]) {
-    chars += textLength(pick(block, 'text')) + textLength(pick(block, 'reasoningContent', 'reasoningText', 'text')) + documentLength(pick(block, 'toolUse', 'input'));
+    const reasoning = pick(block, 'reasoningContent');
+    chars += textLength(pick(block, 'text')) + textLength(pick(reasoning, 'reasoningText', 'text')) + bytesLength(pick(reasoning, 'redactedContent'));
+    chars += documentLength(pick(block, 'toolUse', 'input')) + citedChars(pick(block, 'citationsContent', 'content'));
   }
   return chars;
+}
+
+/**
+ * Whether a successful Converse answer reporting 0 output tokens returned output anyway (a proxy
+ * that wrote 0 in place of the count): Bedrock bills at least one token for any output. A
+ * guardrail that intervened answers with its own message and 0 output: that 0 stands.
+ */
+export function zeroOutputWithText(output: unknown): boolean {
+  try {
+    return pick(output, 'stopReason') !== 'guardrail_intervened' && converseOutputChars(output) > 0;
+  } catch {
+    return false;
+  }
 }
 
 /**
