@@ -1,3 +1,4 @@
+import { gunzipSync } from 'node:zlib';
 import type { Call } from '../call.js';
 import { failure, trackerFor, type EndCall, type UsageObserver } from '../pipeline/observe.js';
 import { usageFromHeaders } from '../usage/headers.js';
@@ -23,6 +24,26 @@ function withBody(original: Response, body: ReadableStream<Uint8Array> | Uint8Ar
   Object.defineProperty(response, 'url', { value: original.url });
   Object.defineProperty(response, 'redirected', { value: original.redirected });
   return response;
+}
+
+const decoder = new TextDecoder();
+// What is read of a body that is not JSON to estimate its output (past MAX_PLAUSIBLE_TOKENS' worth of text anyway).
+const MAX_ESTIMATED_BYTES = 64 * 1024 * 1024;
+// A gzip body inflates to at most this for reading usage (a Converse answer is far smaller; a bomb stops here).
+const MAX_INFLATED_BYTES = 16 * 1024 * 1024;
+
+/**
+ * The body as usage is read from it: as it came or, when it is still gzip (a base fetch that does
+ * not decode what it asked compressed: fetch decodes and keeps the header, so the bytes tell),
+ * inflated within a bound. Never throws; the caller gets the bytes as they came either way.
+ */
+function readable(bytes: Uint8Array): Uint8Array {
+  if (bytes[0] !== 0x1f || bytes[1] !== 0x8b) return bytes;
+  try {
+    return gunzipSync(bytes, { maxOutputLength: MAX_INFLATED_BYTES });
+  } catch {
+    return bytes;
+  }
 }
 
 /**
@@ -57,11 +78,14 @@ async function observeWhole(call: Call, response: Response, observer: UsageObser
     endCall(f.outcome, undefined, f.error);
     throw error;
   }
+  const plain = readable(bytes);
   if (isInvoke) {
-    observer.observe(call, { output: { body: bytes, serviceTier, $metadata }, response: { headers } }, endCall);
+    observer.observe(call, { output: { body: plain, serviceTier, $metadata }, response: { headers } }, endCall);
   } else {
-    const json = parseJsonObject(bytes);
-    observer.observe(call, { output: { output: json?.output, usage: json?.usage, serviceTier: json?.serviceTier ?? serviceTier, performanceConfig: json?.performanceConfig, trace: json?.trace, $metadata } }, endCall);
+    const json = parseJsonObject(plain);
+    // A body that is no JSON object (a proxy's text, one compressed another way) still returned output: its text is what is estimated.
+    const output = json === undefined ? { message: { content: [{ text: decoder.decode(plain.subarray(0, MAX_ESTIMATED_BYTES)) }] } } : json.output;
+    observer.observe(call, { output: { output, usage: json?.usage, serviceTier: json?.serviceTier ?? serviceTier, performanceConfig: json?.performanceConfig, trace: json?.trace, $metadata } }, endCall);
   }
   return hasBody ? withBody(response, bytes) : response;
 }

@@ -1,5 +1,7 @@
 import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
 import { FetchHttpHandler } from '@smithy/fetch-http-handler';
+import { Buffer } from 'node:buffer';
+import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { bedrockFinOps, type BedrockFinOps, type BedrockFinOpsOptions, type UsageRecord } from '../../src/index.js';
 import { expectNothingReserved } from '../helpers/adversary.js';
@@ -161,6 +163,52 @@ describe('fetch adversarial (4): a base fetch that queues requests', () => {
       ['success', 10],
     ]);
     expect(await usedTokens(finops)).toBe(20);
+    await expectNothingReserved(finops);
+  });
+});
+
+describe('fetch adversarial (4): a Converse answer whose body cannot be read as it came', () => {
+  const noCap = { messages: [{ role: 'user', content: [{ text: 'hi' }] }] };
+
+  it('reads the usage of a Converse body still gzip-compressed by a base fetch that does not decode (it was charged 10 + 0 output)', async () => {
+    const bytes = gzipSync(JSON.stringify({ output: { message: { role: 'assistant', content: [{ text: 'x'.repeat(700) }] } }, stopReason: 'end_turn', usage: { inputTokens: 30, outputTokens: 200, totalTokens: 230 } }));
+    const { finops, records } = setup();
+    const base = fakeFetch(() => new Response(bytes, { headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' } }));
+    const response = await finops.wrapFetch(base.fetch)(bedrockUrl(NOVA, 'converse'), post(noCap, { authorization: 'Bearer key' }));
+    // The caller gets the compressed bytes as they came.
+    expect(Buffer.from(await response.arrayBuffer()).equals(bytes)).toBe(true);
+    // Before: no usage read, usageSource 'estimate', 10 input + 0 output charged. Now: Bedrock's 30 + 200.
+    expect(records.map((r) => [r.usageSource, r.inputTokens, r.outputTokens])).toEqual([['usage', 30, 200]]);
+    expect(await usedTokens(finops)).toBe(230);
+    await expectNothingReserved(finops);
+  });
+
+  it('charges the output a Converse 200 body that is not JSON returned, not 0 (700 characters → 200 tokens)', async () => {
+    const text = 'y'.repeat(700);
+    const { finops, records } = setup();
+    const base = fakeFetch(() => new Response(text, { headers: { 'content-type': 'text/plain' } }));
+    const response = await finops.wrapFetch(base.fetch)(bedrockUrl(NOVA, 'converse'), post(noCap, { authorization: 'Bearer key' }));
+    expect(await response.text()).toBe(text);
+    // Before: the admission's 10 input and 0 output (the settlement was handed no output). Now 10 + 200, an estimate.
+    expect(records.map((r) => [r.usageSource, r.inputTokens, r.outputTokens])).toEqual([['estimate', 10, 200]]);
+    expect(await usedTokens(finops)).toBe(210);
+    await expectNothingReserved(finops);
+  });
+
+  // Guards the fix: a body that only looks like gzip, or a gzip bomb, is charged an estimate and handed back whole.
+  it('hands back a broken gzip body and a gzip bomb byte for byte, each charged an estimate', async () => {
+    const broken = new Uint8Array([0x1f, 0x8b, 0x08, 0x00, 0xde, 0xad]);
+    const bomb = gzipSync(new Uint8Array(64 * 1024 * 1024));
+    const { finops, records } = setup();
+    for (const bytes of [broken, bomb]) {
+      const base = fakeFetch(() => new Response(bytes, { headers: { 'content-type': 'application/json' } }));
+      const response = await finops.wrapFetch(base.fetch)(bedrockUrl(NOVA, 'converse'), post(noCap, { authorization: 'Bearer key' }));
+      expect(Buffer.from(await response.arrayBuffer()).equals(Buffer.from(bytes))).toBe(true);
+    }
+    expect(records.map((r) => [r.outcome, r.usageSource])).toEqual([
+      ['success', 'estimate'],
+      ['success', 'estimate'],
+    ]);
     await expectNothingReserved(finops);
   });
 });
