@@ -160,3 +160,40 @@ describe('RedisBudgetStore: finished windows of per-value counters', () => {
     }
   });
 });
+
+describe('RedisBudgetStore: an error one budget\'s keys draw is not an outage of the server', () => {
+  // An ACL user whose key patterns cover one budget's keys (kp:{ok}*) and not another's. Every
+  // script of 'no' is refused NOPERM (its calls follow onStoreError: right). Before: that answer
+  // marked the whole server unreachable, so the next call on 'ok' needing room was refused
+  // store-unavailable without asking Redis (3 of 4 after a call on 'no').
+  it("a NOPERM about one budget's keys leaves the other budgets admitting", async () => {
+    const admin = new Redis(server.url);
+    await admin.acl('SETUSER', 'somekeys', 'reset', 'on', '>secret', '~kp:{ok}*', '&*', '+@all');
+    const c = new Redis(server.port, '127.0.0.1', { username: 'somekeys', password: 'secret', maxRetriesPerRequest: null });
+    c.on('error', () => undefined);
+    const store = new RedisBudgetStore({ client: c, keyPrefix: 'kp:', sliceFraction: 0.0001, closeTimeoutMs: 300 });
+    try {
+      const now = Date.now();
+      const outcomes: string[] = [];
+      for (let i = 0; i < 8; i++) {
+        const budget = i % 2 === 0 ? 'ok' : 'no';
+        const e = dayEntry(budget, 10_000, 100, now);
+        try {
+          const r = await store.reserve({ id: `k${i}`, entries: [e], now, leaseMs: 60_000 });
+          outcomes.push(`${budget}:${r.admitted ? 'admitted' : 'refused'}`);
+          if (r.admitted) store.commit({ id: `k${i}`, entries: [{ key: e.key, budget, actual: units(100), windowEnd: e.windowEnd }], now });
+        } catch (error) {
+          outcomes.push(`${budget}:${isBudgetStoreUnavailableError(error) ? 'store-unavailable' : String(error)}`);
+        }
+      }
+      expect(outcomes).toEqual(['ok:admitted', 'no:store-unavailable', 'ok:admitted', 'no:store-unavailable', 'ok:admitted', 'no:store-unavailable', 'ok:admitted', 'no:store-unavailable']);
+      await store.close();
+      // Charged: the 4 calls on 'ok' (100 each), once; released: its slices.
+      expect(await budgetInRedis(server.url, 'kp:', 'ok')).toEqual({ used: 400, leased: 0, counters: 1 });
+    } finally {
+      await store.close();
+      c.disconnect();
+      admin.disconnect();
+    }
+  });
+});

@@ -79,7 +79,7 @@ export class StoreHealth {
   failed(operation: string, seconds: number, error: unknown, key: string): void {
     this.events.errors++;
     this.tell(seconds, operation, false);
-    this.reach.goDown(key, error instanceof Error ? `${error.name}: ${error.message}` : 'a script failed');
+    this.reach.goDown(key, error instanceof Error ? `${error.name}: ${error.message}` : 'a script failed', error);
   }
 
   /** A script on `key` has waited `storeTimeoutMs` of Redis time without an answer (it is still pending). */

@@ -73,7 +73,7 @@ export class QuotaPump {
     } catch (error) {
       answered = true;
       this.count('errors');
-      this.reach.goDown(key, error instanceof Error ? `${error.name}: ${error.message}` : 'a script failed');
+      this.reach.goDown(key, error instanceof Error ? `${error.name}: ${error.message}` : 'a script failed', error);
       for (const w of waiters) w.reject(error);
       return false;
     } finally {
