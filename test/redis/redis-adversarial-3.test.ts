@@ -5,9 +5,10 @@ import { QuotaCounters } from '../../src/quotas/counters.js';
 import { QuotaGovernor } from '../../src/quotas/governor.js';
 import type { ReservationEntry, Units } from '../../src/budgets/index.js';
 import { RedisBudgetStore } from '../../src/budgets/redis/index.js';
-import { KeySpace } from '../../src/budgets/redis/keys.js';
+import { budgetTag, KeySpace } from '../../src/budgets/redis/keys.js';
 import { isBudgetStoreUnavailableError } from '../../src/errors/budget-store-unavailable-error.js';
 import { RedisQuotaStore } from '../../src/quotas/index.js';
+import type { QuotaSpec } from '../../src/quotas/store.js';
 import { waitFor } from '../helpers/processes.js';
 import { startRedis, type RedisServer } from '../helpers/redis-server.js';
 import { budgetInRedis } from './fleet-fixture.js';
@@ -194,6 +195,30 @@ describe('RedisBudgetStore: an error one budget\'s keys draw is not an outage of
       await store.close();
       c.disconnect();
       admin.disconnect();
+    }
+  });
+});
+
+describe('quota and budget names that differ only in a lone surrogate', () => {
+  // Redis receives a lone surrogate as U+FFFD, so '\uD800' and '\uDBFF' (two quotas of a
+  // configuration built from user text) were one tag and one Redis state: the second quota's
+  // 10 calls of 100 found the first's 1,000 tokens taken (0 of 10 held).
+  it('each quota keeps its own room', async () => {
+    const store = new RedisQuotaStore({ client, keyPrefix: 'lone:' });
+    try {
+      const held: number[] = [];
+      for (const name of ['q\uD800', 'q\uDBFF']) {
+        const q: QuotaSpec = { name, limit: { tokens: 1_000, requests: Infinity }, configured: { tokens: 1_000, requests: Infinity }, windowMs: 60_000, floor: 0 };
+        let n = 0;
+        for (let k = 0; k < 10; k++) if ((await store.tryHold({ quota: q, team: '', weight: 1, id: `${name}${k}`, need: { tokens: 100, requests: 1 }, now: Date.now() })).held) n++;
+        held.push(n);
+      }
+      expect(held).toEqual([10, 10]);
+      expect(budgetTag('q\uD800')).not.toBe(budgetTag('q\uDBFF'));
+      // What goes on the wire is what the tag says (no lone surrogate left in it).
+      expect(budgetTag('q\uD800')).not.toMatch(/[\uD800-\uDFFF]/);
+    } finally {
+      await store.close();
     }
   });
 });

@@ -12,14 +12,20 @@ export interface CounterKeys {
 
 /**
  * The hash tag of a budget or quota: its name, where it has no braces (the keys every release
- * has used); a name with braces has them replaced and a digest of the whole name added, so
+ * has used); a name with braces, or with a lone surrogate (sent to Redis as U+FFFD), has them
+ * replaced and a digest of the whole name added, so
  * `x{y` and `x_y` (once one tag: two quotas shared one Redis state) stay apart. Every key of one
  * budget shares its tag, so one budget's keys live in one Redis Cluster slot and different
  * budgets spread over the cluster.
  */
 export function budgetTag(budget: string): string {
-  if (!/[{}]/.test(budget)) return budget.length === 0 ? '_' : budget;
-  return `${budget.replace(/[{}]/g, '_')}~${createHash('sha256').update(budget).digest('hex').slice(0, 16)}`;
+  const s = budget as string & { isWellFormed(): boolean; toWellFormed(): string };
+  const wellFormed = s.isWellFormed();
+  if (!/[{}]/.test(budget) && wellFormed) return budget.length === 0 ? '_' : budget;
+  // A lone surrogate reaches Redis as U+FFFD, so names differing only there shared one tag: their
+  // digest is taken over the UTF-16 units (a well-formed name's stays over its UTF-8, as released).
+  const digest = createHash('sha256').update(wellFormed ? budget : Buffer.from(budget, 'utf16le')).digest('hex').slice(0, 16);
+  return `${(wellFormed ? budget : s.toWellFormed()).replace(/[{}]/g, '_')}~${digest}`;
 }
 
 /** What Redis Cluster hashes of a key to find its slot: the first `{…}` with something inside, else the whole key. */
