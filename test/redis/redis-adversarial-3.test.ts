@@ -222,3 +222,36 @@ describe('quota and budget names that differ only in a lone surrogate', () => {
     }
   });
 });
+
+describe('RedisQuotaStore: a paused server and many teams', () => {
+  // One Redis server paused (SIGSTOP). The first team's call waits storeTimeoutMs and goes on
+  // without a quota check. Before: each other team's first call sent a script of its own and
+  // waited storeTimeoutMs too (6 timeouts for 6 teams; a per-tenant quota with thousands of
+  // tenants made each one's first call wait); the budget store finds an outage once.
+  it("after one script is overdue, other teams' calls go on at once and the store comes back at SIGCONT", async () => {
+    const own = await startRedis();
+    const c = new Redis(own.url, { maxRetriesPerRequest: null });
+    c.on('error', () => undefined);
+    const store = new RedisQuotaStore({ client: c, keyPrefix: 'pause3:', storeTimeoutMs: 300, closeTimeoutMs: 300 });
+    const q: QuotaSpec = { name: 'q', limit: { tokens: 1_000, requests: Infinity }, configured: { tokens: 1_000, requests: Infinity }, windowMs: 60_000, floor: 0 };
+    const hold = (team: string, id: string) => Promise.resolve(store.tryHold({ quota: q, team, weight: 1, id, need: { tokens: 10, requests: 1 }, now: Date.now() }));
+    try {
+      expect((await hold('warm', 'w')).held).toBe(true);
+      own.pause();
+      await expect(hold('t0', 'a0')).rejects.toThrow(/storeTimeoutMs/);
+      expect(store.stats()).toMatchObject({ unavailable: true, events: { timeouts: 1 } });
+      const others = await Promise.allSettled([1, 2, 3, 4, 5].map((i) => hold(`t${i}`, `a${i}`)));
+      expect(others.map((o) => o.status)).toEqual(['rejected', 'rejected', 'rejected', 'rejected', 'rejected']);
+      // None of them sent a script that then timed out (before: 6).
+      expect(store.stats().events.timeouts).toBe(1);
+      own.resume();
+      await waitFor('the store to see Redis again', async () => (store.stats().unavailable ? undefined : true), 10_000, 20);
+      expect((await hold('t6', 'a6')).held).toBe(true);
+    } finally {
+      own.resume();
+      await store.close();
+      c.disconnect();
+      await own.stop();
+    }
+  });
+});

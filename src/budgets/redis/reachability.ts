@@ -32,6 +32,11 @@ export class Reachability {
     this.partOf = isSingleNode(client) ? () => '' : hashedPart;
   }
 
+  /** The part of Redis holding `key` (`''` for a client of one server). */
+  part(key: string): string {
+    return this.partOf(key);
+  }
+
   /** Whether some part of Redis is unreachable now. */
   get anyDown(): boolean {
     return this.down.size > 0;

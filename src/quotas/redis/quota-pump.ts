@@ -32,6 +32,22 @@ export class QuotaPump {
     return this.reach.anyDown;
   }
 
+  /** Scripts on their way per part of Redis. */
+  private readonly inflight = new Map<string, number>();
+
+  /**
+   * Whether a call lacking room on `slice` should not wait: the part of Redis holding its keys is
+   * known unreachable (one server: every slice of every quota). One script per part stays on its
+   * way as a probe (the one already pending, else a renewal of `slice`), so its answer brings the
+   * part back; else every new team's first call waited `storeTimeoutMs` through an outage.
+   */
+  failFast(slice: QuotaSlice): boolean {
+    const key = slice.keys[0] ?? '';
+    if (!this.reach.isDown(key)) return false;
+    if ((this.inflight.get(this.reach.part(key)) ?? 0) === 0 && !slice.busy) void this.send(slice, 'renew');
+    return true;
+  }
+
   /** Calls that lack room in the same turn of the event loop share one script. */
   schedule(slice: QuotaSlice): void {
     if (slice.busy || slice.scheduled) return;
@@ -51,6 +67,8 @@ export class QuotaPump {
     const sentAt = performance.now();
     const had = slice.grant;
     const key = slice.keys[0] ?? '';
+    const part = this.reach.part(key);
+    this.inflight.set(part, (this.inflight.get(part) ?? 0) + 1);
     let answered = false;
     const cancel = redisDeadline(this.settings.storeTimeoutMs, () => {
       if (answered) return;
@@ -77,6 +95,9 @@ export class QuotaPump {
       for (const w of waiters) w.reject(error);
       return false;
     } finally {
+      const left = (this.inflight.get(part) ?? 1) - 1;
+      if (left > 0) this.inflight.set(part, left);
+      else this.inflight.delete(part);
       cancel();
       slice.busy = false;
       slice.overdue = false;

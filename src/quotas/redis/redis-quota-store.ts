@@ -105,8 +105,8 @@ export class RedisQuotaStore implements QuotaStore {
       // Reclaiming, a call that fits still asks: Redis decides whether the room stays with this team.
       const lacking = slice.lacking(r.need, book.teams.get(slice.team)?.use.use(Date.now(), r.quota.windowMs) ?? ZERO_AMOUNT, performance.now()) ?? (slice.reclaim ? r.need : undefined);
       if (lacking === undefined) break;
-      // Its script is overdue (Redis paused, or its Cluster node): waiting for it would wait without a deadline.
-      if (slice.busy && slice.overdue) throw this.pump.noAnswer();
+      // Its script is overdue (Redis paused, or its Cluster node), or its part of Redis is known down: waiting would wait without a deadline.
+      if ((slice.busy && slice.overdue) || this.pump.failFast(slice)) throw this.pump.noAnswer();
       const refused = await new Promise<boolean>((resolve, reject) => {
         slice.waiters.push({ lacking, resolve, reject });
         this.pump.schedule(slice);
