@@ -145,7 +145,6 @@ export function bedrockFinOps(options?: BedrockFinOpsOptions): BedrockFinOps {
   const admission = new Admission(budgets.active ? budgets : undefined, reporter, quotas.active ? quotas : undefined);
   const settler = new Settler(pricer, admission, reporter);
   const meter = new UsageMeter(new CallStarter(resolver, o.attribution, reporter, o.baggageKeys === undefined ? undefined : new BaggageAttribution(o.baggageKeys === 'all' ? undefined : o.baggageKeys)), admission, settler, reporter);
-
   const provider = o.meterProvider;
   const inProcess = o.genAiHistograms === 'producer' ? new InProcessHistograms() : undefined;
   const recorder = new MetricsRecorder({

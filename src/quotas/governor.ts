@@ -28,7 +28,7 @@ export type Acquired = GovernorHold | QuotaExceededError;
  */
 export class QuotaGovernor {
   readonly believed: BelievedLimit;
-  private readonly waiters: Waiter[] = [];
+  private readonly waiters: Waiter<Acquired>[] = [];
   private timer: NodeJS.Timeout | undefined;
   private pumping = false;
   private again = false;
@@ -83,7 +83,7 @@ export class QuotaGovernor {
     this.counters.avoided(this.quota.name);
     return new Promise<Acquired>((resolve, reject) => {
       const since = Date.now();
-      const w: Waiter = {
+      const w: Waiter<Acquired> = {
         team,
         weight,
         need,
@@ -123,7 +123,7 @@ export class QuotaGovernor {
   }
 
   /** Takes a waiter out of the queue (admitted, timed out or aborted); others may fit now. */
-  private leave(w: Waiter): void {
+  private leave(w: Waiter<Acquired>): void {
     w.done = true;
     w.cleanup();
     const i = this.waiters.indexOf(w);

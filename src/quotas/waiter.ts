@@ -1,8 +1,7 @@
 import type { QuotaAmount } from './amount.js';
-import type { Acquired } from './governor.js';
 
-/** A call waiting in a governor's queue for quota room. */
-export interface Waiter {
+/** A call waiting in a governor's queue for quota room; `finish` hands it its outcome (a hold or a refusal). */
+export interface Waiter<Outcome> {
   readonly team: string;
   readonly weight: number;
   readonly need: QuotaAmount;
@@ -11,7 +10,7 @@ export interface Waiter {
   retryAt: number | undefined;
   done: boolean;
   cleanup: () => void;
-  readonly finish: (outcome: Acquired) => void;
+  readonly finish: (outcome: Outcome) => void;
 }
 
 let lastId = 0;

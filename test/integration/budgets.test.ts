@@ -18,7 +18,8 @@ function bedrock(usage = { inputTokens: 10, outputTokens: 50 }) {
   server.use(
     on('converse', () => {
       seen.requests++;
-      return converseReply(usage);
+      // No text with 0 output tokens: a 0 count next to returned text is not believed (charged an estimate).
+      return converseReply(usage, usage.outputTokens === 0 ? '' : 'x');
     }),
   );
   return seen;
