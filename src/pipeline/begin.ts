@@ -80,25 +80,34 @@ export class CallStarter {
     const model = this.resolver.resolve(modelId, now);
     if (model.ref.kind === 'unknown')
       this.reporter.warn(`unknown-model:${modelId.slice(0, 200)}`, `model id "${modelId.slice(0, 200)}" is not a Bedrock model id or ARN this library knows; metering it without a model family`);
-    return {
-      info,
-      requestedModelId: modelId,
-      attribution: this.attributionFor(args),
-      startedAt: now,
-      t0: performance.now(),
-      modelId,
-      model,
-      fallback: undefined,
-      serverAddress: undefined,
-      serverPort: 443,
-      requestId: undefined,
-      serviceTier: requestedServiceTier(input),
-      performanceLatency: requestedLatency(input),
-      firstEventAt: -1,
-      attempt: 'none',
-      settled: false,
-      maxTokensOf: undefined,
-      maxTokens: undefined,
-    };
+    return freshCall(info, modelId, this.attributionFor(args), modelId, model, input, now);
   }
+}
+
+/**
+ * A call as it begins: who asked for which model, and nothing sent, seen or settled yet. One
+ * literal for every call (one object shape), whether begun by the middleware or the fetch path or
+ * metered late (an attempt sent after its call settled).
+ */
+export function freshCall(info: OperationInfo, requestedModelId: string, attribution: Attribution, modelId: string, model: CallModel, input: unknown, now: number): Call {
+  return {
+    info,
+    requestedModelId,
+    attribution,
+    startedAt: now,
+    t0: performance.now(),
+    modelId,
+    model,
+    fallback: undefined,
+    serverAddress: undefined,
+    serverPort: 443,
+    requestId: undefined,
+    serviceTier: requestedServiceTier(input),
+    performanceLatency: requestedLatency(input),
+    firstEventAt: -1,
+    attempt: 'none',
+    settled: false,
+    maxTokensOf: undefined,
+    maxTokens: undefined,
+  };
 }

@@ -3,7 +3,7 @@ import { abortSignalOf, type Call, type Outcome } from '../call.js';
 import { isPromise } from '../promise-like.js';
 import type { ObservedUsage } from '../usage/token-usage.js';
 import type { Ticket } from './admission.js';
-import { requestedLatency, requestedServiceTier } from './begin.js';
+import { freshCall } from './begin.js';
 import { failure, type UsageObserver } from './observe.js';
 import type { UsageMeter } from './usage-meter.js';
 
@@ -13,20 +13,11 @@ import type { UsageMeter } from './usage-meter.js';
  * background). Same operation and attribution; the model the attempt names.
  */
 function lateCall(settled: Call, input: unknown): Call {
-  return {
-    ...settled,
-    startedAt: Date.now(),
-    t0: performance.now(),
-    serverAddress: settled.serverAddress,
-    requestId: undefined,
-    serviceTier: requestedServiceTier(input),
-    performanceLatency: requestedLatency(input),
-    firstEventAt: -1,
-    attempt: 'none',
-    settled: false,
-    maxTokensOf: undefined,
-    maxTokens: undefined,
-  };
+  const call = freshCall(settled.info, settled.requestedModelId, settled.attribution, settled.modelId, settled.model, input, Date.now());
+  call.fallback = settled.fallback;
+  call.serverAddress = settled.serverAddress;
+  call.serverPort = settled.serverPort;
+  return call;
 }
 
 /**
