@@ -11,8 +11,9 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { InitializeHandlerOptions, InitializeMiddleware } from '@smithy/types';
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { describe, expect, it } from 'vitest';
-import { bedrockFinOps, FINOPS_ATTEMPT_MIDDLEWARE, type BedrockFinOpsOptions, type UsageRecord } from '../../src/index.js';
-import { awsError, converseReply, drain, jsonBody, makeClient, on, REGION, say, tick, useMockBedrock } from '../helpers/bedrock.js';
+import { FINOPS_ATTEMPT_MIDDLEWARE } from '../../src/index.js';
+import { budgeted, countedConverse, until } from '../helpers/budgeted.js';
+import { awsError, converseReply, drain, jsonBody, makeClient, on, REGION, say, useMockBedrock } from '../helpers/bedrock.js';
 
 const server = useMockBedrock();
 
@@ -20,31 +21,8 @@ const HAIKU = 'us.anthropic.claude-3-5-haiku-20241022-v1:0'; // $0.80 / $4 per m
 const per = (tokens: number, usdPerMillion: number) => (tokens * usdPerMillion) / 1e6;
 const USAGE = { inputTokens: 900, outputTokens: 100, totalTokens: 1_000 };
 
-function setup(options: BedrockFinOpsOptions = {}) {
-  const records: UsageRecord[] = [];
-  const finops = bedrockFinOps({ estimator: () => 500, budgets: [{ name: 'b', limit: { tokens: 1e9 }, window: 'day' }], ...options, onUsage: (r) => records.push(r) });
-  const budget = async () => {
-    const [status] = await finops.budgets.status();
-    return { used: status?.used.tokens ?? 0, reserved: status?.reserved.tokens ?? 0 };
-  };
-  return { finops, records, budget };
-}
-
-/** Counts requests that reached Bedrock; answers each Converse with `USAGE`. */
-function bedrock(): { requests: number } {
-  const seen = { requests: 0 };
-  server.use(
-    on('converse', () => {
-      seen.requests++;
-      return converseReply(USAGE, 'from bedrock');
-    }),
-  );
-  return seen;
-}
-
-const until = async (done: () => boolean) => {
-  for (let i = 0; i < 200 && !done(); i++) await tick(5);
-};
+const setup = budgeted;
+const bedrock = (): { requests: number } => countedConverse(server, USAGE);
 
 /** A stored Converse answer, as a cache would keep it: Bedrock's usage included. */
 const storedConverse = { $metadata: { httpStatusCode: 200 }, output: { message: { role: 'assistant', content: [{ text: 'cached' }] } }, stopReason: 'end_turn', usage: USAGE, metrics: { latencyMs: 1 } };

@@ -7,38 +7,16 @@ import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-r
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { HttpHandlerOptions, HttpRequest, HttpResponse, InitializeHandlerOptions, InitializeMiddleware } from '@smithy/types';
 import { describe, expect, it } from 'vitest';
-import { bedrockFinOps, type BedrockFinOpsOptions, type UsageRecord } from '../../src/index.js';
-import { converseReply, makeClient, on, REGION, say, tick, useMockBedrock } from '../helpers/bedrock.js';
+import { budgeted, countedConverse, until } from '../helpers/budgeted.js';
+import { makeClient, REGION, say, tick, useMockBedrock } from '../helpers/bedrock.js';
 
 const server = useMockBedrock();
 
 const HAIKU = 'us.anthropic.claude-3-5-haiku-20241022-v1:0';
 const USAGE = { inputTokens: 900, outputTokens: 100, totalTokens: 1_000 };
 
-function setup(options: BedrockFinOpsOptions = {}) {
-  const records: UsageRecord[] = [];
-  const finops = bedrockFinOps({ estimator: () => 500, budgets: [{ name: 'b', limit: { tokens: 1e9 }, window: 'day' }], ...options, onUsage: (r) => records.push(r) });
-  const budget = async () => {
-    const [status] = await finops.budgets.status();
-    return { used: status?.used.tokens ?? 0, reserved: status?.reserved.tokens ?? 0 };
-  };
-  return { finops, records, budget };
-}
-
-function bedrock(): { requests: number } {
-  const seen = { requests: 0 };
-  server.use(
-    on('converse', () => {
-      seen.requests++;
-      return converseReply(USAGE, 'from bedrock');
-    }),
-  );
-  return seen;
-}
-
-const until = async (done: () => boolean) => {
-  for (let i = 0; i < 200 && !done(); i++) await tick(5);
-};
+const setup = budgeted;
+const bedrock = (): { requests: number } => countedConverse(server, USAGE);
 
 const BELOW: InitializeHandlerOptions & { name: string } = { step: 'initialize', name: 'userMiddleware' };
 
