@@ -1,4 +1,6 @@
 import { Buffer } from 'node:buffer';
+import { afterEach } from 'vitest';
+import { bedrockFinOps, type BedrockFinOps, type BedrockFinOpsOptions, type UsageRecord } from '../../src/index.js';
 import { ENDPOINT } from './bedrock.js';
 
 /** The REST URL of a Bedrock Runtime action, the model id percent-encoded as clients send it. */
@@ -65,4 +67,25 @@ export async function until(predicate: () => boolean, what = 'condition'): Promi
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
   throw new Error(`timed out waiting for ${what}`);
+}
+
+/** A plugin recording every call, each estimated at 10 input tokens, against one total budget of `limit` tokens. */
+export function totalBudget(options: BedrockFinOpsOptions = {}, limit = 100_000): { finops: BedrockFinOps; records: UsageRecord[] } {
+  const records: UsageRecord[] = [];
+  const finops = bedrockFinOps({ estimator: () => 10, budgets: [{ name: 'total', limit: { tokens: limit }, window: 'total' }], onUsage: (r) => records.push(r), ...options });
+  return { finops, records };
+}
+
+/** Tokens the plugin's first budget has used. */
+export async function usedTokens(finops: BedrockFinOps): Promise<number> {
+  const [status] = await finops.budgets.status();
+  return status?.used.tokens ?? 0;
+}
+
+/** Puts the global fetch back after each test of the file (tests that meter it replace it). */
+export function restoreGlobalFetch(): void {
+  const saved = globalThis.fetch;
+  afterEach(() => {
+    globalThis.fetch = saved;
+  });
 }

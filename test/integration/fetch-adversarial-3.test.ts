@@ -2,11 +2,11 @@ import { createServer, type Server } from 'node:http';
 import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
 import { FetchHttpHandler } from '@smithy/fetch-http-handler';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
-import { bedrockFinOps, BudgetExceededError, type BedrockFinOps, type BedrockFinOpsOptions, type UsageRecord } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { BudgetExceededError } from '../../src/index.js';
 import { expectNothingReserved } from '../helpers/adversary.js';
 import { ENDPOINT, json } from '../helpers/bedrock.js';
-import { bedrockUrl, converseRequest, fakeFetch, post } from '../helpers/fetch.js';
+import { bedrockUrl, converseRequest, fakeFetch, post, restoreGlobalFetch, totalBudget, usedTokens } from '../helpers/fetch.js';
 
 // A third adversarial pass on the fetch path: each test fails on the code before its fix, except those that say
 // they guard one.
@@ -17,22 +17,9 @@ const ARN = 'arn:aws:bedrock:us-east-1:123456789012:provisioned-model/abc123def4
 const FALLBACK = 'us.anthropic.claude-3-haiku-20240307-v1:0';
 const converseReply = () => json({ output: { message: { role: 'assistant', content: [{ text: 'ok' }] } }, stopReason: 'end_turn', usage: { inputTokens: 700, outputTokens: 50, totalTokens: 750 } });
 
-/** Every call estimated at 10 input tokens, against one total budget. */
-function setup(options: BedrockFinOpsOptions = {}, limit = 100_000) {
-  const records: UsageRecord[] = [];
-  const finops = bedrockFinOps({ estimator: () => 10, budgets: [{ name: 'total', limit: { tokens: limit }, window: 'total' }], onUsage: (r) => records.push(r), ...options });
-  return { finops, records };
-}
-
+const setup = totalBudget;
 const savedFetch = globalThis.fetch;
-afterEach(() => {
-  globalThis.fetch = savedFetch;
-});
-
-async function usedTokens(finops: BedrockFinOps): Promise<number> {
-  const [status] = await finops.budgets.status();
-  return status?.used.tokens ?? 0;
-}
+restoreGlobalFetch();
 
 describe('fetch adversarial (3): token counts are decimal integers', () => {
   it('does not read InvokeModel token headers written as 1e3 and 0x10 (charged 1,016 tokens); the body’s counts are used', async () => {

@@ -2,11 +2,11 @@ import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-r
 import { FetchHttpHandler } from '@smithy/fetch-http-handler';
 import { Buffer } from 'node:buffer';
 import { gzipSync } from 'node:zlib';
-import { afterEach, describe, expect, it } from 'vitest';
-import { bedrockFinOps, type BedrockFinOps, type BedrockFinOpsOptions, type UsageRecord } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
+import type { BedrockFinOps } from '../../src/index.js';
 import { expectNothingReserved } from '../helpers/adversary.js';
 import { json } from '../helpers/bedrock.js';
-import { bedrockUrl, converseRequest, fakeFetch, post } from '../helpers/fetch.js';
+import { bedrockUrl, converseRequest, fakeFetch, post, restoreGlobalFetch, totalBudget, usedTokens } from '../helpers/fetch.js';
 
 // A fourth adversarial pass on the fetch path: each test fails on the code before its fix, except those that say
 // they guard one.
@@ -15,21 +15,8 @@ const NOVA = 'us.amazon.nova-lite-v1:0';
 const converseReply = (inputTokens = 700) =>
   json({ output: { message: { role: 'assistant', content: [{ text: 'ok' }] } }, stopReason: 'end_turn', usage: { inputTokens, outputTokens: 50, totalTokens: inputTokens + 50 } });
 
-function setup(options: BedrockFinOpsOptions = {}, limit = 100_000) {
-  const records: UsageRecord[] = [];
-  const finops = bedrockFinOps({ estimator: () => 10, budgets: [{ name: 'total', limit: { tokens: limit }, window: 'total' }], onUsage: (r) => records.push(r), ...options });
-  return { finops, records };
-}
-
-const savedFetch = globalThis.fetch;
-afterEach(() => {
-  globalThis.fetch = savedFetch;
-});
-
-async function usedTokens(finops: BedrockFinOps): Promise<number> {
-  const [status] = await finops.budgets.status();
-  return status?.used.tokens ?? 0;
-}
+const setup = totalBudget;
+restoreGlobalFetch();
 
 /** A client on the fetch-based request handler, sending through whatever the global fetch is at call time. */
 function fetchClient(finops: BedrockFinOps, maxAttempts = 1): BedrockRuntimeClient {
