@@ -1,4 +1,5 @@
-import { createReadStream, createWriteStream, readdirSync, renameSync, statSync, unlinkSync } from 'node:fs';
+import { readdirSync, renameSync, statSync, unlinkSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
@@ -82,8 +83,15 @@ export async function gzipFile(file: string): Promise<void> {
   // same file at once (with one name per process, two sweeps wrote one temporary file together,
   // renamed an empty or torn .gz into place and deleted the original: its records were lost).
   const tmp = `${file}.gz.${process.pid}.${++compressions}.tmp`;
+  // The original opened first: when another compression already removed it, nothing is created
+  // (a write stream opened beside a failed read could create its file after the cleanup below).
+  const source = await open(file, 'r');
   try {
-    await pipeline(createReadStream(file), createGzip(), createWriteStream(tmp));
+    const sink = await open(tmp, 'w').catch(async (error: unknown) => {
+      await source.close();
+      throw error;
+    });
+    await pipeline(source.createReadStream(), createGzip(), sink.createWriteStream());
     renameSync(tmp, `${file}.gz`);
   } catch (error) {
     // A failed compression (a full disk, the file gone) leaves no half-written file behind; the original stays.
