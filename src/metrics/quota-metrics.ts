@@ -1,5 +1,6 @@
 import type { Meter } from '@opentelemetry/api';
 import type { Quotas } from '../quotas/quotas.js';
+import { CardinalityGuard } from './cardinality-guard.js';
 import {
   ATTR_FINOPS_OUTCOME,
   ATTR_FINOPS_QUOTA,
@@ -12,7 +13,6 @@ import {
   FINOPS_QUOTA_THROTTLES,
   FINOPS_QUOTA_WAIT_TIME,
   FINOPS_QUOTA_WAITS,
-  OTHER_VALUE,
   UNIT_CALL,
   UNIT_EVENT,
   UNIT_SECONDS,
@@ -32,15 +32,7 @@ export function registerQuotaMetrics(meter: Meter, quotas: Quotas, maxValuesPerK
   const throttles = meter.createObservableCounter(FINOPS_QUOTA_THROTTLES, { description: 'Throttles avoided by the governor (a call waited, was refused or went to its fallback) and seen (Bedrock answered 429 anyway).', unit: UNIT_EVENT });
   const c = quotas.counters;
   // Share keys are attribution values: per quota, the first `maxValuesPerKey` seen reach metrics by name, later ones sum into `_OTHER`.
-  const named = new Map<string, Set<string>>();
-  const keyOf = (quota: string, team: string): string => {
-    let seen = named.get(quota);
-    if (seen === undefined) named.set(quota, (seen = new Set()));
-    if (seen.has(team)) return team;
-    if (seen.size >= maxValuesPerKey) return OTHER_VALUE;
-    seen.add(team);
-    return team;
-  };
+  const shareKeys = new CardinalityGuard(maxValuesPerKey);
   meter.addBatchObservableCallback(
     (result) => {
       for (const s of quotas.status()) {
@@ -54,7 +46,7 @@ export function registerQuotaMetrics(meter: Meter, quotas: Quotas, maxValuesPerK
         const byKey = new Map<string, number>();
         for (const t of s.teams) {
           if (t.team === '') continue;
-          const key = keyOf(s.quota, t.team);
+          const key = shareKeys.safe(s.quota, t.team);
           byKey.set(key, (byKey.get(key) ?? 0) + t.inUse.tokens);
         }
         for (const [key, tokens] of byKey) result.observe(inUse, tokens, { ...q, [ATTR_FINOPS_QUOTA_UNIT]: 'tokens', [ATTR_FINOPS_QUOTA_KEY]: key });
