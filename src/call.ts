@@ -87,6 +87,11 @@ export function instanceMark(context: object): number | undefined {
   return (context as Record<symbol, number | undefined>)[INSTANCES];
 }
 
+/** Whether an attempt's error is the service's answer (an HTTP status came back: not billed), not a lost connection or an abort (the attempt stays in flight). */
+export function isServiceAnswer(error: unknown): boolean {
+  return typeof (error as { $metadata?: { httpStatusCode?: unknown } } | null)?.$metadata?.httpStatusCode === 'number';
+}
+
 /** Set on a handler context once an attempt came that may be another call's (see {@link noteUnattributed}). */
 const UNATTRIBUTED = Symbol.for('bedrock-finops.unattributedAttempt');
 

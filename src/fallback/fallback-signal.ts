@@ -8,7 +8,7 @@ import type {
   HandlerExecutionContext,
   MetadataBearer,
 } from '@smithy/types';
-import { abortSignalOf, callOf, markInstance, noteUnattributed, type Call } from '../call.js';
+import { abortSignalOf, callOf, isServiceAnswer, markInstance, noteUnattributed, type Call } from '../call.js';
 
 /** Marks the arguments of a provisioned attempt that has a fallback: the exception names that trigger it. */
 export const FALLBACK_ON = Symbol.for('bedrock-finops.fallbackOn');
@@ -92,7 +92,7 @@ export function fallbackAttemptMiddleware<Input extends object, Output extends M
       }
       return sent.then(undefined, (error: unknown) => {
         // A service error is an answer (not billed); a network error or an abort leaves the attempt in flight.
-        if (call !== undefined && !settled && typeof (error as { $metadata?: { httpStatusCode?: unknown } } | null)?.$metadata?.httpStatusCode === 'number') call.attempt = 'answered';
+        if (call !== undefined && !settled && isServiceAnswer(error)) call.attempt = 'answered';
         const name = errorName(error);
         if (name !== undefined && THROTTLE_ERRORS.has(name)) {
           const modelId = (args.input as { modelId?: unknown } | undefined)?.modelId;

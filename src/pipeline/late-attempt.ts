@@ -1,5 +1,5 @@
 import type { FinalizeHandler, FinalizeHandlerArguments, FinalizeHandlerOutput, HandlerExecutionContext, MetadataBearer } from '@smithy/types';
-import { abortSignalOf, type Call, type Outcome } from '../call.js';
+import { abortSignalOf, isServiceAnswer, type Call, type Outcome } from '../call.js';
 import { isPromise } from '../promise-like.js';
 import type { ObservedUsage } from '../usage/token-usage.js';
 import type { Ticket } from './admission.js';
@@ -65,7 +65,7 @@ export function lateAttempts(meter: UsageMeter, observer: UsageObserver) {
           return result;
         },
         (error: unknown) => {
-          if (typeof (error as { $metadata?: { httpStatusCode?: unknown } } | null)?.$metadata?.httpStatusCode === 'number') call.attempt = 'answered';
+          if (isServiceAnswer(error)) call.attempt = 'answered';
           const f = failure(error, signal);
           end(f.outcome, undefined, f.error);
           throw error;
