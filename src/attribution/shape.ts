@@ -13,7 +13,7 @@ export function shapeOf(attrs: unknown): 'object' | 'map' | 'other' | 'unreadabl
   }
 }
 
-/** A Map's entries as an object (its keys as strings), read as any attribution object is; `undefined` when it cannot be read. */
+/** A Map's entries as an object (its keys as strings), then read like an attribution object; `undefined` when it cannot be read. */
 export function mapEntries(map: Map<unknown, unknown>): Record<string, unknown> | undefined {
   try {
     const out: Record<string, unknown> = Object.create(null) as Record<string, unknown>;

@@ -8,7 +8,7 @@ import { observeResponse } from './observe-response.js';
 import { assertFetch, resolveFetchOptions, type FetchFunction, type FetchMeteringOptions } from './options.js';
 import { bodyOf, outgoingOf, sendOptions, signalOf, UNREADABLE, type Outgoing, type RequestBody } from './outgoing.js';
 import { isSigV4Signed, recogniseBedrock, type BedrockRoute, type EndpointMatcher } from './recognise.js';
-import { handedOn, relationTo, sameBody, type Sending, type SendingScope } from './sending.js';
+import { handedOn, relationTo, sameBody, type Sending, type SendingCall, type SendingScope } from './sending.js';
 import { FetchSpill } from './spill.js';
 
 /** What the fetch path shares with the SDK path: the meter (begin, admit, settle), the usage observer (and its drains) and the router. */
@@ -61,7 +61,7 @@ async function meteredCall(deps: FetchMeteringDeps, spill: FetchSpill, base: Fet
   let response: Response;
   // The request goes out now, unless the caller's signal already fired (then nothing is sent or billed).
   if (signal?.aborted !== true) call.attempt = 'in-flight';
-  const mark: Sending = { call, input: out.input, ...(out.init === undefined ? {} : { init: out.init }), body };
+  const mark = markOf(call, out, body);
   const untrack = deps.sending.track(mark);
   try {
     const send = () => (call.fallback?.reason === 'quota' ? sendToQuotaFallback(call, spill, base, route, out, body) : spill.send(call, route, out, body, base));
@@ -93,6 +93,11 @@ async function sendToQuotaFallback(call: Call, spill: FetchSpill, base: FetchFun
   const moved = request === undefined ? undefined : outgoingOf(request, sendOptions(out));
   if (moved === undefined) throw new Error(`could not re-address the request to the quota fallback ${call.modelId}`);
   return spill.send(call, { ...route, modelId: call.modelId, url: moved.url }, moved, body, base);
+}
+
+/** What a call's request is marked with while it is sent: the call, the objects handed to the base fetch, and its body. */
+function markOf(call: SendingCall, out: Outgoing, body: RequestBody): Sending {
+  return { call, input: out.input, ...(out.init === undefined ? {} : { init: out.init }), body };
 }
 
 /** The request body, or `UNREADABLE` when it cannot be read. */
@@ -127,7 +132,7 @@ async function sendInside(deps: FetchMeteringDeps, spill: FetchSpill, base: Fetc
   if (!('input' in sending) && relationTo(sending, route.info.operation, route.modelId) === 'own' && out.headers.has('amz-sdk-invocation-id')) {
     const call = sending.call ?? { info: route.info, requestedModelId: route.modelId, modelId: route.modelId };
     const body = await readBody(out);
-    return deps.sending.run(() => base(out.input, out.init), { call, input: out.input, ...(out.init === undefined ? {} : { init: out.init }), body });
+    return deps.sending.run(() => base(out.input, out.init), markOf(call, out, body));
   }
   const body = relationTo(sending, route.info.operation, route.modelId) === 'body' || deps.sending.sent.size > 0 ? await readBody(out) : UNREADABLE;
   if ('input' in sending && isOwn(sending, route, out, body)) return base(out.input, out.init);

@@ -93,11 +93,6 @@ export class SendingScope {
     return this.on ? this.store.getStore() : undefined;
   }
 
-  /** Whether the current async context is sending a call this instance meters. */
-  get inside(): boolean {
-    return this.current !== undefined;
-  }
-
   /**
    * The calls of this instance's metered fetches whose requests are out now, wherever they were
    * sent from: a base fetch that queues requests runs one call's request from another's async

@@ -69,6 +69,6 @@ describe('SendingScope', () => {
       return [outer, nested, scope.current];
     });
     expect(seen).toEqual([{}, inner, {}]);
-    expect(scope.inside).toBe(false);
+    expect(scope.current).toBeUndefined();
   });
 });
