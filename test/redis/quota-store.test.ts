@@ -63,7 +63,9 @@ describe('quotas shared through Redis', () => {
     const two = quotaClient(engine, { quotaStore: store(), quotas: [rule] });
     const start = Date.now();
     const until = start + 8 * windowMs;
-    const [search, ads] = await Promise.all([sustain(30, until, () => burstCall(one.client, 'search')), sustain(10, until, () => burstCall(two.client, 'ads'))]);
+    // Both teams ask for more than their half (ads' 15 callers a little more than the 10 a window its half
+    // holds, so a late timer on a loaded machine leaves ads still asking): the shares, not the demand, decide.
+    const [search, ads] = await Promise.all([sustain(30, until, () => burstCall(one.client, 'search')), sustain(15, until, () => burstCall(two.client, 'ads'))]);
     const from = start + 2 * windowMs;
     const capacity = ((until - from) / windowMs) * fits;
     const within = (t: readonly number[]) => t.filter((x) => x >= from && x < until).length / capacity;
