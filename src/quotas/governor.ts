@@ -7,6 +7,7 @@ import type { HoldResult, QuotaSpec, QuotaStore } from './store.js';
 import { isPromise } from '../promise-like.js';
 import { quotaRefusal } from './refusal.js';
 import { nextId, type Waiter } from './waiter.js';
+import { quotaNow } from './clock.js';
 
 /** An admitted call's hold on one quota, until it settles (once: a second settle changes nothing). */
 export interface GovernorHold {
@@ -64,7 +65,7 @@ export class QuotaGovernor {
     const id = nextId();
     // Arrival order: a team with calls waiting does not overtake them.
     if (wait && this.waiters.some((w) => w.team === team)) return this.enqueue(team, weight, need, id, undefined, signal);
-    const now = Date.now();
+    const now = quotaNow();
     const r = this.store.tryHold({ quota: this.spec(now), team, weight, id, need, now });
     const decide = (result: HoldResult): Acquired | Promise<Acquired> => {
       if (result.held) return { governor: this, team, id, need };
@@ -82,7 +83,7 @@ export class QuotaGovernor {
     if (signal?.aborted === true) return Promise.reject(aborted());
     this.counters.avoided(this.quota.name);
     return new Promise<Acquired>((resolve, reject) => {
-      const since = Date.now();
+      const since = quotaNow();
       const w: Waiter<Acquired> = {
         team,
         weight,
@@ -93,7 +94,7 @@ export class QuotaGovernor {
         done: false,
         cleanup: () => undefined,
         finish: (outcome) => {
-          this.counters.waited(this.quota.name, Date.now() - since, !(outcome instanceof QuotaExceededError));
+          this.counters.waited(this.quota.name, quotaNow() - since, !(outcome instanceof QuotaExceededError));
           resolve(outcome);
         },
       };
@@ -118,7 +119,7 @@ export class QuotaGovernor {
   }
 
   private inUse(): number {
-    const now = Date.now();
+    const now = quotaNow();
     return this.store.read(this.spec(now), now).inUse.tokens;
   }
 
@@ -161,7 +162,7 @@ export class QuotaGovernor {
     let next = Number.POSITIVE_INFINITY;
     for (const w of [...this.waiters]) {
       if (w.done || blocked.has(w.team)) continue;
-      const now = Date.now();
+      const now = quotaNow();
       let r: HoldResult;
       try {
         r = await this.store.tryHold({ quota: this.spec(now), team: w.team, weight: w.weight, id: w.id, need: w.need, now });
@@ -196,7 +197,7 @@ export class QuotaGovernor {
     this.timer = undefined;
     if (this.waiters.length === 0) return;
     const poll = Math.min(1_000, Math.max(10, this.quota.windowMs / 10));
-    const delay = Math.max(1, Math.min(poll, next - Date.now()));
+    const delay = Math.max(1, Math.min(poll, next - quotaNow()));
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.kick();

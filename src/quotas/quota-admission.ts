@@ -6,6 +6,7 @@ import type { OnceReporter } from '../diagnostics.js';
 import { QuotaExceededError } from '../errors/quota-exceeded-error.js';
 import { quotaNeed } from './arithmetic.js';
 import { outputBurndown } from './burndown.js';
+import { quotaNow } from './clock.js';
 import type { QuotaCounters } from './counters.js';
 import type { Acquired, GovernorHold, QuotaGovernor } from './governor.js';
 import type { QuotaSubject } from './match.js';
@@ -190,7 +191,7 @@ export class QuotaAdmission {
 
   /** Gives back holds of a call that is not sent. */
   release(holds: readonly HeldQuota[]): void {
-    const now = Date.now();
+    const now = quotaNow();
     for (const h of holds) {
       try {
         h.hold.governor.settle(h.hold, 0, now);

@@ -5,6 +5,7 @@ import type { QuotaAmount } from './amount.js';
 import { quotaCharge } from './arithmetic.js';
 import { outputBurndown } from './burndown.js';
 import type { QuotasResolvedConfig } from './config.js';
+import { quotaNow } from './clock.js';
 import { QuotaCounters } from './counters.js';
 import { QuotaGovernor } from './governor.js';
 import { MemoryQuotaStore } from './memory-store.js';
@@ -87,7 +88,7 @@ export class Quotas {
    * never held: it is charged to the quotas its on-demand model draws on.
    */
   settle(ticket: QuotaTicket | undefined, settlement: Settlement): void {
-    const now = Date.now();
+    const now = quotaNow();
     const r = settlement.record;
     if (ticket !== undefined) {
       for (const h of ticket.holds) {
@@ -122,7 +123,7 @@ export class Quotas {
   throttled(modelId: string, error: string, baseModelId?: string): void {
     if (error !== 'ThrottlingException' || !this.active) return;
     const subject = modelSubject(modelId, baseModelId);
-    const now = Date.now();
+    const now = quotaNow();
     for (const g of this.governors) {
       if (!g.quota.matchesModel(subject)) continue;
       try {
@@ -151,7 +152,7 @@ export class Quotas {
   }
 
   status(): QuotaStatus[] {
-    const now = Date.now();
+    const now = quotaNow();
     return this.governors.map((g) => {
       const spec = g.spec(now);
       const use = this.store.read(spec, now);

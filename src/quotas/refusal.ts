@@ -1,6 +1,7 @@
 import { QuotaExceededError } from '../errors/quota-exceeded-error.js';
 import type { QuotaAmount } from './amount.js';
 import type { BelievedLimit } from './believed-limit.js';
+import { quotaNow, wallDate } from './clock.js';
 import type { CompiledQuota } from './config.js';
 
 /** Why a call found no room, as the caller sees it. */
@@ -8,6 +9,7 @@ export interface RefusalFacts {
   readonly team: string;
   readonly need: QuotaAmount;
   readonly inUse: number;
+  /** On the quota clock (see `quotaNow`). */
   readonly retryAt: number | undefined;
   readonly reason: QuotaExceededError['reason'];
 }
@@ -18,9 +20,10 @@ export function quotaRefusal(quota: CompiledQuota, believed: BelievedLimit, f: R
     quota: quota.name,
     key: quota.shares === undefined ? undefined : f.team,
     neededTokens: f.need.tokens,
-    limitTokens: f.reason === 'too-large' ? quota.limit.tokens : believed.limit(Date.now()).tokens,
+    limitTokens: f.reason === 'too-large' ? quota.limit.tokens : believed.limit(quotaNow()).tokens,
     inUseTokens: f.inUse,
-    retryAt: f.retryAt === undefined || !Number.isFinite(f.retryAt) ? undefined : new Date(f.retryAt),
+    // The store answers on the quota clock; the caller schedules by the wall clock.
+    retryAt: f.retryAt === undefined || !Number.isFinite(f.retryAt) ? undefined : wallDate(f.retryAt),
     reason: f.reason,
   });
 }

@@ -22,14 +22,18 @@ export interface HoldRequest {
   /** Unique per call in this process; its settle refers to it. */
   readonly id: string;
   readonly need: QuotaAmount;
-  /** Epoch ms. */
+  /**
+   * Epoch ms on the quota clock: the wall clock at process start plus monotonic time since, so a
+   * wall clock set forward or back moves no window and releases no hold. Measure windows and
+   * leases by it, never mix it with `Date.now()`, and never share it with another process.
+   */
   readonly now: number;
 }
 
 export interface HoldResult {
   /** Whether the hold was placed (the call may be sent). */
   readonly held: boolean;
-  /** When enough room should be back for this need (epoch ms), if the window says; `undefined`: once calls in flight settle. */
+  /** When enough room should be back for this need (on the clock of `now`), if the window says; `undefined`: once calls in flight settle. */
   readonly retryAt: number | undefined;
   /** Quota in use (charged in the window plus held by calls in flight) before this hold, as this process knows it. */
   readonly inUse: QuotaAmount;
@@ -42,6 +46,7 @@ export interface SettleRequest {
   readonly id: string;
   /** What the call is charged: enters the window now and leaves it `windowMs` later. */
   readonly charged: QuotaAmount;
+  /** On the clock of {@link HoldRequest.now}. */
   readonly now: number;
 }
 

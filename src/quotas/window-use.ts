@@ -72,7 +72,7 @@ export class WindowUse {
   }
 
   /**
-   * When `amount` of `field` will have left the window (epoch ms), walking charges oldest first;
+   * When `amount` of `field` will have left the window (on the clock charges were dated by), walking charges oldest first;
    * `undefined` when the window alone cannot free that much (calls in flight must settle first).
    */
   freedAt(field: QuotaField, amount: number, windowMs: number): number | undefined {

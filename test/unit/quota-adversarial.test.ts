@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { bedrockFinOps, isConfigurationError, type BedrockFinOpsOptions } from '../../src/index.js';
 import { resolveQuotasConfig, type QuotaRule } from '../../src/quotas/config.js';
+import { quotaNow } from '../../src/quotas/clock.js';
 import { QuotaCounters } from '../../src/quotas/counters.js';
 import { QuotaGovernor, type Acquired } from '../../src/quotas/governor.js';
 import { MemoryQuotaStore } from '../../src/quotas/memory-store.js';
@@ -16,7 +17,7 @@ function governor(rule: Partial<QuotaRule> = {}) {
   if (q === undefined) throw new Error('no quota');
   const store = new MemoryQuotaStore();
   const g = new QuotaGovernor(q, store, new QuotaCounters());
-  return { g, store, inUse: () => store.read(g.spec(Date.now()), Date.now()).inUse };
+  return { g, store, inUse: () => store.read(g.spec(quotaNow()), quotaNow()).inUse };
 }
 const need = (tokens: number) => ({ tokens, requests: 1 });
 const held = (a: Acquired | Promise<Acquired>): boolean => !(a instanceof Error) && !(a instanceof Promise);
@@ -111,7 +112,7 @@ describe('a wall clock that steps back (NTP, a VM resumed, vi.setSystemTime)', (
     const h = g.acquire('', 1, need(100), false);
     if (!held(h)) throw new Error('not held');
     // Charged: 100 at T (the whole quota).
-    g.settle(h as never, 100, Date.now());
+    g.settle(h as never, 100, quotaNow());
     vi.setSystemTime(T - HOUR);
     expect(held(g.acquire('', 1, need(50), false))).toBe(false);
     // A window (1 s) and a bit of real time later, Bedrock's window has let the charge go; so does the governor's.
@@ -126,14 +127,14 @@ describe('a wall clock that steps back (NTP, a VM resumed, vi.setSystemTime)', (
   it('the believed limit after a 429 grows back within two windows of the step, not two windows after the pre-step time', () => {
     vi.useFakeTimers({ now: T });
     const { g } = governor();
-    g.throttled(Date.now());
-    expect(g.believed.fraction(Date.now())).toBeLessThan(1);
+    g.throttled(quotaNow());
+    expect(g.believed.fraction(quotaNow())).toBeLessThan(1);
     vi.setSystemTime(T - HOUR);
     // The next call paces against the shrunk limit (as every call reads it)...
-    expect(g.spec(Date.now()).limit.tokens).toBe(10);
+    expect(g.spec(quotaNow()).limit.tokens).toBe(10);
     // ...and two windows later the whole configured limit is back.
     vi.advanceTimersByTime(2_001);
-    expect(g.spec(Date.now()).limit.tokens).toBe(100);
+    expect(g.spec(quotaNow()).limit.tokens).toBe(100);
   });
 
   it('time waited never counts negative (bedrock_finops.quota.wait.time is a counter)', async () => {
@@ -165,7 +166,7 @@ describe('shutdown with calls waiting for room', () => {
     // A call that does not fit after close is refused, not queued.
     expect(g.acquire('', 1, need(10), true)).toMatchObject({ reason: 'wait-timeout' });
     // The call in flight settles as before: charged 60, the rest released.
-    g.settle(first as never, 60, Date.now());
+    g.settle(first as never, 60, quotaNow());
     expect(inUse()).toEqual({ tokens: 60, requests: 1 });
   });
 });
@@ -177,13 +178,13 @@ describe('shares among thousands of tenants over time', () => {
     // 256 tenants, each one call an hour ago, charged 1.
     for (let i = 0; i < 256; i++) {
       const h = g.acquire(`old${i}`, 1, need(1), false);
-      g.settle(h as never, 1, Date.now());
+      g.settle(h as never, 1, quotaNow());
     }
     vi.advanceTimersByTime(3_600_000);
     // y asks for a little (it is active now: guaranteed half of 100 beside x); charged 10.
     const y = g.acquire('y', 1, need(10), false);
     expect(held(y)).toBe(true);
-    g.settle(y as never, 10, Date.now());
+    g.settle(y as never, 10, quotaNow());
     // x may take its half (50), not 90: that would leave y 0 of its 50 (before: x and y were one `_OTHER` team, and x got 90).
     expect(held(g.acquire('x', 1, need(90), false))).toBe(false);
     expect(held(g.acquire('x', 1, need(50), false))).toBe(true);

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { isQuotaExceededError } from '../../src/index.js';
 import { HOLD_LEASE_MS } from '../../src/quotas/book.js';
 import { resolveQuotasConfig, type QuotaRule } from '../../src/quotas/config.js';
+import { quotaNow } from '../../src/quotas/clock.js';
 import { QuotaCounters } from '../../src/quotas/counters.js';
 import { QuotaGovernor, type Acquired } from '../../src/quotas/governor.js';
 import { MemoryQuotaStore } from '../../src/quotas/memory-store.js';
@@ -64,11 +65,11 @@ describe('the quota governor', () => {
     const small = Promise.resolve(g.acquire('', 1, need(10), true)).then((a) => order.push(`small:${isHold(a)}`));
     await vi.advanceTimersByTimeAsync(10);
     expect(order).toEqual([]);
-    g.settle(first as never, 80, Date.now());
+    g.settle(first as never, 80, quotaNow());
     await vi.advanceTimersByTimeAsync(1_100);
     await Promise.all([big, small]);
     expect(order).toEqual(['big:true', 'small:true']);
-    expect(store.read(g.spec(Date.now()), Date.now()).inUse.tokens).toBe(100);
+    expect(store.read(g.spec(quotaNow()), quotaNow()).inUse.tokens).toBe(100);
   });
 
   it('with shares, a team whose oldest call fits goes before a team whose oldest call does not', async () => {
@@ -126,7 +127,7 @@ describe('the quota governor', () => {
     const first = g.acquire('', 1, need(1), false) as Acquired;
     expect(isHold(first)).toBe(true);
     expect(isHold(g.acquire('', 1, need(1), false) as Acquired)).toBe(true);
-    if (!(first instanceof Error)) g.settle(first, 1, Date.now());
+    if (!(first instanceof Error)) g.settle(first, 1, quotaNow());
     expect(g.acquire('', 1, need(1), false)).toMatchObject({ name: 'QuotaExceededError', reason: 'limit' });
     await vi.advanceTimersByTimeAsync(1_000);
     expect(isHold(g.acquire('', 1, need(1), false) as Acquired)).toBe(true);
@@ -147,8 +148,8 @@ describe('the quota governor', () => {
     const store: QuotaStore = { tryHold: (r) => memory.tryHold(r), settle: (r) => memory.settle(r), read: (q, n) => memory.read(q, n), throttled: (_q, f) => told.push(f) };
     const { g, counters } = governor({}, store);
     void g.acquire('', 1, need(50), false);
-    g.throttled(Date.now());
-    expect(g.spec(Date.now()).limit.tokens).toBe(45);
+    g.throttled(quotaNow());
+    expect(g.spec(quotaNow()).limit.tokens).toBe(45);
     expect(told).toEqual([0.45]);
     expect(counters.throttles.get('q')).toEqual({ avoided: 0, seen: 1 });
   });

@@ -4,6 +4,7 @@ import { scriptRunner, type ScriptRunner } from '../../budgets/redis/redis-clien
 import { ConfigurationError } from '../../errors/configuration-error.js';
 import { ZERO_AMOUNT, type QuotaAmount } from '../amount.js';
 import { QuotaBooks, type QuotaBook } from '../book.js';
+import { quotaNow } from '../clock.js';
 import type { HoldRequest, HoldResult, QuotaSpec, QuotaStore, QuotaStoreStats, QuotaUse, SettleRequest } from '../store.js';
 import { resolveRedisQuotaOptions, type RedisQuotaSettings, type RedisQuotaStoreOptions } from './options.js';
 import { QuotaPump } from './quota-pump.js';
@@ -47,7 +48,7 @@ export class RedisQuotaStore implements QuotaStore {
       throw new ConfigurationError('RedisQuotaStore.client', error instanceof Error ? error.message : 'is not a Redis client');
     }
     this.settings = resolveRedisQuotaOptions(options);
-    this.pump = new QuotaPump(options.client, this.run, this.settings, (slice) => this.useOf(slice, Date.now()), (quota) => { this.changed(quota); });
+    this.pump = new QuotaPump(options.client, this.run, this.settings, (slice) => this.useOf(slice, quotaNow()), (quota) => { this.changed(quota); });
     this.timer = setInterval(() => { this.renewAll(); }, this.settings.renewIntervalMs);
     this.timer.unref();
   }
@@ -87,7 +88,7 @@ export class RedisQuotaStore implements QuotaStore {
     if (book.isHeld(r.id)) return { held: true, retryAt: undefined, inUse };
     const slice = this.slice(r.quota, name, r.weight);
     const place = (asked = false): HoldResult | undefined => {
-      const now = Date.now();
+      const now = quotaNow();
       const use = entry.use.use(now, r.quota.windowMs);
       // Just answered by Redis, the share rule has been applied: the slice's room is the call's.
       if (asked ? slice.lacking(r.need, use, performance.now()) !== undefined : !slice.local(r.need, use, performance.now())) return undefined;
@@ -103,7 +104,7 @@ export class RedisQuotaStore implements QuotaStore {
     const book = this.book(r.quota.name);
     for (let round = 0; round < ROUNDS; round++) {
       // Reclaiming, a call that fits still asks: Redis decides whether the room stays with this team.
-      const lacking = slice.lacking(r.need, book.teams.get(slice.team)?.use.use(Date.now(), r.quota.windowMs) ?? ZERO_AMOUNT, performance.now()) ?? (slice.reclaim ? r.need : undefined);
+      const lacking = slice.lacking(r.need, book.teams.get(slice.team)?.use.use(quotaNow(), r.quota.windowMs) ?? ZERO_AMOUNT, performance.now()) ?? (slice.reclaim ? r.need : undefined);
       if (lacking === undefined) break;
       // Its script is overdue (Redis paused, or its Cluster node), or its part of Redis is known down: waiting would wait without a deadline.
       if ((slice.busy && slice.overdue) || this.pump.failFast(slice)) throw this.pump.noAnswer();
@@ -120,7 +121,7 @@ export class RedisQuotaStore implements QuotaStore {
 
   /** When to look again: once this process's own charges have made room in its slice, or at the next renewal (room elsewhere in the fleet). */
   private retryAt(r: HoldRequest, slice: QuotaSlice): number {
-    const now = Date.now();
+    const now = quotaNow();
     const use = this.book(r.quota.name).teams.get(slice.team)?.use;
     const lacking = use === undefined ? undefined : slice.lacking(r.need, use.use(now, r.quota.windowMs), performance.now());
     return Math.min((lacking === undefined ? undefined : use?.freedAt('tokens', lacking.tokens, r.quota.windowMs)) ?? Infinity, now + this.settings.renewIntervalMs);
@@ -128,7 +129,7 @@ export class RedisQuotaStore implements QuotaStore {
 
   /** Renews every slice that holds room or use: keeps what it uses, gives back what it does not. */
   private renewAll(): void {
-    const now = Date.now();
+    const now = quotaNow();
     for (const [id, slice] of this.slices) {
       if (slice.busy) continue;
       const use = this.useOf(slice, now);
@@ -169,14 +170,14 @@ export class RedisQuotaStore implements QuotaStore {
     this.closing ??= (async () => {
       this.closed = true;
       clearInterval(this.timer);
-      const deadline = Date.now() + this.settings.closeTimeoutMs;
+      const deadline = performance.now() + this.settings.closeTimeoutMs;
       const giveBack = async (): Promise<void> => {
-        for (let round = 0; Date.now() < deadline; round++) {
+        for (let round = 0; performance.now() < deadline; round++) {
           const open = [...this.slices.values()].filter((s) => s.answered);
           if (open.length === 0) return;
           if (round > 0) await new Promise((r) => setTimeout(r, 50));
           await Promise.all(open.map(async (s) => {
-            while (s.busy && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+            while (s.busy && performance.now() < deadline) await new Promise((r) => setTimeout(r, 5));
             if (s.busy) return;
             // Given back once Redis answered its own final script (another node's trouble is not its own).
             if (await this.pump.send(s, 'final')) this.slices.delete(`${s.quota}\u0001${s.team}`);
