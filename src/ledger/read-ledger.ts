@@ -25,10 +25,10 @@ async function readInput(ctx: Context, input: LedgerInput, counts: ReadCounts): 
     if (ctx.done.has(resolve(e.key))) continue;
     if (isSqlitePath(e.key)) {
       ctx.done.add(resolve(e.key));
-      const c = await readSqliteFile(e.key, ctx.window, ctx.visitor);
+      const { counts: c, damage } = await readSqliteFile(e.key, ctx.window, ctx.visitor);
       addCounts(counts, c);
       ctx.files.push(e.key);
-      if (c.torn + c.mistyped > 0) Object.assign(problem(ctx, e.key), { records: c.records + c.outside, torn: c.torn, mistyped: c.mistyped });
+      if (c.torn + c.mistyped > 0 || damage !== undefined) Object.assign(problem(ctx, e.key), { records: c.records + c.outside, torn: c.torn, mistyped: c.mistyped, ...(damage === undefined ? {} : { damage }) });
     } else if (roots.has(e.key) && ownerOf(e.key) === undefined) {
       await readFamily(
         ctx,
@@ -45,14 +45,19 @@ async function readInput(ctx: Context, input: LedgerInput, counts: ReadCounts): 
  * JSON Lines path brings its rotated files) to `visitor`, one at a time: memory does not grow
  * with the ledgers' size. An input that is missing, a directory, unreadable or holds no record
  * throws a {@link LedgerInputError} naming it. Torn and mistyped lines are skipped and counted;
- * a damaged file (a truncated or corrupt `.gz`) is read up to the damage: each is listed in
- * `problems`, and `partial` says records were lost. A ledger a writer rotates, compresses or
+ * a damaged file (a truncated or corrupt `.gz`; a SQLite file damaged, locked, no database or
+ * without the usage table) is read as far as it can be: each is listed in `problems`, and
+ * `partial` says records were lost. An input nothing could be read from fails the read only when
+ * no other input held a record. A ledger a writer rotates, compresses or
  * prunes while it is read is counted once: no file missed, none read twice.
  */
 export async function readLedgers(args: readonly string[] | readonly LedgerInput[], visitor: LedgerVisitor, window: TimeWindow = {}): Promise<LedgerReadSummary> {
   const inputs = typeof args[0] === 'string' || args.length === 0 ? await resolveInputs(args as readonly string[]) : (args as readonly LedgerInput[]);
   const ctx: Context = { window, visitor, done: new Set(), files: [], problems: new Map(), records: new Map() };
   const total = emptyCounts();
+  // An input that could not be read (damaged, locked, no database) is a problem of the report, not
+  // its end, when other inputs hold records: it fails the read only when nothing at all was read.
+  let unread: LedgerInputError | undefined;
   for (const input of inputs) {
     const counts = emptyCounts();
     const before = new Set(ctx.problems.keys());
@@ -69,10 +74,13 @@ export async function readLedgers(args: readonly string[] | readonly LedgerInput
       const skipped = counts.torn + counts.mistyped;
       const damage = [...ctx.problems.values()].filter((p) => !before.has(p.file) && p.damage !== undefined).map((p) => `${p.file}: ${p.damage ?? ''}`);
       const why = [...(skipped > 0 ? [`${skipped} unreadable lines`] : []), ...(damage.length > 0 ? [`damaged: ${damage.join('; ')}`] : [])];
-      throw new LedgerInputError(`${input.arg}: no usage records${why.length > 0 ? ` (${why.join(', ')})` : ''}`);
+      const error = new LedgerInputError(`${input.arg}: no usage records${why.length > 0 ? ` (${why.join(', ')})` : ''}`);
+      if (damage.length === 0) throw error;
+      unread ??= error;
     }
     addCounts(total, counts);
   }
+  if (unread !== undefined && total.records + total.outside === 0) throw unread;
   const problems = [...ctx.problems.values()].map((p) => ({ ...p, records: p.records + (ctx.records.get(p.file) ?? 0) }));
   return { ...total, files: ctx.files, problems, partial: problems.some(isLoss) };
 }
