@@ -1,5 +1,5 @@
 import { diag } from '@opentelemetry/api';
-import { closeSync, fstatSync, mkdirSync, openSync, readSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readSync, renameSync, statSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ConfigurationError } from '../errors/configuration-error.js';
 import type { UsageRecord } from '../record.js';
@@ -38,6 +38,21 @@ function positive(value: number | undefined, field: string): void {
 function endsWithNewline(fd: number, size: number): boolean {
   const last = Buffer.alloc(1);
   return readSync(fd, last, 0, 1, size - 1) === 1 && last[0] === 0x0a;
+}
+
+/** Reopens of the path when its file was rotated under a writer, before writing where it is (each needs another rotation meanwhile). */
+const MAX_REOPENS = 8;
+
+/** Whether the file open at `fd` is still the one at `path` (not renamed by a rotation, not deleted). */
+function stillAt(fd: number, path: string): boolean {
+  const open = fstatSync(fd);
+  if (open.nlink === 0) return false;
+  try {
+    const now = statSync(path);
+    return now.ino === open.ino && now.dev === open.dev;
+  } catch {
+    return false;
+  }
 }
 
 /** How many of `lines` lie whole in their first `bytes` UTF-8 bytes. */
@@ -92,31 +107,38 @@ export function jsonlLedger(options: JsonlLedgerOptions): UsageLedger {
       mkdirSync(dirname(path), { recursive: true });
       dirMade = true;
     }
-    let fd = openSync(path, 'a+');
-    try {
-      let st = fstatSync(fd);
-      if (st.size > 0 && st.size + Buffer.byteLength(text) > maxBytes) {
-        closeSync(fd);
-        rotate(Date.now());
-        fd = openSync(path, 'a+');
-        st = fstatSync(fd);
-      }
-      // A writer killed mid-line (kill -9, a full disk) left the file without its last newline: end
-      // that line first, or the first line written now joins it and is lost with it.
-      const torn = st.size > 0 && !endsWithNewline(fd, st.size);
-      // Every file starts with the header, so each one (rotated, compressed, copied) stands alone.
-      const head = `${torn ? '\n' : ''}${headerLine !== undefined && st.ino !== headerIno ? headerLine : ''}`;
-      const bytes = Buffer.from(head + text);
-      const skip = Buffer.byteLength(head);
-      let off = 0;
+    for (let attempt = 0; ; attempt++) {
+      let fd = openSync(path, 'a+');
       try {
-        while (off < bytes.length) off += writeSync(fd, bytes, off);
+        let st = fstatSync(fd);
+        if (st.size > 0 && st.size + Buffer.byteLength(text) > maxBytes) {
+          closeSync(fd);
+          rotate(Date.now());
+          fd = openSync(path, 'a+');
+          st = fstatSync(fd);
+        }
+        // A writer killed mid-line (kill -9, a full disk) left the file without its last newline: end
+        // that line first, or the first line written now joins it and is lost with it.
+        const torn = st.size > 0 && !endsWithNewline(fd, st.size);
+        // Every file starts with the header, so each one (rotated, compressed, copied) stands alone.
+        const head = `${torn ? '\n' : ''}${headerLine !== undefined && st.ino !== headerIno ? headerLine : ''}`;
+        const bytes = Buffer.from(head + text);
+        // Another process may have rotated the file since this one opened it (held in between: a slow
+        // disk, the scheduler): written now, the batch would land in the rotated file, which a report
+        // may have read already and a compression or retention may delete. Open the path again.
+        if (attempt < MAX_REOPENS && !stillAt(fd, path)) continue;
+        const skip = Buffer.byteLength(head);
+        let off = 0;
+        try {
+          while (off < bytes.length) off += writeSync(fd, bytes, off);
+        } finally {
+          progress.bytes = Math.max(0, off - skip);
+          if (headerLine !== undefined && off >= skip) headerIno = st.ino;
+        }
+        return;
       } finally {
-        progress.bytes = Math.max(0, off - skip);
-        if (headerLine !== undefined && off >= skip) headerIno = st.ino;
+        closeSync(fd);
       }
-    } finally {
-      closeSync(fd);
     }
   }
 
