@@ -19,9 +19,9 @@ export async function within<T>(promise: Promise<T>, ms: number): Promise<T | un
   }
 }
 
-/** Whether the lease still has usage to report or room beyond its calls in flight to give back. */
+/** Whether the lease still has usage to report or room beyond its calls in flight to give back (or may: a failed script may have leased some). */
 function owes(lease: Lease): boolean {
-  return lease.dirty() || UNIT_FIELDS.some((f) => lease.acked.g[f] > lease.inflight[f]);
+  return lease.dirty() || lease.bound !== undefined || UNIT_FIELDS.some((f) => lease.acked.g[f] > lease.inflight[f]);
 }
 
 function unreported(lease: Lease): Units {

@@ -1,5 +1,8 @@
+import { diag } from '@opentelemetry/api';
 import type { BudgetStoreObserver } from '../store.js';
 import { Reachability } from './reachability.js';
+import type { ScriptRunner } from './redis-client.js';
+import { PROBE } from './scripts.js';
 
 /** Event counts the store exports (`bedrock_finops.budget.store.events`). */
 export type StoreEvent =
@@ -12,13 +15,16 @@ export type StoreEvent =
   | 'unavailable_admissions'
   | 'commits_buffered'
   | 'commits_acknowledged'
-  | 'dropped';
+  | 'dropped'
+  | 'counters_lost';
 
 /**
  * Whether Redis is reachable, as the store's own round trips show it, per part of Redis (one
- * server, or the Cluster slot of a budget's keys: see `Reachability`): unavailable after a script
+ * server, or one Cluster node: see `Reachability`): unavailable after a script
  * fails or stays unanswered past `storeTimeoutMs` of Redis time, available again at the next
- * answer. Counts events and tells observers about every round trip.
+ * answer. While a part is unavailable, `probe()` asks it (one tiny script per part at a time), so
+ * an idle process does not report an outage that ended. Counts events and tells observers about
+ * every round trip (probes excepted: they carry no budget work).
  */
 export class StoreHealth {
   readonly events: Record<StoreEvent, number> = {
@@ -32,11 +38,17 @@ export class StoreHealth {
     commits_buffered: 0,
     commits_acknowledged: 0,
     dropped: 0,
+    counters_lost: 0,
   };
   private readonly reach: Reachability;
   private readonly observers = new Set<BudgetStoreObserver>();
+  /** Parts of Redis a probe is on its way to. */
+  private readonly probing = new Set<string>();
 
-  constructor(client: unknown) {
+  constructor(
+    client: unknown,
+    private readonly run: ScriptRunner,
+  ) {
     this.reach = new Reachability(client, 'budget', 'calls go on within the slices this process holds, then onStoreError applies');
   }
 
@@ -48,6 +60,43 @@ export class StoreHealth {
   /** Whether the part of Redis holding `key` is unreachable now. */
   unavailableFor(key: string): boolean {
     return this.reach.isDown(key);
+  }
+
+  /** Whether `key`'s budget drew an error reply (a script on it, not a probe, tells when that ends). */
+  refusedFor(key: string): boolean {
+    return this.reach.isRefused(key);
+  }
+
+  /**
+   * Asks each part of Redis that went silent or failed whether it answers again, one tiny script
+   * per part at a time: without it, a process with no budget work left (a failed read, a refused
+   * call) kept reporting an outage that had ended, and on a Cluster each budget on a paused node
+   * sent a script of its own to find out.
+   */
+  probe(): void {
+    for (const [part, key] of this.reach.silentParts()) {
+      if (this.probing.has(part)) continue;
+      this.probing.add(part);
+      this.run(PROBE, [key], [])
+        .then(
+          () => { this.reach.probed(part, key); },
+          (error: unknown) => { this.reach.probed(part, key, error); },
+        )
+        .finally(() => this.probing.delete(part))
+        .catch(() => undefined);
+    }
+  }
+
+  private warnedLost = false;
+
+  /** Redis answered a holder it had answered before with no record of it: it lost the counter (restart without persistence, FLUSHALL, eviction). */
+  lost(budget: string): void {
+    this.events.counters_lost++;
+    if (this.warnedLost) return;
+    this.warnedLost = true;
+    diag.error(
+      `bedrock-finops: Redis lost a counter of budget ${JSON.stringify(budget)} (restarted without persistence, FLUSHALL, or evicted): calls needing new room on it are refused store-unavailable for half of sliceTtlMs while live slices report their usage again, and room is then leased against the most usage this process had seen; usage of processes that had given their slices back is gone (counted in bedrock_finops.budget.store.events as counters_lost)`,
+    );
   }
 
   count(event: StoreEvent, n = 1): void {

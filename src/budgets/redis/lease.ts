@@ -32,6 +32,8 @@ export interface LeaseOp {
   readonly need: Units;
   readonly want: Units;
   readonly final: boolean;
+  /** Whether Redis has answered this holder before (so it must have a record of it). */
+  readonly known: boolean;
   readonly fraction: number;
   /** Local commits this op delivers. */
   readonly commits: number;
@@ -60,6 +62,10 @@ export class Lease {
   /** Held by calls admitted here and not yet committed. */
   inflight: Units = ZERO_UNITS;
   acked: CounterReply = ZERO_REPLY;
+  /** The most committed usage (fleet-wide) Redis has answered for this counter: it never falls within a window, unless Redis lost it. */
+  seen: Units = ZERO_UNITS;
+  /** Whether Redis has answered a script of the current holder. */
+  private holderKnown = false;
   /** `performance.now()` of the last answer from Redis (0: none yet). */
   ackedAt = 0;
   /**
@@ -146,9 +152,13 @@ export class Lease {
     return UNIT_FIELDS.some((f) => this.used[f] > this.acked.r[f]);
   }
 
-  /** Whether the slice holds room in Redis (or should: calls in flight). */
+  /**
+   * Whether the slice holds room in Redis (or should: calls in flight), or may: a script that
+   * failed at the client (a command timeout, a dropped connection) may still have run and leased
+   * room no answer told of, so the slice is given back rather than left to its TTL.
+   */
   holds(): boolean {
-    return UNIT_FIELDS.some((f) => this.acked.g[f] > 0 || this.inflight[f] > 0);
+    return this.bound !== undefined || UNIT_FIELDS.some((f) => this.acked.g[f] > 0 || this.inflight[f] > 0);
   }
 
   /**
@@ -161,6 +171,7 @@ export class Lease {
     for (const f of UNIT_FIELDS) n[f] = Math.max(0, n[f] - this.acked.r[f]);
     this.used = n;
     this.holder = randomUUID();
+    this.holderKnown = false;
     this.acked = { u: this.acked.u, l: this.acked.l, r: ZERO_UNITS, g: ZERO_UNITS };
     this.bound = undefined;
   }
@@ -185,7 +196,7 @@ export class Lease {
         want[f] = Math.max(0, Math.min(limit, waiting.reduce((s, w) => s + w[f], 0)) - keep);
       }
     }
-    const op: LeaseOp = { kind, holder: this.holder, seq, x: this.used, hold, need, want, final: kind === 'return', fraction: kind === 'return' ? 0 : fraction, commits: this.pendingCommits, sentAt: now };
+    const op: LeaseOp = { kind, holder: this.holder, seq, x: this.used, hold, need, want, final: kind === 'return', known: this.holderKnown, fraction: kind === 'return' ? 0 : fraction, commits: this.pendingCommits, sentAt: now };
     const bound = mutable(this.bound ?? { tokens: Infinity, inputTokens: Infinity, outputTokens: Infinity, nanoUsd: Infinity });
     for (const f of UNIT_FIELDS) bound[f] = Math.min(bound[f], op.x[f] + op.hold[f]);
     this.bound = bound;
@@ -202,6 +213,10 @@ export class Lease {
   settle(op: LeaseOp, reply: CounterReply, refused: boolean, now: number, ttlMs: number): void {
     this.acked = reply;
     this.ackedAt = now;
+    if (op.holder === this.holder) this.holderKnown = true;
+    const seen = mutable(this.seen);
+    for (const f of UNIT_FIELDS) seen[f] = Math.max(seen[f], reply.u[f]);
+    this.seen = seen;
     this.validUntil = op.sentAt + ttlMs * 0.9;
     this.op = undefined;
     this.bound = undefined;

@@ -1,5 +1,6 @@
 import { diag } from '@opentelemetry/api';
 import { UNIT_FIELDS } from '../amounts.js';
+import type { StoreHealth } from './health.js';
 import type { KeySpace } from './keys.js';
 import type { Lease } from './lease.js';
 import type { RedisStoreSettings } from './options.js';
@@ -18,9 +19,10 @@ const MAX_PRUNE_BATCHES = 1_000;
 
 /**
  * The store's background work, on one unref'd timer every `flushIntervalMs`: flushes usage and
- * renews live slices, gives back slices idle for `idleReturnMs` (or whose window ended) and then
- * forgets them, releases reservations whose lease ran out, deletes counters `retainMs` after
- * their window ended, and checks once that Redis's `maxmemory-policy` cannot evict counters.
+ * renews live slices, probes the parts of Redis known unreachable, gives back slices idle for
+ * `idleReturnMs` (or whose window ended) and then forgets them, releases reservations whose
+ * lease ran out, deletes counters `retainMs` after their window ended, and checks once that
+ * Redis's `maxmemory-policy` cannot evict counters.
  */
 export class Maintenance {
   private timer: NodeJS.Timeout | undefined;
@@ -36,6 +38,7 @@ export class Maintenance {
     private readonly leases: Map<string, Lease>,
     private readonly book: ReservationBook,
     private readonly pump: SlicePump,
+    private readonly health: StoreHealth,
   ) {
     // Processes prune at random moments, so a fleet does not prune all at once.
     this.pruneEveryMs = Math.min(PRUNE_EVERY_MS, settings.retainMs);
@@ -75,6 +78,8 @@ export class Maintenance {
     const now = performance.now();
     const wall = Date.now();
     this.book.sweep(wall);
+    // An idle process learns that an outage ended, too (stats, the unavailable gauge).
+    if (this.health.unavailable) this.health.probe();
     for (const lease of this.leases.values()) {
       if (lease.op !== undefined) continue;
       if (this.ending(lease)) {

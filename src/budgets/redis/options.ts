@@ -1,7 +1,7 @@
 import { ConfigurationError } from '../../errors/configuration-error.js';
 import { positiveInteger, timerMs } from '../../validate.js';
 import { keyPrefixProblem } from './keys.js';
-import { clientKeyPrefix, type RedisClientLike } from './redis-client.js';
+import { clientKeyPrefix, clientModeProblem, type RedisClientLike } from './redis-client.js';
 
 /** Options of `RedisBudgetStore`. Durations are in ms. */
 export interface RedisBudgetStoreOptions {
@@ -88,6 +88,8 @@ export function resolveRedisStoreOptions(o: RedisBudgetStoreOptions): RedisStore
   const prefix = o.keyPrefix ?? 'bedrock-finops:';
   if (typeof prefix !== 'string') throw new ConfigurationError(field('keyPrefix'), 'must be a string');
   checkKeyPrefixes(prefix, o.client, field);
+  const mode = clientModeProblem(o.client);
+  if (mode !== undefined) throw new ConfigurationError(field('client'), mode);
   const fraction = o.sliceFraction ?? 0.0625;
   if (typeof fraction !== 'number' || !(fraction > 0 && fraction <= 1)) throw new ConfigurationError(field('sliceFraction'), 'must be a number in (0, 1]');
   const sliceTtlMs = timerMs(o.sliceTtlMs, 30_000, field('sliceTtlMs'));

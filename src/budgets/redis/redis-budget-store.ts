@@ -71,12 +71,12 @@ export class RedisBudgetStore implements BudgetStore {
       throw new ConfigurationError('RedisBudgetStore.client', error instanceof Error ? error.message : 'is not a Redis client');
     }
     this.settings = resolveRedisStoreOptions(options);
-    this.health = new StoreHealth(options.client);
+    this.health = new StoreHealth(options.client, this.run);
     this.keys = new KeySpace(this.settings.prefix);
     this.pump = new SlicePump(this.run, this.settings, this.health);
     this.admission = new SliceAdmission(this.book, this.pump, this.health, this.settings, () => this.closed);
     this.reader = new CounterReader(this.run, this.keys, this.settings, this.health, (key) => this.leases.get(key));
-    this.maintenance = new Maintenance(this.run, this.keys, this.settings, this.leases, this.book, this.pump);
+    this.maintenance = new Maintenance(this.run, this.keys, this.settings, this.leases, this.book, this.pump, this.health);
     this.maintenance.start();
   }
 

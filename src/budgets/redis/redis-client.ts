@@ -79,6 +79,20 @@ export function clientKeyPrefix(client: unknown): string | undefined {
 }
 
 /**
+ * Why the client cannot run the store's scripts, or `undefined`: a connection in subscriber mode
+ * (ioredis `mode`, node-redis `isPubSubActive` over RESP2) or monitor mode refuses every other
+ * command, in the client itself: the store saw an outage that never ends.
+ */
+export function clientModeProblem(client: unknown): string | undefined {
+  const c = client as { mode?: unknown; isPubSubActive?: unknown; options?: { RESP?: unknown } } | null;
+  if (c === null || typeof c !== 'object') return undefined;
+  // Over RESP3 a subscribed node-redis connection still runs commands.
+  const subscribed = c.mode === 'subscriber' || (c.isPubSubActive === true && c.options?.RESP !== 3);
+  const mode = subscribed ? 'subscriber' : c.mode === 'monitor' ? 'monitor' : undefined;
+  return mode === undefined ? undefined : `is in ${mode} mode, where Redis clients run no other command (scripts included): give the store a connection of its own (ioredis \`client.duplicate()\`)`;
+}
+
+/**
  * Whether the client talks to one Redis server (an ioredis `Redis`, a node-redis client): then
  * one answer or failure speaks for every key. A Cluster client, or any other shape, may reach
  * each slot through a different node.

@@ -77,14 +77,22 @@ end
  * counter id, then per field (tokens, input, output, nano-USD) 5 values: limit ('' for none),
  * cumulative usage, hold (room the slice must keep: calls in flight and what the process admits
  * while this script is on its way), need (the least extra room worth having), want (extra room
- * the waiting calls need).
+ * the waiting calls need); then per field the most committed usage the process has seen on this
+ * counter, and '1' when Redis has answered this holder before.
  *
  * Usage is cumulative per holder, so it is applied as `max(0, reported − already reported)`.
+ * Committed usage never falls within a window, so room is counted from the larger of Redis's and
+ * what the process saw: after Redis lost the counter (a restart without persistence, FLUSHALL,
+ * eviction) the fleet does not lease the lost usage again while holders report theirs anew. A
+ * holder Redis answered before that finds no record of itself tells that Redis lost the counter:
+ * for half a slice TTL from then (every live slice renews within a third of it, reporting its
+ * usage again), the counter is recovering and leases no room beyond `hold` (status 3).
  * The slice becomes `hold + extra`: `extra` is 0 when `need` does not fit in the room nobody
  * holds (status 2, refused), else `min(room, max(want, floor(room × fraction)))`.
  *
- * Returns: status (0 already applied, 1 applied, 2 applied but refused), then per field u, l,
- * then per field r, g (the holder's reported usage and slice).
+ * Returns: status (0 already applied, 1 applied, 2 applied but refused, 3 applied but
+ * recovering: no room beyond `hold`), then per field u, l,
+ * then per field r, g (the holder's reported usage and slice), then 1 if Redis had lost the counter.
  */
 export const LEASE_SCRIPT = `${COMMON}
 local c, z, w = KEYS[1], KEYS[2], KEYS[3]
@@ -96,6 +104,9 @@ local rec = redis.call('HGET', c, 'h:' .. h)
 if not rec and ARGV[7] ~= 'inf' then redis.call('ZADD', w, 'NX', ARGV[7], ARGV[8]) end
 local v = rec and parse(rec) or {0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 local s = counter(c)
+local lost = not rec and ARGV[33] == '1'
+if lost then redis.call('HSET', c, 'rcv', string.format('%d', now + math.floor(ttl / 2))) end
+local recovering = tonumber(redis.call('HGET', c, 'rcv') or '0') > now
 local status = 1
 if seq <= v[1] then
   status = 0
@@ -109,10 +120,11 @@ else
       v[6 + k] = v[6 + k] + d
     end
     if ARGV[b + 1] ~= '' then
-      room[k] = num(ARGV[b + 1]) - s[k] - (s[4 + k] - v[2 + k]) - num(ARGV[b + 3])
+      room[k] = num(ARGV[b + 1]) - math.max(s[k], num(ARGV[28 + k])) - (s[4 + k] - v[2 + k]) - num(ARGV[b + 3])
       if room[k] < num(ARGV[b + 4]) then status = 2 end
     end
   end
+  if recovering and status == 1 then status = 3 end
   local holds = false
   for k = 1, 4 do
     local b = 8 + (k - 1) * 5
@@ -143,6 +155,7 @@ local out = { status }
 for k = 1, 8 do out[#out + 1] = s[k] end
 for k = 1, 4 do out[#out + 1] = v[6 + k] end
 for k = 1, 4 do out[#out + 1] = v[2] == 1 and v[2 + k] or 0 end
+out[#out + 1] = lost and 1 or 0
 return out
 `;
 
@@ -187,6 +200,11 @@ local info = redis.call('INFO', 'memory')
 return string.match(info, 'maxmemory_policy:(%S+)') or ''
 `;
 
+/** KEYS: any key (routes the script to that key's node). Answers 1: asks whether that part of Redis answers, changing nothing. */
+export const PROBE_SCRIPT = `
+return 1
+`;
+
 /** A script with its SHA-1, pinned (a test recomputes it): what EVALSHA runs it by. */
 export interface Script {
   readonly name: string;
@@ -194,11 +212,12 @@ export interface Script {
   readonly sha: string;
 }
 
-export const LEASE: Script = { name: 'lease', source: LEASE_SCRIPT, sha: 'acb787c34660da8a55f40bb357b7867c4e81661d' };
+export const LEASE: Script = { name: 'lease', source: LEASE_SCRIPT, sha: 'cbbd24c54ab6b270826da681f0b64c46d44cd63b' };
 export const READ: Script = { name: 'read', source: READ_SCRIPT, sha: 'efaeb6047ede3f3d7ce5492691394717aa788e7f' };
 export const EXPIRED_WINDOWS: Script = { name: 'expired-windows', source: EXPIRED_WINDOWS_SCRIPT, sha: 'b28621dcc47cc97ee8a67f56cd8f5fe3e0f01b7b' };
 export const DELETE_WINDOWS: Script = { name: 'delete-windows', source: DELETE_WINDOWS_SCRIPT, sha: 'daf16b995e89af97a827264e58e4eea89da801c9' };
 export const POLICY: Script = { name: 'policy', source: POLICY_SCRIPT, sha: '5d5a18534e830308a61cccc3babfe9b7fd0b3b74' };
+export const PROBE: Script = { name: 'probe', source: PROBE_SCRIPT, sha: '193cde15ebb0d8c62558e5f95c238b87e60b3992' };
 
 /** Every script, for the test that pins their SHA-1s. */
-export const SCRIPTS: readonly Script[] = [LEASE, READ, EXPIRED_WINDOWS, DELETE_WINDOWS, POLICY];
+export const SCRIPTS: readonly Script[] = [LEASE, READ, EXPIRED_WINDOWS, DELETE_WINDOWS, POLICY, PROBE];

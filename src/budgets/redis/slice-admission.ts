@@ -92,10 +92,13 @@ export class SliceAdmission {
         if (lacking.length === 0) return this.place(request, leases, flags());
         if (round >= MAX_ROUNDS) return this.refuse(request, leases, lacking[0] as number, flags());
         // Known down where the call needs room (that Redis server, or the Cluster node of that
-        // budget's slot): do not make the call wait; keep one script per counter probing.
+        // budget's slot): do not make the call wait. One probe per part of Redis finds when it is
+        // back (not a script per budget: a paused node holding a thousand budgets costs one
+        // timeout); a budget refused by an error reply is asked again with its own script.
         const down = lacking.filter((i) => this.health.unavailableFor((leases[i] as Lease).keys.counter));
         if (down.length > 0) {
-          for (const i of down) void this.pump.send(leases[i] as Lease, 'flush');
+          this.health.probe();
+          for (const i of down) if (this.health.refusedFor((leases[i] as Lease).keys.counter)) void this.pump.send(leases[i] as Lease, 'flush');
           throw this.unavailable('Redis is unreachable and no slice of this process has room for the call');
         }
         const waits = lacking.map((i) => this.pump.acquire(leases[i] as Lease, amountsOf(request, i)));
@@ -110,6 +113,7 @@ export class SliceAdmission {
           if (field === undefined) continue;
           if (outcomes[k] === 'timeout') throw this.unavailable(`Redis did not answer within ${this.settings.storeTimeoutMs} ms (storeTimeoutMs)`);
           if (outcomes[k] === 'failed') throw this.unavailable('Redis could not be asked for budget room');
+          if (outcomes[k] === 'recovering') throw this.unavailable('Redis lost this budget counter (restart without persistence, FLUSHALL, eviction): no room is leased until live slices have reported their usage again');
           if (outcomes[k] !== 'refused') continue;
           if (!entry.enforce) exceeded.set(i, field);
           else return this.refuse(request, leases, i, flags());

@@ -9,11 +9,12 @@ import { leaseArgs, parseLeaseReply } from './wire.js';
 
 /**
  * How a script ended, for a call waiting on it: `answered` (look again at the slice), `refused`
- * (Redis has no room for the least that was asked), `failed` (it failed: Redis unreachable),
+ * (Redis has no room for the least that was asked), `recovering` (Redis lost the counter and
+ * leases no new room until live slices have reported again), `failed` (it failed: Redis unreachable),
  * `timeout` (no answer within `storeTimeoutMs` of Redis time; the script goes on, and its answer
  * still lands on the slice).
  */
-export type ScriptOutcome = 'answered' | 'refused' | 'failed' | 'timeout';
+export type ScriptOutcome = 'answered' | 'refused' | 'recovering' | 'failed' | 'timeout';
 
 interface Waiter {
   readonly need: Units;
@@ -100,9 +101,10 @@ export class SlicePump {
     const keys = [lease.keys.counter, lease.keys.holders, lease.keys.windows];
     const p = this.run(LEASE, keys, leaseArgs(lease, op, this.settings.sliceTtlMs, this.settings.idempotencyMs))
       .then((reply): ScriptOutcome => {
-        const { status, counter } = parseLeaseReply(reply);
+        const { status, counter, lost } = parseLeaseReply(reply);
         const now = performance.now();
         this.health.answered(op.kind, (now - t0) / 1000, lease.keys.counter);
+        if (lost) this.health.lost(lease.budget);
         lease.settle(op, counter, status === 'refused', now, this.settings.sliceTtlMs);
         this.health.count('commits_acknowledged', op.commits);
         const had = Object.values(heldBefore).some((n) => n > 0);
@@ -110,7 +112,7 @@ export class SlicePump {
         if (!had && has) this.health.count('slices_leased');
         if (had && !has) this.health.count('slices_returned');
         if (status === 'refused') this.health.count('refused');
-        return status === 'refused' ? 'refused' : 'answered';
+        return status === 'refused' || status === 'recovering' ? status : 'answered';
       })
       // A failed script, or a reply that is not the script's (parsed before anything changes).
       .catch((error: unknown): ScriptOutcome => {
@@ -136,6 +138,6 @@ export class SlicePump {
     if (set === undefined) return;
     this.waiting.delete(lease);
     // Calls that came after the script was sized look again (and ask anew if they must).
-    for (const w of set) w.resolve(w.included || outcome === 'failed' || outcome === 'timeout' ? outcome : 'answered');
+    for (const w of set) w.resolve(w.included || outcome === 'failed' || outcome === 'timeout' || outcome === 'recovering' ? outcome : 'answered');
   }
 }

@@ -2,8 +2,8 @@ import { wireAmount } from '../../money.js';
 import { UNIT_FIELDS, type Units } from '../amounts.js';
 import type { CounterReply, Lease, LeaseOp } from './lease.js';
 
-/** Lease script status: already applied (a re-sent script), applied, applied but the need did not fit. */
-export type LeaseStatus = 'duplicate' | 'applied' | 'refused';
+/** Lease script status: already applied (a re-sent script), applied, applied but the need did not fit, applied but Redis is recovering a lost counter (no new room). */
+export type LeaseStatus = 'duplicate' | 'applied' | 'refused' | 'recovering';
 
 /** ARGV of the lease script (see `LEASE_SCRIPT`). */
 export function leaseArgs(lease: Lease, op: LeaseOp, ttlMs: number, forgetMs: number): string[] {
@@ -12,6 +12,8 @@ export function leaseArgs(lease: Lease, op: LeaseOp, ttlMs: number, forgetMs: nu
     const limit = lease.limits[f];
     args.push(limit === undefined ? '' : wireAmount(limit), wireAmount(op.x[f]), wireAmount(op.hold[f]), wireAmount(op.need[f]), wireAmount(op.want[f]));
   }
+  for (const f of UNIT_FIELDS) args.push(wireAmount(lease.seen[f]));
+  args.push(op.known ? '1' : '0');
   return args;
 }
 
@@ -31,10 +33,12 @@ function counterReply(v: readonly number[], at: number): CounterReply {
   return { u: units(v, at), l: units(v, at + 4), r: units(v, at + 8), g: units(v, at + 12) };
 }
 
-export function parseLeaseReply(reply: unknown): { status: LeaseStatus; counter: CounterReply } {
+/** `lost`: Redis had no record of a holder it answered before (it lost the counter). */
+export function parseLeaseReply(reply: unknown): { status: LeaseStatus; counter: CounterReply; lost: boolean } {
   const v = numbers(reply, 17);
-  const status: LeaseStatus = v[0] === 0 ? 'duplicate' : v[0] === 2 ? 'refused' : 'applied';
-  return { status, counter: counterReply(v, 1) };
+  const status: LeaseStatus = v[0] === 0 ? 'duplicate' : v[0] === 2 ? 'refused' : v[0] === 3 ? 'recovering' : 'applied';
+  const lost = (reply as unknown[])[17];
+  return { status, counter: counterReply(v, 1), lost: lost === 1 || lost === '1' };
 }
 
 export function parseReadReply(reply: unknown, counters: number): CounterReply[] {
