@@ -1,4 +1,4 @@
-import { accessSync, constants, statSync } from 'node:fs';
+import { accessSync, constants, realpathSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { glob, isDynamicPattern } from 'tinyglobby';
 import { rotatedFiles } from './jsonl-files.js';
@@ -21,7 +21,8 @@ function checkFile(path: string, arg: string, listed: boolean): void {
   let st;
   try {
     st = statSync(path);
-  } catch {
+  } catch (error) {
+    if ((error as { code?: unknown }).code === 'ELOOP') throw new LedgerInputError(`${arg}: a symbolic link loop (ELOOP)`);
     if (listed) return;
     throw new LedgerInputError(`${arg}: no such file`);
   }
@@ -34,8 +35,21 @@ function checkFile(path: string, arg: string, listed: boolean): void {
 }
 
 /**
+ * One name per file: its real path, so a file reached through a symbolic link (a glob through a
+ * link to an ancestor directory matches one file under many names) is read once. A file gone
+ * since it was listed keeps its name.
+ */
+function identity(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return resolve(path);
+  }
+}
+
+/**
  * Expands ledger arguments: a glob (quoted, so the shell leaves it) matches files; a JSON Lines
- * path also stands for its rotated files (oldest first); a file named twice is read once.
+ * path also stands for its rotated files (oldest first); a file named twice (or through a symbolic link) is read once.
  * Throws {@link LedgerInputError} naming the argument at fault.
  */
 export async function resolveInputs(args: readonly string[]): Promise<LedgerInput[]> {
@@ -49,8 +63,9 @@ export async function resolveInputs(args: readonly string[]): Promise<LedgerInpu
     for (const m of matched) {
       const family = isSqlitePath(m) || m.endsWith('.gz') ? [m] : [...rotatedFiles(m).map((f) => f.file), m];
       for (const f of family) {
-        checkFile(f, f === m ? arg : f, f !== m || isDynamicPattern(arg));
-        const key = resolve(f);
+        // A JSON Lines path with rotated files may be missing for a moment: a rotation renamed it and its writer has not written again yet.
+        checkFile(f, f === m ? arg : f, f !== m || isDynamicPattern(arg) || family.length > 1);
+        const key = identity(f);
         if (seen.has(key)) continue;
         seen.add(key);
         files.push(f);

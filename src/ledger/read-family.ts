@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync, statSync, type Stats } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
 import { resolve } from 'node:path';
 import { LedgerInputError } from './inputs.js';
 import { rotatedFiles } from './jsonl-files.js';
@@ -141,6 +141,32 @@ export async function readFamily(ctx: Context, active: string, members: readonly
 
 const MAX_ACTIVE_ROUNDS = 64;
 
+/** Whether `file` starts with the bytes `head` (a copy of a file whose start was read). Never throws. */
+function startsWith(file: string, head: Buffer): boolean {
+  const fd = open(file);
+  if (fd === undefined) return false;
+  try {
+    const b = Buffer.alloc(head.length);
+    return readSync(fd, b, 0, b.length, 0) === b.length && b.equals(head);
+  } catch {
+    return false;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Reads `file` from `start` (its part a read of the file it copies did not reach). */
+async function readFrom(ctx: Context, file: string, start: number, counts: ReadCounts): Promise<void> {
+  ctx.done.add(resolve(file));
+  const fd = open(file);
+  if (fd === undefined) return;
+  try {
+    account(ctx, file, fd, await readJsonl({ fd, gzip: false, start, tail: 'torn' }, ctx.window, ctx.visitor), counts);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Reads the active file and the rotations that appeared meanwhile; true when the file read was renamed by a rotation. */
 async function readActive(ctx: Context, active: string, counts: ReadCounts): Promise<boolean> {
   const fd = open(active);
@@ -152,7 +178,12 @@ async function readActive(ctx: Context, active: string, counts: ReadCounts): Pro
       first = await readJsonl({ fd, gzip: false, tail: 'pending' }, ctx.window, ctx.visitor);
       account(ctx, active, fd, first, counts);
     }
+    // Truncated while read (logrotate's copytruncate, `: > usage.jsonl`): the file now holds only
+    // what was written since, and a copy of what was read may have appeared beside it.
+    const shrank = fd !== undefined && first !== undefined && fstatSync(fd).size < first.end + first.tail;
+    if (shrank) problem(ctx, active).truncatedWhileRead = true;
     let renamed = false;
+    let copied = false;
     for (const entry of byKey(rotatedFiles(active).map((f) => f.file))) {
       if (ctx.done.has(resolve(entry.key))) continue;
       if (fd !== undefined && st !== undefined && !renamed && (await isActiveRotated(entry, fd, st))) {
@@ -160,12 +191,18 @@ async function readActive(ctx: Context, active: string, counts: ReadCounts): Pro
         ctx.done.add(resolve(entry.key));
         continue;
       }
+      if (shrank && !copied && first?.head !== undefined && entry.plain && startsWith(entry.key, first.head)) {
+        // The copy: what the active file held when it was read is counted; read on from there.
+        copied = true;
+        await readFrom(ctx, entry.key, first.end, counts);
+        continue;
+      }
       await readKey(ctx, entry.key, !entry.plain, counts);
     }
     if (fd !== undefined && first !== undefined) {
       // What was appended since (a rotation's last batch, the rest of a line that was being written
-      // when the first read reached the end): only a line still unfinished now is torn.
-      const rest = await readJsonl({ fd, gzip: false, start: first.end, tail: 'torn' }, ctx.window, ctx.visitor);
+      // when the first read reached the end; after a truncation, all the file holds): only a line still unfinished now is torn.
+      const rest = await readJsonl({ fd, gzip: false, start: shrank ? 0 : first.end, tail: 'torn' }, ctx.window, ctx.visitor);
       account(ctx, active, fd, rest, counts);
       return renamed;
     }

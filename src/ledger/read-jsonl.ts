@@ -45,7 +45,12 @@ export interface JsonlRead {
   readonly damage?: string;
   /** For gzip: compressed bytes handed to the decompressor when it failed (the damage lies at or before this). */
   readonly compressedRead?: number;
+  /** For a plain file read from its start: its first bytes (up to {@link HEAD_BYTES}), to recognise a copy of it later. */
+  readonly head?: Buffer;
 }
+
+/** How much of a file's start {@link JsonlRead.head} keeps. */
+export const HEAD_BYTES = 1 << 16;
 
 /** How one stream is read. */
 export interface JsonlSource {
@@ -110,6 +115,7 @@ export async function readJsonl(source: JsonlSource, window: TimeWindow, visitor
   let overlong = false;
   let tornBytes = 0;
   let damage: string | undefined;
+  let head: Buffer | undefined;
   const endLine = (piece: Buffer): void => {
     if (overlong) {
       counts.torn++;
@@ -126,6 +132,7 @@ export async function readJsonl(source: JsonlSource, window: TimeWindow, visitor
   };
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
+      if (!source.gzip && start === 0 && pos === 0) head = Buffer.from(chunk.subarray(0, HEAD_BYTES));
       let s = 0;
       for (let nl = chunk.indexOf(0x0a); nl !== -1; nl = chunk.indexOf(0x0a, s)) {
         endLine(chunk.subarray(s, nl));
@@ -155,7 +162,7 @@ export async function readJsonl(source: JsonlSource, window: TimeWindow, visitor
     tail = 0;
     end = pos;
   }
-  return { counts, end, tail, tornBytes, ...(damage === undefined ? {} : { damage }), ...(source.gzip ? { compressedRead } : {}) };
+  return { counts, end, tail, tornBytes, ...(damage === undefined ? {} : { damage }), ...(source.gzip ? { compressedRead } : {}), ...(head === undefined ? {} : { head }) };
 }
 
 /**

@@ -75,6 +75,12 @@ export interface LedgerFileProblem {
   readonly unreadBytes?: number;
   /** The file was deleted between the report's listing and its reading (a retention): not a loss. */
   readonly vanished?: true;
+  /**
+   * The active file was truncated while it was read (logrotate's `copytruncate`, `: > usage.jsonl`):
+   * what it held was counted, its copy (when one appeared beside it) only past that, and what was
+   * written after the truncation too. Not a loss.
+   */
+  readonly truncatedWhileRead?: true;
 }
 
 /** Whether a problem lost records: a torn or mistyped line, a damaged file. */

@@ -21,6 +21,7 @@ function line(p: LedgerFileProblem): string {
   if (p.torn > 0) parts.push(`${int(p.torn)} torn lines (${int(p.tornBytes)} bytes) not counted`);
   if (p.mistyped > 0) parts.push(`${int(p.mistyped)} lines with wrong field types or absurd values not counted`);
   if (p.vanished === true) parts.push('deleted while the report ran (a retention): not counted, not a loss');
+  if (p.truncatedWhileRead === true) parts.push('truncated while the report read it (a copytruncate rotation?): what it held counted once, what was written after it too; not a loss');
   return `${printable(p.file)}: ${parts.join('; ')}`;
 }
 
