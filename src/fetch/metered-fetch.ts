@@ -6,7 +6,7 @@ import type { UsageMeter } from '../pipeline/usage-meter.js';
 import { commandInput } from './command-input.js';
 import { observeResponse } from './observe-response.js';
 import { assertFetch, resolveFetchOptions, type FetchFunction, type FetchMeteringOptions } from './options.js';
-import { bodyOf, outgoingOf, sendOptions, signalOf, UNREADABLE, type Outgoing, type RequestBody } from './outgoing.js';
+import { bodyOf, copyInit, outgoingOf, sendOptions, signalOf, UNREADABLE, type Outgoing, type RequestBody } from './outgoing.js';
 import { isSigV4Signed, recogniseBedrock, type BedrockRoute, type EndpointMatcher } from './recognise.js';
 import { handedOn, relationTo, sameBody, type Sending, type SendingCall, type SendingScope } from './sending.js';
 import { FetchSpill } from './spill.js';
@@ -34,10 +34,13 @@ function noteEndpoint(call: Call, url: URL): void {
 }
 
 /** The fetch call's path, top to bottom: begin → admit → route and send → observe → settle. */
-async function meteredCall(deps: FetchMeteringDeps, spill: FetchSpill, base: FetchFunction, route: BedrockRoute, out: Outgoing): Promise<Response> {
+async function meteredCall(deps: FetchMeteringDeps, spill: FetchSpill, base: FetchFunction, route: BedrockRoute, given: Outgoing): Promise<Response> {
   const { meter } = deps;
+  // Handed on with an init of its own: a base fetch that sends it from outside the call's async context (a queue run
+  // from the root) is told by these objects, which no other fetch call has (a caller may give one init to many calls).
+  const out: Outgoing = { ...given, init: copyInit(given.init) };
   const call = meter.begin(route.info, route.modelId, undefined);
-  if (call === undefined) return base(out.input, out.init);
+  if (call === undefined) return base(given.input, given.init);
   noteEndpoint(call, route.url);
   let body: RequestBody;
   try {
@@ -62,9 +65,14 @@ async function meteredCall(deps: FetchMeteringDeps, spill: FetchSpill, base: Fet
   // The request goes out now, unless the caller's signal already fired (then nothing is sent or billed).
   if (signal?.aborted !== true) call.attempt = 'in-flight';
   const mark = markOf(call, out, body);
-  const untrack = deps.sending.track(mark);
+  // Every attempt's objects (a spill's re-addressed request too) are noted as out until the call's response has come.
+  const untracks: (() => void)[] = [];
+  const handing: FetchFunction = (input, init) => {
+    untracks.push(deps.sending.track({ call, input, ...(init === undefined ? {} : { init }), body }));
+    return base(input, init);
+  };
   try {
-    const send = () => (call.fallback?.reason === 'quota' ? sendToQuotaFallback(call, spill, base, route, out, body) : spill.send(call, route, out, body, base));
+    const send = () => (call.fallback?.reason === 'quota' ? sendToQuotaFallback(call, spill, handing, route, out, body) : spill.send(call, route, out, body, handing));
     response = await deps.sending.run(send, mark);
     // An error answer was not billed. A 200 was: the request stays in flight until its body has come, so an abort while
     // reading it is charged an estimate, as in the SDK path (where the body is read within the attempt).
@@ -74,7 +82,7 @@ async function meteredCall(deps: FetchMeteringDeps, spill: FetchSpill, base: Fet
     endCall(f.outcome, undefined, f.error);
     throw error;
   } finally {
-    untrack();
+    for (const untrack of untracks) untrack();
   }
   try {
     return await observeResponse(call, response, deps.observer, endCall, signal);
@@ -146,6 +154,9 @@ function meteredFetch(deps: FetchMeteringDeps, base: () => FetchFunction, endpoi
     // Sent by this instance's own metered fetch (`wrapFetch(finops.fetch)`, or `finops.fetch` over a global
     // `wrapFetch`), as it was handed on: that one meters it; metering it again would record and charge it twice.
     if (sending !== undefined && handedOn(sending, input, init)) return base()(input, init);
+    // Handed on by a call of this instance that is out now, and sent from outside its async context (a queue whose
+    // worker runs from the root): that call meters it.
+    if (sending === undefined && deps.sending.handedBy(input, init) !== undefined) return base()(input, init);
     let out: Outgoing | undefined;
     let route: BedrockRoute | undefined;
     try {
@@ -156,7 +167,7 @@ function meteredFetch(deps: FetchMeteringDeps, base: () => FetchFunction, endpoi
       route = undefined;
     }
     // Everything that is not a Bedrock Runtime call goes to the base fetch as it came (one-shot headers as read).
-    if (route === undefined || out === undefined) return base()(input, out?.init ?? init);
+    if (route === undefined || out === undefined) return base()(out?.input ?? input, out?.init ?? init);
     // Inside one of this instance's calls (a fetch's or an SDK call's): its own request passed on, another call metered.
     if (sending !== undefined) return sendInside(deps, spill, base(), route, out, sending);
     return meteredCall(deps, spill, base(), route, out);

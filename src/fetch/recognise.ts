@@ -130,6 +130,16 @@ const AWS_HOST =
 
 // The credential scope of a SigV4 `Authorization` header: …Credential=KEY/DATE/REGION/SERVICE/aws4_request…
 const SIGV4_SCOPE = /Credential=[^/,\s]+\/\d{8}\/[^/,\s]+\/([^/,\s]+)\/aws4_request/;
+// The same scope as a presigned URL's `X-Amz-Credential` carries it (decoded): KEY/DATE/REGION/SERVICE/aws4_request.
+const QUERY_SCOPE = /^[^/]+\/\d{8}\/[^/]+\/([^/]+)\/aws4_request$/;
+
+/** The values of a query parameter, its name in any letter case (a presigned URL's `X-Amz-…` names, however written). */
+function queryValues(url: URL, name: string): string[] {
+  if (url.search === '') return [];
+  const values: string[] = [];
+  for (const [key, value] of url.searchParams) if (key.toLowerCase() === name) values.push(value);
+  return values;
+}
 
 /** Whether `host` is an AWS Bedrock Runtime endpoint (any region, partition, FIPS or VPC endpoint). */
 export function isBedrockRuntimeHost(host: string): boolean {
@@ -138,14 +148,17 @@ export function isBedrockRuntimeHost(host: string): boolean {
 
 /** Whether the request carries a SigV4 signature (header or presigned query). */
 export function isSigV4Signed(headers: Headers, url: URL): boolean {
-  return headers.get('authorization')?.startsWith('AWS4-HMAC-SHA256') === true || url.searchParams.has('X-Amz-Signature');
+  return headers.get('authorization')?.startsWith('AWS4-HMAC-SHA256') === true || queryValues(url, 'x-amz-signature').length > 0;
 }
 
-/** Whether the request is SigV4-signed for the `bedrock` service (what every Bedrock client signs with). */
-export function isSignedForBedrock(headers: Headers): boolean {
+/**
+ * Whether the request is SigV4-signed for the `bedrock` service (what every Bedrock client signs
+ * with): in its `Authorization` header, or presigned, its query's `X-Amz-Credential` scoped to it.
+ */
+export function isSignedForBedrock(headers: Headers, url: URL): boolean {
   const auth = headers.get('authorization');
-  if (auth === null || !auth.startsWith('AWS4-HMAC-SHA256')) return false;
-  return SIGV4_SCOPE.exec(auth)?.[1] === 'bedrock';
+  if (auth !== null && auth.startsWith('AWS4-HMAC-SHA256') && SIGV4_SCOPE.exec(auth)?.[1] === 'bedrock') return true;
+  return queryValues(url, 'x-amz-credential').some((credential) => QUERY_SCOPE.exec(credential)?.[1] === 'bedrock');
 }
 
 /**
@@ -157,8 +170,9 @@ export function isSignedForBedrock(headers: Headers): boolean {
  *   other partitions, FIPS and VPC endpoints), whatever comes before `/model/` (every POST there
  *   is a Bedrock call; one Bedrock does not route is refused unbilled, and charged nothing);
  * - the URL is under one of the `endpoints` given to `wrapFetch` (origin and base path);
- * - the request is SigV4-signed for the `bedrock` service (a custom endpoint, a proxy or the
- *   simulator reached by a Bedrock client that signs, such as the Vercel AI SDK's provider).
+ * - the request is SigV4-signed for the `bedrock` service, in its `Authorization` header or
+ *   presigned in its query (a custom endpoint, a proxy or the simulator reached by a Bedrock
+ *   client that signs, such as the Vercel AI SDK's provider; a VPC endpoint's private DNS alias).
  * Anything else is not Bedrock. A model id that is not valid percent-encoding is not either.
  */
 export function recogniseBedrock(method: string, url: URL, headers: Headers, endpoints: readonly EndpointMatcher[]): BedrockRoute | undefined {
@@ -170,12 +184,12 @@ export function recogniseBedrock(method: string, url: URL, headers: Headers, end
     const origin = originOf(url);
     under = endpoints.filter((e) => e.origin === origin);
   }
-  if (!aws && under.length === 0 && !isSignedForBedrock(headers)) return undefined;
+  if (!aws && under.length === 0 && !isSignedForBedrock(headers, url)) return undefined;
   const form = pathForm(url.pathname);
   if (form === undefined) return undefined;
   const info = actionInfo(form.action);
   if (info === undefined) return undefined;
-  if (!aws && !under.some((e) => underPath(form.prefix, e.path)) && !isSignedForBedrock(headers)) return undefined;
+  if (!aws && !under.some((e) => underPath(form.prefix, e.path)) && !isSignedForBedrock(headers, url)) return undefined;
   let modelId: string;
   try {
     modelId = decodeURIComponent(form.encodedId);

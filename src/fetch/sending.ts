@@ -102,6 +102,12 @@ export class SendingScope {
     return this.sends;
   }
 
+  /** The call out now that handed exactly `input` and `init` to its base fetch (see {@link handedOn}), if one did. */
+  handedBy(input: unknown, init: RequestInit | undefined): Sending | undefined {
+    for (const sending of this.sends) if (handedOn(sending, input, init)) return sending;
+    return undefined;
+  }
+
   /** Notes `sending` as out (see {@link sent}) until the function returned is called. */
   track(sending: Sending): () => void {
     if (!this.on) return noop;

@@ -68,7 +68,8 @@ export class FetchSpill {
       const headers = new Headers(out.headers);
       if (signed) {
         for (const h of SIGNATURE_HEADERS) headers.delete(h);
-        for (const key of [...url.searchParams.keys()]) if (key.startsWith('X-Amz-')) url.searchParams.delete(key);
+        // A presigned URL's signature, its names in any letter case (as it was recognised as signed).
+        for (const key of [...url.searchParams.keys()]) if (key.toLowerCase().startsWith('x-amz-')) url.searchParams.delete(key);
       }
       const signal = signalOf(out);
       // The original's redirect mode and keepalive travel with it (init's, and a dispatcher, go along as the attempt's init).
