@@ -20,7 +20,38 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+/** Runs `command` (the CLI's arguments, `OUT` standing for the file on the full disk) where `out` held `old`; returns what the shell saw. */
+function onFullDisk(name: string, old: string, command: string[]) {
+  const disk = join(dir, name);
+  mkdirSync(disk);
+  const out = join(disk, old.startsWith('OLD REPORT') ? 'report.html' : 'focus.csv');
+  // 64 KiB of disk: the last output (a line), a filler leaving 8 KiB free, then an output of ~100 KB.
+  const script = [
+    'set -u',
+    `mount -t tmpfs -o size=64k tmpfs ${disk}`,
+    `printf '${old}\\n' > ${out}`,
+    `cat /dev/zero > ${join(disk, 'fill')} 2>/dev/null`,
+    `truncate -s -8K ${join(disk, 'fill')}`,
+    `${tsx} ${join(root, 'src/cli.ts')} ${command.map((a) => (a === 'OUT' ? out : a)).join(' ')}`,
+    'echo "exit=$?"',
+    `echo "out=$(cat ${out})"`,
+    `echo "files=$(ls ${disk} | tr '\\n' ' ')"`,
+  ].join('\n');
+  return { out, ...spawnSync('unshare', ['-rm', 'sh', '-c', script], { encoding: 'utf8', timeout: 60_000 }) };
+}
+
 describe.skipIf(!namespaces)('a report written to a full disk', () => {
+  it('export --out: the previous export stays whole, the partial file is removed, exit 1 naming --out', () => {
+    const r = onFullDisk('export', 'OLD EXPORT', ['export', join(dir, 'usage.jsonl'), '--format', 'focus', '--out', 'OUT']);
+    // Before: the process died of an unhandled 'error' event (the CSV writer listened for errors only
+    // after its rows were written), leaving the first 8 KiB of the new rows in place of the last export.
+    expect(r.stdout).toContain('exit=1');
+    expect(r.stdout).toContain('out=OLD EXPORT\n');
+    expect(r.stdout).toContain('files=fill focus.csv \n');
+    expect(r.stderr).not.toContain("Unhandled 'error' event");
+    expect(r.stderr).toContain(`--out ${r.out}: ENOSPC: no space left on device, write; the file there is unchanged`);
+  });
+
   it('leaves the previous report at --out whole, removes its partial file, and exits 1 naming --out', () => {
     const disk = join(dir, 'disk');
     mkdirSync(disk);

@@ -4,6 +4,7 @@ import { FocusBuilder } from '../focus/focus-builder.js';
 import { writeFocusCsv, writeFocusCsvFile, writeFocusParquetFile } from '../focus/write-focus.js';
 import { nanoDecimal } from '../money.js';
 import { readConfigFile } from './config-file.js';
+import { replaceFile } from './output.js';
 import { reportProblems } from './read-problems.js';
 import { parseWindow, UsageError } from './usage-error.js';
 
@@ -63,7 +64,7 @@ export async function exportCommand(argv: readonly string[]): Promise<number> {
   const builder = new FocusBuilder({ ...window, granularity, ...(tags === undefined ? {} : { tags }), provisioned: await readConfigFile(values.config), ...(values['account-id'] === undefined ? {} : { accountId: values['account-id'] }), ...(values.region === undefined ? {} : { region: values.region }) });
   const read = await readLedgers(positionals, builder, window);
   const rows = builder.values();
-  const n = out === undefined ? await writeFocusCsv(rows, process.stdout) : /\.parquet$/i.test(out) ? await writeFocusParquetFile(rows, out) : await writeFocusCsvFile(rows, out);
+  const n = out === undefined ? await writeFocusCsv(rows, process.stdout) : await replaceFile(out, (path) => (/\.parquet$/i.test(out) ? writeFocusParquetFile(rows, path) : writeFocusCsvFile(rows, path)));
   const commitments = builder.commitmentNano > 0 ? ` + $${nanoDecimal(builder.commitmentNano)} provisioned commitments` : '';
   process.stderr.write(`${out === undefined ? '' : `wrote ${out}: `}${n} FOCUS rows from ${read.records} calls; BilledCost $${nanoDecimal(builder.usageNano)}${commitments}\n`);
   if (read.torn + read.mistyped > 0) process.stderr.write(`skipped ${read.torn + read.mistyped} unreadable ledger lines (${read.torn} torn, ${read.mistyped} with wrong field types)\n`);

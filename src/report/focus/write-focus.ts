@@ -24,13 +24,12 @@ export async function writeFocusCsv(rows: Iterable<FocusValues>, out: Writable):
 /** Writes FOCUS rows as CSV to a file. */
 export async function writeFocusCsvFile(rows: Iterable<FocusValues>, file: string): Promise<number> {
   const out = createWriteStream(file);
-  const n = await writeFocusCsv(rows, out);
-  await new Promise<void>((resolve, reject) => {
-    out.once('error', reject);
-    out.end(() => {
-      resolve();
-    });
-  });
+  // Listened to from the start: a write that fails (a full disk) while the rows wait for 'drain'
+  // was an unhandled 'error' event that ended the process, the drain never coming.
+  const failed = new Promise<never>((_, reject) => out.once('error', reject));
+  failed.catch(() => undefined);
+  const n = await Promise.race([writeFocusCsv(rows, out), failed]);
+  await Promise.race([new Promise<void>((resolve) => out.end(resolve)), failed]);
   return n;
 }
 
