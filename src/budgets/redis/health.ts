@@ -44,10 +44,14 @@ export class StoreHealth {
   private readonly observers = new Set<BudgetStoreObserver>();
   /** Parts of Redis a probe is on its way to. */
   private readonly probing = new Set<string>();
+  /** When (`performance.now()`) each unreachable part was last probed. */
+  private readonly probedAt = new Map<string, number>();
 
   constructor(
     client: unknown,
     private readonly run: ScriptRunner,
+    /** The least time between two probes of one part (a server answering BUSY or LOADING answers at once, to every call). */
+    private readonly probeGapMs = 0,
   ) {
     this.reach = new Reachability(client, 'budget', 'calls go on within the slices this process holds, then onStoreError applies');
   }
@@ -69,14 +73,19 @@ export class StoreHealth {
 
   /**
    * Asks each part of Redis that went silent or failed whether it answers again, one tiny script
-   * per part at a time: without it, a process with no budget work left (a failed read, a refused
+   * per part at a time and at most one per `probeGapMs` (calls refused meanwhile each ask for one:
+   * a server answering BUSY, LOADING or CLUSTERDOWN at once got a probe per call): without it, a process with no budget work left (a failed read, a refused
    * call) kept reporting an outage that had ended, and on a Cluster each budget on a paused node
    * sent a script of its own to find out.
    */
   probe(): void {
-    for (const [part, key] of this.reach.silentParts()) {
-      if (this.probing.has(part)) continue;
+    const now = performance.now();
+    const silent = this.reach.silentParts();
+    for (const part of this.probedAt.keys()) if (!silent.some(([p]) => p === part)) this.probedAt.delete(part);
+    for (const [part, key] of silent) {
+      if (this.probing.has(part) || now - (this.probedAt.get(part) ?? Number.NEGATIVE_INFINITY) < this.probeGapMs) continue;
       this.probing.add(part);
+      this.probedAt.set(part, now);
       this.run(PROBE, [key], [])
         .then(
           () => { this.reach.probed(part, key); },

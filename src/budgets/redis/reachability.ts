@@ -7,10 +7,18 @@ import { keySlot, slotOwner } from './slot.js';
 const tagPart = (key: string): string => `tag ${hashedPart(key)}`;
 const nodePart = (address: string | undefined): string | undefined => (address === undefined ? undefined : `node ${address}`);
 
-/** Whether `error` is a Redis error reply (its message starts with an error code such as `NOPERM`, `WRONGTYPE`, `ERR`), not a lost connection. */
+/**
+ * Error replies about the server's state, not about the script's keys: it runs another script
+ * (`BUSY`), loads its data (`LOADING`), has lost its master or the cluster (`MASTERDOWN`,
+ * `CLUSTERDOWN`, `TRYAGAIN`), became a replica (`READONLY`), or cannot persist (`MISCONF`). Like
+ * silence, they count for the whole part of Redis, and probes find when they end.
+ */
+const SERVER_STATE = /^(?:BUSY|LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|READONLY|NOREPLICAS|MISCONF) /;
+
+/** Whether `error` is a Redis error reply about the script's keys (a code such as `NOPERM`, `WRONGTYPE`, `ERR`), not a lost connection or a server that cannot serve anyone now. */
 export function isErrorReply(error: unknown): boolean {
   const message = (error as { message?: unknown } | null)?.message;
-  return typeof message === 'string' && /^[A-Z]{2,}[A-Z_]* /.test(message);
+  return typeof message === 'string' && /^[A-Z]{2,}[A-Z_]* /.test(message) && !SERVER_STATE.test(message);
 }
 
 /**

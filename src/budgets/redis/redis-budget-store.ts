@@ -71,7 +71,7 @@ export class RedisBudgetStore implements BudgetStore {
       throw new ConfigurationError('RedisBudgetStore.client', error instanceof Error ? error.message : 'is not a Redis client');
     }
     this.settings = resolveRedisStoreOptions(options);
-    this.health = new StoreHealth(options.client, this.run);
+    this.health = new StoreHealth(options.client, this.run, this.settings.flushIntervalMs / 2);
     this.keys = new KeySpace(this.settings.prefix);
     this.pump = new SlicePump(this.run, this.settings, this.health);
     this.admission = new SliceAdmission(this.book, this.pump, this.health, this.settings, () => this.closed);

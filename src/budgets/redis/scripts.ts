@@ -6,8 +6,10 @@
  * Per counter, two keys, neither with a TTL (see the README: `maxmemory-policy`):
  * - `c` a hash: `u_t u_i u_o u_c` committed usage (tokens, input, output, nano-USD) and
  *   `l_t l_i l_o l_c` room currently leased to processes; plus one field `h:<holder>` per process
- *   slice: `seq live g_t g_i g_o g_c r_t r_i r_o r_c` (last applied sequence number, whether the
- *   slice is live, the room it holds beyond its reported usage, and its cumulative reported usage).
+ *   slice: `seq live g_t g_i g_o g_c r_t r_i r_o r_c forget` (last applied sequence number, whether the
+ *   slice is live, the room it holds beyond its reported usage, its cumulative reported usage, and
+ *   the holder's own `idempotencyMs`: a record another process sweeps is kept that long, not the
+ *   sweeper's, or the holder would find it gone and take the counter for lost).
  * - `z` a sorted set of holders: a live slice scored by when it expires, an ended one by when its
  *   record is forgotten. Every script sweeps a few due entries first.
  *
@@ -35,7 +37,7 @@ local function parse(rec)
 end
 local function pack(v)
   local s = {}
-  for k = 1, 10 do s[k] = string.format('%d', v[k]) end
+  for k = 1, #v do s[k] = string.format('%d', v[k]) end
   return table.concat(s, ' ')
 end
 local function now_ms()
@@ -54,7 +56,7 @@ local function sweep(c, z, now, forget)
       end
       v[2] = 0
       redis.call('HSET', c, 'h:' .. h, pack(v))
-      redis.call('ZADD', z, now + forget, h)
+      redis.call('ZADD', z, now + (v[11] or forget), h)
     else
       redis.call('HDEL', c, 'h:' .. h)
       redis.call('ZREM', z, h)
@@ -84,7 +86,8 @@ end
  * Committed usage never falls within a window, so room is counted from the larger of Redis's and
  * what the process saw: after Redis lost the counter (a restart without persistence, FLUSHALL,
  * eviction) the fleet does not lease the lost usage again while holders report theirs anew. A
- * holder Redis answered before that finds no record of itself tells that Redis lost the counter:
+ * holder Redis answered before that finds no record of itself tells that Redis lost the counter
+ * (unless the counter's window has ended: pruned after `retainMs`, it leases nothing anyway):
  * for half a slice TTL from then (every live slice renews within a third of it, reporting its
  * usage again), the counter is recovering and leases no room beyond `hold` (status 3).
  * The slice becomes `hold + extra`: `extra` is 0 when `need` does not fit in the room nobody
@@ -104,7 +107,7 @@ local rec = redis.call('HGET', c, 'h:' .. h)
 if not rec and ARGV[7] ~= 'inf' then redis.call('ZADD', w, 'NX', ARGV[7], ARGV[8]) end
 local v = rec and parse(rec) or {0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 local s = counter(c)
-local lost = not rec and ARGV[33] == '1'
+local lost = not rec and ARGV[33] == '1' and (ARGV[7] == 'inf' or num(ARGV[7]) > now)
 if lost then redis.call('HSET', c, 'rcv', string.format('%d', now + math.floor(ttl / 2))) end
 local recovering = tonumber(redis.call('HGET', c, 'rcv') or '0') > now
 local status = 1
@@ -142,6 +145,7 @@ else
     if g ~= 0 then holds = true end
   end
   v[1] = seq
+  v[11] = forget
   if final and not holds then
     v[2] = 0
     redis.call('ZADD', z, now + forget, h)
@@ -212,8 +216,8 @@ export interface Script {
   readonly sha: string;
 }
 
-export const LEASE: Script = { name: 'lease', source: LEASE_SCRIPT, sha: 'cbbd24c54ab6b270826da681f0b64c46d44cd63b' };
-export const READ: Script = { name: 'read', source: READ_SCRIPT, sha: 'efaeb6047ede3f3d7ce5492691394717aa788e7f' };
+export const LEASE: Script = { name: 'lease', source: LEASE_SCRIPT, sha: '739cdb5dc693edc574e588639b71dc5990a9072b' };
+export const READ: Script = { name: 'read', source: READ_SCRIPT, sha: '363e4a199efbbce9439fde401cd7c6ba84bf842c' };
 export const EXPIRED_WINDOWS: Script = { name: 'expired-windows', source: EXPIRED_WINDOWS_SCRIPT, sha: 'b28621dcc47cc97ee8a67f56cd8f5fe3e0f01b7b' };
 export const DELETE_WINDOWS: Script = { name: 'delete-windows', source: DELETE_WINDOWS_SCRIPT, sha: 'daf16b995e89af97a827264e58e4eea89da801c9' };
 export const POLICY: Script = { name: 'policy', source: POLICY_SCRIPT, sha: '5d5a18534e830308a61cccc3babfe9b7fd0b3b74' };
