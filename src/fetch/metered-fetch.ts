@@ -6,7 +6,8 @@ import type { UsageMeter } from '../pipeline/usage-meter.js';
 import { commandInput } from './command-input.js';
 import { observeResponse } from './observe-response.js';
 import { assertFetch, resolveFetchOptions, type FetchFunction, type FetchMeteringOptions } from './options.js';
-import { bodyOf, copyInit, outgoingOf, sendOptions, signalOf, UNREADABLE, type Outgoing, type RequestBody } from './outgoing.js';
+import { bodyOf, inspect, outgoingOf, readRequest, sendOptions, signalOf, UNREADABLE, type Outgoing, type ReadRequest, type RequestBody } from './outgoing.js';
+import { copyInit } from './read-once.js';
 import { isSigV4Signed, recogniseBedrock, type BedrockRoute, type EndpointMatcher } from './recognise.js';
 import { handedOn, relationTo, sameBody, type Sending, type SendingCall, type SendingScope } from './sending.js';
 import { FetchSpill } from './spill.js';
@@ -38,7 +39,8 @@ async function meteredCall(deps: FetchMeteringDeps, spill: FetchSpill, base: Fet
   const { meter } = deps;
   // Handed on with an init of its own: a base fetch that sends it from outside the call's async context (a queue run
   // from the root) is told by these objects, which no other fetch call has (a caller may give one init to many calls).
-  const out: Outgoing = { ...given, init: copyInit(given.init) };
+  // A URL is handed on as it was read and admitted: the caller's own object may be changed while the call waits.
+  const out: Outgoing = { ...given, input: given.input instanceof URL ? new URL(given.url.href) : given.input, init: copyInit(given.init) };
   const call = meter.begin(route.info, route.modelId, undefined);
   if (call === undefined) return base(given.input, given.init);
   noteEndpoint(call, route.url);
@@ -157,17 +159,26 @@ function meteredFetch(deps: FetchMeteringDeps, base: () => FetchFunction, endpoi
     // Handed on by a call of this instance that is out now, and sent from outside its async context (a queue whose
     // worker runs from the root): that call meters it.
     if (sending === undefined && deps.sending.handedBy(input, init) !== undefined) return base()(input, init);
+    // Read once as fetch reads it. The caller's code (a getter, a proxy, a toString) that throws on this read is what
+    // fetch's own read would throw: rejected so, nothing sent (handed on, it would be read again and could answer).
+    let read: ReadRequest;
+    try {
+      read = readRequest(input, init);
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new TypeError(String(error)));
+    }
     let out: Outgoing | undefined;
     let route: BedrockRoute | undefined;
     try {
-      out = outgoingOf(input, init);
+      out = inspect(read);
       route = out === undefined ? undefined : recogniseBedrock(out.method, out.url, out.headers, endpoints);
     } catch (error) {
       deps.meter.reporter.error('fetch-recognise', 'could not inspect a fetch request (it is sent unmetered)', error);
       route = undefined;
     }
-    // Everything that is not a Bedrock Runtime call goes to the base fetch as it came (one-shot headers as read).
-    if (route === undefined || out === undefined) return base()(out?.input ?? input, out?.init ?? init);
+    // Everything that is not a Bedrock Runtime call goes to the base fetch as it came, or as it was read when fetch would
+    // read it through the caller's code (a URL it cannot parse too: the string read, not the object to ask again).
+    if (route === undefined || out === undefined) return base()(read.input, read.init);
     // Inside one of this instance's calls (a fetch's or an SDK call's): its own request passed on, another call metered.
     if (sending !== undefined) return sendInside(deps, spill, base(), route, out, sending);
     return meteredCall(deps, spill, base(), route, out);

@@ -1,9 +1,9 @@
-import { types } from 'node:util';
+import { isSteady, readOnce, sentAsText, urlInput } from './read-once.js';
 
 /** What a `fetch(input, init)` call is about to send, read without consuming anything. */
 export interface Outgoing {
   readonly input: string | URL | Request;
-  /** The caller's init, or a copy whose one-shot `headers` iterator was read into a list (see {@link outgoingOf}). */
+  /** The caller's init, or a copy of it read once (see {@link readRequest}). */
   readonly init: RequestInit | undefined;
   /** `input` when it is a Request: this realm's or another's (undici's package, node-fetch), told by its shape. */
   readonly request: Request | undefined;
@@ -41,85 +41,50 @@ function ofThisRealm(request: Request): boolean {
   return request instanceof Request;
 }
 
-/** The members of `RequestInit` fetch reads, as a class's getters too. */
-const INIT_MEMBERS = ['body', 'cache', 'credentials', 'headers', 'integrity', 'keepalive', 'method', 'mode', 'priority', 'redirect', 'referrer', 'referrerPolicy', 'signal', 'window', 'duplex', 'dispatcher'];
-
-/**
- * A plain copy of `init`, each member read once: its own properties and the members fetch reads
- * (a class instance's getters too). Every call of `copyInit` makes a new object.
- */
-export function copyInit(init: RequestInit | undefined): RequestInit {
-  if (init === undefined) return {};
-  const copy: Record<string, unknown> = { ...init };
-  for (const key of INIT_MEMBERS) if (!Object.hasOwn(copy, key) && key in init) copy[key] = (init as Record<string, unknown>)[key];
-  if (sentAsText(copy.body)) copy.body = String(copy.body);
-  return copy;
-}
-
-/** Whether `value` is a plain object (no proxy, no class) whose properties `keys` (all, without) are data, not getters. */
-function isPlainData(value: object, keys?: readonly string[]): boolean {
-  const proto: unknown = Object.getPrototypeOf(value);
-  if ((proto !== Object.prototype && proto !== null) || types.isProxy(value)) return false;
-  for (const key of keys ?? Object.keys(value)) if (Object.getOwnPropertyDescriptor(value, key)?.get !== undefined) return false;
-  return true;
+/** A fetch call's `input` and `init` as fetch reads them, each read once (see {@link readRequest}). */
+export interface ReadRequest {
+  readonly input: string | URL | Request;
+  readonly init: RequestInit | undefined;
 }
 
 /**
- * Whether `init` reads the same however often it is read: a plain object whose `method`, `headers`
- * and `body` are data, the method a string, and its headers a Headers, a list or a plain record (a
- * getter, a class's, a proxy or an iterator may answer the meter one thing and fetch another).
+ * `input` and `init` as fetch reads them: what fetch converts or reads through the caller's code
+ * (a method given as an object, a URL subclass or an object with `toString`, an init with getters
+ * or a proxy, headers given as a class, an iterator or values with `toString`) read once, into
+ * what the base fetch is handed, metered or not; plain data as it is. Throws what the caller's
+ * code threw (fetch's own read would have thrown it).
  */
-function isSteady(init: RequestInit): boolean {
-  if (!isPlainData(init, ['method', 'headers', 'body'])) return false;
-  if (init.method !== undefined && typeof init.method !== 'string') return false;
-  const headers: unknown = init.headers;
-  if (headers === undefined) return true;
-  if (typeof headers !== 'object' || headers === null || types.isProxy(headers)) return false;
-  // Fetch reads a Headers, a list, or any object with an iterator through that iterator (a subclass's may answer twice).
-  const proto: unknown = Object.getPrototypeOf(headers);
-  if (proto === Headers.prototype || proto === Array.prototype) return true;
-  return typeof (headers as { [Symbol.iterator]?: unknown })[Symbol.iterator] !== 'function' && isPlainData(headers);
-}
-
-/** A copy of `init` with each member read once: the method as the string fetch makes of it, the headers as a list. */
-function readOnce(init: RequestInit): RequestInit {
-  const copy = copyInit(init);
-  const method = copy.method === undefined ? {} : { method: methodOf(copy.method) };
-  const headers = copy.headers === undefined ? {} : { headers: [...new Headers(copy.headers)] };
-  return { ...copy, ...method, ...headers };
-}
-
-/** `value` as fetch converts a method (ToString: an object's `toString`; a symbol throws). */
-function methodOf(value: unknown): string {
-  if (typeof value === 'symbol') throw new TypeError('a method cannot be a symbol');
-  return String(value);
-}
-
-/** `input` as fetch reads a URL (ToString, unless a Request): a string or a URL of its own, as it is; anything else as its string. */
-function urlInput(input: unknown): string | URL {
-  if (typeof input === 'string') return input;
-  // A URL subclass or an own `toString` is asked by fetch's ToString, not the URL's own href.
-  if (input instanceof URL && Object.getPrototypeOf(input) === URL.prototype && Reflect.ownKeys(input).length === 0) return input;
-  return String(input);
+export function readRequest(given: string | URL | Request, init: RequestInit | undefined): ReadRequest {
+  return { input: inputOf(given), init: init === undefined || isSteady(init) ? init : readOnce(init) };
 }
 
 /**
- * The method, URL and headers of a fetch call (init wins over a `Request`, as fetch does);
- * `undefined` for a URL fetch would reject. What fetch converts or reads through getters (a method
- * given as an object, a URL subclass or an object with `toString`, an init with getters, headers
- * given as a one-shot iterator) is read once, and the input and init handed on carry what was
- * read: the same request reaches the base fetch, metered or not.
+ * `given` as fetch reads it: this realm's Request as it is; anything else fetch converts to a string
+ * (a URL subclass, an object with `toString`, and a request-like of another fetch implementation
+ * too). That one makes `[object Request]`, which is no URL, and is read by its shape (for a base
+ * fetch of its own implementation); one whose string is a URL is that URL.
  */
-export function outgoingOf(given: string | URL | Request, init: RequestInit | undefined): Outgoing | undefined {
-  const request = isRequestLike(given) ? given : undefined;
-  const input = request ?? urlInput(given);
+function inputOf(given: string | URL | Request): string | URL | Request {
+  if (!isRequestLike(given)) return urlInput(given);
+  if (given instanceof Request) return given;
+  const text = String(given);
+  return URL.canParse(text) ? text : given;
+}
+
+/**
+ * The method, URL and headers of a request {@link readRequest} read (init wins over a `Request`,
+ * as fetch does); `undefined` for a URL fetch would reject.
+ */
+export function inspect(read: ReadRequest): Outgoing | undefined {
+  const { input, init: sent } = read;
+  const request = input instanceof URL || typeof input === 'string' ? undefined : input;
   let url: URL;
   try {
-    url = input instanceof URL ? input : new URL(request !== undefined ? fieldOf(request, 'url') : input);
+    // A URL of the caller's own is read now (it may be changed while the call waits for admission).
+    url = new URL(input instanceof URL ? input.href : request !== undefined ? fieldOf(request, 'url') : input);
   } catch {
     return undefined;
   }
-  const sent = init === undefined || isSteady(init) ? init : readOnce(init);
   const method = sent?.method ?? (request === undefined ? 'GET' : fieldOf(request, 'method'));
   let headers: Headers;
   if (sent?.headers !== undefined) headers = new Headers(sent.headers);
@@ -129,6 +94,11 @@ export function outgoingOf(given: string | URL | Request, init: RequestInit | un
     headers = own instanceof Headers ? own : new Headers(own);
   }
   return { input, init: sent, request, method, url, headers };
+}
+
+/** The method, URL and headers of a fetch call, read as {@link readRequest} reads them; `undefined` for a URL fetch would reject. */
+export function outgoingOf(given: string | URL | Request, init: RequestInit | undefined): Outgoing | undefined {
+  return inspect(readRequest(given, init));
 }
 
 /** The caller's signal (init wins over a `Request`'s), if any. */
@@ -154,20 +124,6 @@ export const UNREADABLE: unique symbol = Symbol('unreadable body');
 
 /** A request body as the fetch path knows it: replayable, none, or {@link UNREADABLE}. */
 export type RequestBody = ReplayableBody | undefined | typeof UNREADABLE;
-
-/**
- * Whether fetch sends `body` as the text of its own `toString` (or `Symbol.toPrimitive`), or of a
- * number: an object that is not bytes, a Blob, form data, URL parameters, a stream or an async
- * iterable is converted with ToString. One with no string of its own (`[object …]`) is no request
- * anyone means, and is left as it is.
- */
-export function sentAsText(body: unknown): boolean {
-  if (typeof body !== 'object' || body === null) return typeof body === 'number' || typeof body === 'boolean' || typeof body === 'bigint';
-  if (body instanceof ArrayBuffer || ArrayBuffer.isView(body) || body instanceof Blob || body instanceof FormData || body instanceof URLSearchParams || body instanceof ReadableStream) return false;
-  const b = body as { toString?: unknown; [Symbol.toPrimitive]?: unknown; [Symbol.asyncIterator]?: unknown };
-  if (typeof b[Symbol.asyncIterator] === 'function') return false;
-  return typeof b[Symbol.toPrimitive] === 'function' || (typeof b.toString === 'function' && b.toString !== Object.prototype.toString);
-}
 
 /** The request body, read without consuming the caller's. */
 export async function bodyOf(out: Outgoing): Promise<RequestBody> {
