@@ -127,6 +127,35 @@ describe('no false "lost counter"', () => {
   });
 });
 
+describe('no false "lost counter" from pruning', () => {
+  // A call in flight across the end of a window (a long stream), while another process with a
+  // short retainMs prunes the finished window. Before: the holder's next renewal found its record
+  // gone and took the counter for lost (counters_lost, a diag error saying Redis lost a counter).
+  // A window that has ended leases nothing new: a missing record there is not a loss.
+  it("a counter pruned after its window ended, under a call still in flight, is not a lost counter", async () => {
+    const admin = client();
+    const common = { keyPrefix: 'prune:', flushIntervalMs: 100, sliceTtlMs: 1_500, closeTimeoutMs: 5_000 };
+    const a = new RedisBudgetStore({ client: client(), ...common });
+    const b = new RedisBudgetStore({ client: client(), ...common, retainMs: 1 });
+    const windowEnd = Date.now() + 1_000;
+    const e: ReservationEntry = { key: `pruned\u0001\u0001${windowEnd}`, budget: 'pruned', limits: { tokens: 10_000 }, amounts: units(100), enforce: true, windowEnd };
+    // A: a call in flight (100 reserved). B: a call committed (100), so B prunes the budget.
+    const held = await call(a, e, false);
+    expect(held.outcome).toBe(true);
+    expect((await call(b, e)).outcome).toBe(true);
+    await waitFor("B's prune to delete the finished window's counter", async () => ((await admin.keys('prune:{pruned}:c:*')).length === 0 ? true : undefined), 20_000, 20);
+    // A renews its slice on the deleted counter (its call still in flight).
+    await waitFor('A to renew', async () => ((await admin.keys('prune:{pruned}:c:*')).length === 1 ? true : undefined), 20_000, 20);
+    await waitFor('A to be answered', async () => (a.stats().unavailable ? undefined : true), 20_000, 20);
+    expect(a.stats().events.counters_lost).toBe(0);
+    // The call settles (100 committed on the window it was admitted in), every slice given back.
+    a.commit({ id: held.id, entries: [{ key: e.key, budget: 'pruned', actual: units(100), windowEnd }], now: Date.now() });
+    expect(await a.close()).toEqual({ complete: true, undelivered: [] });
+    expect(await b.close()).toEqual({ complete: true, undelivered: [] });
+    expect(a.stats().events.counters_lost + b.stats().events.counters_lost).toBe(0);
+  });
+});
+
 describe('BUSY (a slow script of someone else) is the whole server busy, not one budget refused', () => {
   // An idle process's read is sent while another client's script runs past
   // busy-reply-threshold: Redis answers it BUSY. Before: BUSY was taken for an error reply about
