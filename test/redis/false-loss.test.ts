@@ -152,7 +152,7 @@ describe('no false "lost counter" from pruning', () => {
     a.commit({ id: held.id, entries: [{ key: e.key, budget: 'pruned', actual: units(100), windowEnd }], now: Date.now() });
     expect(await a.close()).toEqual({ complete: true, undelivered: [] });
     expect(await b.close()).toEqual({ complete: true, undelivered: [] });
-    expect(a.stats().events.counters_lost + b.stats().events.counters_lost).toBe(0);
+    expect((a.stats().events.counters_lost ?? 0) + (b.stats().events.counters_lost ?? 0)).toBe(0);
   });
 });
 
