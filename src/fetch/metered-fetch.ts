@@ -7,7 +7,7 @@ import { commandInput } from './command-input.js';
 import { observeResponse } from './observe-response.js';
 import { assertFetch, resolveFetchOptions, type FetchFunction, type FetchMeteringOptions } from './options.js';
 import { bodyOf, inspect, outgoingOf, readRequest, sendOptions, signalOf, UNREADABLE, type Outgoing, type ReadRequest, type RequestBody } from './outgoing.js';
-import { copyInit } from './read-once.js';
+import { copyInit, ownBytes } from './read-once.js';
 import { isSigV4Signed, recogniseBedrock, type BedrockRoute, type EndpointMatcher } from './recognise.js';
 import { handedOn, relationTo, sameBody, type Sending, type SendingCall, type SendingScope } from './sending.js';
 import { FetchSpill } from './spill.js';
@@ -39,8 +39,8 @@ async function meteredCall(deps: FetchMeteringDeps, spill: FetchSpill, base: Fet
   const { meter } = deps;
   // Handed on with an init of its own: a base fetch that sends it from outside the call's async context (a queue run
   // from the root) is told by these objects, which no other fetch call has (a caller may give one init to many calls).
-  // A URL is handed on as it was read and admitted: the caller's own object may be changed while the call waits.
-  const out: Outgoing = { ...given, input: given.input instanceof URL ? new URL(given.url.href) : given.input, init: copyInit(given.init) };
+  // A URL and bytes are handed on as they were read and admitted: the caller's own may be changed while the call waits.
+  const out: Outgoing = { ...given, input: given.input instanceof URL ? new URL(given.url.href) : given.input, init: ownBytes(copyInit(given.init)) };
   const call = meter.begin(route.info, route.modelId, undefined);
   if (call === undefined) return base(given.input, given.init);
   noteEndpoint(call, route.url);

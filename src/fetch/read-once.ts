@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import { types } from 'node:util';
 
 // What fetch reads of a call's `input` and `init` through the caller's code (getters, a proxy, `toString`, iterators), read
@@ -16,6 +17,21 @@ export function copyInit(init: RequestInit | undefined): RequestInit {
   for (const key of INIT_MEMBERS) if (!Object.hasOwn(copy, key) && key in init) copy[key] = (init as Record<string, unknown>)[key];
   if (sentAsText(copy.body)) copy.body = String(copy.body);
   return copy;
+}
+
+/**
+ * `init` with a body of bytes (an ArrayBuffer or a view of one) copied: the caller's buffer may be
+ * changed while the call waits for admission (a larger `maxTokens` than the one reserved for), and
+ * what is sent is what was read. A Buffer stays a Buffer, a DataView a DataView; other views are
+ * sent as the same bytes in a Uint8Array.
+ */
+export function ownBytes(init: RequestInit): RequestInit {
+  const body: unknown = init.body;
+  if (body instanceof ArrayBuffer) return { ...init, body: body.slice(0) };
+  if (!ArrayBuffer.isView(body)) return init;
+  const bytes = new Uint8Array(body.buffer, body.byteOffset, body.byteLength).slice();
+  if (Buffer.isBuffer(body)) return { ...init, body: Buffer.from(bytes.buffer) };
+  return { ...init, body: body instanceof DataView ? new DataView(bytes.buffer) : bytes };
 }
 
 /**

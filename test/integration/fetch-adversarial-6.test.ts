@@ -240,6 +240,26 @@ describe('fetch adversarial (6): what the caller changes or converts after the m
     expect(await outcome(setup)).toEqual(METERED);
   });
 
+  it('sends a body of bytes as it was admitted: a larger maxTokens written into the caller’s buffer while the call waits is not sent', async () => {
+    const setup = totalBudget({}, 100);
+    const sim = simulatorFetch(new SimulatorEngine({ outputTokens: 20 }));
+    const sent: string[] = [];
+    const base = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+      const request = new Request(input, init);
+      sent.push(await request.clone().text());
+      return sim(request);
+    };
+    const bytes = new TextEncoder().encode(body);
+    const pending = setup.finops.wrapFetch(base)(bedrockUrl(NOVA, 'converse'), { method: 'POST', headers: { authorization: 'Bearer key' }, body: bytes });
+    // Reserved for maxTokens 50 (10 + 50 = 60 of the 100 the budget has); then 50 becomes 99 in the caller's buffer.
+    bytes.set(new TextEncoder().encode('"maxTokens":99'), body.indexOf('"maxTokens":50'));
+    await (await pending).text();
+    // Before: the request sent asked for 99 tokens, beyond what was reserved. Now the bytes admitted are sent (maxTokens
+    // 50): recorded 5 + 20, charged 25, the reservation released.
+    expect(sent).toEqual([body]);
+    expect(await outcome(setup)).toEqual(METERED);
+  });
+
   it('meters a request-like object whose toString (what fetch sends to) is a Bedrock URL, its url elsewhere', async () => {
     const setup = totalBudget();
     const net = network();
