@@ -1,3 +1,5 @@
+import { createAmazonBedrock } from '@ai-sdk/amazon-bedrock';
+import { generateText } from 'ai';
 import { Headers as UndiciHeaders } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { SimulatorEngine } from '../../src/testing/index.js';
@@ -73,6 +75,30 @@ describe('fetch adversarial (6): the base fetch gets headers of the kind it was 
     // Before: [['x-api-key', 'k']] (a base fetch reading init.headers['X-Api-Key'] found nothing).
     expect(net.given[0]?.init?.headers).toEqual({ 'X-Api-Key': 'k' });
     expect(await outcome(setup)).toEqual(NOTHING);
+  });
+});
+
+describe('fetch adversarial (6): the AI SDK provider’s base fetch (guard)', () => {
+  it('gets from the metered fetch what it gets unmetered: a URL string, an init of the same members, headers a record, body a string', async () => {
+    const shapeOf = (g: { input: unknown; init: RequestInit | undefined }) => ({
+      input: typeof g.input,
+      members: Object.keys(g.init ?? {}).sort(),
+      headers: Object.getPrototypeOf(g.init?.headers) === Object.prototype ? Object.keys(g.init?.headers ?? {}).sort() : 'not a record',
+      body: typeof g.init?.body,
+    });
+    const run = async (fetch: (input: string | URL | Request, init?: RequestInit) => Promise<Response>) => {
+      const bedrock = createAmazonBedrock({ region: 'us-east-1', accessKeyId: 'AKIDTEST', secretAccessKey: 'secret', fetch });
+      await generateText({ model: bedrock(NOVA), prompt: 'hello', maxRetries: 0 });
+    };
+    const direct = network();
+    await run(direct.fetch);
+    const setup = totalBudget();
+    const metered = network();
+    await run(setup.finops.wrapFetch(metered.fetch));
+    expect(metered.given.map(shapeOf)).toEqual(direct.given.map(shapeOf));
+    expect(metered.given[0]?.init?.headers).toMatchObject({ authorization: expect.stringMatching(/^AWS4-HMAC-SHA256 /) as unknown });
+    // One Converse of the prompt: recorded and charged once, the reservation released.
+    expect((await outcome(setup)).recorded).toHaveLength(1);
   });
 });
 
