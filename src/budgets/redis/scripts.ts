@@ -5,7 +5,8 @@
  *
  * Per counter, two keys, neither with a TTL (see the README: `maxmemory-policy`):
  * - `c` a hash: `u_t u_i u_o u_c` committed usage (tokens, input, output, nano-USD) and
- *   `l_t l_i l_o l_c` room currently leased to processes; plus one field `h:<holder>` per process
+ *   `l_t l_i l_o l_c` room currently leased to processes; after Redis lost the counter, `rcv` (until
+ *   when it recovers), `f_t f_i f_o f_c` and `q_t q_i q_o q_c` (see `LEASE_SCRIPT`); plus one field `h:<holder>` per process
  *   slice: `seq live g_t g_i g_o g_c r_t r_i r_o r_c forget` (last applied sequence number, whether the
  *   slice is live, the room it holds beyond its reported usage, its cumulative reported usage, and
  *   the holder's own `idempotencyMs`: a record another process sweeps is kept that long, not the
@@ -80,9 +81,16 @@ end
  * cumulative usage, hold (room the slice must keep: calls in flight and what the process admits
  * while this script is on its way), need (the least extra room worth having), want (extra room
  * the waiting calls need); then per field the most committed usage the process has seen on this
- * counter, and '1' when Redis has answered this holder before.
+ * counter, '1' when Redis has answered this holder before, and per field the usage of this holder
+ * Redis had acknowledged ('0' for a new holder).
  *
  * Usage is cumulative per holder, so it is applied as `max(0, reported − already reported)`.
+ * Usage Redis lost and nobody reports again (slices given back before the loss) stays counted: a
+ * holder that finds Redis's usage below what it saw writes that as the floor (`f_*`), each holder
+ * that finds its record lost adds what Redis had acknowledged of it (`q_*`, reported again), and
+ * room is counted from usage + `max(0, floor − q)` (never more than the truth: the floor was
+ * usage before the loss, `q` the part of it reported again). Before: a process that had given
+ * its slice back was leased its own lost usage again, past the limit.
  * Committed usage never falls within a window, so room is counted from the larger of Redis's and
  * what the process saw: after Redis lost the counter (a restart without persistence, FLUSHALL,
  * eviction) the fleet does not lease the lost usage again while holders report theirs anew. A
@@ -110,6 +118,20 @@ local s = counter(c)
 local lost = not rec and ARGV[33] == '1' and (ARGV[7] == 'inf' or num(ARGV[7]) > now)
 if lost then redis.call('HSET', c, 'rcv', string.format('%d', now + math.floor(ttl / 2))) end
 local recovering = tonumber(redis.call('HGET', c, 'rcv') or '0') > now
+local F, Q = {'f_t', 'f_i', 'f_o', 'f_c'}, {'q_t', 'q_i', 'q_o', 'q_c'}
+local fq, gone = redis.call('HMGET', c, 'f_t', 'f_i', 'f_o', 'f_c', 'q_t', 'q_i', 'q_o', 'q_c'), {}
+for k = 1, 4 do
+  local floor, back, seen = tonumber(fq[k] or '0'), tonumber(fq[4 + k] or '0'), num(ARGV[28 + k])
+  if seen > floor and seen > s[k] then
+    floor = seen
+    redis.call('HSET', c, F[k], string.format('%d', seen))
+  end
+  if lost and num(ARGV[33 + k]) > 0 then
+    back = back + num(ARGV[33 + k])
+    redis.call('HSET', c, Q[k], string.format('%d', back))
+  end
+  gone[k] = math.max(0, floor - back)
+end
 local status = 1
 if seq <= v[1] then
   status = 0
@@ -123,7 +145,7 @@ else
       v[6 + k] = v[6 + k] + d
     end
     if ARGV[b + 1] ~= '' then
-      room[k] = num(ARGV[b + 1]) - math.max(s[k], num(ARGV[28 + k])) - (s[4 + k] - v[2 + k]) - num(ARGV[b + 3])
+      room[k] = num(ARGV[b + 1]) - math.max(s[k] + gone[k], num(ARGV[28 + k])) - (s[4 + k] - v[2 + k]) - num(ARGV[b + 3])
       if room[k] < num(ARGV[b + 4]) then status = 2 end
     end
   end
@@ -216,7 +238,7 @@ export interface Script {
   readonly sha: string;
 }
 
-export const LEASE: Script = { name: 'lease', source: LEASE_SCRIPT, sha: '739cdb5dc693edc574e588639b71dc5990a9072b' };
+export const LEASE: Script = { name: 'lease', source: LEASE_SCRIPT, sha: '1acf38aab17f1379d05b5959c164d46df6644c74' };
 export const READ: Script = { name: 'read', source: READ_SCRIPT, sha: '363e4a199efbbce9439fde401cd7c6ba84bf842c' };
 export const EXPIRED_WINDOWS: Script = { name: 'expired-windows', source: EXPIRED_WINDOWS_SCRIPT, sha: 'b28621dcc47cc97ee8a67f56cd8f5fe3e0f01b7b' };
 export const DELETE_WINDOWS: Script = { name: 'delete-windows', source: DELETE_WINDOWS_SCRIPT, sha: 'daf16b995e89af97a827264e58e4eea89da801c9' };

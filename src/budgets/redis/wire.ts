@@ -14,6 +14,8 @@ export function leaseArgs(lease: Lease, op: LeaseOp, ttlMs: number, forgetMs: nu
   }
   for (const f of UNIT_FIELDS) args.push(wireAmount(lease.seen[f]));
   args.push(op.known ? '1' : '0');
+  // What Redis had acknowledged of this holder's usage: if Redis lost it, that much of the lost usage is reported again.
+  for (const f of UNIT_FIELDS) args.push(op.known ? wireAmount(lease.acked.r[f]) : '0');
   return args;
 }
 
