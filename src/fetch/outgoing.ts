@@ -1,4 +1,4 @@
-import { isSteady, readOnce, sentAsText, urlInput } from './read-once.js';
+import { isSteady, noUrlOf, readOnce, sentAsText, urlInput } from './read-once.js';
 
 /** What a `fetch(input, init)` call is about to send, read without consuming anything. */
 export interface Outgoing {
@@ -65,7 +65,9 @@ export function readRequest(given: string | URL | Request, init: RequestInit | u
  * fetch of its own implementation); one whose string is a URL is that URL.
  */
 function inputOf(given: string | URL | Request): string | URL | Request {
-  if (!isRequestLike(given)) return urlInput(given);
+  // An object fetch can only make `[object …]` of (no URL) is handed on as it is: a base fetch may read it its own way
+  // (node-fetch reads a legacy `url.parse()` object's href); to the meter it is no URL.
+  if (!isRequestLike(given)) return noUrlOf(given) ? given : urlInput(given);
   if (given instanceof Request) return given;
   const text = String(given);
   return URL.canParse(text) ? text : given;
@@ -77,11 +79,11 @@ function inputOf(given: string | URL | Request): string | URL | Request {
  */
 export function inspect(read: ReadRequest): Outgoing | undefined {
   const { input, init: sent } = read;
-  const request = input instanceof URL || typeof input === 'string' ? undefined : input;
+  const request = isRequestLike(input) ? input : undefined;
   let url: URL;
   try {
     // A URL of the caller's own is read now (it may be changed while the call waits for admission).
-    url = new URL(input instanceof URL ? input.href : request !== undefined ? fieldOf(request, 'url') : input);
+    url = new URL(input instanceof URL ? input.href : request !== undefined ? fieldOf(request, 'url') : typeof input === 'string' ? input : '');
   } catch {
     return undefined;
   }

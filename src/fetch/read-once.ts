@@ -119,6 +119,19 @@ function methodOf(value: unknown): string {
   return String(value);
 }
 
+/**
+ * Whether fetch's ToString of `input` can only be `[object …]` (no URL): an object, not a URL or a
+ * proxy, whose `toString` is Object's and that has no `Symbol.toPrimitive`, looked up without
+ * running the caller's code.
+ */
+export function noUrlOf(input: unknown): boolean {
+  if (typeof input !== 'object' || input === null || input instanceof URL) return false;
+  for (let o: object | null = input; o !== null && o !== Object.prototype; o = Object.getPrototypeOf(o) as object | null) {
+    if (types.isProxy(o) || Object.hasOwn(o, 'toString') || Object.hasOwn(o, Symbol.toPrimitive)) return false;
+  }
+  return true;
+}
+
 /** `input` as fetch reads a URL (ToString, unless a Request): a string or a URL of its own, as it is; anything else as its string. */
 export function urlInput(input: unknown): string | URL {
   if (typeof input === 'string') return input;

@@ -102,6 +102,24 @@ describe('fetch adversarial (6): the AI SDK provider’s base fetch (guard)', ()
   });
 });
 
+describe('fetch adversarial (6): an input fetch cannot make a URL of', () => {
+  // Guards the fix above (a URL's string that is no URL is handed on as read): an object whose string can only be
+  // `[object …]` is handed on as it is, as it was before.
+  it('hands a legacy url.parse()-style object on as it is (node-fetch reads its href)', async () => {
+    const setup = totalBudget();
+    const given: unknown[] = [];
+    // A base fetch of node-fetch's kind: an object with an href is that URL.
+    const base = (input: unknown): Promise<Response> => {
+      given.push(input);
+      return Promise.resolve(new Response('ok'));
+    };
+    const legacy: unknown = { protocol: 'https:', host: 'example.com', pathname: '/x', href: 'https://example.com/x' };
+    await setup.finops.wrapFetch(base)(legacy as string);
+    expect(given).toEqual([legacy]);
+    expect(await outcome(setup)).toEqual(NOTHING);
+  });
+});
+
 describe('fetch adversarial (6): headers that read one way to the meter and another to fetch', () => {
   /** A value the meter reads first (`Bearer x`: not signed) and fetch reads after (signed for bedrock). */
   const turning = () => {
