@@ -20,12 +20,17 @@ export function copyInit(init: RequestInit | undefined): RequestInit {
 }
 
 /**
- * `init` with a body of bytes (an ArrayBuffer or a view of one) copied: the caller's buffer may be
- * changed while the call waits for admission (a larger `maxTokens` than the one reserved for), and
- * what is sent is what was read. A Buffer stays a Buffer, a DataView a DataView; other views are
+ * `init` with its headers and a body of bytes (an ArrayBuffer or a view of one) copied: the caller's
+ * may be changed while the call waits for admission (a larger `maxTokens`, another service tier than
+ * the ones reserved for), and what is sent is what was read. A Buffer stays a Buffer, a DataView a DataView; other views are
  * sent as the same bytes in a Uint8Array.
  */
 export function ownBytes(init: RequestInit): RequestInit {
+  const headers: unknown = init.headers;
+  // Headers too (a service tier set after the call was reserved at another): the same kind, a copy.
+  if (headers instanceof Headers) init = { ...init, headers: new Headers(headers) };
+  else if (Array.isArray(headers)) init = { ...init, headers: headers.map((pair: unknown) => (Array.isArray(pair) ? [...(pair as string[])] : pair) as string[]) };
+  else if (typeof headers === 'object' && headers !== null) init = { ...init, headers: { ...headers } };
   const body: unknown = init.body;
   if (body instanceof ArrayBuffer) return { ...init, body: body.slice(0) };
   if (!ArrayBuffer.isView(body)) return init;

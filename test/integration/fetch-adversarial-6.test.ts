@@ -304,6 +304,24 @@ describe('fetch adversarial (6): what the caller changes or converts after the m
     expect(await outcome(setup)).toEqual(METERED);
   });
 
+  it('sends headers as they were admitted: a service tier changed in the caller’s record while the call waits is not sent', async () => {
+    const setup = totalBudget();
+    const sim = simulatorFetch(new SimulatorEngine({ outputTokens: 20 }));
+    const tiers: (string | null)[] = [];
+    const base = (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+      const request = new Request(input, init);
+      tiers.push(request.headers.get('x-amzn-bedrock-service-tier'));
+      return sim(request);
+    };
+    const headers: Record<string, string> = { authorization: 'Bearer key', 'x-amzn-bedrock-service-tier': 'flex' };
+    const pending = setup.finops.wrapFetch(base)(bedrockUrl(NOVA, 'converse'), { method: 'POST', headers, body });
+    headers['x-amzn-bedrock-service-tier'] = 'priority';
+    await (await pending).text();
+    // Before: reserved at flex, sent at priority. Now sent at flex, as admitted: recorded 5 + 20, charged 25.
+    expect(tiers).toEqual(['flex']);
+    expect(await outcome(setup)).toEqual(METERED);
+  });
+
   it('meters a request-like object whose toString (what fetch sends to) is a Bedrock URL, its url elsewhere', async () => {
     const setup = totalBudget();
     const net = network();
