@@ -1,8 +1,8 @@
 import { diag } from '@opentelemetry/api';
 import type { BudgetStoreObserver } from '../store.js';
+import { Prober } from './prober.js';
 import { Reachability } from './reachability.js';
 import type { ScriptRunner } from './redis-client.js';
-import { PROBE } from './scripts.js';
 
 /** Event counts the store exports (`bedrock_finops.budget.store.events`). */
 export type StoreEvent =
@@ -42,18 +42,16 @@ export class StoreHealth {
   };
   private readonly reach: Reachability;
   private readonly observers = new Set<BudgetStoreObserver>();
-  /** Parts of Redis a probe is on its way to. */
-  private readonly probing = new Set<string>();
-  /** When (`performance.now()`) each unreachable part was last probed. */
-  private readonly probedAt = new Map<string, number>();
+  private readonly prober: Prober;
 
   constructor(
     client: unknown,
-    private readonly run: ScriptRunner,
+    run: ScriptRunner,
     /** The least time between two probes of one part (a server answering BUSY or LOADING answers at once, to every call). */
-    private readonly probeGapMs = 0,
+    probeGapMs = 0,
   ) {
     this.reach = new Reachability(client, 'budget', 'calls go on within the slices this process holds, then onStoreError applies');
+    this.prober = new Prober(this.reach, run, probeGapMs);
   }
 
   /** Whether some part of Redis is unreachable now. */
@@ -71,29 +69,9 @@ export class StoreHealth {
     return this.reach.isRefused(key);
   }
 
-  /**
-   * Asks each part of Redis that went silent or failed whether it answers again, one tiny script
-   * per part at a time and at most one per `probeGapMs` (calls refused meanwhile each ask for one:
-   * a server answering BUSY, LOADING or CLUSTERDOWN at once got a probe per call): without it, a process with no budget work left (a failed read, a refused
-   * call) kept reporting an outage that had ended, and on a Cluster each budget on a paused node
-   * sent a script of its own to find out.
-   */
+  /** Asks each part of Redis that went silent or failed whether it answers again (see `Prober`). */
   probe(): void {
-    const now = performance.now();
-    const silent = this.reach.silentParts();
-    for (const part of this.probedAt.keys()) if (!silent.some(([p]) => p === part)) this.probedAt.delete(part);
-    for (const [part, key] of silent) {
-      if (this.probing.has(part) || now - (this.probedAt.get(part) ?? Number.NEGATIVE_INFINITY) < this.probeGapMs) continue;
-      this.probing.add(part);
-      this.probedAt.set(part, now);
-      this.run(PROBE, [key], [])
-        .then(
-          () => { this.reach.probed(part, key); },
-          (error: unknown) => { this.reach.probed(part, key, error); },
-        )
-        .finally(() => this.probing.delete(part))
-        .catch(() => undefined);
-    }
+    this.prober.probe();
   }
 
   private warnedLost = false;

@@ -1,4 +1,5 @@
 import { redisDeadline } from '../../budgets/redis/deadline.js';
+import { Prober } from '../../budgets/redis/prober.js';
 import { Reachability } from '../../budgets/redis/reachability.js';
 import type { ScriptRunner } from '../../budgets/redis/redis-client.js';
 import type { QuotaAmount } from '../amount.js';
@@ -14,6 +15,7 @@ import { parseSliceReply, type QuotaSlice, type SliceOpKind } from './slice.js';
 export class QuotaPump {
   readonly events: Record<string, number> = { round_trips: 0, slices_leased: 0, refused: 0, errors: 0, timeouts: 0 };
   private readonly reach: Reachability;
+  private readonly prober: Prober;
 
   constructor(
     client: unknown,
@@ -25,6 +27,16 @@ export class QuotaPump {
     private readonly grew: (quota: string) => void,
   ) {
     this.reach = new Reachability(client, 'quota', 'calls go on within the slices held, then without a quota check');
+    this.prober = new Prober(this.reach, run, settings.renewIntervalMs / 2);
+  }
+
+  /**
+   * Asks each part of Redis that went silent whether it answers again (see `Prober`): an idle
+   * process, whose slices were dropped with nothing to renew, otherwise kept reporting an outage
+   * that had ended.
+   */
+  probe(): void {
+    if (this.reach.anyDown) this.prober.probe();
   }
 
   /** Whether some part of Redis is unreachable now. */

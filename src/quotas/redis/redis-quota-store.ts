@@ -129,6 +129,7 @@ export class RedisQuotaStore implements QuotaStore {
 
   /** Renews every slice that holds room or use: keeps what it uses, gives back what it does not. */
   private renewAll(): void {
+    this.pump.probe();
     const now = quotaNow();
     for (const [id, slice] of this.slices) {
       if (slice.busy) continue;
