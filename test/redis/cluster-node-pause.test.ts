@@ -1,12 +1,13 @@
 import { Cluster, type Redis } from 'ioredis';
 import { createCluster } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ReservationEntry, Units } from '../../src/budgets/index.js';
+import type { ReservationEntry } from '../../src/budgets/index.js';
 import { RedisBudgetStore } from '../../src/budgets/redis/index.js';
 import type { RedisClientLike } from '../../src/budgets/redis/redis-client.js';
 import { isBudgetStoreUnavailableError } from '../../src/errors/budget-store-unavailable-error.js';
 import { waitFor } from '../helpers/processes.js';
 import { startRedisCluster, type RedisCluster } from '../helpers/redis-cluster.js';
+import { dayEntry, units } from './day-entry.js';
 
 // One node of a real 3-node Redis Cluster frozen (SIGSTOP), shorter than cluster-node-timeout.
 // Reachability is per node (found through the client's slots table): the first budget on the
@@ -54,13 +55,7 @@ async function names(prefix: string, count: number): Promise<{ paused: string[];
   return { paused, healthy, pid };
 }
 
-const DAY = 86_400_000;
-const units = (n: number): Units => ({ tokens: n, inputTokens: n, outputTokens: 0, nanoUsd: 0 });
-function entry(budget: string, amount: number): ReservationEntry {
-  const now = Date.now();
-  const start = now - (now % DAY);
-  return { key: `${budget}\u0001\u0001${start}`, budget, limits: { tokens: 1_000_000 }, amounts: units(amount), enforce: true, windowEnd: start + DAY };
-}
+const entry = (budget: string, amount: number): ReservationEntry => dayEntry(budget, 1_000_000, amount);
 
 const clients: Record<string, () => Promise<RedisClientLike>> = {
   ioredis: () => {

@@ -1,25 +1,20 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { ReservationEntry, Units } from '../../src/budgets/index.js';
+import type { ReservationEntry } from '../../src/budgets/index.js';
 import { RedisBudgetStore } from '../../src/budgets/redis/index.js';
 import { PROBE } from '../../src/budgets/redis/scripts.js';
 import { isBudgetStoreUnavailableError } from '../../src/errors/budget-store-unavailable-error.js';
 import { waitFor } from '../helpers/processes.js';
 import { startRedis, type RedisServer } from '../helpers/redis-server.js';
 import { budgetInRedis, sleep } from './fleet-fixture.js';
+import { dayEntry, units } from './day-entry.js';
 
 // Things that are not a lost counter must not be taken for one: a "lost" counter stops leasing
 // room for half of sliceTtlMs (calls needing room follow onStoreError: refused under 'deny'),
 // logs an error and counts counters_lost. And a Redis that is busy (a slow script of someone
 // else: BUSY) is an outage of the whole server, not a refusal of one budget's keys.
 
-const DAY = 86_400_000;
-const units = (n: number): Units => ({ tokens: n, inputTokens: n, outputTokens: 0, nanoUsd: 0 });
-function entry(budget: string, amount: number, limit = 10_000): ReservationEntry {
-  const now = Date.now();
-  const start = now - (now % DAY);
-  return { key: `${budget}\u0001\u0001${start}`, budget, limits: { tokens: limit }, amounts: units(amount), enforce: true, windowEnd: start + DAY };
-}
+const entry = (budget: string, amount: number, limit = 10_000): ReservationEntry => dayEntry(budget, limit, amount);
 
 let server: RedisServer;
 const open: Redis[] = [];

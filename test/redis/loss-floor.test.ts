@@ -1,11 +1,12 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ReservationEntry, Units } from '../../src/budgets/index.js';
+import type { ReservationEntry } from '../../src/budgets/index.js';
 import { RedisBudgetStore } from '../../src/budgets/redis/index.js';
 import { isBudgetStoreUnavailableError } from '../../src/errors/budget-store-unavailable-error.js';
 import { waitFor } from '../helpers/processes.js';
 import { startRedis, type RedisServer } from '../helpers/redis-server.js';
 import { budgetInRedis, sleep } from './fleet-fixture.js';
+import { dayEntry, units } from './day-entry.js';
 
 // Redis loses a counter (FLUSHALL) after one process (A) had used most of the budget and given
 // its slice back (idle), while another (B) is live and had seen A's usage. Before: B's loss
@@ -15,13 +16,7 @@ import { budgetInRedis, sleep } from './fleet-fixture.js';
 // is written to the counter when it finds Redis below it, and every process leases against it.
 
 const LIMIT = 10_000;
-const DAY = 86_400_000;
-const units = (n: number): Units => ({ tokens: n, inputTokens: n, outputTokens: 0, nanoUsd: 0 });
-function entry(amount: number): ReservationEntry {
-  const now = Date.now();
-  const start = now - (now % DAY);
-  return { key: `floor\u0001\u0001${start}`, budget: 'floor', limits: { tokens: LIMIT }, amounts: units(amount), enforce: true, windowEnd: start + DAY };
-}
+const entry = (amount: number): ReservationEntry => dayEntry('floor', LIMIT, amount);
 
 let server: RedisServer;
 const open: Redis[] = [];

@@ -3,7 +3,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveQuotasConfig } from '../../src/quotas/config.js';
 import { QuotaCounters } from '../../src/quotas/counters.js';
 import { QuotaGovernor } from '../../src/quotas/governor.js';
-import type { ReservationEntry, Units } from '../../src/budgets/index.js';
 import { RedisBudgetStore } from '../../src/budgets/redis/index.js';
 import { budgetTag, KeySpace } from '../../src/budgets/redis/keys.js';
 import { isBudgetStoreUnavailableError } from '../../src/errors/budget-store-unavailable-error.js';
@@ -12,6 +11,7 @@ import type { QuotaSpec } from '../../src/quotas/store.js';
 import { waitFor } from '../helpers/processes.js';
 import { startRedis, type RedisServer } from '../helpers/redis-server.js';
 import { budgetInRedis } from './fleet-fixture.js';
+import { DAY, dayEntry, units } from './day-entry.js';
 
 let server: RedisServer;
 let client: Redis;
@@ -66,13 +66,6 @@ describe('RedisQuotaStore: tenant churn', () => {
     }
   }, 60_000);
 });
-
-const DAY = 86_400_000;
-const units = (n: number): Units => ({ tokens: n, inputTokens: n, outputTokens: 0, nanoUsd: 0 });
-function dayEntry(budget: string, limit: number, amount: number, now: number): ReservationEntry {
-  const start = now - (now % DAY);
-  return { key: `${budget}\u0001\u0001${start}`, budget, limits: { tokens: limit }, amounts: units(amount), enforce: true, windowEnd: start + DAY };
-}
 
 describe('the EVAL fallback when permissions change while the store runs', () => {
   // A user that may not run EVALSHA makes the store send EVAL from then on. An operator then

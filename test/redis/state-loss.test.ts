@@ -1,12 +1,13 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ReservationEntry, Units } from '../../src/budgets/index.js';
+import type { ReservationEntry } from '../../src/budgets/index.js';
 import { RedisBudgetStore } from '../../src/budgets/redis/index.js';
 import { isConfigurationError } from '../../src/index.js';
 import { isBudgetStoreUnavailableError } from '../../src/errors/budget-store-unavailable-error.js';
 import { waitFor } from '../helpers/processes.js';
 import { startRedis, type RedisServer } from '../helpers/redis-server.js';
 import { budgetInRedis, sleep } from './fleet-fixture.js';
+import { dayEntry, units } from './day-entry.js';
 
 // Redis loses a budget's counter while two processes use it: FLUSHALL, a restart without
 // persistence, eviction under allkeys-lru. Committed usage never falls within a window, so each
@@ -17,13 +18,7 @@ import { budgetInRedis, sleep } from './fleet-fixture.js';
 
 const LIMIT = 10_000;
 const CALL = 100;
-const DAY = 86_400_000;
-const units = (n: number): Units => ({ tokens: n, inputTokens: n, outputTokens: 0, nanoUsd: 0 });
-function entry(budget: string): ReservationEntry {
-  const now = Date.now();
-  const start = now - (now % DAY);
-  return { key: `${budget}\u0001\u0001${start}`, budget, limits: { tokens: LIMIT }, amounts: units(CALL), enforce: true, windowEnd: start + DAY };
-}
+const entry = (budget: string): ReservationEntry => dayEntry(budget, LIMIT, CALL);
 
 let n = 0;
 /**

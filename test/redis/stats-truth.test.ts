@@ -1,11 +1,12 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ReservationEntry, Units } from '../../src/budgets/index.js';
+import type { ReservationEntry } from '../../src/budgets/index.js';
 import { RedisBudgetStore } from '../../src/budgets/redis/index.js';
 import { isBudgetStoreUnavailableError } from '../../src/errors/budget-store-unavailable-error.js';
 import { waitFor } from '../helpers/processes.js';
 import { startRedis, type RedisServer } from '../helpers/redis-server.js';
 import { budgetInRedis, sleep } from './fleet-fixture.js';
+import { dayEntry, units } from './day-entry.js';
 
 // `stats().unavailable` (the `bedrock_finops.budget.store.unavailable` gauge) must say what is
 // true now. A platform team reads it as "Redis is unreachable from this process": 1 while it is,
@@ -19,13 +20,7 @@ afterAll(async () => {
   await server.stop();
 });
 
-const DAY = 86_400_000;
-const units = (n: number): Units => ({ tokens: n, inputTokens: n, outputTokens: 0, nanoUsd: 0 });
-function entry(budget: string, limit: number, amount: number): ReservationEntry {
-  const now = Date.now();
-  const start = now - (now % DAY);
-  return { key: `${budget}\u0001\u0001${start}`, budget, limits: { tokens: limit }, amounts: units(amount), enforce: true, windowEnd: start + DAY };
-}
+const entry = (budget: string, limit: number, amount: number): ReservationEntry => dayEntry(budget, limit, amount);
 
 describe('stats().unavailable tells the truth about now', () => {
   // A client with a command timeout (a common production setting): a read during a pause
