@@ -70,7 +70,7 @@ async function meteredCall(deps: FetchMeteringDeps, spill: FetchSpill, base: Fet
   // Every attempt's objects (a spill's re-addressed request too) are noted as out until the call's response has come.
   const untracks: (() => void)[] = [];
   const handing: FetchFunction = (input, init) => {
-    untracks.push(deps.sending.track({ call, input, ...(init === undefined ? {} : { init }), body }));
+    untracks.push(deps.sending.track(markOf(call, { input, init }, body)));
     return base(input, init);
   };
   try {
@@ -106,8 +106,8 @@ async function sendToQuotaFallback(call: Call, spill: FetchSpill, base: FetchFun
 }
 
 /** What a call's request is marked with while it is sent: the call, the objects handed to the base fetch, and its body. */
-function markOf(call: SendingCall, out: Outgoing, body: RequestBody): Sending {
-  return { call, input: out.input, ...(out.init === undefined ? {} : { init: out.init }), body };
+function markOf(call: SendingCall, sent: { readonly input: Outgoing['input']; readonly init: RequestInit | undefined }, body: RequestBody): Sending {
+  return { call, input: sent.input, ...(sent.init === undefined ? {} : { init: sent.init }), body };
 }
 
 /** The request body, or `UNREADABLE` when it cannot be read. */
