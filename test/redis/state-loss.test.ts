@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReservationEntry } from '../../src/budgets/index.js';
 import { RedisBudgetStore } from '../../src/budgets/redis/index.js';
+import { RedisQuotaStore } from '../../src/quotas/index.js';
 import { isConfigurationError } from '../../src/index.js';
 import { isBudgetStoreUnavailableError } from '../../src/errors/budget-store-unavailable-error.js';
 import { waitFor } from '../helpers/processes.js';
@@ -136,7 +137,7 @@ describe('Redis loses a budget counter mid-run', () => {
 });
 
 describe('a client that cannot run scripts', () => {
-  it('an ioredis or node-redis connection in subscriber mode is a ConfigurationError (before: every call was refused as if Redis were down, for ever)', async () => {
+  it('an ioredis or node-redis connection in subscriber mode is a ConfigurationError for the budget and the quota store (before: every call was refused as if Redis were down, for ever)', async () => {
     const server = await startRedis();
     try {
       const sub = client(server.url);
@@ -148,12 +149,15 @@ describe('a client that cannot run scripts', () => {
         thrown = error;
       }
       expect(isConfigurationError(thrown) && /subscriber mode/.test(thrown.message)).toBe(true);
+      // The quota store runs the same check (before: it took the connection and saw Redis down for ever).
+      expect(() => new RedisQuotaStore({ client: sub })).toThrow(/RedisQuotaStore\.client.*subscriber mode/);
       const { createClient } = await import('redis');
       const node = createClient({ url: server.url });
       await node.connect();
       try {
         await node.subscribe('news', () => undefined);
         expect(() => new RedisBudgetStore({ client: node })).toThrow(/subscriber mode/);
+        expect(() => new RedisQuotaStore({ client: node })).toThrow(/subscriber mode/);
       } finally {
         node.destroy();
       }

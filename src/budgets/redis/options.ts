@@ -74,8 +74,14 @@ export interface RedisStoreSettings {
   readonly retainMs: number;
 }
 
-/** Neither the store's `keyPrefix` nor the client's own (ioredis `keyPrefix`) may hold a brace: see `keyPrefixProblem`. */
-export function checkKeyPrefixes(prefix: string, client: unknown, field: (name: string) => string): void {
+/**
+ * What both Redis stores ask of their client and prefix: a connection that can run scripts (not
+ * in subscriber or monitor mode: see `clientModeProblem`), and neither the store's `keyPrefix` nor
+ * the client's own (ioredis `keyPrefix`) holding a brace (see `keyPrefixProblem`).
+ */
+export function checkClient(prefix: string, client: unknown, field: (name: string) => string): void {
+  const mode = clientModeProblem(client);
+  if (mode !== undefined) throw new ConfigurationError(field('client'), mode);
   const problem = keyPrefixProblem(prefix);
   if (problem !== undefined) throw new ConfigurationError(field('keyPrefix'), problem);
   const own = clientKeyPrefix(client);
@@ -87,9 +93,7 @@ export function resolveRedisStoreOptions(o: RedisBudgetStoreOptions): RedisStore
   const field = (name: string): string => `RedisBudgetStore.${name}`;
   const prefix = o.keyPrefix ?? 'bedrock-finops:';
   if (typeof prefix !== 'string') throw new ConfigurationError(field('keyPrefix'), 'must be a string');
-  checkKeyPrefixes(prefix, o.client, field);
-  const mode = clientModeProblem(o.client);
-  if (mode !== undefined) throw new ConfigurationError(field('client'), mode);
+  checkClient(prefix, o.client, field);
   const fraction = o.sliceFraction ?? 0.0625;
   if (typeof fraction !== 'number' || !(fraction > 0 && fraction <= 1)) throw new ConfigurationError(field('sliceFraction'), 'must be a number in (0, 1]');
   const sliceTtlMs = timerMs(o.sliceTtlMs, 30_000, field('sliceTtlMs'));

@@ -1,5 +1,5 @@
 import { ConfigurationError } from '../../errors/configuration-error.js';
-import { checkKeyPrefixes } from '../../budgets/redis/options.js';
+import { checkClient } from '../../budgets/redis/options.js';
 import type { RedisClientLike } from '../../budgets/redis/redis-client.js';
 import { positiveInteger } from '../../validate.js';
 
@@ -62,7 +62,7 @@ export function resolveRedisQuotaOptions(o: RedisQuotaStoreOptions): RedisQuotaS
   const field = (name: string): string => `RedisQuotaStore.${name}`;
   const prefix = o.keyPrefix ?? 'bedrock-finops:';
   if (typeof prefix !== 'string') throw new ConfigurationError(field('keyPrefix'), 'must be a string');
-  checkKeyPrefixes(prefix, o.client, field);
+  checkClient(prefix, o.client, field);
   const fraction = o.sliceFraction ?? 0.05;
   if (typeof fraction !== 'number' || !(fraction >= 0 && fraction <= 1)) throw new ConfigurationError(field('sliceFraction'), 'must be a number from 0 to 1');
   const sliceTtlMs = positiveInteger(o.sliceTtlMs, 30_000, field('sliceTtlMs'));
