@@ -1,7 +1,7 @@
 import { parseModelId } from '../model/model-id.js';
 import { costOf, type RateCard } from '../pricing/rate-card.js';
 import type { CountHistogram } from './histogram.js';
-import { formatUsd, fromNano } from './money.js';
+import { formatUsd, NANO, type NanoSum } from './money.js';
 import type { TokenSums } from './token-sums.js';
 import type { Hint } from './types.js';
 
@@ -38,7 +38,7 @@ const rate = (r: RateCard['input'] | undefined): number | undefined => (r === un
  * have cost on the next tier down; and batch candidates (calls attributed `interactive: 'false'`
  * or `batch: 'true'`) with Bedrock batch inference's 50% discount.
  */
-export function buildHints(groups: Iterable<FeatureModelStats>, batch: ReadonlyMap<string, { calls: number; costNano: number }>, cardOf: (modelId: string) => RateCard | undefined): Hint[] {
+export function buildHints(groups: Iterable<FeatureModelStats>, batch: ReadonlyMap<string, { calls: number; costNano: NanoSum }>, cardOf: (modelId: string) => RateCard | undefined): Hint[] {
   const hints: Hint[] = [];
   for (const g of groups) {
     if (g.calls < 5) continue;
@@ -49,12 +49,12 @@ export function buildHints(groups: Iterable<FeatureModelStats>, batch: ReadonlyM
     const alternative = smallerModel(g.model);
     const altCard = alternative === undefined ? undefined : cardOf(alternative);
     const altUsd = altCard === undefined ? undefined : costOf(altCard, g);
-    const cost = fromNano(g.costNano);
+    const cost = g.costNano.usd;
     const savingsUsd = altUsd === undefined || altUsd >= cost ? undefined : cost - altUsd;
     const suggestion = alternative === undefined ? 'try a smaller tier' : `try ${alternative}${savingsUsd === undefined ? '' : ` (the same tokens: ${formatUsd(altUsd ?? 0)} instead of ${formatUsd(cost)})`}`;
     hints.push({ kind: 'smaller-model', feature: g.feature, model: g.model, ...(alternative === undefined ? {} : { alternative }), detail: `${g.model} ($${input}/M input) answers ${g.feature} with a median of ${medianOut} output tokens: ${suggestion}`, savingsUsd });
   }
   for (const [feature, b] of batch)
-    hints.push({ kind: 'batch', feature, model: undefined, detail: `${b.calls} calls of ${feature} are marked non-interactive: Bedrock batch inference costs 50% less`, savingsUsd: fromNano(Math.round(b.costNano / 2)) });
+    hints.push({ kind: 'batch', feature, model: undefined, detail: `${b.calls} calls of ${feature} are marked non-interactive: Bedrock batch inference costs 50% less`, savingsUsd: Number((b.costNano.value + 1n) / 2n) / NANO });
   return hints.sort((a, b) => (b.savingsUsd ?? 0) - (a.savingsUsd ?? 0));
 }

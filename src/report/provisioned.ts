@@ -1,6 +1,6 @@
 import type { UsageRecord } from '../record.js';
 import type { LedgerProvisioned } from '../ledger/header.js';
-import { formatUsd, fromNano, toNano } from './money.js';
+import { formatUsd, NanoSum, toNano } from './money.js';
 import type { ProvisionedHour, ProvisionedReport, ProvisionedVerdict } from './types.js';
 
 const HOUR = 3_600_000;
@@ -39,14 +39,14 @@ export class ProvisionedTracker {
   private calls = 0;
   private spilled = 0;
   private tokens = 0;
-  private onDemandNano = 0;
+  private readonly onDemandNano = new NanoSum();
 
   constructor(readonly arn: string) {}
 
   served(r: UsageRecord, tokens: number): void {
     this.calls++;
     this.tokens += tokens;
-    this.onDemandNano += toNano(r.onDemandEquivalentUsd);
+    this.onDemandNano.add(toNano(r.onDemandEquivalentUsd));
     const h = bucket(this.hours, Math.floor(r.startedAt / HOUR) * HOUR);
     h.calls++;
     h.tokens += tokens;
@@ -86,7 +86,7 @@ export class ProvisionedTracker {
     const peakHours = [...hourly].sort((a, b) => b.tokens - a.tokens || b.spilled - a.spilled).slice(0, 5);
     const tokensPerMinute = this.tokens / (hours * 60);
     const utilization = capacity === undefined ? undefined : tokensPerMinute / capacity;
-    const onDemandEquivalentUsd = fromNano(this.onDemandNano);
+    const onDemandEquivalentUsd = this.onDemandNano.usd;
     const hourlyCostUsd = config?.hourlyCostUsd;
     const commitmentCostUsd = hourlyCostUsd === undefined ? undefined : hourlyCostUsd * hours;
     const perToken = this.tokens === 0 ? 0 : onDemandEquivalentUsd / this.tokens;

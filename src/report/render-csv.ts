@@ -23,6 +23,6 @@ export function renderCsv(report: Report): string {
   const dims = [...new Set(report.breakdowns.flatMap((b) => b.dimensions))];
   let out = csvLine(['breakdown', ...dims, 'calls', 'input_tokens', 'output_tokens', 'cache_read_tokens', 'cache_write_tokens', 'cost_usd']);
   for (const b of report.breakdowns)
-    for (const r of b.rows) out += csvLine([b.dimension, ...dims.map((d) => (b.dimensions.includes(d) ? (r.keys[d] ?? '') : '')), r.calls, r.inputTokens, r.outputTokens, r.cacheReadTokens, r.cacheWriteTokens, r.costUsd.toFixed(9)]);
+    for (const r of b.rows) out += csvLine([b.dimension, ...dims.map((d) => (b.dimensions.includes(d) ? (r.keys[d] ?? '') : '')), r.calls, r.inputTokens, r.outputTokens, r.cacheReadTokens, r.cacheWriteTokens, r.costUsdDecimal ?? r.costUsd.toFixed(9)]);
   return out;
 }

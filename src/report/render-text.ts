@@ -1,5 +1,6 @@
 import { shortModel } from './dimensions.js';
 import { growth, int, pct, periodLine, skippedNote, usd } from './format.js';
+import { formatUsdDecimal } from './money.js';
 import { terminalSafe, textTable } from './text-table.js';
 import type { Report } from './types.js';
 
@@ -8,13 +9,15 @@ export function renderText(report: Report): string {
   const out: string[] = [];
   const t = report.totals;
   out.push(`bedrock-finops report: ${periodLine(report)}`);
-  const commitment = t.commitmentCostUsd > 0 ? ` + ${usd(t.commitmentCostUsd)} provisioned commitments = ${usd(t.totalCostUsd)}` : '';
-  out.push(`total cost ${usd(t.costUsd)}${commitment}; ${int(t.inputTokens)} input tokens (incl. cache), ${int(t.outputTokens)} output; ${int(t.errors)} failed calls; ${int(t.unpriced)} calls without a known price`);
+  // Exact sums print from their decimals (past ~$9 million a double's cents drift).
+  const exact = (n: number, decimal: string | undefined): string => (decimal === undefined ? usd(n) : formatUsdDecimal(decimal));
+  const commitment = t.commitmentCostUsd > 0 ? ` + ${exact(t.commitmentCostUsd, t.commitmentCostUsdDecimal)} provisioned commitments = ${exact(t.totalCostUsd, t.totalCostUsdDecimal)}` : '';
+  out.push(`total cost ${exact(t.costUsd, t.costUsdDecimal)}${commitment}; ${int(t.inputTokens)} input tokens (incl. cache), ${int(t.outputTokens)} output; ${int(t.errors)} failed calls; ${int(t.unpriced)} calls without a known price`);
   const skipped = skippedNote(report);
   if (skipped !== undefined) out.push(skipped);
   for (const b of report.breakdowns) {
     out.push('', terminalSafe(`Cost and tokens by ${b.dimensions.join(' × ')}`));
-    out.push(textTable([...b.dimensions, 'calls', 'input', 'output', 'cost', 'share'], b.rows.map((r) => [...b.dimensions.map((d) => (d === 'model' ? shortModel(r.keys[d] ?? '') : (r.keys[d] ?? ''))), int(r.calls), int(r.inputTokens), int(r.outputTokens), usd(r.costUsd), t.costUsd === 0 ? '-' : pct(r.costUsd / t.costUsd)]), '-', b.dimensions.length));
+    out.push(textTable([...b.dimensions, 'calls', 'input', 'output', 'cost', 'share'], b.rows.map((r) => [...b.dimensions.map((d) => (d === 'model' ? shortModel(r.keys[d] ?? '') : (r.keys[d] ?? ''))), int(r.calls), int(r.inputTokens), int(r.outputTokens), exact(r.costUsd, r.costUsdDecimal), t.costUsd === 0 ? '-' : pct(r.costUsd / t.costUsd)]), '-', b.dimensions.length));
   }
   out.push('', 'Input tokens per call (prompt incl. cache): percentiles by feature and model (exact)');
   out.push(textTable(['feature', 'model', 'calls', 'P50', 'P95', 'P99'], report.inputPercentiles.map((p) => [p.feature, shortModel(p.model), int(p.calls), int(p.p50), int(p.p95), int(p.p99)]), '-', 2));

@@ -9,7 +9,7 @@ import { dimensionValue, NONE, specDimensions, type BreakdownSpec } from './dime
 import { CountHistogram, TimedSeries } from './histogram.js';
 import { buildHints, type FeatureModelStats } from './hints.js';
 import { MaxTokensTracker } from './max-tokens.js';
-import { fromNano, toNano } from './money.js';
+import { NANO, nanoDecimal, NanoSum, toNano } from './money.js';
 import { billedUntil, ProvisionedTracker } from './provisioned.js';
 import { addSums, emptySums } from './token-sums.js';
 import type { BreakdownRow, Report } from './types.js';
@@ -37,7 +37,7 @@ export interface ReportOptions {
 interface TimePoint {
   readonly at: string;
   readonly team: string;
-  costNano: number;
+  readonly costNano: NanoSum;
 }
 
 interface Row {
@@ -47,10 +47,10 @@ interface Row {
   outputTokens: number;
   cacheReadTokens: number;
   cacheWriteTokens: number;
-  costNano: number;
+  readonly costNano: NanoSum;
 }
 
-const newRow = (keys: Record<string, string>): Row => ({ keys, calls: 0, inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, costNano: 0 });
+const newRow = (keys: Record<string, string>): Row => ({ keys, calls: 0, inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, costNano: new NanoSum() });
 const promptTokens = (r: UsageRecord): number => r.inputTokens + r.cacheReadInputTokens + r.cacheWriteInputTokens;
 const rateOf = (rate: RateCard['input'] | undefined): number | undefined => (rate === undefined ? undefined : typeof rate === 'number' ? rate : rate.base);
 const get = <K, V>(m: Map<K, V>, k: K, make: () => V): V => {
@@ -71,14 +71,14 @@ export class ReportBuilder implements LedgerVisitor {
   private readonly groups = new Map<string, FeatureModelStats>();
   private readonly inflation = new Map<string, TimedSeries>();
   private readonly ratio = new Map<string, { input: number; output: number }>();
-  private readonly batch = new Map<string, { calls: number; costNano: number }>();
+  private readonly batch = new Map<string, { calls: number; readonly costNano: NanoSum }>();
   private readonly provisioned = new Map<string, ProvisionedTracker>();
   private readonly maxTokens = new MaxTokensTracker();
   private readonly costByHour = new Map<string, TimePoint>();
   private readonly costByDay = new Map<string, TimePoint>();
   private readonly headers: StoredHeader[] = [];
   private readonly resolver: ModelResolver<RateCard | undefined>;
-  private cache = { saved: 0 };
+  private readonly cacheSaved = new NanoSum();
   private first = Infinity;
   private last = -Infinity;
 
@@ -103,14 +103,14 @@ export class ReportBuilder implements LedgerVisitor {
     row.outputTokens += r.outputTokens;
     row.cacheReadTokens += r.cacheReadInputTokens;
     row.cacheWriteTokens += r.cacheWriteInputTokens;
-    row.costNano += costNano;
+    row.costNano.add(costNano);
   }
 
   private static addPoint(points: Map<string, TimePoint>, at: string, team: string, costNano: number): void {
     const key = at + team;
     let p = points.get(key);
-    if (p === undefined) points.set(key, (p = { at, team, costNano: 0 }));
-    p.costNano += costNano;
+    if (p === undefined) points.set(key, (p = { at, team, costNano: new NanoSum() }));
+    p.costNano.add(costNano);
   }
 
   record(r: UsageRecord): void {
@@ -157,9 +157,9 @@ export class ReportBuilder implements LedgerVisitor {
     ratio.input += prompt;
     ratio.output += r.outputTokens;
     if (r.attribution.interactive === 'false' || r.attribution.batch === 'true') {
-      const b = get(this.batch, feature, () => ({ calls: 0, costNano: 0 }));
+      const b = get(this.batch, feature, () => ({ calls: 0, costNano: new NanoSum() }));
       b.calls++;
-      b.costNano += costNano;
+      b.costNano.add(costNano);
     }
     if (r.cacheReadInputTokens > 0 || r.cacheWriteInputTokens > 0) {
       const card = this.cardOf(r.modelId, r.startedAt);
@@ -168,7 +168,7 @@ export class ReportBuilder implements LedgerVisitor {
       const read = rateOf(card.cacheRead) ?? input;
       const write = rateOf(card.cacheWrite) ?? input;
       // What caching saved on reads, less what the writes cost above plain input ($/M × tokens = µUSD; ×1000 = nano).
-      this.cache.saved += Math.round((r.cacheReadInputTokens * (input - read) - r.cacheWriteInputTokens * (write - input)) * 1000);
+      this.cacheSaved.add(Math.round((r.cacheReadInputTokens * (input - read) - r.cacheWriteInputTokens * (write - input)) * 1000));
     }
   }
 
@@ -182,9 +182,11 @@ export class ReportBuilder implements LedgerVisitor {
     for (const [arn, p] of Object.entries(o.provisioned ?? {})) config[arn] = { ...config[arn], ...p };
     for (const arn of Object.keys(config)) get(this.provisioned, arn, () => new ProvisionedTracker(arn));
     const provisioned = [...this.provisioned.values()].map((t) => t.finish(config[t.arn], start, end)).sort((a, b) => a.arn.localeCompare(b.arn));
-    const commitmentNano = provisioned.reduce((s, p) => s + toNano(p.commitmentCostUsd), 0);
-    const toRow = (key: string, row: Row): BreakdownRow => ({ key, keys: row.keys, calls: row.calls, inputTokens: row.inputTokens, outputTokens: row.outputTokens, cacheReadTokens: row.cacheReadTokens, cacheWriteTokens: row.cacheWriteTokens, costUsd: fromNano(row.costNano) });
+    const commitment = new NanoSum();
+    for (const p of provisioned) commitment.add(toNano(p.commitmentCostUsd));
+    const toRow = (key: string, row: Row): BreakdownRow => ({ key, keys: row.keys, calls: row.calls, inputTokens: row.inputTokens, outputTokens: row.outputTokens, cacheReadTokens: row.cacheReadTokens, cacheWriteTokens: row.cacheWriteTokens, costUsd: row.costNano.usd, costUsdDecimal: row.costNano.decimal });
     const t = this.totals;
+    const total = t.costNano.value + commitment.value;
     const groups = [...this.groups.values()];
     const maxTokens = this.maxTokens.rows();
     const bucket: 'hour' | 'day' = hasRecords && this.last - this.first > 2 * 86_400_000 ? 'day' : 'hour';
@@ -192,7 +194,7 @@ export class ReportBuilder implements LedgerVisitor {
       from: hasRecords ? new Date(this.first).toISOString() : undefined,
       to: hasRecords ? new Date(this.last).toISOString() : undefined,
       window: { since: o.since === undefined ? undefined : new Date(o.since).toISOString(), until: o.until === undefined ? undefined : new Date(o.until).toISOString() },
-      totals: { ...toRow('total', t), errors: t.errors, unpriced: t.unpriced, commitmentCostUsd: fromNano(commitmentNano), totalCostUsd: fromNano(t.costNano + commitmentNano) },
+      totals: { ...toRow('total', t), errors: t.errors, unpriced: t.unpriced, commitmentCostUsd: commitment.usd, commitmentCostUsdDecimal: commitment.decimal, totalCostUsd: Number(total) / NANO, totalCostUsdDecimal: nanoDecimal(total) },
       breakdowns: this.specs.map((dims, i) => ({
         dimension: dims.join(','),
         dimensions: dims,
@@ -218,13 +220,13 @@ export class ReportBuilder implements LedgerVisitor {
         writeShare: t.inputTokens === 0 ? 0 : t.cacheWriteTokens / t.inputTokens,
         readTokens: t.cacheReadTokens,
         writeTokens: t.cacheWriteTokens,
-        savedUsd: fromNano(this.cache.saved),
+        savedUsd: this.cacheSaved.usd,
       },
       provisioned,
       hints: [...buildHints(groups, this.batch, (id) => this.cardOf(id, end)), ...MaxTokensTracker.hints(maxTokens)],
       costOverTime: {
         bucket,
-        points: [...(bucket === 'day' ? this.costByDay : this.costByHour).values()].map((p) => ({ at: p.at, team: p.team, costUsd: fromNano(p.costNano) })),
+        points: [...(bucket === 'day' ? this.costByDay : this.costByHour).values()].map((p) => ({ at: p.at, team: p.team, costUsd: p.costNano.usd })),
       },
     };
   }

@@ -1,4 +1,5 @@
 import type { UsageRecord } from '../record.js';
+import { NanoSum } from './money.js';
 
 /** Calls, tokens (Bedrock's meaning: input excludes cache) and cost in nano-USD, added up per group. */
 export interface TokenSums {
@@ -8,10 +9,10 @@ export interface TokenSums {
   cacheReadInputTokens: number;
   cacheWriteInputTokens: number;
   cacheWrite1hInputTokens: number;
-  costNano: number;
+  readonly costNano: NanoSum;
 }
 
-export const emptySums = (): TokenSums => ({ calls: 0, inputTokens: 0, outputTokens: 0, cacheReadInputTokens: 0, cacheWriteInputTokens: 0, cacheWrite1hInputTokens: 0, costNano: 0 });
+export const emptySums = (): TokenSums => ({ calls: 0, inputTokens: 0, outputTokens: 0, cacheReadInputTokens: 0, cacheWriteInputTokens: 0, cacheWrite1hInputTokens: 0, costNano: new NanoSum() });
 
 /** Adds one call (its cost already in nano-USD) to the sums. */
 export function addSums(s: TokenSums, r: UsageRecord, costNano: number): void {
@@ -21,5 +22,5 @@ export function addSums(s: TokenSums, r: UsageRecord, costNano: number): void {
   s.cacheReadInputTokens += r.cacheReadInputTokens;
   s.cacheWriteInputTokens += r.cacheWriteInputTokens;
   s.cacheWrite1hInputTokens += r.cacheWrite1hInputTokens;
-  s.costNano += costNano;
+  s.costNano.add(costNano);
 }

@@ -13,8 +13,13 @@ export interface BreakdownRow {
   readonly outputTokens: number;
   readonly cacheReadTokens: number;
   readonly cacheWriteTokens: number;
-  /** Sum of the records' `costUsd` (added up as integer nano-USD). */
+  /** Sum of the records' `costUsd` (added up as integer nano-USD), as the nearest JSON number. */
   readonly costUsd: number;
+  /**
+   * The same sum as an exact decimal string with 9 decimals (`"15000000.123456789"`): a JSON number
+   * holds nano-dollars exactly only up to ~$9 million. Absent in reports built by earlier versions.
+   */
+  readonly costUsdDecimal?: string;
 }
 
 /** One breakdown table: a dimension (`team`) or a combination of them (`team,model`). */
@@ -131,8 +136,11 @@ export interface Report {
     readonly unpriced: number;
     /** Provisioned commitments' cost over the period (hourly cost × hours). */
     readonly commitmentCostUsd: number;
+    readonly commitmentCostUsdDecimal?: string;
     /** `costUsd + commitmentCostUsd`. */
     readonly totalCostUsd: number;
+    /** `totalCostUsd` exactly, 9 decimals (see `costUsdDecimal`). */
+    readonly totalCostUsdDecimal?: string;
   };
   readonly breakdowns: readonly Breakdown[];
   readonly inputPercentiles: readonly { feature: string; model: string; calls: number; p50: number; p95: number; p99: number }[];

@@ -65,8 +65,8 @@ export async function exportCommand(argv: readonly string[]): Promise<number> {
   const read = await readLedgers(positionals, builder, window);
   const rows = builder.values();
   const n = out === undefined ? await writeFocusCsv(rows, process.stdout) : await replaceFile(out, (path) => (/\.parquet$/i.test(out) ? writeFocusParquetFile(rows, path) : writeFocusCsvFile(rows, path)));
-  const commitments = builder.commitmentNano > 0 ? ` + $${nanoDecimal(builder.commitmentNano)} provisioned commitments` : '';
-  process.stderr.write(`${out === undefined ? '' : `wrote ${out}: `}${n} FOCUS rows from ${read.records} calls; BilledCost $${nanoDecimal(builder.usageNano)}${commitments}\n`);
+  const commitments = builder.commitmentNanoExact > 0n ? ` + $${nanoDecimal(builder.commitmentNanoExact)} provisioned commitments` : '';
+  process.stderr.write(`${out === undefined ? '' : `wrote ${out}: `}${n} FOCUS rows from ${read.records} calls; BilledCost $${nanoDecimal(builder.usageNanoExact)}${commitments}\n`);
   if (read.torn + read.mistyped > 0) process.stderr.write(`skipped ${read.torn + read.mistyped} unreadable ledger lines (${read.torn} torn, ${read.mistyped} with wrong field types)\n`);
   return reportProblems(read, values['allow-partial'] === true);
 }

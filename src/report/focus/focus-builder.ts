@@ -3,7 +3,7 @@ import type { LedgerVisitor } from '../../ledger/read-types.js';
 import { parseModelId } from '../../model/model-id.js';
 import type { UsageRecord } from '../../record.js';
 import { shortModel } from '../dimensions.js';
-import { integerDigits, nanoDecimal, toNano } from '../money.js';
+import { integerDigits, nanoDecimal, NanoSum, toNano } from '../money.js';
 import { billedUntil } from '../provisioned.js';
 import { addSums, emptySums, type TokenSums } from '../token-sums.js';
 import { ALL_COLUMNS, PUBLISHERS, REGION_NAMES, type FocusColumn, type FocusRow } from './columns.js';
@@ -51,7 +51,7 @@ interface Group extends TokenSums {
   tier: string;
   tags: string;
   failed: number;
-  onDemandNano: number;
+  readonly onDemandNano: NanoSum;
 }
 
 const HOUR = 3_600_000;
@@ -85,10 +85,24 @@ export class FocusBuilder implements LedgerVisitor {
   private account: string | undefined;
   private first = Infinity;
   private last = -Infinity;
-  /** Sum of the usage rows' BilledCost, nano-USD. */
-  usageNano = 0;
-  /** Sum of the commitment rows' BilledCost, nano-USD (known after {@link rows}). */
-  commitmentNano = 0;
+  private readonly usage = new NanoSum();
+  private commitment = 0n;
+  /** Sum of the usage rows' BilledCost, nano-USD, exact at any size. */
+  get usageNanoExact(): bigint {
+    return this.usage.value;
+  }
+  /** Sum of the commitment rows' BilledCost, nano-USD, exact (known after {@link rows}). */
+  get commitmentNanoExact(): bigint {
+    return this.commitment;
+  }
+  /** {@link usageNanoExact} as a number (exact up to ~$9 million). */
+  get usageNano(): number {
+    return Number(this.usage.value);
+  }
+  /** {@link commitmentNanoExact} as a number (exact up to ~$9 million). */
+  get commitmentNano(): number {
+    return Number(this.commitment);
+  }
 
   constructor(private readonly options: FocusExportOptions = {}) {
     this.keep = options.tags === undefined ? undefined : new Set(options.tags);
@@ -122,14 +136,14 @@ export class FocusBuilder implements LedgerVisitor {
     let g = this.groups.get(key);
     if (g === undefined) {
       const tags = sortedJson(r.attribution, this.keep);
-      this.groups.set(key, (g = { hour, modelId: r.modelId, modelKind: r.modelKind, baseModelId: r.baseModelId, tier, tags, ...emptySums(), failed: 0, onDemandNano: 0 }));
+      this.groups.set(key, (g = { hour, modelId: r.modelId, modelKind: r.modelKind, baseModelId: r.baseModelId, tier, tags, ...emptySums(), failed: 0, onDemandNano: new NanoSum() }));
       this.account ??= this.model(r.modelId).accountId;
     }
     const cost = toNano(r.costUsd);
     addSums(g, r, cost);
     if (r.error !== undefined) g.failed++;
-    g.onDemandNano += toNano(r.onDemandEquivalentUsd);
-    this.usageNano += cost;
+    g.onDemandNano.add(toNano(r.onDemandEquivalentUsd));
+    this.usage.add(cost);
   }
 
   private base(start: number, id: string, region: string | undefined): Cells {
@@ -143,7 +157,7 @@ export class FocusBuilder implements LedgerVisitor {
     };
   }
 
-  private static complete(base: Cells, cells: Cells, costNano: number): FocusValues {
+  private static complete(base: Cells, cells: Cells, costNano: bigint): FocusValues {
     const cost = nanoDecimal(costNano);
     const row: FocusValues = new Array<string | null>(ALL_COLUMNS.length).fill(null);
     fill(row, base);
@@ -169,9 +183,9 @@ export class FocusBuilder implements LedgerVisitor {
           ChargeFrequency: 'Usage-Based', ConsumedQuantity: integerDigits(tokens), ConsumedUnit: 'Tokens', PricingQuantity: perMillion(tokens), PricingUnit: '1M Tokens',
           ResourceType: RESOURCE_TYPES[g.modelKind] ?? 'Model', SkuId: sku, SkuPriceId: sku, SkuMeter: 'Tokens', Tags: g.tags,
           x_Calls: String(g.calls), x_FailedCalls: String(g.failed), x_InputTokens: integerDigits(g.inputTokens), x_OutputTokens: integerDigits(g.outputTokens), x_CacheReadInputTokens: integerDigits(g.cacheReadInputTokens), x_CacheWriteInputTokens: integerDigits(g.cacheWriteInputTokens), x_CacheWrite1hInputTokens: integerDigits(g.cacheWrite1hInputTokens),
-          x_ServiceTier: g.tier, x_ModelKind: g.modelKind, x_BaseModelId: g.baseModelId ?? null, x_OnDemandEquivalentCost: g.onDemandNano === 0 ? null : nanoDecimal(g.onDemandNano), x_ChargeSource: 'usage',
+          x_ServiceTier: g.tier, x_ModelKind: g.modelKind, x_BaseModelId: g.baseModelId ?? null, x_OnDemandEquivalentCost: g.onDemandNano.value === 0n ? null : g.onDemandNano.decimal, x_ChargeSource: 'usage',
         },
-        g.costNano,
+        g.costNano.value,
       );
     }
     yield* this.commitmentRows();
@@ -187,10 +201,10 @@ export class FocusBuilder implements LedgerVisitor {
     const end = until === undefined ? this.last : billedUntil(until, this.last, this.options.now);
     for (const [arn, p] of Object.entries(config).sort(([a], [b]) => a.localeCompare(b))) {
       if (p.hourlyCostUsd === undefined) continue;
-      const nano = toNano(p.hourlyCostUsd) * hours;
+      const nano = BigInt(toNano(p.hourlyCostUsd)) * BigInt(hours);
       const units = String((p.modelUnits ?? 1) * hours);
       for (let h = start; h < end || h === start; h += this.period) {
-        this.commitmentNano += nano;
+        this.commitment += nano;
         yield FocusBuilder.complete(
           this.base(h, arn, this.model(arn).region ?? this.options.region),
           {
