@@ -34,13 +34,28 @@ function noteEndpoint(call: Call, url: URL): void {
   call.serverPort = url.port !== '' ? Number(url.port) : url.protocol === 'http:' ? 80 : 443;
 }
 
-/** The fetch call's path, top to bottom: begin → admit → route and send → observe → settle. */
-async function meteredCall(deps: FetchMeteringDeps, spill: FetchSpill, base: FetchFunction, route: BedrockRoute, given: Outgoing): Promise<Response> {
+/**
+ * What a metered call hands its base fetch, read now: a URL, headers and bytes as they were read and admitted (the
+ * caller's own may be changed while the call waits). A Request's headers are live (its URL, method and body are not):
+ * sent as read, in the init, which fetch takes over the Request's own. Handed on with an init of its own: a base fetch
+ * that sends it from outside the call's async context (a queue run from the root) is told by these objects, which no
+ * other fetch call has (a caller may give one init to many calls).
+ */
+function admittedOf(given: Outgoing): Outgoing {
+  const init = ownBytes(copyInit(given.init));
+  const input = given.input instanceof URL ? new URL(given.url.href) : given.input;
+  // Headers read from an init are a copy already (see `inspect`); a Request's are its own.
+  if (given.request === undefined || init.headers !== undefined) return { ...given, input, init };
+  const headers = new Headers(given.headers);
+  return { ...given, input, init: { ...init, headers: new Headers(headers) }, headers };
+}
+
+/**
+ * The fetch call's path, top to bottom: begin → admit → route and send → observe → settle. `out` is what is sent (see
+ * {@link admittedOf}, read when the call began); `given` what the caller gave, sent as it is when the call is not metered.
+ */
+async function meteredCall(deps: FetchMeteringDeps, spill: FetchSpill, base: FetchFunction, route: BedrockRoute, given: Outgoing, out: Outgoing = admittedOf(given)): Promise<Response> {
   const { meter } = deps;
-  // Handed on with an init of its own: a base fetch that sends it from outside the call's async context (a queue run
-  // from the root) is told by these objects, which no other fetch call has (a caller may give one init to many calls).
-  // A URL and bytes are handed on as they were read and admitted: the caller's own may be changed while the call waits.
-  const out: Outgoing = { ...given, input: given.input instanceof URL ? new URL(given.url.href) : given.input, init: ownBytes(copyInit(given.init)) };
   const call = meter.begin(route.info, route.modelId, undefined);
   if (call === undefined) return base(given.input, given.init);
   noteEndpoint(call, route.url);
@@ -144,10 +159,12 @@ async function sendInside(deps: FetchMeteringDeps, spill: FetchSpill, base: Fetc
     const body = await readBody(out);
     return deps.sending.run(() => base(out.input, out.init), markOf(call, out, body));
   }
+  // Read before the body is: metered, the call sends what was read when it began, as at the top.
+  const admitted = admittedOf(out);
   const body = relationTo(sending, route.info.operation, route.modelId) === 'body' || deps.sending.sent.size > 0 ? await readBody(out) : UNREADABLE;
   if ('input' in sending && isOwn(sending, route, out, body)) return base(out.input, out.init);
   for (const other of deps.sending.sent) if (other !== sending && isOwn(other, route, out, body)) return base(out.input, out.init);
-  return meteredCall(deps, spill, base, route, out);
+  return meteredCall(deps, spill, base, route, out, admitted);
 }
 
 function meteredFetch(deps: FetchMeteringDeps, base: () => FetchFunction, endpoints: readonly EndpointMatcher[], spill: FetchSpill): FetchFunction {

@@ -27,7 +27,9 @@ export interface FetchMeteringOptions {
    * Re-signs a SigV4-signed request that provisioned spill re-addresses to its on-demand
    * fallback (a new URL invalidates the signature). Without it, a SigV4-signed call to a
    * provisioned model is sent as is and never spills; requests authorised with an API key
-   * (`Authorization: Bearer …`) or not signed spill without it.
+   * (`Authorization: Bearer …`) or not signed spill without it. A SigV4a-signed call
+   * (`AWS4-ECDSA-P256-SHA256`) is signed too: the signer gets it without its old signature and
+   * `X-Amz-Region-Set`, and signs it as the original was signed.
    * @defaultValue `undefined`
    */
   readonly sign?: RequestSigner;

@@ -128,10 +128,14 @@ export function originOf(url: URL): string {
 const AWS_HOST =
   /^(?:vpce-[a-z0-9-]+\.)?bedrock-runtime(?:-fips)?\.[a-z0-9-]+\.(?:vpce\.)?(?:amazonaws\.com|amazonaws\.com\.cn|api\.aws|amazonaws\.eu|c2s\.ic\.gov|sc2s\.sgov\.gov|cloud\.adc-e\.uk|csp\.hci\.ic\.gov)\.?$/;
 
-// The credential scope of a SigV4 `Authorization` header: …Credential=KEY/DATE/REGION/SERVICE/aws4_request…
-const SIGV4_SCOPE = /Credential=[^/,\s]+\/\d{8}\/[^/,\s]+\/([^/,\s]+)\/aws4_request/;
-// The same scope as a presigned URL's `X-Amz-Credential` carries it (decoded): KEY/DATE/REGION/SERVICE/aws4_request.
-const QUERY_SCOPE = /^[^/]+\/\d{8}\/[^/]+\/([^/]+)\/aws4_request$/;
+// The algorithms of the SigV4 family: SigV4 (HMAC, scoped to a region) and SigV4a (ECDSA, scoped to no region: the
+// regions it is valid in are in `X-Amz-Region-Set`). Compared in any letter case, as the algorithm of a presigned URL is.
+const SIGV4_ALGORITHM = /^aws4-(?:hmac-sha256|ecdsa-p256-sha256)(?:\s|$)/i;
+// The credential scope of a SigV4 `Authorization` header, KEY/DATE/REGION/SERVICE/aws4_request, or of a SigV4a one,
+// KEY/DATE/SERVICE/aws4_request: the service is the segment before `aws4_request` in either.
+const SIGV4_SCOPE = /Credential=[^/,\s]+\/\d{8}\/(?:[^/,\s]+\/)?([^/,\s]+)\/aws4_request/;
+// The same scopes as a presigned URL's `X-Amz-Credential` carries them (decoded).
+const QUERY_SCOPE = /^[^/]+\/\d{8}\/(?:[^/]+\/)?([^/]+)\/aws4_request$/;
 
 /** The values of a query parameter, its name in any letter case (a presigned URL's `X-Amz-…` names, however written). */
 function queryValues(url: URL, name: string): string[] {
@@ -146,18 +150,23 @@ export function isBedrockRuntimeHost(host: string): boolean {
   return AWS_HOST.test(host);
 }
 
-/** Whether the request carries a SigV4 signature (header or presigned query). */
+/**
+ * Whether the request carries a signature of the SigV4 family (SigV4 or SigV4a; header or presigned query): a new URL
+ * invalidates it, so it is only re-addressed when it can be signed again.
+ */
 export function isSigV4Signed(headers: Headers, url: URL): boolean {
-  return headers.get('authorization')?.startsWith('AWS4-HMAC-SHA256') === true || queryValues(url, 'x-amz-signature').length > 0;
+  return SIGV4_ALGORITHM.test(headers.get('authorization') ?? '') || queryValues(url, 'x-amz-signature').length > 0;
 }
 
 /**
- * Whether the request is SigV4-signed for the `bedrock` service (what every Bedrock client signs
- * with): in its `Authorization` header, or presigned, its query's `X-Amz-Credential` scoped to it.
+ * Whether the request is SigV4- or SigV4a-signed for the `bedrock` service (what every Bedrock
+ * client signs with): in its `Authorization` header, or presigned, its query's `X-Amz-Credential`
+ * scoped to it. SigV4a's scope names no region (`KEY/DATE/bedrock/aws4_request`); a request signed
+ * so for another service (`s3`) is not Bedrock.
  */
 export function isSignedForBedrock(headers: Headers, url: URL): boolean {
   const auth = headers.get('authorization');
-  if (auth !== null && auth.startsWith('AWS4-HMAC-SHA256') && SIGV4_SCOPE.exec(auth)?.[1] === 'bedrock') return true;
+  if (auth !== null && SIGV4_ALGORITHM.test(auth) && SIGV4_SCOPE.exec(auth)?.[1] === 'bedrock') return true;
   return queryValues(url, 'x-amz-credential').some((credential) => QUERY_SCOPE.exec(credential)?.[1] === 'bedrock');
 }
 
@@ -170,7 +179,7 @@ export function isSignedForBedrock(headers: Headers, url: URL): boolean {
  *   other partitions, FIPS and VPC endpoints), whatever comes before `/model/` (every POST there
  *   is a Bedrock call; one Bedrock does not route is refused unbilled, and charged nothing);
  * - the URL is under one of the `endpoints` given to `wrapFetch` (origin and base path);
- * - the request is SigV4-signed for the `bedrock` service, in its `Authorization` header or
+ * - the request is SigV4- or SigV4a-signed for the `bedrock` service, in its `Authorization` header or
  *   presigned in its query (a custom endpoint, a proxy or the simulator reached by a Bedrock
  *   client that signs, such as the Vercel AI SDK's provider; a VPC endpoint's private DNS alias).
  * Anything else is not Bedrock. A model id that is not valid percent-encoding is not either.

@@ -58,6 +58,15 @@ export function handedOn(sending: Sending, input: unknown, init: RequestInit | u
   return sending.call !== undefined && 'input' in sending && input === sending.input && init === sending.init && (init !== undefined || typeof input === 'object');
 }
 
+/**
+ * The object a request handed on is known by: its init, or without one its input when that is an object (a string
+ * input alone tells nothing, see {@link handedOn}); `undefined` when it has none.
+ */
+function keyOf(input: unknown, init: RequestInit | undefined): object | undefined {
+  if (init !== undefined) return init;
+  return typeof input === 'object' && input !== null ? input : undefined;
+}
+
 /** A call that says nothing of what it sends (the SDK path's, as it marks it today). */
 const UNKNOWN: Sending = {};
 
@@ -77,6 +86,12 @@ export class SendingScope {
   private readonly store = new AsyncLocalStorage<Sending>();
   private on = false;
   private readonly sends = new Set<Sending>();
+  /**
+   * The calls out now by the object {@link handedOn} compares first (see {@link keyOf}): a fetch made outside any call
+   * looks up the few handed that object, not every call out. A set per object: one object may be handed on by several
+   * calls out at once (a spill's attempts, a caller's init reused).
+   */
+  private readonly byObject = new Map<object, Set<Sending>>();
 
   /** Whether a metered fetch of this instance has been handed out. */
   get active(): boolean {
@@ -104,7 +119,9 @@ export class SendingScope {
 
   /** The call out now that handed exactly `input` and `init` to its base fetch (see {@link handedOn}), if one did. */
   handedBy(input: unknown, init: RequestInit | undefined): Sending | undefined {
-    for (const sending of this.sends) if (handedOn(sending, input, init)) return sending;
+    const key = keyOf(input, init);
+    const candidates = key === undefined ? undefined : this.byObject.get(key);
+    if (candidates !== undefined) for (const sending of candidates) if (handedOn(sending, input, init)) return sending;
     return undefined;
   }
 
@@ -112,7 +129,18 @@ export class SendingScope {
   track(sending: Sending): () => void {
     if (!this.on) return noop;
     this.sends.add(sending);
-    return () => this.sends.delete(sending);
+    const key = 'input' in sending ? keyOf(sending.input, sending.init) : undefined;
+    if (key !== undefined) {
+      const calls = this.byObject.get(key);
+      if (calls === undefined) this.byObject.set(key, new Set([sending]));
+      else calls.add(sending);
+    }
+    return () => {
+      this.sends.delete(sending);
+      if (key === undefined) return;
+      const calls = this.byObject.get(key);
+      if (calls?.delete(sending) === true && calls.size === 0) this.byObject.delete(key);
+    };
   }
 
   /**

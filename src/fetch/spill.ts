@@ -7,8 +7,9 @@ import { sendOptions, signalOf, UNREADABLE, type Outgoing, type ReplayableBody, 
 import { isSigV4Signed, urlForModel, type BedrockRoute } from './recognise.js';
 import { exceptionNameOf } from './response-error.js';
 
-// What a signature adds: stale once the URL changes, so removed before re-signing.
-const SIGNATURE_HEADERS = ['authorization', 'x-amz-date', 'x-amz-content-sha256', 'x-amz-security-token', 'content-length', 'host'];
+// What a signature adds: stale once the URL changes, so removed before re-signing (SigV4a's region set too: the signer
+// sets the regions its signature is valid in).
+const SIGNATURE_HEADERS = ['authorization', 'x-amz-date', 'x-amz-content-sha256', 'x-amz-security-token', 'x-amz-region-set', 'content-length', 'host'];
 
 /**
  * Sends a metered fetch call, spilling provisioned throughput to on-demand the way the SDK path

@@ -23,6 +23,11 @@ export function sigV4(service = 'bedrock'): string {
   return `AWS4-HMAC-SHA256 Credential=AKIDTEST/20260101/us-east-1/${service}/aws4_request, SignedHeaders=content-type;host;x-amz-date, Signature=${'0'.repeat(64)}`;
 }
 
+/** A SigV4a `Authorization` header value scoped to `service`: no region in the scope (it travels in `X-Amz-Region-Set`). */
+export function sigV4a(service = 'bedrock'): string {
+  return `AWS4-ECDSA-P256-SHA256 Credential=AKIDTEST/20260101/${service}/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-region-set, Signature=${'0'.repeat(140)}`;
+}
+
 /** A stream that hands out `bytes` in slices of the given sizes, cycling (frames then span chunks). */
 export function sliced(bytes: Uint8Array, sizes: readonly number[]): ReadableStream<Uint8Array> {
   let at = 0;
