@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryBudgetStore } from '../../src/budgets/memory-store.js';
 import type { BudgetStore, CommitRequest, CommitResult, CounterRef, CounterState, ReserveRequest, ReserveResult } from '../../src/budgets/store.js';
-import { BudgetExceededError, bedrockFinOps, type RequestSigner, type UsageRecord } from '../../src/index.js';
+import { BudgetExceededError, bedrockFinOps, isQuotaExceededError, type RequestSigner, type UsageRecord } from '../../src/index.js';
 import { SimulatorEngine } from '../../src/testing/index.js';
 import { expectNothingReserved } from '../helpers/adversary.js';
 import { awsError, json } from '../helpers/bedrock.js';
 import { bedrockUrl, converseRequest, fakeFetch, post, restoreGlobalFetch, sigV4a, totalBudget, until, usedTokens } from '../helpers/fetch.js';
-import { simulatorFetch } from '../helpers/quota-burst.js';
+import { GOVERNOR_NEED, MAX_TOKENS, PROMPT, quotaClient, quotaSimulator, simulatorFetch, SONNET } from '../helpers/quota-burst.js';
 
 // A seventh adversarial pass on the fetch path: each test fails on the code before its fix, except those that say they
 // guard one. The network is the simulator: a Converse of `converseRequest()` ('hello', max 50) is 5 input + 20 output
@@ -155,6 +155,30 @@ describe('fetch adversarial (7): provisioned spill of a SigV4a-signed call', () 
     expect(seen).toEqual([[bedrockUrl(FALLBACK, 'converse'), null, null, null]]);
     expect(net.models()).toEqual([ARN, FALLBACK]);
     expect(records.map((r) => [r.modelId, r.fallback, r.inputTokens, r.outputTokens])).toEqual([[FALLBACK, { from: ARN, reason: 'ThrottlingException' }, 700, 50]]);
+  });
+});
+
+describe('fetch adversarial (7): a quota fallback of a SigV4a-signed call', () => {
+  it('refuses a SigV4a-signed call it cannot re-sign for the quota fallback, instead of sending it there with a stale signature', async () => {
+    // Room for 10 calls a window (a minute: none rolls over while the test runs), on the in-region profile only.
+    const fits = 10;
+    const room = GOVERNOR_NEED * fits + GOVERNOR_NEED - 1;
+    const engine = quotaSimulator(room, 60_000);
+    const global = `global.${SONNET}`;
+    const { finops, records } = quotaClient(engine, {
+      quotas: [{ name: 'in-region', match: { model: 'anthropic.claude-sonnet-4*', inference: 'in-region' }, tokensPerMinute: room, windowMs: 60_000, onLimit: 'fallback', fallback: global }],
+    });
+    if (finops === undefined) throw new Error('no plugin');
+    const metered = finops.wrapFetch(simulatorFetch(engine));
+    const send = () => metered(bedrockUrl(SONNET, 'converse'), post(converseRequest(PROMPT, MAX_TOKENS), { authorization: sigV4a(), 'x-amz-region-set': '*', 'x-amz-date': '20260101T000000Z' }));
+    const outcomes = await Promise.allSettled(Array.from({ length: 2 * fits }, send));
+    await Promise.all(outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value.arrayBuffer()] : [])));
+    // Before: taken for unsigned, the 10 without room were re-addressed to the global profile with their old signature
+    // (which Bedrock refuses; the simulator does not check). Now they are refused before sending, as SigV4 ones are:
+    // 10 sent and recorded, 10 QuotaExceededError, nothing sent to the fallback.
+    expect(outcomes.filter((o) => o.status === 'rejected' && isQuotaExceededError(o.reason))).toHaveLength(fits);
+    expect(engine.stats.byModel.get(global)).toBeUndefined();
+    expect(records.map((r) => r.modelId)).toEqual(Array.from({ length: fits }, () => SONNET));
   });
 });
 
