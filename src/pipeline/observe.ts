@@ -8,6 +8,7 @@ import { ConverseStreamUsageTracker } from '../usage/converse-stream-usage.js';
 import type { Drains } from '../usage/drains.js';
 import { usageFromInvokeModel } from '../usage/invoke-model.js';
 import { observeStream, type StreamEnd, type StreamObserver } from '../usage/observed-stream.js';
+import { believedModelId, believedTier } from '../usage/served.js';
 import type { ObservedUsage } from '../usage/token-usage.js';
 
 /**
@@ -48,10 +49,13 @@ export function failure(error: unknown, signal: AbortSignal | undefined): { outc
 
 const END_OUTCOME: Readonly<Record<StreamEnd, Outcome>> = { completed: 'success', failed: 'error', abandoned: 'abandoned' };
 
-/** What the response says served the call (tier and latency); the request's ask stays where it says nothing. */
+/**
+ * What the response says served the call (tier and latency); the request's ask stays where it
+ * says nothing, or names a tier no tier can be (see {@link believedTier}).
+ */
 function noteServed(call: Call, serviceTier: unknown, latency: unknown): void {
-  const tier = typeof serviceTier === 'string' ? serviceTier : pick(serviceTier, 'type');
-  if (typeof tier === 'string') call.serviceTier = tier;
+  const tier = believedTier(typeof serviceTier === 'string' ? serviceTier : pick(serviceTier, 'type'));
+  if (tier !== undefined) call.serviceTier = tier;
   if (latency === 'optimized' || (latency === 'standard' && call.performanceLatency !== undefined)) call.performanceLatency = latency;
 }
 
@@ -80,9 +84,14 @@ export class UsageObserver {
     readonly drains: Drains,
   ) {}
 
-  /** A prompt router names the model that served the call: price and record it as that one. */
-  routed(call: Call, modelId: unknown): void {
-    if (typeof modelId !== 'string' || modelId.length === 0 || modelId === call.modelId) return;
+  /**
+   * A prompt router names the model that served the call: price and record it as that one, when
+   * it can be a model id (a response naming text or megabytes there is not believed: the call
+   * stays recorded as the model it was sent to).
+   */
+  routed(call: Call, routedId: unknown): void {
+    const modelId = routedId === undefined ? undefined : believedModelId(routedId);
+    if (modelId === undefined || modelId === call.modelId) return;
     call.modelId = modelId;
     call.model = this.resolve(modelId, call.startedAt);
   }

@@ -9,6 +9,7 @@ import { callMaxOutputTokens, heuristicInputTokens } from '../budgets/estimate.j
 import type { Admission, Ticket } from './admission.js';
 import { estimatedUsage, isBilled, mayHaveBilled, outputEstimate, withoutImplausible } from './estimate.js';
 import { returnedOutputTokens, zeroOutputWithText } from '../usage/output-estimate.js';
+import { believedRequestId } from '../usage/served.js';
 
 /** For calls that may have been billed without telling: what an estimate starts from. */
 export interface EstimateBasis {
@@ -79,7 +80,8 @@ export class Settler {
       fallback: call.fallback,
       outcome,
       error: outcome !== 'success' && error !== undefined ? errorName(error) : undefined,
-      requestId: call.requestId ?? requestIdOf(error),
+      // From a response header: a value longer than a request id can be is none (every transport sets it, so it is bounded here).
+      requestId: believedRequestId(call.requestId ?? requestIdOf(error)),
     };
     // Nothing was sent, so nothing was billed: a cost of exactly 0 whether or not the model's price is known.
     if (observed === NOT_SENT) record.costUsd = 0;
