@@ -63,8 +63,9 @@ describe('redis scripts', () => {
     expect(first[0]).toBe(1);
     expect(second[0]).toBe(0);
     expect(second).toEqual([0, ...first.slice(1)]);
-    // Used 40 once; the slice is max(want 100, half of the 960 free) = 480, leased once.
-    expect(await leased(redis, keys[0]!)).toEqual({ used: 40, leased: 480 });
+    // Used 40 once; the slice is max(want 100, half of the 960 free) = 480, leased once, for a
+    // counter already in Redis; this script created it, so it is provisional: max(want 100, 960 × 0.5 / 16 = 30) = 100.
+    expect(await leased(redis, keys[0]!)).toEqual({ used: 40, leased: 100 });
     expect(await redis.pttl(keys[0]!)).toBe(-1);
     expect(await redis.pttl(keys[1]!)).toBe(-1);
   });
@@ -98,10 +99,16 @@ describe('Redis budget store behaviour', () => {
     const store = new RedisBudgetStore({ client: redis, keyPrefix: 'size:' });
     const now = Date.now();
     const far = entry('far', 1_000_000, 100, now);
+    // A counter already in Redis (not created by the lease script: see the provisional slice below).
+    await redis.hset(`size:{far}:c:${far.key}`, 'u_t', 0);
     expect((await store.reserve({ id: `s${++seq}`, entries: [far], now, leaseMs: 60_000 })).admitted).toBe(true);
     // 1/16 of the free room, at once; the next 600 calls of 100 fit in it without Redis.
     expect(await leased(redis, `size:{far}:c:${far.key}`)).toEqual({ used: 0, leased: 62_500 });
     for (let i = 0; i < 600; i++) expect(store.reserve({ id: `s${++seq}`, entries: [far], now, leaseMs: 60_000 })).toMatchObject({ admitted: true });
+    // A counter the lease script creates is provisional for half sliceTtlMs: a sixteenth of that (3,906).
+    const fresh = entry('fresh', 1_000_000, 100, now);
+    expect((await store.reserve({ id: `s${++seq}`, entries: [fresh], now, leaseMs: 60_000 })).admitted).toBe(true);
+    expect(await leased(redis, `size:{fresh}:c:${fresh.key}`)).toEqual({ used: 0, leased: 3_906 });
     const near = entry('near', 1_000, 100, now);
     await redis.hset(`size:{near}:c:${near.key}`, 'u_t', 900);
     expect((await store.reserve({ id: `s${++seq}`, entries: [near], now, leaseMs: 60_000 })).admitted).toBe(true);

@@ -12,13 +12,22 @@ import { parseReadReply } from './wire.js';
 
 type Mutable = { -readonly [K in keyof Units]: number };
 
-/** A counter's fleet-wide state: Redis's, with this process's unreported usage and its calls in flight in place of its slice. */
-function merge(reply: CounterReply, lease: Lease | undefined): CounterState {
+/**
+ * A counter's fleet-wide state: the usage admission counts (Redis's plus the lost usage nobody
+ * reports again, or the most this process has seen if more: after Redis lost the counter its own
+ * `u` starts again from what holders report anew) with this process's unreported usage, and its
+ * calls in flight in place of its slice.
+ */
+function merge(reply: CounterReply, gone: Units, lease: Lease | undefined): CounterState {
   const used: Mutable = { ...reply.u };
   const reserved: Mutable = { ...reply.l };
   for (const f of UNIT_FIELDS) {
     reserved[f] = Math.max(0, reply.l[f] - reply.g[f]) + (lease?.inflight[f] ?? 0);
-    if (lease !== undefined) used[f] += Math.max(0, lease.used[f] - reply.r[f]);
+    used[f] = reply.u[f] + gone[f];
+    if (lease === undefined) continue;
+    // What Redis acknowledged of this holder is in what it has seen, also when Redis lost its record (r = 0).
+    const reported = Math.max(reply.r[f], lease.acked.r[f]);
+    used[f] = Math.max(used[f], lease.seen[f]) + Math.max(0, lease.used[f] - reported);
   }
   return { used, reserved };
 }
@@ -54,7 +63,7 @@ export class CounterReader {
       throw error;
     }
     this.health.answered('read', (performance.now() - t0) / 1000, keys[0] ?? '');
-    return parseReadReply(reply, refs.length).map((r, i) => merge(r, this.leaseOf((refs[i] as CounterRef).key)));
+    return parseReadReply(reply, refs.length).map((r, i) => merge(r.counter, r.gone, this.leaseOf((refs[i] as CounterRef).key)));
   }
 
   async read(counters: readonly CounterRef[]): Promise<CounterState[]> {

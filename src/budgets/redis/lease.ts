@@ -64,6 +64,8 @@ export class Lease {
   acked: CounterReply = ZERO_REPLY;
   /** The most committed usage (fleet-wide) Redis has answered for this counter: it never falls within a window, unless Redis lost it. */
   seen: Units = ZERO_UNITS;
+  /** Usage Redis lost that nobody reports again, as last answered (room is counted from `u` plus it). */
+  gone: Units = ZERO_UNITS;
   /** Whether Redis has answered a script of the current holder. */
   private holderKnown = false;
   /** `performance.now()` of the last answer from Redis (0: none yet). */
@@ -97,6 +99,14 @@ export class Lease {
 
   private limited(f: UnitField): boolean {
     return this.limits[f] !== undefined;
+  }
+
+  /**
+   * The counter's committed usage as admission counts it: Redis's plus the lost usage nobody
+   * reports again, or the most this process has seen if more (after Redis lost the counter).
+   */
+  counted(f: UnitField): number {
+    return Math.max(this.acked.u[f] + this.gone[f], this.seen[f]);
   }
 
   /** Room left for new calls in one field (only limited fields matter), at `now` (`performance.now()`). */
@@ -136,12 +146,12 @@ export class Lease {
     this.pendingCommits++;
   }
 
-  /** Fleet-wide state as this process knows it: Redis's last answer plus what it has not reported yet. */
+  /** Fleet-wide state as this process knows it: the usage admission counts (see `counted`) plus what it has not reported yet. */
   view(): { used: Units; reserved: Units } {
     const used = mutable(this.acked.u);
     const reserved = mutable(this.inflight);
     for (const f of UNIT_FIELDS) {
-      used[f] += Math.max(0, this.used[f] - this.acked.r[f]);
+      used[f] = this.counted(f) + Math.max(0, this.used[f] - this.acked.r[f]);
       reserved[f] += Math.max(0, this.acked.l[f] - this.acked.g[f]);
     }
     return { used, reserved };
@@ -187,7 +197,7 @@ export class Lease {
       if (limit === undefined) continue;
       const unused = Math.max(0, this.room(f, now));
       // A renewal may shrink the slice towards a fair share of the free room; a request for more keeps it all.
-      const free = Math.max(0, limit - this.acked.u[f] - this.acked.l[f]) + unused;
+      const free = Math.max(0, limit - this.counted(f) - this.acked.l[f]) + unused;
       const keep = kind === 'return' ? 0 : kind === 'lease' ? unused : Math.min(unused, Math.floor(free * fraction));
       hold[f] += keep;
       // Need and want are room beyond what the slice keeps: the least one waiting call lacks, and what all of them lack.
@@ -210,8 +220,9 @@ export class Lease {
   }
 
   /** Applies Redis's answer to the script that was on its way. */
-  settle(op: LeaseOp, reply: CounterReply, refused: boolean, now: number, ttlMs: number): void {
+  settle(op: LeaseOp, reply: CounterReply, refused: boolean, now: number, ttlMs: number, gone: Units = ZERO_UNITS): void {
     this.acked = reply;
+    this.gone = gone;
     this.ackedAt = now;
     if (op.holder === this.holder) this.holderKnown = true;
     const seen = mutable(this.seen);

@@ -5,7 +5,8 @@
  *
  * Per counter, two keys, neither with a TTL (see the README: `maxmemory-policy`):
  * - `c` a hash: `u_t u_i u_o u_c` committed usage (tokens, input, output, nano-USD) and
- *   `l_t l_i l_o l_c` room currently leased to processes; after Redis lost the counter, `rcv` (until
+ *   `l_t l_i l_o l_c` room currently leased to processes; `pv` (until when the counter is
+ *   provisional: see `LEASE_SCRIPT`); after Redis lost the counter, `rcv` (until
  *   when it recovers), `f_t f_i f_o f_c` and `q_t q_i q_o q_c` (see `LEASE_SCRIPT`); plus one field `h:<holder>` per process
  *   slice: `seq live g_t g_i g_o g_c r_t r_i r_o r_c forget` (last applied sequence number, whether the
  *   slice is live, the room it holds beyond its reported usage, its cumulative reported usage, and
@@ -100,17 +101,28 @@ end
  * usage again), the counter is recovering and leases no room beyond `hold` (status 3).
  * The slice becomes `hold + extra`: `extra` is 0 when `need` does not fit in the room nobody
  * holds (status 2, refused), else `min(room, max(want, floor(room × fraction)))`.
+ * A counter this script creates is provisional for half a slice TTL (by Redis time): it may have
+ * been lost a moment ago by a fleet whose live slices have not yet reported (a new holder cannot
+ * tell), so its slices are a sixteenth of the usual share (`room × fraction / 16`, or what the
+ * waiting calls want): a holder new to the counter is not leased a generous slice against an
+ * emptied counter before live holders write their floors back (within a renewal, a third of the
+ * TTL). Nothing is refused for it: a fleet starting a window pays a few more round trips.
  *
  * Returns: status (0 already applied, 1 applied, 2 applied but refused, 3 applied but
  * recovering: no room beyond `hold`), then per field u, l,
- * then per field r, g (the holder's reported usage and slice), then 1 if Redis had lost the counter.
+ * then per field r, g (the holder's reported usage and slice), then 1 if Redis had lost the counter,
+ * then per field the usage Redis lost that nobody reports again (`max(0, floor − q)`: what room is
+ * counted from beyond `u`).
  */
 export const LEASE_SCRIPT = `${COMMON}
 local c, z, w = KEYS[1], KEYS[2], KEYS[3]
 local h, seq = ARGV[1], tonumber(ARGV[2])
 local ttl, forget, final, fraction = tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5] == '1', tonumber(ARGV[6])
 local now = now_ms()
+local fresh = redis.call('EXISTS', c) == 0
 sweep(c, z, now, forget)
+if fresh then redis.call('HSET', c, 'pv', string.format('%d', now + math.floor(ttl / 2))) end
+local provisional = tonumber(redis.call('HGET', c, 'pv') or '0') > now
 local rec = redis.call('HGET', c, 'h:' .. h)
 if not rec and ARGV[7] ~= 'inf' then redis.call('ZADD', w, 'NX', ARGV[7], ARGV[8]) end
 local v = rec and parse(rec) or {0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
@@ -158,7 +170,7 @@ else
       local extra = 0
       if status == 1 then
         local free = math.max(room[k], 0)
-        extra = math.min(free, math.max(num(ARGV[b + 5]), math.floor(free * fraction)))
+        extra = math.min(free, math.max(num(ARGV[b + 5]), math.floor(free * fraction / (provisional and 16 or 1))))
       end
       g = num(ARGV[b + 3]) + extra
     end
@@ -182,13 +194,14 @@ for k = 1, 8 do out[#out + 1] = s[k] end
 for k = 1, 4 do out[#out + 1] = v[6 + k] end
 for k = 1, 4 do out[#out + 1] = v[2] == 1 and v[2 + k] or 0 end
 out[#out + 1] = lost and 1 or 0
+for k = 1, 4 do out[#out + 1] = gone[k] end
 return out
 `;
 
 /**
  * Reads counters (sweeping expired slices first). KEYS: counter hash and holder set per counter.
  * ARGV: forgetMs, then one holder per counter ('' for none). Returns per counter: u ×4, l ×4,
- * and the holder's r ×4, g ×4.
+ * the holder's r ×4, g ×4, and the lost usage nobody reports again ×4 (`max(0, f − q)`, see `LEASE_SCRIPT`).
  */
 export const READ_SCRIPT = `${COMMON}
 local now, forget = now_ms(), tonumber(ARGV[1])
@@ -202,6 +215,8 @@ for e = 1, #KEYS / 2 do
   local v = rec and parse(rec) or {0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
   for k = 1, 4 do out[#out + 1] = v[6 + k] end
   for k = 1, 4 do out[#out + 1] = v[2] == 1 and v[2 + k] or 0 end
+  local fq = redis.call('HMGET', c, 'f_t', 'f_i', 'f_o', 'f_c', 'q_t', 'q_i', 'q_o', 'q_c')
+  for k = 1, 4 do out[#out + 1] = math.max(0, num(fq[k]) - num(fq[4 + k])) end
 end
 return out
 `;
@@ -238,8 +253,8 @@ export interface Script {
   readonly sha: string;
 }
 
-export const LEASE: Script = { name: 'lease', source: LEASE_SCRIPT, sha: '1acf38aab17f1379d05b5959c164d46df6644c74' };
-export const READ: Script = { name: 'read', source: READ_SCRIPT, sha: '363e4a199efbbce9439fde401cd7c6ba84bf842c' };
+export const LEASE: Script = { name: 'lease', source: LEASE_SCRIPT, sha: '5b7444c8f7b906ea0e965e59fc7587f6f5bf39a9' };
+export const READ: Script = { name: 'read', source: READ_SCRIPT, sha: '909da86451e139bea0bbb3c8e76980b9dd761731' };
 export const EXPIRED_WINDOWS: Script = { name: 'expired-windows', source: EXPIRED_WINDOWS_SCRIPT, sha: 'b28621dcc47cc97ee8a67f56cd8f5fe3e0f01b7b' };
 export const DELETE_WINDOWS: Script = { name: 'delete-windows', source: DELETE_WINDOWS_SCRIPT, sha: 'daf16b995e89af97a827264e58e4eea89da801c9' };
 export const POLICY: Script = { name: 'policy', source: POLICY_SCRIPT, sha: '5d5a18534e830308a61cccc3babfe9b7fd0b3b74' };

@@ -101,11 +101,11 @@ export class SlicePump {
     const keys = [lease.keys.counter, lease.keys.holders, lease.keys.windows];
     const p = this.run(LEASE, keys, leaseArgs(lease, op, this.settings.sliceTtlMs, this.settings.idempotencyMs))
       .then((reply): ScriptOutcome => {
-        const { status, counter, lost } = parseLeaseReply(reply);
+        const { status, counter, lost, gone } = parseLeaseReply(reply);
         const now = performance.now();
         this.health.answered(op.kind, (now - t0) / 1000, lease.keys.counter);
         if (lost) this.health.lost(lease.budget);
-        lease.settle(op, counter, status === 'refused', now, this.settings.sliceTtlMs);
+        lease.settle(op, counter, status === 'refused', now, this.settings.sliceTtlMs, gone);
         this.health.count('commits_acknowledged', op.commits);
         const had = Object.values(heldBefore).some((n) => n > 0);
         const has = Object.values(counter.g).some((n) => n > 0);

@@ -35,15 +35,18 @@ function counterReply(v: readonly number[], at: number): CounterReply {
   return { u: units(v, at), l: units(v, at + 4), r: units(v, at + 8), g: units(v, at + 12) };
 }
 
-/** `lost`: Redis had no record of a holder it answered before (it lost the counter). */
-export function parseLeaseReply(reply: unknown): { status: LeaseStatus; counter: CounterReply; lost: boolean } {
-  const v = numbers(reply, 17);
+/**
+ * `lost`: Redis had no record of a holder it answered before (it lost the counter). `gone`: usage
+ * Redis lost that nobody reports again, which room is counted from beyond `u`.
+ */
+export function parseLeaseReply(reply: unknown): { status: LeaseStatus; counter: CounterReply; lost: boolean; gone: Units } {
+  const v = numbers(reply, 22);
   const status: LeaseStatus = v[0] === 0 ? 'duplicate' : v[0] === 2 ? 'refused' : v[0] === 3 ? 'recovering' : 'applied';
-  const lost = (reply as unknown[])[17];
-  return { status, counter: counterReply(v, 1), lost: lost === 1 || lost === '1' };
+  return { status, counter: counterReply(v, 1), lost: v[17] === 1, gone: units(v, 18) };
 }
 
-export function parseReadReply(reply: unknown, counters: number): CounterReply[] {
-  const v = numbers(reply, counters * 16);
-  return Array.from({ length: counters }, (_, i) => counterReply(v, i * 16));
+/** Per counter, Redis's answer and the usage it lost that nobody reports again (`gone`). */
+export function parseReadReply(reply: unknown, counters: number): { counter: CounterReply; gone: Units }[] {
+  const v = numbers(reply, counters * 20);
+  return Array.from({ length: counters }, (_, i) => ({ counter: counterReply(v, i * 20), gone: units(v, i * 20 + 16) }));
 }
