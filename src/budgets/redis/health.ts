@@ -24,7 +24,8 @@ export type StoreEvent =
  * fails or stays unanswered past `storeTimeoutMs` of Redis time, available again at the next
  * answer. While a part is unavailable, `probe()` asks it (one tiny script per part at a time), so
  * an idle process does not report an outage that ended. Counts events and tells observers about
- * every round trip (probes excepted: they carry no budget work).
+ * every round trip: budget scripts, probes and housekeeping (pruning, the eviction-policy check)
+ * alike, so `round_trips` is all the Redis work the store causes.
  */
 export class StoreHealth {
   readonly events: Record<StoreEvent, number> = {
@@ -51,7 +52,9 @@ export class StoreHealth {
     probeGapMs = 0,
   ) {
     this.reach = new Reachability(client, 'budget', 'calls go on within the slices this process holds, then onStoreError applies');
-    this.prober = new Prober(this.reach, run, probeGapMs);
+    this.prober = new Prober(this.reach, run, probeGapMs, (seconds, ok) => {
+      this.tell(seconds, 'probe', ok);
+    });
   }
 
   /** Whether some part of Redis is unreachable now. */
@@ -103,6 +106,11 @@ export class StoreHealth {
         // A broken metrics pipeline must not break budgets.
       }
     }
+  }
+
+  /** A housekeeping script ended (pruning, the eviction-policy check): counted, without changing what is known of reachability. */
+  housekeeping(operation: string, seconds: number, ok: boolean): void {
+    this.tell(seconds, operation, ok);
   }
 
   /** A script on `key` was answered. */

@@ -6,7 +6,7 @@ import type { Lease } from './lease.js';
 import type { RedisStoreSettings } from './options.js';
 import type { ScriptRunner } from './redis-client.js';
 import type { ReservationBook } from './reservation-book.js';
-import { DELETE_WINDOWS, EXPIRED_WINDOWS, POLICY } from './scripts.js';
+import { DELETE_WINDOWS, EXPIRED_WINDOWS, POLICY, type Script } from './scripts.js';
 import type { SlicePump } from './slice-pump.js';
 
 /** Eviction policies that may take keys without a TTL: the store's counters have none. */
@@ -98,12 +98,25 @@ export class Maintenance {
     if (lease.op === undefined && !lease.holds() && !lease.dirty() && this.ending(lease) && this.leases.get(lease.id) === lease) this.leases.delete(lease.id);
   }
 
+  /** Runs a housekeeping script, counted as a round trip (`operation`) like the budget scripts. */
+  private async timed(operation: string, script: Script, keys: string[], args: string[]): Promise<unknown> {
+    const t0 = performance.now();
+    try {
+      const reply = await this.run(script, keys, args);
+      this.health.housekeeping(operation, (performance.now() - t0) / 1000, true);
+      return reply;
+    } catch (error) {
+      this.health.housekeeping(operation, (performance.now() - t0) / 1000, false);
+      throw error;
+    }
+  }
+
   /** Deletes every counter of `budget` whose window ended before `cutoff`, a batch per script (a per-value budget ends many per window). */
   private async prune(budget: string, cutoff: number): Promise<void> {
     try {
       const windows = this.keys.windows(budget);
       for (let batch = 0; batch < MAX_PRUNE_BATCHES; batch++) {
-        const ids = await this.run(EXPIRED_WINDOWS, [windows], [String(cutoff)]);
+        const ids = await this.timed('prune', EXPIRED_WINDOWS, [windows], [String(cutoff)]);
         if (!Array.isArray(ids) || ids.length === 0) return;
         const names = ids.filter((id): id is string => typeof id === 'string');
         const keys = [windows];
@@ -111,7 +124,7 @@ export class Maintenance {
           const k = this.keys.of(budget, id);
           keys.push(k.counter, k.holders);
         }
-        if (names.length === 0 || Number(await this.run(DELETE_WINDOWS, keys, names)) < PRUNE_BATCH) return;
+        if (names.length === 0 || Number(await this.timed('prune', DELETE_WINDOWS, keys, names)) < PRUNE_BATCH) return;
       }
     } catch {
       // Pruning is housekeeping: the next round tries again.
@@ -120,7 +133,7 @@ export class Maintenance {
 
   private async checkPolicy(routingKey: string): Promise<void> {
     try {
-      const policy = await this.run(POLICY, [routingKey], []);
+      const policy = await this.timed('policy', POLICY, [routingKey], []);
       if (typeof policy === 'string' && UNSAFE_POLICIES.has(policy))
         diag.warn(
           `bedrock-finops: Redis maxmemory-policy is ${policy}: under memory pressure Redis may evict budget counters (budgets would forget usage). Budget keys carry no TTL, so 'noeviction' or any volatile-* policy keeps them.`,

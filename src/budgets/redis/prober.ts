@@ -20,7 +20,17 @@ export class Prober {
     private readonly reach: Reachability,
     private readonly run: ScriptRunner,
     private readonly gapMs: number,
+    /** Told of each probe when it ends (seconds from sending, whether it was answered without an error): a round trip like any other. */
+    private readonly onRoundTrip?: (seconds: number, ok: boolean) => void,
   ) {}
+
+  private ended(t0: number, ok: boolean): void {
+    try {
+      this.onRoundTrip?.((performance.now() - t0) / 1000, ok);
+    } catch {
+      // Counting must not break probing.
+    }
+  }
 
   probe(): void {
     const now = performance.now();
@@ -32,8 +42,14 @@ export class Prober {
       this.probedAt.set(part, now);
       this.run(PROBE, [key], [])
         .then(
-          () => { this.reach.probed(part, key); },
-          (error: unknown) => { this.reach.probed(part, key, error); },
+          () => {
+            this.ended(now, true);
+            this.reach.probed(part, key);
+          },
+          (error: unknown) => {
+            this.ended(now, false);
+            this.reach.probed(part, key, error);
+          },
         )
         .finally(() => this.probing.delete(part))
         .catch(() => undefined);
