@@ -34,7 +34,13 @@ export interface UsageTracker {
 
 /** Whether an error is the caller's own abort (an `AbortSignal`), not a failure. */
 export function isAbort(error: unknown): boolean {
-  return (error as { name?: unknown } | null | undefined)?.name === 'AbortError';
+  // A failure's name is read on the error path only; one whose getter throws (a user middleware's
+  // odd error) is no abort, and must not replace the caller's error nor leave the call unsettled.
+  try {
+    return (error as { name?: unknown } | null | undefined)?.name === 'AbortError';
+  } catch {
+    return false;
+  }
 }
 
 /** What a failure was recorded as when the caller's signal had fired (the socket error it causes says `aborted`, not AbortError). */

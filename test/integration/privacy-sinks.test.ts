@@ -311,3 +311,24 @@ describe('a careless onUsage never breaks the call', () => {
     await w.finops.shutdown();
   });
 });
+
+describe('an odd error from a middleware below the plugin never leaves a call unsettled', () => {
+  it('an Error whose name getter throws: the caller gets that very error, the call is recorded as "Error", nothing stays reserved', async () => {
+    const w = witness({ estimator: () => 10 });
+    const hostile = Object.defineProperty(new Error('x'), 'name', {
+      get: () => {
+        throw new Error('name getter');
+      },
+    });
+    w.client.middlewareStack.add(() => () => Promise.reject(hostile), { step: 'initialize', priority: 'low', name: 'throwsOddError' });
+    const thrown = await w.client.send(new ConverseCommand(say(PROMPT, HAIKU, 10))).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    const [status] = await w.finops.budgets.status();
+    // Before: reading the name to tell an abort threw, so the getter's error replaced the caller's, the call was
+    // never settled (no record) and its 20-token reservation stayed held.
+    expect({ same: thrown === hostile, records: w.records.map((r) => [r.outcome, r.error]), reserved: status?.reserved.tokens }).toEqual({ same: true, records: [['error', 'Error']], reserved: 0 });
+    await w.finops.shutdown();
+  });
+});
