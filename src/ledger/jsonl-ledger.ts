@@ -8,6 +8,7 @@ import { compressorFor } from './jsonl-compressor.js';
 import { applyRetention, rotatedName, type JsonlRetention } from './jsonl-files.js';
 import { toStored, type UsageLedger } from './ledger.js';
 import { onProcessExit } from './process-exit.js';
+import { idField, newWriterId } from './record-ids.js';
 
 /** Options of {@link jsonlLedger}. */
 export interface JsonlLedgerOptions {
@@ -81,6 +82,11 @@ export function jsonlLedger(options: JsonlLedgerOptions): UsageLedger {
   const maxBuffered = options.maxBuffered ?? 100_000;
   const retention: JsonlRetention | undefined = options.retention ?? (options.maxFiles === undefined ? undefined : { maxFiles: options.maxFiles });
   let buffer: UsageRecord[] = [];
+  // Lines serialised once and not yet written whole (a write failed part-way): written again as
+  // they are, with the ids they were given, so the report recognises their torn first attempt.
+  let retry: string[] = [];
+  const writer = newWriterId();
+  let ids = 0;
   let headerLine: string | undefined;
   let headerIno: number | undefined;
   let dirMade = false;
@@ -131,10 +137,18 @@ export function jsonlLedger(options: JsonlLedgerOptions): UsageLedger {
         let off = 0;
         try {
           while (off < bytes.length) off += writeSync(fd, bytes, off);
-        } finally {
-          progress.bytes = Math.max(0, off - skip);
-          if (headerLine !== undefined && off >= skip) headerIno = st.ino;
+        } catch (error) {
+          // Lines that landed whole in a file rotated meanwhile may be lost with it: all are retried (the report de-duplicates by id).
+          progress.bytes = stillAt(fd, path) ? Math.max(0, off - skip) : 0;
+          throw error;
         }
+        progress.bytes = Math.max(0, off - skip);
+        if (headerLine !== undefined && off >= skip) headerIno = st.ino;
+        // Checked again after the write: a rotation by another process between the check above and
+        // the write (the writer held in between) put the batch in the rotated file, which a report
+        // may have read already and a compression or retention may delete. Written again to the file
+        // now at the path, with the same record ids: the report counts a record read twice once.
+        if (attempt < MAX_REOPENS && !stillAt(fd, path)) continue;
         return;
       } finally {
         closeSync(fd);
@@ -143,15 +157,15 @@ export function jsonlLedger(options: JsonlLedgerOptions): UsageLedger {
   }
 
   function flushNow(): void {
-    if (buffer.length === 0) return;
+    if (buffer.length === 0 && retry.length === 0) return;
     const batch = buffer;
     buffer = [];
-    const lines: string[] = [];
-    const kept: UsageRecord[] = [];
+    const lines: string[] = retry;
+    retry = [];
     for (const r of batch) {
       try {
-        lines.push(`${JSON.stringify(toStored(r))}\n`);
-        kept.push(r);
+        // The id first: a line torn by a failed write still names its record.
+        lines.push(`${JSON.stringify({ id: idField(writer, ids++), ...toStored(r) })}\n`);
       } catch {
         state.dropped++;
       }
@@ -160,13 +174,13 @@ export function jsonlLedger(options: JsonlLedgerOptions): UsageLedger {
     const progress = { bytes: 0 };
     try {
       append(lines.join(''), progress);
-      state.written += kept.length;
+      state.written += lines.length;
     } catch (error) {
       // The lines that reached the file whole are written: retrying them would write them twice. The
       // rest (a torn last line included) wait for the next flush, bounded by maxBuffered; the disk may come back.
       const whole = wholeLines(lines, progress.bytes);
       state.written += whole;
-      buffer = kept.slice(whole).concat(buffer);
+      retry = lines.slice(whole);
       trim();
       if (!reported) {
         reported = true;
@@ -175,12 +189,14 @@ export function jsonlLedger(options: JsonlLedgerOptions): UsageLedger {
     }
   }
 
+  /** Drops the oldest records past maxBuffered (lines waiting to be written again first). */
   function trim(): void {
-    const excess = buffer.length - maxBuffered;
-    if (excess > 0) {
-      buffer.splice(0, excess);
-      state.dropped += excess;
-    }
+    const excess = retry.length + buffer.length - maxBuffered;
+    if (excess <= 0) return;
+    const fromRetry = Math.min(excess, retry.length);
+    retry.splice(0, fromRetry);
+    buffer.splice(0, excess - fromRetry);
+    state.dropped += excess;
   }
 
   const unhook = onProcessExit(flushNow);
@@ -191,11 +207,12 @@ export function jsonlLedger(options: JsonlLedgerOptions): UsageLedger {
       if (closed) {
         // A call that settles after shutdown (it was in flight): written now, synchronously, or counted as dropped.
         flushNow();
-        state.dropped += buffer.length;
+        state.dropped += buffer.length + retry.length;
         buffer = [];
+        retry = [];
         return;
       }
-      if (buffer.length > maxBuffered) trim();
+      if (buffer.length + retry.length > maxBuffered) trim();
       if (timer === undefined) {
         timer = setTimeout(() => {
           timer = undefined;
@@ -218,8 +235,9 @@ export function jsonlLedger(options: JsonlLedgerOptions): UsageLedger {
       clearTimeout(timer);
       flushNow();
       // Whatever the disk still refuses is lost now: count it.
-      state.dropped += buffer.length;
+      state.dropped += buffer.length + retry.length;
       buffer = [];
+      retry = [];
       unhook();
       await compressor.close();
     },

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { LedgerInputError } from './inputs.js';
 import { rotatedFiles } from './jsonl-files.js';
 import { gzipStartsWith, readJsonl, type JsonlRead } from './read-jsonl.js';
+import type { RecordIds } from './record-ids.js';
 import { addCounts, type LedgerFileProblem, type LedgerVisitor, type ReadCounts, type TimeWindow } from './read-types.js';
 
 export type MutableProblem = { -readonly [K in keyof LedgerFileProblem]: LedgerFileProblem[K] };
@@ -16,6 +17,8 @@ export interface Context {
   readonly problems: Map<string, MutableProblem>;
   /** Records read per file (inside and outside the window), for the problem entries. */
   readonly records: Map<string, number>;
+  /** Record ids read, and torn lines held until a whole copy of their record is read. */
+  readonly ids: RecordIds;
 }
 
 export const keyOf = (file: string): string => (file.endsWith('.gz') ? file.slice(0, -3) : file);
@@ -39,6 +42,7 @@ export function problem(ctx: Context, file: string): MutableProblem {
 /** Adds one read of `file` to the counts, and to its problem entry when it lost something. */
 function account(ctx: Context, file: string, fd: number, read: JsonlRead, counts: ReadCounts): void {
   addCounts(counts, read.counts);
+  for (const h of read.held) h.file = file;
   if (!ctx.files.includes(file)) ctx.files.push(file);
   ctx.records.set(file, (ctx.records.get(file) ?? 0) + read.counts.records + read.counts.outside);
   if (read.counts.torn + read.counts.mistyped === 0 && read.damage === undefined) return;
@@ -56,7 +60,7 @@ function account(ctx: Context, file: string, fd: number, read: JsonlRead, counts
 
 /** Reads a whole file that no writer appends to (rotated, compressed, or given as is). */
 async function readWhole(ctx: Context, file: string, fd: number, counts: ReadCounts): Promise<void> {
-  const read = await readJsonl({ fd, gzip: file.endsWith('.gz'), tail: 'torn' }, ctx.window, ctx.visitor);
+  const read = await readJsonl({ fd, gzip: file.endsWith('.gz'), tail: 'torn' }, ctx.window, ctx.visitor, ctx.ids);
   account(ctx, file, fd, read, counts);
 }
 
@@ -161,7 +165,7 @@ async function readFrom(ctx: Context, file: string, start: number, counts: ReadC
   const fd = open(file);
   if (fd === undefined) return;
   try {
-    account(ctx, file, fd, await readJsonl({ fd, gzip: false, start, tail: 'torn' }, ctx.window, ctx.visitor), counts);
+    account(ctx, file, fd, await readJsonl({ fd, gzip: false, start, tail: 'torn' }, ctx.window, ctx.visitor, ctx.ids), counts);
   } finally {
     closeSync(fd);
   }
@@ -175,7 +179,7 @@ async function readActive(ctx: Context, active: string, counts: ReadCounts): Pro
     let st: Stats | undefined;
     if (fd !== undefined) {
       st = fstatSync(fd);
-      first = await readJsonl({ fd, gzip: false, tail: 'pending' }, ctx.window, ctx.visitor);
+      first = await readJsonl({ fd, gzip: false, tail: 'pending' }, ctx.window, ctx.visitor, ctx.ids);
       account(ctx, active, fd, first, counts);
     }
     // Truncated while read (logrotate's copytruncate, `: > usage.jsonl`): the file now holds only
@@ -202,7 +206,7 @@ async function readActive(ctx: Context, active: string, counts: ReadCounts): Pro
     if (fd !== undefined && first !== undefined) {
       // What was appended since (a rotation's last batch, the rest of a line that was being written
       // when the first read reached the end; after a truncation, all the file holds): only a line still unfinished now is torn.
-      const rest = await readJsonl({ fd, gzip: false, start: shrank ? 0 : first.end, tail: 'torn' }, ctx.window, ctx.visitor);
+      const rest = await readJsonl({ fd, gzip: false, start: shrank ? 0 : first.end, tail: 'torn' }, ctx.window, ctx.visitor, ctx.ids);
       account(ctx, active, fd, rest, counts);
       return renamed;
     }

@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import { createGunzip, type Gunzip } from 'node:zlib';
 import { parseHeader } from './header.js';
 import { parseRecord } from './parse-record.js';
+import type { HeldTorn, RecordIds } from './record-ids.js';
 import { emptyCounts, visitRecord, type LedgerVisitor, type ReadCounts, type TimeWindow } from './read-types.js';
 
 /**
@@ -12,13 +13,17 @@ import { emptyCounts, visitRecord, type LedgerVisitor, type ReadCounts, type Tim
  */
 export const MAX_LINE_BYTES = 1 << 20;
 
-function visitLine(line: string, window: TimeWindow, visitor: LedgerVisitor, counts: ReadCounts): void {
+function visitLine(bytes: Buffer, window: TimeWindow, visitor: LedgerVisitor, counts: ReadCounts, ids: RecordIds | undefined, held: HeldTorn[]): void {
+  const line = bytes.toString('utf8');
   if (line.length === 0 || line.trim() === '') return;
   let o: unknown;
   try {
     o = JSON.parse(line);
   } catch {
-    counts.torn++;
+    // A line naming its record is held: a whole copy read later makes it a retried write, not a loss.
+    const h = ids?.hold(bytes);
+    if (h === undefined) counts.torn++;
+    else held.push(h);
     return;
   }
   const header = parseHeader(o);
@@ -29,6 +34,7 @@ function visitLine(line: string, window: TimeWindow, visitor: LedgerVisitor, cou
   }
   const r = parseRecord(o);
   if (r === 'mistyped') counts.mistyped++;
+  else if (ids !== undefined && !ids.first((o as { id?: unknown }).id, bytes)) counts.duplicates++;
   else visitRecord(r, window, visitor, counts);
 }
 
@@ -47,6 +53,8 @@ export interface JsonlRead {
   readonly compressedRead?: number;
   /** For a plain file read from its start: its first bytes (up to {@link HEAD_BYTES}), to recognise a copy of it later. */
   readonly head?: Buffer;
+  /** Torn lines held by the {@link RecordIds} given (not in `counts.torn`): resolved when a whole copy is read later. */
+  readonly held: readonly HeldTorn[];
 }
 
 /** How much of a file's start {@link JsonlRead.head} keeps. */
@@ -95,8 +103,9 @@ const describe = (error: unknown): string => {
  * the file holds: a read or decompression failure ends the read with `damage` set, after every
  * complete line before it was visited.
  */
-export async function readJsonl(source: JsonlSource, window: TimeWindow, visitor: LedgerVisitor): Promise<JsonlRead> {
+export async function readJsonl(source: JsonlSource, window: TimeWindow, visitor: LedgerVisitor, ids?: RecordIds): Promise<JsonlRead> {
   const counts = emptyCounts();
+  const held: HeldTorn[] = [];
   const start = source.gzip ? 0 : (source.start ?? 0);
   let compressedRead = 0;
   const raw = Readable.from(chunks(source.fd, start, source.gzip ? 1 << 14 : 1 << 20, (n) => (compressedRead += n)), { objectMode: false });
@@ -124,7 +133,7 @@ export async function readJsonl(source: JsonlSource, window: TimeWindow, visitor
     } else {
       const line = pendingBytes === 0 ? piece : Buffer.concat([...pending, piece]);
       const before = counts.torn;
-      visitLine(line.toString('utf8'), window, visitor, counts);
+      visitLine(line, window, visitor, counts, ids, held);
       if (counts.torn !== before) tornBytes += line.length;
     }
     pending = [];
@@ -162,7 +171,7 @@ export async function readJsonl(source: JsonlSource, window: TimeWindow, visitor
     tail = 0;
     end = pos;
   }
-  return { counts, end, tail, tornBytes, ...(damage === undefined ? {} : { damage }), ...(source.gzip ? { compressedRead } : {}), ...(head === undefined ? {} : { head }) };
+  return { counts, end, tail, tornBytes, held, ...(damage === undefined ? {} : { damage }), ...(source.gzip ? { compressedRead } : {}), ...(head === undefined ? {} : { head }) };
 }
 
 /**

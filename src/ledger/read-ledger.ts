@@ -4,6 +4,7 @@ import { isSqlitePath, LedgerInputError, resolveInputs, type LedgerInput } from 
 import { isRotatedOf } from './jsonl-files.js';
 import { byKey, keyOf, problem, readFamily, readKey, type Context } from './read-family.js';
 import { readSqliteFile } from './read-sqlite.js';
+import { RecordIds } from './record-ids.js';
 import { addCounts, emptyCounts, isLoss, type LedgerFileProblem, type LedgerVisitor, type ReadCounts, type TimeWindow } from './read-types.js';
 
 /** What {@link readLedgers} read. */
@@ -53,7 +54,7 @@ async function readInput(ctx: Context, input: LedgerInput, counts: ReadCounts): 
  */
 export async function readLedgers(args: readonly string[] | readonly LedgerInput[], visitor: LedgerVisitor, window: TimeWindow = {}): Promise<LedgerReadSummary> {
   const inputs = typeof args[0] === 'string' || args.length === 0 ? await resolveInputs(args as readonly string[]) : (args as readonly LedgerInput[]);
-  const ctx: Context = { window, visitor, done: new Set(), files: [], problems: new Map(), records: new Map() };
+  const ctx: Context = { window, visitor, done: new Set(), files: [], problems: new Map(), records: new Map(), ids: new RecordIds() };
   const total = emptyCounts();
   // An input that could not be read (damaged, locked, no database) is a problem of the report, not
   // its end, when other inputs hold records: it fails the read only when nothing at all was read.
@@ -70,7 +71,7 @@ export async function readLedgers(args: readonly string[] | readonly LedgerInput
     }
     // An input whose files were all read for an earlier one (a glob over the same directory) adds nothing and is fine.
     const earlier = input.files.every((f) => doneBefore.has(resolve(keyOf(f))));
-    if (!earlier && counts.records + counts.outside === 0) {
+    if (!earlier && counts.records + counts.outside + counts.duplicates === 0) {
       const skipped = counts.torn + counts.mistyped;
       const damage = [...ctx.problems.values()].filter((p) => !before.has(p.file) && p.damage !== undefined).map((p) => `${p.file}: ${p.damage ?? ''}`);
       const why = [...(skipped > 0 ? [`${skipped} unreadable lines`] : []), ...(damage.length > 0 ? [`damaged: ${damage.join('; ')}`] : [])];
@@ -79,6 +80,17 @@ export async function readLedgers(args: readonly string[] | readonly LedgerInput
       unread ??= error;
     }
     addCounts(total, counts);
+  }
+  // Torn lines naming a record: a retried write when a whole copy of it was read after them, else torn (lost).
+  for (const h of ctx.ids.heldLines()) {
+    if (h.resolved) {
+      total.retried++;
+      continue;
+    }
+    total.torn++;
+    const p = problem(ctx, h.file ?? '');
+    p.torn++;
+    p.tornBytes += h.bytes;
   }
   if (unread !== undefined && total.records + total.outside === 0) throw unread;
   const problems = [...ctx.problems.values()].map((p) => ({ ...p, records: p.records + (ctx.records.get(p.file) ?? 0) }));

@@ -24,9 +24,13 @@ export interface ReadCounts {
   /** Well-formed lines or rows whose fields have the wrong types. */
   mistyped: number;
   headers: number;
+  /** Torn lines a whole copy of the same record (same id, the same bytes and more) follows: a write that failed part-way and was retried. Not a loss. */
+  retried: number;
+  /** Records read a second time (same id): a write repeated after a rotation, a file given twice. Counted once. */
+  duplicates: number;
 }
 
-export const emptyCounts = (): ReadCounts => ({ records: 0, outside: 0, torn: 0, mistyped: 0, headers: 0 });
+export const emptyCounts = (): ReadCounts => ({ records: 0, outside: 0, torn: 0, mistyped: 0, headers: 0, retried: 0, duplicates: 0 });
 
 export function addCounts(into: ReadCounts, from: ReadCounts): void {
   into.records += from.records;
@@ -34,6 +38,8 @@ export function addCounts(into: ReadCounts, from: ReadCounts): void {
   into.torn += from.torn;
   into.mistyped += from.mistyped;
   into.headers += from.headers;
+  into.retried += from.retried;
+  into.duplicates += from.duplicates;
 }
 
 /** Hands `r` to the visitor when it is inside the window, counting it either way. */

@@ -119,6 +119,10 @@ export interface ReportInput {
   readonly skipped: number;
   /** Records outside `--since` / `--until`. */
   readonly outside: number;
+  /** Torn lines a whole copy of the same record follows (a write that failed part-way, retried): not a loss, not in `torn`. */
+  readonly retried?: number;
+  /** Records read a second time (same record id) and counted once. */
+  readonly duplicates?: number;
   /** Files not counted whole (torn or mistyped lines, a damaged file) or deleted while read. */
   readonly problems?: readonly LedgerFileProblem[];
   /** Whether records the ledgers hold are missing from the totals (a torn or mistyped line, a damaged file). */

@@ -109,7 +109,8 @@ describe('a report reading a JSON Lines ledger while a writer rotates it', () =>
       done = true;
       const renamed = rotatedName(w.path, T0 + 86_400_000, 99, 1);
       renameSync(w.path, renamed);
-      writeFileSync(renamed, `${JSON.stringify({ ...JSON.parse(readFileSync(renamed, 'utf8').split('\n')[0] ?? '{}'), requestId: 'late', startedAt: new Date(T0).toISOString() })}\n`, { flag: 'a' });
+      // A record of its own (another id: the copied line's id would make it the same record read twice).
+      writeFileSync(renamed, `${JSON.stringify({ ...JSON.parse(readFileSync(renamed, 'utf8').split('\n')[0] ?? '{}'), id: 'lateLateLate.0', requestId: 'late', startedAt: new Date(T0).toISOString() })}\n`, { flag: 'a' });
       compress(renamed);
       w.write(5);
     });

@@ -34,6 +34,9 @@ export function reportProblems(read: LedgerReadSummary, allowPartial: boolean): 
   const shown = read.problems.slice(0, MAX_LINES);
   for (const p of shown) process.stderr.write(`${line(p)}\n`);
   if (read.problems.length > shown.length) process.stderr.write(`… and ${int(read.problems.length - shown.length)} more files (--json lists them all under input.problems)\n`);
+  // Not losses, but said: the ledger holds lines no total counts as written.
+  if (read.retried > 0) process.stderr.write(`${int(read.retried)} torn line${read.retried === 1 ? '' : 's'} left by a write that failed part-way (a full disk) and was retried whole after ${read.retried === 1 ? 'it' : 'them'}: each record counted once, nothing lost\n`);
+  if (read.duplicates > 0) process.stderr.write(`${int(read.duplicates)} record${read.duplicates === 1 ? '' : 's'} read twice (the same record id: written again after a rotation, or a file given twice): counted once\n`);
   if (!read.partial) return 0;
   const lost = read.problems.filter(isLoss);
   const what = `records in ${int(lost.length)} ledger file${lost.length === 1 ? '' : 's'} could not be read (above), so the totals undercount`;

@@ -76,7 +76,7 @@ export async function reportCommand(argv: readonly string[]): Promise<number> {
   const provisioned = await readConfigFile(values.config);
   const builder = new ReportBuilder({ ...(by === undefined ? {} : { by }), provisioned, ...window });
   const read = await readLedgers(positionals, builder, window);
-  const report: Report = { ...builder.build(), input: { files: read.files, records: read.records, torn: read.torn, mistyped: read.mistyped, skipped: read.torn + read.mistyped, outside: read.outside, problems: read.problems, partial: read.partial } };
+  const report: Report = { ...builder.build(), input: { files: read.files, records: read.records, torn: read.torn, mistyped: read.mistyped, skipped: read.torn + read.mistyped, outside: read.outside, retried: read.retried, duplicates: read.duplicates, problems: read.problems, partial: read.partial } };
 
   if (values.html !== undefined) await emit(renderHtml(report), values.html);
   const format: Format | undefined = values.json === true ? 'json' : (values.format as Format | undefined);

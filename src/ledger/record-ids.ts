@@ -1,0 +1,122 @@
+/**
+ * Record ids of the JSON Lines ledger, and what the report does with them. The writer puts
+ * `"id":"<writer>.<n>"` first on every line: a random id of the ledger instance (12 base64url
+ * characters, 72 bits) and a counter (base 36) it gives each record once, and keeps with the line
+ * when the line is written again (a write that failed part-way, or that may have landed in a file
+ * another process rotated meanwhile). So the report can tell a record written twice from two
+ * records, and a line torn by a failed write from a lost record: both have the same id.
+ */
+import { randomBytes } from 'node:crypto';
+
+/** A new writer id: 12 base64url characters. */
+export const newWriterId = (): string => randomBytes(9).toString('base64url');
+
+/** The stored line of a record: the id first (so a torn line still names its record), then the fields. */
+export const idField = (writer: string, n: number): string => `${writer}.${n.toString(36)}`;
+
+const ID = /^([A-Za-z0-9_-]{12})\.([0-9a-z]{1,10})$/;
+/** A torn line names its record only when the whole id, with its closing quote, made it to the file. */
+const TORN_ID = /^\{"id":"([A-Za-z0-9_-]{12})\.([0-9a-z]{1,10})"/;
+
+/** Counters seen of one writer: sorted, disjoint half-open ranges (a writer's records come mostly in order: a handful of ranges). */
+class Ranges {
+  private readonly starts: number[] = [];
+  private readonly ends: number[] = [];
+
+  /** Adds `n`; false when it was there already. */
+  add(n: number): boolean {
+    const { starts, ends } = this;
+    // The last range starting at or before n (the common case: the last one).
+    let lo = 0;
+    let hi = starts.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((starts[mid] ?? 0) <= n) lo = mid + 1;
+      else hi = mid;
+    }
+    const i = lo - 1;
+    if (i >= 0 && n < (ends[i] ?? 0)) return false;
+    const joinsLeft = i >= 0 && ends[i] === n;
+    const joinsRight = starts[i + 1] === n + 1;
+    if (joinsLeft && joinsRight) {
+      ends[i] = ends[i + 1] ?? n + 1;
+      starts.splice(i + 1, 1);
+      ends.splice(i + 1, 1);
+    } else if (joinsLeft) ends[i] = n + 1;
+    else if (joinsRight) starts[i + 1] = n;
+    else {
+      starts.splice(i + 1, 0, n);
+      ends.splice(i + 1, 0, n + 1);
+    }
+    return true;
+  }
+}
+
+/** A torn line held until a whole copy of its record is read (then it was a retried write, not a loss). */
+export interface HeldTorn {
+  /** Its length in bytes. */
+  readonly bytes: number;
+  /** The file it is in (set when its read is accounted). */
+  file?: string;
+  /** A whole line of the same record starting with these bytes was read after it. */
+  resolved: boolean;
+}
+
+/** Torn lines held, bounded: past these, a torn line is counted as torn at once (the conservative answer). */
+const MAX_HELD = 100_000;
+const MAX_HELD_BYTES = 64 << 20;
+
+/**
+ * The ids a report has read. Memory: a few numbers per writer instance (ranges of counters), and
+ * the torn lines held (bounded), not one entry per record.
+ */
+export class RecordIds {
+  private readonly seen = new Map<string, Ranges>();
+  private readonly torn = new Map<string, { readonly line: Buffer; readonly entry: HeldTorn }[]>();
+  private readonly held: HeldTorn[] = [];
+  private heldBytes = 0;
+
+  /**
+   * A whole record's line and its `id` field: true the first time the id is read, false when it
+   * was read before (the same record written twice: not counted again). Lines without an id (other
+   * writers, earlier versions) are always new. A torn line of the same id whose bytes start this
+   * line is resolved: it was a write retried whole.
+   */
+  first(id: unknown, line: Buffer): boolean {
+    if (typeof id !== 'string') return true;
+    const m = ID.exec(id);
+    if (m === null) return true;
+    const waiting = this.torn.get(id);
+    if (waiting !== undefined) {
+      for (const t of waiting) {
+        if (line.length > t.line.length && line.subarray(0, t.line.length).equals(t.line)) t.entry.resolved = true;
+        this.heldBytes -= t.line.length;
+      }
+      this.torn.delete(id);
+    }
+    const writer = m[1] ?? '';
+    let ranges = this.seen.get(writer);
+    if (ranges === undefined) this.seen.set(writer, (ranges = new Ranges()));
+    return ranges.add(Number.parseInt(m[2] ?? '', 36));
+  }
+
+  /** A line that is not JSON: held when it names a record's id (a whole copy read later resolves it), else undefined (torn). */
+  hold(line: Buffer): HeldTorn | undefined {
+    if (this.held.length >= MAX_HELD || this.heldBytes + line.length > MAX_HELD_BYTES) return undefined;
+    const m = TORN_ID.exec(line.toString('latin1', 0, 40));
+    if (m === null) return undefined;
+    const id = `${m[1] ?? ''}.${m[2] ?? ''}`;
+    const entry: HeldTorn = { bytes: line.length, resolved: false };
+    const list = this.torn.get(id) ?? [];
+    list.push({ line: Buffer.from(line), entry });
+    this.torn.set(id, list);
+    this.held.push(entry);
+    this.heldBytes += line.length;
+    return entry;
+  }
+
+  /** Every torn line held, resolved or not. */
+  heldLines(): readonly HeldTorn[] {
+    return this.held;
+  }
+}
