@@ -1,4 +1,5 @@
 import { diag } from '@opentelemetry/api';
+import { detached } from './detached.js';
 import { errorName } from './errors/error-name.js';
 import { isFinOpsError } from './errors/finops-error.js';
 import { sliceWhole } from './unicode.js';
@@ -44,7 +45,8 @@ export class OnceReporter {
     const k = sliceWhole(key, MAX_KEY_LENGTH);
     if (this.seen.has(k)) return false;
     if (this.seen.size >= MAX_KEYS) this.seen.clear();
-    this.seen.add(k);
+    // A copy: keys quote ids cut from longer strings (views of them), and are kept.
+    this.seen.add(detached(k));
     return true;
   }
 

@@ -29,6 +29,7 @@ export function labelName(key: string): string {
 export type NormalizedKey = { readonly key: string; readonly problem?: undefined } | { readonly key?: undefined; readonly problem: string };
 
 const cache = new Map<string, NormalizedKey>();
+const TOO_LONG: NormalizedKey = Object.freeze({ problem: `is longer than ${MAX_ATTRIBUTION_KEY_LENGTH} characters` });
 const MAX_CACHED = 4096;
 
 function reservedProblem(snake: string): string | undefined {
@@ -68,9 +69,11 @@ function compute(raw: string): NormalizedKey {
  * Never throws; results are cached (bounded), since a process sees few distinct keys.
  */
 export function normalizeKey(raw: string): NormalizedKey {
+  // Told at once, and never cached: a cache of 4,096 keys of any length is gigabytes for keys of a megabyte.
+  if (raw.length > 4 * MAX_ATTRIBUTION_KEY_LENGTH) return TOO_LONG;
   const hit = cache.get(raw);
   if (hit !== undefined) return hit;
-  const result = raw.length > 4 * MAX_ATTRIBUTION_KEY_LENGTH ? { problem: `is longer than ${MAX_ATTRIBUTION_KEY_LENGTH} characters` } : compute(raw);
+  const result = compute(raw);
   if (cache.size >= MAX_CACHED) cache.clear();
   cache.set(raw, result);
   return result;

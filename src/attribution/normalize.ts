@@ -1,6 +1,7 @@
 import { OnceReporter } from '../diagnostics.js';
 import { ConfigurationError } from '../errors/configuration-error.js';
 import type { Attribution } from '../record.js';
+import { detached } from '../detached.js';
 import { keyPart } from '../key-part.js';
 import { sliceWhole } from '../unicode.js';
 import { labelName, normalizeKey } from './keys.js';
@@ -31,10 +32,10 @@ export function boundValue(value: unknown): string | undefined {
   if (typeof value === 'string') s = value;
   else if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') s = String(value);
   else return undefined;
-  // One unit past the limit is enough to tell whether the last kept unit starts a pair.
-  if (s.length > MAX_ATTRIBUTION_VALUE_LENGTH) s = s.slice(0, MAX_ATTRIBUTION_VALUE_LENGTH + 1);
-  s = wellFormed(s);
-  return sliceWhole(s, MAX_ATTRIBUTION_VALUE_LENGTH);
+  if (s.length <= MAX_ATTRIBUTION_VALUE_LENGTH) return wellFormed(s);
+  // One unit past the limit is enough to tell whether the last kept unit starts a pair. A copy:
+  // a cut is a view of the whole value, which interned attributions would keep alive.
+  return detached(sliceWhole(wellFormed(s.slice(0, MAX_ATTRIBUTION_VALUE_LENGTH + 1)), MAX_ATTRIBUTION_VALUE_LENGTH));
 }
 
 // Attributions are interned by content: a request scope with the same keys and values gets the

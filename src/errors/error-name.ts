@@ -1,3 +1,5 @@
+import { detached } from '../detached.js';
+
 /** Longest error name recorded. */
 export const MAX_ERROR_NAME_LENGTH = 64;
 
@@ -20,6 +22,8 @@ export function errorName(error: unknown): string {
     return 'Error';
   }
   if (typeof name !== 'string' || name.length === 0) return 'Error';
-  const cut = name.length > MAX_ERROR_NAME_LENGTH ? name.slice(0, MAX_ERROR_NAME_LENGTH) : name;
-  return NAME.test(cut) ? cut : 'Error';
+  if (name.length <= MAX_ERROR_NAME_LENGTH) return NAME.test(name) ? name : 'Error';
+  // A copy of the cut: it is kept (a metric series' error.type), and a cut is a view of the whole name.
+  const cut = name.slice(0, MAX_ERROR_NAME_LENGTH);
+  return NAME.test(cut) ? detached(cut) : 'Error';
 }
