@@ -1,4 +1,5 @@
 import type { Attributes } from '@opentelemetry/api';
+import { detached } from '../detached.js';
 import type { HistogramSeries } from './in-process-histograms.js';
 import { ATTR_ERROR_TYPE, ATTR_FINOPS_OUTCOME, ATTR_FINOPS_TOKEN_TYPE, ATTR_TOKEN_TYPE, OTHER_VALUE } from './semconv.js';
 
@@ -67,7 +68,8 @@ export class CallShape {
     if (attrs === undefined) {
       // Error names come from the response (any endpoint, a proxy, a fetch base URL): past
       // MAX_ERROR_TYPES per shape they share one `_OTHER` series, as attribution values do.
-      const type = this.errors.size < MAX_ERROR_TYPES ? errorType : OTHER_VALUE;
+      // A copy: the name may be a view of a longer string (a header cut to 64 characters), and a series lives long.
+      const type = this.errors.size < MAX_ERROR_TYPES ? detached(errorType) : OTHER_VALUE;
       attrs = this.errors.get(type) ?? { ...this.histogram, [ATTR_ERROR_TYPE]: type };
       this.errors.set(type, attrs);
     }
