@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { RedisBudgetStore } from '../../src/budgets/redis/index.js';
+import { waitFor } from '../helpers/processes.js';
 import { startRedis, type RedisServer } from '../helpers/redis-server.js';
 import { budgetInRedis, cpuHog, holdingWorker, PER_CALL, runWorker, scriptCalls, sleep, sum, type WorkerSpec } from './fleet-fixture.js';
 
@@ -57,7 +58,12 @@ describe('a fleet of 4 processes sharing budgets through Redis', () => {
   it("Redis paused for 2 s mid-traffic with onStoreError 'deny': once every process has shut down nothing is reserved and Redis holds exactly what they committed", async () => {
     const startIn = 4_000;
     const running = fleet({ prefix: 'pause:', limit: 400_000, calls: 2_000, concurrency: 10, latencyMs: 20, onStoreError: 'deny', store: { sliceFraction: 0.005 } }, startIn);
-    await sleep(startIn + 1_000);
+    // Paused once traffic runs (usage flushed), not at a fixed time: on a loaded machine a worker
+    // may take longer than startIn to load, so its calls began after the pause and none was
+    // refused store-unavailable (failed twice here, runs of 34-40 s instead of 6-9 s, with other
+    // suites running on the machine; on the code before this change too).
+    await sleep(startIn);
+    await waitFor('the fleet to be calling', async () => ((await budgetInRedis(server.url, 'pause:')).used > 0 ? true : undefined), 60_000, 50);
     server.pause();
     await sleep(2_000);
     server.resume();
