@@ -27,6 +27,7 @@ describe('RedisQuotaStore stats().unavailable tells the truth about now', () => 
     const quota = GOVERNOR_NEED * 10;
     const engine = quotaSimulator(quota, 1_000);
     const { client: bedrock, finops, records } = quotaClient(engine, { quotaStore: store, quotas: [{ name: 'truth', match: { model: 'anthropic.claude-sonnet-4*' }, tokensPerMinute: quota, windowMs: 1_000, onLimit: 'wait', maxWaitMs: 2_000 }] });
+    let roundTrips = 0;
     try {
       expect(store.stats().unavailable).toBe(false);
       server.pause();
@@ -38,12 +39,15 @@ describe('RedisQuotaStore stats().unavailable tells the truth about now', () => 
         // Still paused for several renewal ticks: whatever asks goes unanswered, so it stays unreachable.
         await sleep(400);
         expect(store.stats().unavailable).toBe(true);
+        roundTrips = store.stats().events.round_trips ?? 0;
       } finally {
         server.resume();
       }
       // No more calls. Before: still true 10 s later (nothing asked Redis).
       await waitFor('the store to report Redis reachable', async () => (store.stats().unavailable ? undefined : true), 10_000, 20);
       expect(store.stats().events.timeouts ?? 0).toBeGreaterThanOrEqual(1);
+      // What brought it back was a probe (nothing else was sent by an idle process): counted as a round trip.
+      expect(store.stats().events.round_trips ?? 0).toBeGreaterThan(roundTrips);
       // One record for the one call; nothing throttled.
       expect(records).toHaveLength(1);
       expect(engine.stats.throttled).toBe(0);

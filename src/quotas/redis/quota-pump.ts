@@ -27,7 +27,10 @@ export class QuotaPump {
     private readonly grew: (quota: string) => void,
   ) {
     this.reach = new Reachability(client, 'quota', 'calls go on within the slices held, then without a quota check');
-    this.prober = new Prober(this.reach, run, settings.renewIntervalMs / 2);
+    // A probe is a script like any other: answered, a round trip; refused, an error.
+    this.prober = new Prober(this.reach, run, settings.renewIntervalMs / 2, (_seconds, ok) => {
+      this.count(ok ? 'round_trips' : 'errors');
+    });
   }
 
   /**
