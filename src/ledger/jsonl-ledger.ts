@@ -57,13 +57,26 @@ function stillAt(fd: number, path: string): boolean {
 }
 
 /** How many of `lines` lie whole in their first `bytes` UTF-8 bytes. */
-function wholeLines(lines: readonly string[], bytes: number): number {
+function wholeLines(lines: readonly string[], bytes: number): { n: number; torn: number } {
   let n = 0;
-  for (let end = 0; n < lines.length; n++) {
-    end += Buffer.byteLength(lines[n] ?? '');
-    if (end > bytes) break;
+  let end = 0;
+  for (; n < lines.length; n++) {
+    const next = end + Buffer.byteLength(lines[n] ?? '');
+    if (next > bytes) break;
+    end = next;
   }
-  return n;
+  return { n, torn: bytes - end };
+}
+
+/**
+ * The line to write again after its first `torn` bytes landed: as it is when those bytes name the
+ * record (its id whole: the report matches the torn line by id), else with the tear's length
+ * added at its end (`"tornBefore":[15]`), which the report matches the short torn line by.
+ */
+function withTear(line: string, torn: number): string {
+  if (torn > line.indexOf('",')) return line;
+  const marked = /,"tornBefore":\[([\d,]+)\]\}\n$/.exec(line);
+  return marked === null ? `${line.slice(0, -2)},"tornBefore":[${torn}]}\n` : `${line.slice(0, marked.index)},"tornBefore":[${marked[1] ?? ''},${torn}]}\n`;
 }
 
 /**
@@ -178,9 +191,11 @@ export function jsonlLedger(options: JsonlLedgerOptions): UsageLedger {
     } catch (error) {
       // The lines that reached the file whole are written: retrying them would write them twice. The
       // rest (a torn last line included) wait for the next flush, bounded by maxBuffered; the disk may come back.
-      const whole = wholeLines(lines, progress.bytes);
+      const { n: whole, torn } = wholeLines(lines, progress.bytes);
       state.written += whole;
       retry = lines.slice(whole);
+      const first = retry[0];
+      if (first !== undefined && torn > 0) retry[0] = withTear(first, torn);
       trim();
       if (!reported) {
         reported = true;

@@ -34,7 +34,7 @@ function visitLine(bytes: Buffer, window: TimeWindow, visitor: LedgerVisitor, co
   }
   const r = parseRecord(o);
   if (r === 'mistyped') counts.mistyped++;
-  else if (ids !== undefined && !ids.first((o as { id?: unknown }).id, bytes)) counts.duplicates++;
+  else if (ids !== undefined && !ids.first((o as { id?: unknown }).id, bytes, (o as { tornBefore?: unknown }).tornBefore)) counts.duplicates++;
   else visitRecord(r, window, visitor, counts);
 }
 

@@ -17,6 +17,12 @@ export const idField = (writer: string, n: number): string => `${writer}.${n.toS
 const ID = /^([A-Za-z0-9_-]{12})\.([0-9a-z]{1,10})$/;
 /** A torn line names its record only when the whole id, with its closing quote, made it to the file. */
 const TORN_ID = /^\{"id":"([A-Za-z0-9_-]{12})\.([0-9a-z]{1,10})"/;
+/**
+ * A line torn before its id was whole (`{"id":"AbCdE`): it names no record. The writer marks the
+ * line it writes again with the tear's length (`"tornBefore":[12]`); such a torn line is matched
+ * to one marked line it is a byte prefix of, one for one.
+ */
+const SHORT_TORN = /^\{(?:"(?:i(?:d(?:"(?::(?:"[A-Za-z0-9_-]{0,12}(?:\.[0-9a-z]{0,10})?)?)?)?)?)?)?$/;
 
 /** Counters seen of one writer: sorted, disjoint half-open ranges (a writer's records come mostly in order: a handful of ranges). */
 class Ranges {
@@ -73,6 +79,7 @@ const MAX_HELD_BYTES = 64 << 20;
 export class RecordIds {
   private readonly seen = new Map<string, Ranges>();
   private readonly torn = new Map<string, { readonly line: Buffer; readonly entry: HeldTorn }[]>();
+  private short: { readonly line: Buffer; readonly entry: HeldTorn }[] = [];
   private readonly held: HeldTorn[] = [];
   private heldBytes = 0;
 
@@ -80,9 +87,11 @@ export class RecordIds {
    * A whole record's line and its `id` field: true the first time the id is read, false when it
    * was read before (the same record written twice: not counted again). Lines without an id (other
    * writers, earlier versions) are always new. A torn line of the same id whose bytes start this
-   * line is resolved: it was a write retried whole.
+   * line is resolved: it was a write retried whole; so is one torn line before its id was whole for
+   * each length in `tornBefore` (the writer's mark), when this line starts with its bytes.
    */
-  first(id: unknown, line: Buffer): boolean {
+  first(id: unknown, line: Buffer, tornBefore?: unknown): boolean {
+    if (Array.isArray(tornBefore)) this.resolveShort(tornBefore, line);
     if (typeof id !== 'string') return true;
     const m = ID.exec(id);
     if (m === null) return true;
@@ -100,10 +109,27 @@ export class RecordIds {
     return ranges.add(Number.parseInt(m[2] ?? '', 36));
   }
 
-  /** A line that is not JSON: held when it names a record's id (a whole copy read later resolves it), else undefined (torn). */
+  private resolveShort(lengths: readonly unknown[], line: Buffer): void {
+    for (const n of lengths) {
+      const i = this.short.findIndex((t) => t.line.length === n && line.length > t.line.length && line.subarray(0, t.line.length).equals(t.line));
+      const t = this.short[i];
+      if (t === undefined) continue;
+      t.entry.resolved = true;
+      this.short.splice(i, 1);
+    }
+  }
+
+  /** A line that is not JSON: held when it names a record's id or was torn before its id was whole (a whole copy read later resolves it), else undefined (torn). */
   hold(line: Buffer): HeldTorn | undefined {
     if (this.held.length >= MAX_HELD || this.heldBytes + line.length > MAX_HELD_BYTES) return undefined;
-    const m = TORN_ID.exec(line.toString('latin1', 0, 40));
+    const head = line.toString('latin1', 0, 40);
+    if (line.length < 40 && SHORT_TORN.test(head)) {
+      const entry: HeldTorn = { bytes: line.length, resolved: false };
+      this.short.push({ line: Buffer.from(line), entry });
+      this.held.push(entry);
+      return entry;
+    }
+    const m = TORN_ID.exec(head);
     if (m === null) return undefined;
     const id = `${m[1] ?? ''}.${m[2] ?? ''}`;
     const entry: HeldTorn = { bytes: line.length, resolved: false };

@@ -41,6 +41,29 @@ console.log(JSON.stringify({ first, written: ledger.written, dropped: ledger.dro
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+/** A writer whose first batch the 8 KiB limit tears 10 bytes into a line: `{"id":"AbC`, before the record's id is whole. */
+const SHORT_TEAR = `import { jsonlLedger } from ${JSON.stringify(join(root, 'src/ledger/index.ts'))};
+import { toStored } from ${JSON.stringify(join(root, 'src/ledger/ledger.ts'))};
+import { usageRecord } from ${JSON.stringify(join(root, 'test/helpers/usage-records.ts'))};
+const path = process.argv[2] as string;
+const record = (i: number, pad: string) => usageRecord({ startedAt: ${T0} + i * 1000, attribution: { team: 'team-' + (i % 3), pad }, requestId: 'request-' + i, costUsd: 0.001 });
+// Line lengths as the ledger writes them (its writer id is 12 characters): record 0 padded so that
+// the lines before line k end 10 bytes short of the limit; k + 10 records in all.
+const length = (i: number, pad: string) => Buffer.byteLength(JSON.stringify({ id: 'x'.repeat(12) + '.' + i.toString(36), ...toStored(record(i, pad)) })) + 1;
+let k = 0;
+let sum = 0;
+while (sum + length(k, '') <= 8192 - 10) sum += length(k++, '');
+const pad = 'p'.repeat(8192 - 10 - sum);
+const n = k + 10;
+const ledger = jsonlLedger({ path, maxBytes: 8192, flushIntervalMs: 3_600_000 });
+for (let i = 0; i < n; i++) ledger.write(record(i, i === 0 ? pad : ''));
+await ledger.flush();
+const first = ledger.written;
+for (let t = 0; t < 10 && ledger.written < n; t++) await ledger.flush();
+await ledger.close();
+console.log(JSON.stringify({ n, k, first, written: ledger.written, dropped: ledger.dropped }));
+`;
+
 function cli(...args: string[]): { code: number | null; stdout: string; stderr: string } {
   const r = spawnSync(tsx, [join(root, 'src/cli.ts'), ...args], { encoding: 'utf8', timeout: 60_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
@@ -144,5 +167,39 @@ describe.each(ways)('a JSON Lines ledger whose writes a full disk tore part-way 
     expect(report.totals.calls).toBe(N);
     expect(report.input).toMatchObject({ records: N, torn: 2, retried: tears, partial: true });
     expect(cli('report', damaged, '--allow-partial').code).toBe(0);
+  });
+});
+
+describe('a write torn before its record id was whole (ulimit -f 8: the tear 10 bytes into a line)', () => {
+  it('the torn line {"id":"AbC names no record; the writer marks the line it writes again ("tornBefore":[10]); the report matches them one for one: exit 0', () => {
+    const disk = join(dir, 'short-disk');
+    mkdirSync(disk);
+    writeFileSync(join(dir, 'short.mts'), SHORT_TEAR);
+    const r = spawnSync('bash', ['-c', `ulimit -f 8; exec ${tsx} ${join(dir, 'short.mts')} ${disk}/usage.jsonl`], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status).toBe(0);
+    const counts = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as { n: number; k: number; first: number; written: number; dropped: number };
+    // Written: n records, k whole in the first file, the rest after a rotation; none dropped.
+    expect(counts).toMatchObject({ first: counts.k, written: counts.n, dropped: 0 });
+    const files = readdirSync(disk).sort().map((f) => join(disk, f));
+    expect(files).toHaveLength(2);
+    const { torn, prefixOfLater } = tornLines(files);
+    expect(torn).toHaveLength(1);
+    expect(torn[0]).toMatch(/^\{"id":"[\w-]{3}$/);
+    expect(prefixOfLater).toEqual([true]);
+    expect(readFileSync(join(disk, 'usage.jsonl'), 'utf8').split('\n')[0]).toMatch(/,"tornBefore":\[10\]\}$/);
+    const report = cli('report', join(disk, 'usage.jsonl'), '--format', 'json');
+    // Before the mark: exit 3, "1 torn lines (10 bytes) not counted".
+    expect(report.code).toBe(0);
+    expect(report.stderr).toContain('1 torn line left by a write that failed part-way');
+    const parsed = JSON.parse(report.stdout) as Report;
+    expect(parsed.totals.calls).toBe(counts.n);
+    expect(parsed.input).toMatchObject({ records: counts.n, torn: 0, retried: 1, duplicates: 0, partial: false });
+    // Two such torn lines and one mark: one stays torn (exit 3).
+    const both = join(dir, 'short-twice.jsonl');
+    writeFileSync(both, `${torn[0] ?? ''}\n${files.map((f) => readFileSync(f, 'utf8').replace(/([^\n])$/, '$1\n')).join('')}`);
+    const twice = cli('report', both, '--format', 'json');
+    expect(twice.code).toBe(3);
+    expect(twice.stderr).toContain('1 torn lines (10 bytes) not counted');
+    expect(JSON.parse(twice.stdout) as Report).toMatchObject({ input: { records: counts.n, torn: 1, retried: 1 } });
   });
 });

@@ -27,13 +27,32 @@ describe('record ids as the report reads them', () => {
     const retried = ids.hold(whole.subarray(0, 40));
     const garbled = ids.hold(Buffer.concat([whole.subarray(0, 30), Buffer.from('#'), whole.subarray(31, 45)]));
     const otherId = ids.hold(line(idField(W, 42)).subarray(0, 35));
-    // Too short to hold the whole id (and its closing quote): not held, counted torn at once.
-    expect(ids.hold(whole.subarray(0, 20))).toBeUndefined();
+    // Too short to hold the whole id (and its closing quote): held, but only a line marked with its length resolves it.
+    const short = ids.hold(whole.subarray(0, 20));
     expect(ids.hold(Buffer.from('garbage'))).toBeUndefined();
     expect(ids.first(id, whole)).toBe(true);
     expect(retried?.resolved).toBe(true);
     expect(garbled?.resolved).toBe(false);
     expect(otherId?.resolved).toBe(false);
-    expect(ids.heldLines()).toHaveLength(3);
+    expect(short?.resolved).toBe(false);
+    expect(ids.heldLines()).toHaveLength(4);
+  });
+
+  it('a line torn before its id was whole is resolved one for one by a later line marked with its length ("tornBefore") that starts with its bytes', () => {
+    const ids = new RecordIds();
+    const whole = line(idField(W, 7), '"operation":"Converse","tornBefore":[10,4]}');
+    const ten = ids.hold(whole.subarray(0, 10));
+    const tenAgain = ids.hold(whole.subarray(0, 10));
+    const four = ids.hold(whole.subarray(0, 4));
+    const otherWriter = ids.hold(Buffer.from('{"id":"Zy'));
+    const notOurs = ids.hold(Buffer.from('{"op'));
+    expect(notOurs).toBeUndefined();
+    expect(ids.first(idField(W, 7), whole, [10, 4, 9])).toBe(true);
+    // [10, 4]: one 10-byte line and the 4-byte one; the second 10-byte line stays torn; 9 matches nothing (no line of 9 bytes).
+    expect([ten?.resolved, tenAgain?.resolved, four?.resolved, otherWriter?.resolved]).toEqual([true, false, true, false]);
+    // A mark on a line the torn bytes do not start: nothing resolved.
+    const other = ids.hold(Buffer.from('{"id":"Qq'));
+    ids.first(idField(W, 8), line(idField(W, 8)), [9]);
+    expect(other?.resolved).toBe(false);
   });
 });
