@@ -1,6 +1,11 @@
 import type { Report } from './types.js';
 
+import { formatUsd, formatUsdDecimal } from './money.js';
+
 export { formatUsd as usd } from './money.js';
+
+/** A summed amount: from its exact decimals when the report has them (past ~$9 million a double's cents drift), else the number. */
+export const usdSum = (n: number, decimal: string | undefined): string => (decimal === undefined ? formatUsd(n) : formatUsdDecimal(decimal));
 
 /** Shared number formats of the text, CSV and HTML renderings (so they show the same figures). */
 export const int = (n: number): string => Math.round(n).toLocaleString('en-US');

@@ -1,5 +1,5 @@
 import { shortModel } from './dimensions.js';
-import { growth, int, pct, periodLine, skippedNote, usd } from './format.js';
+import { growth, int, pct, periodLine, skippedNote, usd, usdSum } from './format.js';
 import { barChart, escapeHtml as esc, PALETTE } from './html-chart.js';
 import type { ProvisionedReport, Report } from './types.js';
 
@@ -79,9 +79,9 @@ export function renderHtml(report: Report): string {
   const skipped = skippedNote(report);
   const totals = [
     ['calls', int(t.calls)],
-    ['cost of calls', usd(t.costUsd)],
-    ['provisioned commitments', usd(t.commitmentCostUsd)],
-    ['total cost', usd(t.totalCostUsd)],
+    ['cost of calls', usdSum(t.costUsd, t.costUsdDecimal)],
+    ['provisioned commitments', usdSum(t.commitmentCostUsd, t.commitmentCostUsdDecimal)],
+    ['total cost', usdSum(t.totalCostUsd, t.totalCostUsdDecimal)],
     ['input tokens (incl. cache)', int(t.inputTokens)],
     ['output tokens', int(t.outputTokens)],
     ['failed calls', int(t.errors)],
@@ -89,7 +89,7 @@ export function renderHtml(report: Report): string {
     ...(report.input === undefined ? [] : [['skipped ledger lines', int(report.input.skipped)]]),
   ];
   const breakdowns = report.breakdowns
-    .map((b) => `<h2>Cost and tokens by ${esc(b.dimensions.join(' × '))}</h2>${table(`by:${b.dimension}`, [...b.dimensions, 'calls', 'input', 'output', 'cost', 'share'], b.rows.map((r) => [...b.dimensions.map((d) => (d === 'model' ? model(r.keys[d] ?? '') : esc(r.keys[d] ?? ''))), int(r.calls), int(r.inputTokens), int(r.outputTokens), usd(r.costUsd), t.costUsd === 0 ? '-' : pct(r.costUsd / t.costUsd)]))}`)
+    .map((b) => `<h2>Cost and tokens by ${esc(b.dimensions.join(' × '))}</h2>${table(`by:${b.dimension}`, [...b.dimensions, 'calls', 'input', 'output', 'cost', 'share'], b.rows.map((r) => [...b.dimensions.map((d) => (d === 'model' ? model(r.keys[d] ?? '') : esc(r.keys[d] ?? ''))), int(r.calls), int(r.inputTokens), int(r.outputTokens), usdSum(r.costUsd, r.costUsdDecimal), t.costUsd === 0 ? '-' : pct(r.costUsd / t.costUsd)]))}`)
     .join('\n');
   const c = report.cache;
   return `<!doctype html>

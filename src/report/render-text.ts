@@ -1,6 +1,5 @@
 import { shortModel } from './dimensions.js';
-import { growth, int, pct, periodLine, skippedNote, usd } from './format.js';
-import { formatUsdDecimal } from './money.js';
+import { growth, int, pct, periodLine, skippedNote, usd, usdSum as exact } from './format.js';
 import { terminalSafe, textTable } from './text-table.js';
 import type { Report } from './types.js';
 
@@ -9,8 +8,6 @@ export function renderText(report: Report): string {
   const out: string[] = [];
   const t = report.totals;
   out.push(`bedrock-finops report: ${periodLine(report)}`);
-  // Exact sums print from their decimals (past ~$9 million a double's cents drift).
-  const exact = (n: number, decimal: string | undefined): string => (decimal === undefined ? usd(n) : formatUsdDecimal(decimal));
   const commitment = t.commitmentCostUsd > 0 ? ` + ${exact(t.commitmentCostUsd, t.commitmentCostUsdDecimal)} provisioned commitments = ${exact(t.totalCostUsd, t.totalCostUsdDecimal)}` : '';
   out.push(`total cost ${exact(t.costUsd, t.costUsdDecimal)}${commitment}; ${int(t.inputTokens)} input tokens (incl. cache), ${int(t.outputTokens)} output; ${int(t.errors)} failed calls; ${int(t.unpriced)} calls without a known price`);
   const skipped = skippedNote(report);

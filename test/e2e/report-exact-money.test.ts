@@ -90,6 +90,17 @@ describe('report and FOCUS sums past $9 million (2^53 nano-USD)', () => {
     expect(r.stdout).toMatch(/\nb\s+100\s.*\$654,321,098\.77\s/);
   });
 
+  it('HTML: the same exact totals as the text ($1,308,642,197.55; team a $654,321,098.78)', () => {
+    const out = join(dir, 'report.html');
+    const r = cli('report', join(dir, 'big.jsonl'), '--by', 'team', '--format', 'html', '--out', out);
+    expect(r.code).toBe(0);
+    const html = readFileSync(out, 'utf8');
+    // Before: $1,308,642,197.54.
+    expect(html).toContain('$1,308,642,197.55');
+    expect(html).toContain('$654,321,098.78');
+    expect(html).not.toContain('$1,308,642,197.54');
+  });
+
   it('JSON: the exact decimals beside the numbers (total, per team), the rows adding up to the total', () => {
     const r = cli('report', join(dir, 'big.jsonl'), '--by', 'team', '--format', 'json');
     expect(r.code).toBe(0);
