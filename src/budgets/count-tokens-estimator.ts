@@ -1,4 +1,5 @@
 import { ConfigurationError } from '../errors/configuration-error.js';
+import { errorName } from '../errors/error-name.js';
 import type { OnceReporter } from '../diagnostics.js';
 import { heuristicInputTokens, type EstimateRequest, type InputEstimator } from './estimate.js';
 
@@ -74,7 +75,7 @@ export function countTokensEstimator(client: CountTokensClient, reporter: OnceRe
       const tokens = inputTokensOf(await client.send(new CountTokensCommand({ modelId, input }) as never));
       if (tokens !== undefined) return tokens;
     } catch (error) {
-      reporter.warn(`count-tokens:${modelId.slice(0, 200)}`, `CountTokens failed for ${modelId.slice(0, 200)} (${error instanceof Error ? error.name.slice(0, 64) : 'error'}); estimating with the heuristic`);
+      reporter.warn(`count-tokens:${modelId.slice(0, 200)}`, `CountTokens failed for ${modelId.slice(0, 200)} (${errorName(error)}); estimating with the heuristic`);
     }
     return heuristicInputTokens(request.operation, request.input);
   };

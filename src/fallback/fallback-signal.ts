@@ -40,9 +40,14 @@ export const FINOPS_ATTEMPT_MIDDLEWARE = {
   override: true,
 } as const satisfies FinalizeRequestHandlerOptions & AbsoluteLocation & { name: string; override: boolean };
 
+/** The error's name, if it has one; never throws (an error from a user's handler may have a getter that does). Error path only. */
 function errorName(error: unknown): string | undefined {
-  const name = (error as { name?: unknown } | null)?.name;
-  return typeof name === 'string' ? name : undefined;
+  try {
+    const name = (error as { name?: unknown } | null)?.name;
+    return typeof name === 'string' ? name : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Exception names counted as throttles (per attempt, so retried ones count too). */
