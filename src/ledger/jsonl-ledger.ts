@@ -8,7 +8,7 @@ import { compressorFor } from './jsonl-compressor.js';
 import { applyRetention, rotatedName, type JsonlRetention } from './jsonl-files.js';
 import { toStored, type UsageLedger } from './ledger.js';
 import { onProcessExit } from './process-exit.js';
-import { idField, newWriterId } from './record-ids.js';
+import { idField, newWriterId, wholeLines, withTear } from './record-ids.js';
 
 /** Options of {@link jsonlLedger}. */
 export interface JsonlLedgerOptions {
@@ -54,29 +54,6 @@ function stillAt(fd: number, path: string): boolean {
   } catch {
     return false;
   }
-}
-
-/** How many of `lines` lie whole in their first `bytes` UTF-8 bytes. */
-function wholeLines(lines: readonly string[], bytes: number): { n: number; torn: number } {
-  let n = 0;
-  let end = 0;
-  for (; n < lines.length; n++) {
-    const next = end + Buffer.byteLength(lines[n] ?? '');
-    if (next > bytes) break;
-    end = next;
-  }
-  return { n, torn: bytes - end };
-}
-
-/**
- * The line to write again after its first `torn` bytes landed: as it is when those bytes name the
- * record (its id whole: the report matches the torn line by id), else with the tear's length
- * added at its end (`"tornBefore":[15]`), which the report matches the short torn line by.
- */
-function withTear(line: string, torn: number): string {
-  if (torn > line.indexOf('",')) return line;
-  const marked = /,"tornBefore":\[([\d,]+)\]\}\n$/.exec(line);
-  return marked === null ? `${line.slice(0, -2)},"tornBefore":[${torn}]}\n` : `${line.slice(0, marked.index)},"tornBefore":[${marked[1] ?? ''},${torn}]}\n`;
 }
 
 /**

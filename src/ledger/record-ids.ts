@@ -14,6 +14,29 @@ export const newWriterId = (): string => randomBytes(9).toString('base64url');
 /** The stored line of a record: the id first (so a torn line still names its record), then the fields. */
 export const idField = (writer: string, n: number): string => `${writer}.${n.toString(36)}`;
 
+/** How many of `lines` lie whole in their first `bytes` UTF-8 bytes. */
+export function wholeLines(lines: readonly string[], bytes: number): { n: number; torn: number } {
+  let n = 0;
+  let end = 0;
+  for (; n < lines.length; n++) {
+    const next = end + Buffer.byteLength(lines[n] ?? '');
+    if (next > bytes) break;
+    end = next;
+  }
+  return { n, torn: bytes - end };
+}
+
+/**
+ * The line to write again after its first `torn` bytes landed: as it is when those bytes name the
+ * record (its id whole: the report matches the torn line by id), else with the tear's length
+ * added at its end (`"tornBefore":[15]`), which the report matches the short torn line by.
+ */
+export function withTear(line: string, torn: number): string {
+  if (torn > line.indexOf('",')) return line;
+  const marked = /,"tornBefore":\[([\d,]+)\]\}\n$/.exec(line);
+  return marked === null ? `${line.slice(0, -2)},"tornBefore":[${torn}]}\n` : `${line.slice(0, marked.index)},"tornBefore":[${marked[1] ?? ''},${torn}]}\n`;
+}
+
 const ID = /^([A-Za-z0-9_-]{12})\.([0-9a-z]{1,10})$/;
 /** A torn line names its record only when the whole id, with its closing quote, made it to the file. */
 const TORN_ID = /^\{"id":"([A-Za-z0-9_-]{12})\.([0-9a-z]{1,10})"/;
