@@ -47,6 +47,8 @@ async function fleet(design: Design, scenario: Scenario, during?: (startAt: numb
 /** Redis's view of the budget: committed and reserved/leased tokens, and the bytes its keys take. */
 async function inRedis(design: Design, prefix: string): Promise<{ used: number; held: number; bytes: number }> {
   const redis = new Redis(server.url);
+  // A server killed or stopped by the scenario: its errors are the scenario's, not unhandled events.
+  redis.on('error', () => undefined);
   try {
     const pattern = design === 'leased' ? `${prefix}{shared}:c:*` : `${prefix}{b}:c:*`;
     let used = 0;
@@ -67,6 +69,8 @@ async function inRedis(design: Design, prefix: string): Promise<{ used: number; 
 /** Script calls (EVALSHA + EVAL) and CPU seconds the server has used so far. */
 async function serverCounters(): Promise<{ scripts: number; cpu: number }> {
   const redis = new Redis(server.url);
+  // A server killed or stopped by the scenario: its errors are the scenario's, not unhandled events.
+  redis.on('error', () => undefined);
   try {
     const stats = await redis.info('commandstats');
     const cpu = await redis.info('cpu');
