@@ -47,10 +47,20 @@ const TORN_ID = /^\{"id":"([A-Za-z0-9_-]{12})\.([0-9a-z]{1,10})"/;
  */
 const SHORT_TORN = /^\{(?:"(?:i(?:d(?:"(?::(?:"[A-Za-z0-9_-]{0,12}(?:\.[0-9a-z]{0,10})?)?)?)?)?)?)?$/;
 
-/** Counters seen of one writer: sorted, disjoint half-open ranges (a writer's records come mostly in order: a handful of ranges). */
+/** Ranges inserted in the middle by splicing, past which an isolated counter is kept in a set (a splice moves every range after it). */
+const MAX_SPLICED = 1024;
+
+/**
+ * Counters seen of one writer: sorted, disjoint half-open ranges (a writer's records come mostly
+ * in order: a handful of ranges). Each add is O(log ranges) whatever the order: a counter that
+ * joins a range extends it (two ranges left touching, not merged by a splice), one past the last
+ * range starts a new one at the end, and an isolated one in the middle (a file whose ids are out
+ * of order: hand-made, hostile) is spliced in while the ranges are few, else kept in a set.
+ */
 class Ranges {
   private readonly starts: number[] = [];
   private readonly ends: number[] = [];
+  private loose: Set<number> | undefined;
 
   /** Adds `n`; false when it was there already. */
   add(n: number): boolean {
@@ -65,19 +75,25 @@ class Ranges {
     }
     const i = lo - 1;
     if (i >= 0 && n < (ends[i] ?? 0)) return false;
-    const joinsLeft = i >= 0 && ends[i] === n;
-    const joinsRight = starts[i + 1] === n + 1;
-    if (joinsLeft && joinsRight) {
-      ends[i] = ends[i + 1] ?? n + 1;
-      starts.splice(i + 1, 1);
-      ends.splice(i + 1, 1);
-    } else if (joinsLeft) ends[i] = n + 1;
-    else if (joinsRight) starts[i + 1] = n;
-    else {
+    if (this.loose?.has(n) === true) return false;
+    if (i >= 0 && ends[i] === n) ends[i] = n + 1;
+    else if (starts[i + 1] === n + 1) starts[i + 1] = n;
+    else if (i + 1 === starts.length) {
+      starts.push(n);
+      ends.push(n + 1);
+    } else if (starts.length < MAX_SPLICED) {
       starts.splice(i + 1, 0, n);
       ends.splice(i + 1, 0, n + 1);
-    }
+    } else (this.loose ??= new Set()).add(n);
     return true;
+  }
+
+  /** The ranges of a writer whose counters so far were 0 to `end` - 1. */
+  static upTo(end: number): Ranges {
+    const r = new Ranges();
+    r.starts.push(0);
+    r.ends.push(end);
+    return r;
   }
 }
 
@@ -100,9 +116,15 @@ const MAX_HELD_BYTES = 64 << 20;
  * the torn lines held (bounded), not one entry per record.
  */
 export class RecordIds {
-  private readonly seen = new Map<string, Ranges>();
+  /**
+   * Counters seen per writer: a number `e` when they are 0 to e - 1 (a writer read from its first
+   * record in order, nearly every one: ~70 bytes a writer, for a ledger of many short-lived
+   * processes), else its {@link Ranges}.
+   */
+  private readonly seen = new Map<string, number | Ranges>();
   private readonly torn = new Map<string, { readonly line: Buffer; readonly entry: HeldTorn }[]>();
-  private short: { readonly line: Buffer; readonly entry: HeldTorn }[] = [];
+  /** Lines torn before their id was whole, by their bytes (latin1): a mark of length n takes one whose bytes start the marked line. */
+  private readonly short = new Map<string, HeldTorn[]>();
   private readonly held: HeldTorn[] = [];
   private heldBytes = 0;
 
@@ -111,10 +133,17 @@ export class RecordIds {
    * was read before (the same record written twice: not counted again). Lines without an id (other
    * writers, earlier versions) are always new. A torn line of the same id whose bytes start this
    * line is resolved: it was a write retried whole; so is one torn line before its id was whole for
-   * each length in `tornBefore` (the writer's mark), when this line starts with its bytes.
+   * each length in `tornBefore` (the writer's mark), when this line starts with its bytes. A
+   * record's marks count once: a copy read again (written again after a rotation) carries the
+   * same marks, for the same tears.
    */
   first(id: unknown, line: Buffer, tornBefore?: unknown): boolean {
-    if (Array.isArray(tornBefore)) this.resolveShort(tornBefore, line);
+    const isNew = this.isNew(id, line);
+    if (isNew && Array.isArray(tornBefore)) this.resolveShort(tornBefore, line);
+    return isNew;
+  }
+
+  private isNew(id: unknown, line: Buffer): boolean {
     if (typeof id !== 'string') return true;
     const m = ID.exec(id);
     if (m === null) return true;
@@ -127,18 +156,37 @@ export class RecordIds {
       this.torn.delete(id);
     }
     const writer = m[1] ?? '';
-    let ranges = this.seen.get(writer);
-    if (ranges === undefined) this.seen.set(writer, (ranges = new Ranges()));
-    return ranges.add(Number.parseInt(m[2] ?? '', 36));
+    const n = Number.parseInt(m[2] ?? '', 36);
+    const seen = this.seen.get(writer);
+    if (typeof seen === 'number') {
+      if (n < seen) return false;
+      if (n === seen) {
+        this.seen.set(writer, n + 1);
+        return true;
+      }
+      const ranges = Ranges.upTo(seen);
+      this.seen.set(writer, ranges);
+      return ranges.add(n);
+    }
+    if (seen !== undefined) return seen.add(n);
+    if (n === 0) this.seen.set(writer, 1);
+    else {
+      const ranges = new Ranges();
+      ranges.add(n);
+      this.seen.set(writer, ranges);
+    }
+    return true;
   }
 
   private resolveShort(lengths: readonly unknown[], line: Buffer): void {
     for (const n of lengths) {
-      const i = this.short.findIndex((t) => t.line.length === n && line.length > t.line.length && line.subarray(0, t.line.length).equals(t.line));
-      const t = this.short[i];
+      if (typeof n !== 'number' || !Number.isInteger(n) || n <= 0 || n >= line.length || n >= 40) continue;
+      const key = line.toString('latin1', 0, n);
+      const waiting = this.short.get(key);
+      const t = waiting?.shift();
       if (t === undefined) continue;
-      t.entry.resolved = true;
-      this.short.splice(i, 1);
+      t.resolved = true;
+      if (waiting?.length === 0) this.short.delete(key);
     }
   }
 
@@ -148,7 +196,9 @@ export class RecordIds {
     const head = line.toString('latin1', 0, 40);
     if (line.length < 40 && SHORT_TORN.test(head)) {
       const entry: HeldTorn = { bytes: line.length, resolved: false };
-      this.short.push({ line: Buffer.from(line), entry });
+      const list = this.short.get(head) ?? [];
+      list.push(entry);
+      this.short.set(head, list);
       this.held.push(entry);
       return entry;
     }

@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { idField, RecordIds } from '../../src/ledger/record-ids.js';
+
+const W = 'AbCdEfGhIjKl';
+const line = (id: string): Buffer => Buffer.from(`{"id":"${id}","operation":"Converse","modelId":"m"}`);
+const firsts = (ids: RecordIds, counters: readonly number[], writer = W): number => counters.filter((n) => ids.first(idField(writer, n), line(idField(writer, n)))).length;
+
+describe('record ids against hostile and unlucky orders', () => {
+  it('ids in any order, past the ranges spliced in (isolated counters kept in a set), are each new once and a duplicate after', () => {
+    const ids = new RecordIds();
+    const evensDown = Array.from({ length: 3000 }, (_, i) => 2 * (2999 - i));
+    const odds = Array.from({ length: 3000 }, (_, i) => 2 * i + 1);
+    const gapped = Array.from({ length: 3000 }, (_, i) => 10_000 + 3 * i);
+    // 3,000 isolated counters descending (2,999 of them inserted before the last), then the gaps
+    // between them, then every third past 10,000: 9,000 new; every one again: 9,000 duplicates.
+    expect(firsts(ids, evensDown) + firsts(ids, odds) + firsts(ids, gapped)).toBe(9000);
+    expect(firsts(ids, [...odds, ...evensDown, ...gapped].reverse())).toBe(0);
+    expect(firsts(ids, [10_001, 10_002, 6000, 20_000])).toBe(4);
+  });
+
+  it('a writer read from its first record in order, then out of order, then another writer: each id counted once', () => {
+    const ids = new RecordIds();
+    expect(firsts(ids, [0, 1, 2, 3])).toBe(4);
+    expect(firsts(ids, [2, 7, 5, 4, 6, 3, 8])).toBe(5);
+    expect(firsts(ids, [0, 1, 2, 3, 4, 5, 6, 7, 8])).toBe(0);
+    // A writer first read past its start (its first file deleted by retention).
+    expect(firsts(ids, [40, 41, 39, 0, 41], 'ZyXwVuTsRqPo')).toBe(4);
+    expect(firsts(ids, Array.from({ length: 10_000 }, (_, i) => i % 5), 'QqQqQqQqQqQq')).toBe(5);
+  });
+
+  it('hostile counters and marks: a 1 MiB counter or one past 36^10 is no id (counted, never de-duplicated); marks that are not lengths resolve nothing and do not throw', () => {
+    const ids = new RecordIds();
+    const huge = `${W}.${'9'.repeat(1 << 20)}`;
+    expect([ids.first(huge, line('x')), ids.first(huge, line('x'))]).toEqual([true, true]);
+    const top = idField(W, 36 ** 10 - 1);
+    expect(top).toBe(`${W}.zzzzzzzzzz`);
+    expect([ids.first(top, line(top)), ids.first(top, line(top))]).toEqual([true, false]);
+    const torn = ids.hold(Buffer.from('{"id":"AbC'));
+    const marks: unknown[] = [-1, 0, 1e9, Number.NaN, '10', null, { n: 10 }, [10], 10.5, ...Array.from({ length: 100_000 }, () => 3)];
+    expect(ids.first(idField(W, 1), line(idField(W, 1)), marks)).toBe(true);
+    expect(torn?.resolved).toBe(false);
+    ids.first(idField(W, 2), line(idField(W, 2)), [10]);
+    expect(torn?.resolved).toBe(true);
+  });
+});
