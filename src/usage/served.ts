@@ -14,6 +14,8 @@ export const MAX_MODEL_ID_LENGTH = 2048;
 export const MAX_REQUEST_ID_LENGTH = 128;
 
 const TIER = /^[A-Za-z0-9_.-]+$/;
+// Request ids: UUIDs (`x-amzn-requestid`), hex or base64 ids (`x-amz-request-id`, `x-amz-id-2`); no spaces, so no prose.
+const REQUEST_ID = /^[A-Za-z0-9_.:/+=-]+$/;
 // Model ids, inference profile ids and ARNs: `us.anthropic.claude-…-v1:0`, `arn:aws:bedrock:…:inference-profile/…`.
 const MODEL_ID = /^[A-Za-z0-9_.:/-]+$/;
 
@@ -27,7 +29,11 @@ export function believedModelId(id: unknown): string | undefined {
   return typeof id === 'string' && id.length > 0 && id.length <= MAX_MODEL_ID_LENGTH && MODEL_ID.test(id) ? id : undefined;
 }
 
-/** A request id (`x-amzn-requestid`), if it is no longer than one can be: one comparison per call. */
+/**
+ * A request id (`x-amzn-requestid`), if it can be one: no longer than one can be, and made of what
+ * ids are made of (a proxy echoing a sentence there is no id). Every call has one: a length compare
+ * and a regular expression over about 36 characters (~60 ns).
+ */
 export function believedRequestId(id: string | undefined): string | undefined {
-  return id === undefined || id.length <= MAX_REQUEST_ID_LENGTH ? id : undefined;
+  return id === undefined || (id.length <= MAX_REQUEST_ID_LENGTH && REQUEST_ID.test(id)) ? id : undefined;
 }
