@@ -97,8 +97,8 @@ export function jsonlLedger(options: JsonlLedgerOptions): UsageLedger {
     if (options.compress === true) compressor.later();
   }
 
-  /** Appends `text`; `progress.bytes` says how much of it reached the file, also when a write fails part-way. */
-  function append(text: string, progress: { bytes: number }): void {
+  /** Appends `text`; `progress.bytes` says how much of it is written (`landed`: reached a file, maybe one rotated meanwhile), also when a write fails part-way. */
+  function append(text: string, progress: { bytes: number; landed: number }): void {
     if (!dirMade) {
       mkdirSync(dirname(path), { recursive: true });
       dirMade = true;
@@ -129,7 +129,8 @@ export function jsonlLedger(options: JsonlLedgerOptions): UsageLedger {
           while (off < bytes.length) off += writeSync(fd, bytes, off);
         } catch (error) {
           // Lines that landed whole in a file rotated meanwhile may be lost with it: all are retried (the report de-duplicates by id).
-          progress.bytes = stillAt(fd, path) ? Math.max(0, off - skip) : 0;
+          progress.landed = Math.max(0, off - skip);
+          progress.bytes = stillAt(fd, path) ? progress.landed : 0;
           throw error;
         }
         progress.bytes = Math.max(0, off - skip);
@@ -161,18 +162,20 @@ export function jsonlLedger(options: JsonlLedgerOptions): UsageLedger {
       }
     }
     if (lines.length === 0) return;
-    const progress = { bytes: 0 };
+    const progress = { bytes: 0, landed: 0 };
     try {
       append(lines.join(''), progress);
       state.written += lines.length;
     } catch (error) {
       // The lines that reached the file whole are written: retrying them would write them twice. The
       // rest (a torn last line included) wait for the next flush, bounded by maxBuffered; the disk may come back.
-      const { n: whole, torn } = wholeLines(lines, progress.bytes);
+      const whole = wholeLines(lines, progress.bytes).n;
       state.written += whole;
       retry = lines.slice(whole);
-      const first = retry[0];
-      if (first !== undefined && torn > 0) retry[0] = withTear(first, torn);
+      // The line torn where the bytes stopped (in a file rotated meanwhile too: every line is retried then).
+      const tear = wholeLines(lines, progress.landed);
+      const torn = retry[tear.n - whole];
+      if (torn !== undefined && tear.torn > 0) retry[tear.n - whole] = withTear(torn, tear.torn);
       trim();
       if (!reported) {
         reported = true;
