@@ -109,6 +109,10 @@ end
  * waiting calls want): a holder new to the counter is not leased a generous slice against an
  * emptied counter before live holders write their floors back (within a renewal, a third of the
  * TTL). Nothing is refused for it: a fleet starting a window pays a few more round trips.
+ * Both deadlines (`pv`, `rcv`) are Redis's wall clock: one lying further ahead than half the
+ * asking process's slice TTL was set before the clock stepped back, and is counted from now again
+ * (before, a step back of an hour kept the counter provisional or recovering for that hour). A
+ * process with a shorter `sliceTtlMs` shortens the period another set to its own half TTL.
  *
  * Returns: status (0 already applied, 1 applied, 2 applied but refused, 3 applied but
  * recovering: no room beyond `hold`), then per field u, l,
@@ -117,6 +121,17 @@ end
  * counted from beyond `u`).
  */
 export const LEASE_SCRIPT = `${COMMON}
+-- A deadline (ms, Redis time) the lease script sets \`span\` ahead; one further ahead was set before
+-- Redis's clock stepped back (TIME is the wall clock): it is counted from now again, not kept
+-- for the length of the step.
+local function until_time(c, f, now, span)
+  local t = tonumber(redis.call('HGET', c, f) or '0') or 0
+  if t > now + span then
+    t = now + span
+    redis.call('HSET', c, f, string.format('%d', t))
+  end
+  return t > now
+end
 local c, z, w = KEYS[1], KEYS[2], KEYS[3]
 local h, seq = ARGV[1], tonumber(ARGV[2])
 local ttl, forget, final, fraction = tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5] == '1', tonumber(ARGV[6])
@@ -124,14 +139,14 @@ local now = now_ms()
 local fresh = redis.call('EXISTS', c) == 0
 sweep(c, z, now, forget)
 if fresh then redis.call('HSET', c, 'pv', string.format('%d', now + math.floor(ttl / 2))) end
-local provisional = tonumber(redis.call('HGET', c, 'pv') or '0') > now
+local provisional = until_time(c, 'pv', now, math.floor(ttl / 2))
 local rec = redis.call('HGET', c, 'h:' .. h)
 if not rec and ARGV[7] ~= 'inf' then redis.call('ZADD', w, 'NX', ARGV[7], ARGV[8]) end
 local v = rec and parse(rec) or {0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 local s = counter(c)
 local lost = not rec and ARGV[33] == '1' and (ARGV[7] == 'inf' or num(ARGV[7]) > now)
 if lost then redis.call('HSET', c, 'rcv', string.format('%d', now + math.floor(ttl / 2))) end
-local recovering = tonumber(redis.call('HGET', c, 'rcv') or '0') > now
+local recovering = until_time(c, 'rcv', now, math.floor(ttl / 2))
 local F, Q = {'f_t', 'f_i', 'f_o', 'f_c'}, {'q_t', 'q_i', 'q_o', 'q_c'}
 local fq, gone = redis.call('HMGET', c, 'f_t', 'f_i', 'f_o', 'f_c', 'q_t', 'q_i', 'q_o', 'q_c'), {}
 for k = 1, 4 do
@@ -225,7 +240,7 @@ return out
 
 export { DELETE_WINDOWS, EXPIRED_WINDOWS, POLICY, PROBE, type Script };
 
-export const LEASE: Script = { name: 'lease', source: LEASE_SCRIPT, sha: '5b7444c8f7b906ea0e965e59fc7587f6f5bf39a9' };
+export const LEASE: Script = { name: 'lease', source: LEASE_SCRIPT, sha: '92dfb6f50b513a349a2b41df6a442a999ea03be8' };
 export const READ: Script = { name: 'read', source: READ_SCRIPT, sha: '909da86451e139bea0bbb3c8e76980b9dd761731' };
 
 /** Every script, for the test that pins their SHA-1s. */
