@@ -131,11 +131,22 @@ const AWS_HOST =
 // The algorithms of the SigV4 family: SigV4 (HMAC, scoped to a region) and SigV4a (ECDSA, scoped to no region: the
 // regions it is valid in are in `X-Amz-Region-Set`). Compared in any letter case, as the algorithm of a presigned URL is.
 const SIGV4_ALGORITHM = /^aws4-(?:hmac-sha256|ecdsa-p256-sha256)(?:\s|$)/i;
-// The credential scope of a SigV4 `Authorization` header, KEY/DATE/REGION/SERVICE/aws4_request, or of a SigV4a one,
-// KEY/DATE/SERVICE/aws4_request: the service is the segment before `aws4_request` in either.
-const SIGV4_SCOPE = /Credential=[^/,\s]+\/\d{8}\/(?:[^/,\s]+\/)?([^/,\s]+)\/aws4_request/;
-// The same scopes as a presigned URL's `X-Amz-Credential` carries them (decoded).
-const QUERY_SCOPE = /^[^/]+\/\d{8}\/(?:[^/]+\/)?([^/]+)\/aws4_request$/;
+// Separators of an `Authorization` header's components (`Credential=…, SignedHeaders=…, Signature=…`).
+const COMPONENT_SEPARATOR = /[,\s]+/;
+const DATE = /^\d{8}$/;
+
+/**
+ * The service a credential scope names: SigV4's KEY/DATE/REGION/SERVICE/aws4_request or SigV4a's KEY/DATE/SERVICE/aws4_request
+ * (no region: the regions it is valid in are in `X-Amz-Region-Set`); `undefined` when it is no scope. Split, not matched
+ * by a regular expression: the header is the caller's (a proxy forwards its client's), and an unanchored pattern over
+ * it backtracks quadratically.
+ */
+function scopeService(credential: string): string | undefined {
+  const parts = credential.split('/');
+  if ((parts.length !== 4 && parts.length !== 5) || parts[parts.length - 1] !== 'aws4_request' || (parts[0] ?? '') === '' || !DATE.test(parts[1] ?? '')) return undefined;
+  const service = parts[parts.length - 2] ?? '';
+  return parts.slice(2, -1).every((part) => part !== '') ? service : undefined;
+}
 
 /** The values of a query parameter, its name in any letter case (a presigned URL's `X-Amz-…` names, however written). */
 function queryValues(url: URL, name: string): string[] {
@@ -166,8 +177,12 @@ export function isSigV4Signed(headers: Headers, url: URL): boolean {
  */
 export function isSignedForBedrock(headers: Headers, url: URL): boolean {
   const auth = headers.get('authorization');
-  if (auth !== null && SIGV4_ALGORITHM.test(auth) && SIGV4_SCOPE.exec(auth)?.[1] === 'bedrock') return true;
-  return queryValues(url, 'x-amz-credential').some((credential) => QUERY_SCOPE.exec(credential)?.[1] === 'bedrock');
+  if (auth !== null && SIGV4_ALGORITHM.test(auth)) {
+    for (const component of auth.split(COMPONENT_SEPARATOR)) {
+      if (component.startsWith('Credential=') && scopeService(component.slice('Credential='.length)) === 'bedrock') return true;
+    }
+  }
+  return queryValues(url, 'x-amz-credential').some((credential) => scopeService(credential) === 'bedrock');
 }
 
 /**
@@ -193,12 +208,14 @@ export function recogniseBedrock(method: string, url: URL, headers: Headers, end
     const origin = originOf(url);
     under = endpoints.filter((e) => e.origin === origin);
   }
-  if (!aws && under.length === 0 && !isSignedForBedrock(headers, url)) return undefined;
+  // Read once: the signature's scope is looked for in the caller's header and query.
+  let signed: boolean | undefined;
+  if (!aws && under.length === 0 && !(signed = isSignedForBedrock(headers, url))) return undefined;
   const form = pathForm(url.pathname);
   if (form === undefined) return undefined;
   const info = actionInfo(form.action);
   if (info === undefined) return undefined;
-  if (!aws && !under.some((e) => underPath(form.prefix, e.path)) && !isSignedForBedrock(headers, url)) return undefined;
+  if (!aws && !under.some((e) => underPath(form.prefix, e.path)) && !(signed ?? isSignedForBedrock(headers, url))) return undefined;
   let modelId: string;
   try {
     modelId = decodeURIComponent(form.encodedId);
