@@ -5,9 +5,12 @@ import { isFinOpsError } from './errors/finops-error.js';
 import { sliceWhole } from './unicode.js';
 
 const MAX_KEYS = 1000;
+// What a system or error code is made of (`ECONNRESET`, `ERR_INVALID_URL`, `UND_ERR_SOCKET`): an SDK exception carries
+// the fields of the error body it came with, so a gateway answering `{ "code": "…the prompt…" }` puts prose there.
+const CODE = /^[A-Za-z0-9_.$-]+$/;
 
 /**
- * What a diagnostic says of an error: its name and system code, never its message unless it is
+ * What a diagnostic says of an error: its name and system code (each only if it looks like one), never its message unless it is
  * one of this library's own — a message from a user's estimator, sink or handler may quote the
  * prompt it was given, and no prompt text may reach logs. Never throws: it runs in `catch`
  * blocks, and an error from a user's code (a name that is not a string, a getter that throws, a
@@ -18,7 +21,8 @@ export function describeError(error: unknown): string {
     if (!(error instanceof Error)) return '';
     const name = errorName(error);
     const code = (error as { code?: unknown }).code;
-    const codeText = typeof code === 'string' ? ` (${sliceWhole(code, 32)})` : '';
+    const cut = typeof code === 'string' ? code.slice(0, 32) : '';
+    const codeText = CODE.test(cut) ? ` (${cut})` : '';
     const message: unknown = isFinOpsError(error) ? error.message : undefined;
     const own = typeof message === 'string' ? `: ${sliceWhole(message, 300)}` : '';
     return `: ${name}${codeText}${own}`;
