@@ -1,0 +1,76 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ReservationEntry } from '../../src/budgets/index.js';
+import { RedisBudgetStore } from '../../src/budgets/redis/index.js';
+import { isBudgetStoreUnavailableError } from '../../src/errors/budget-store-unavailable-error.js';
+import { startRedis, type RedisServer } from '../helpers/redis-server.js';
+import { budgetInRedis } from './fleet-fixture.js';
+import { dayEntry, units } from './day-entry.js';
+
+// A provisional counter (created by the lease script less than half a slice TTL ago) leases a
+// sixteenth of the usual share: 3,906 tokens of a fresh 1,000,000 limit. Calls bigger than that,
+// and many calls arriving at once, must still be served by what they ask for (the script's `want`):
+// nothing refused or left waiting for the provisional period to end, one script for a burst.
+
+const LIMIT = 1_000_000;
+const settings = { flushIntervalMs: 50, sliceTtlMs: 30_000, idempotencyMs: 120_000, idleReturnMs: 600_000, closeTimeoutMs: 10_000 };
+
+let server: RedisServer;
+const open: Redis[] = [];
+function client(): Redis {
+  const c = new Redis(server.url, { maxRetriesPerRequest: null });
+  c.on('error', () => undefined);
+  open.push(c);
+  return c;
+}
+beforeAll(async () => {
+  server = await startRedis(['--appendonly', 'no']);
+});
+afterAll(async () => {
+  for (const c of open.splice(0)) c.disconnect();
+  await server.stop();
+});
+
+let n = 0;
+type Outcome = 'admitted' | 'refused' | 'unavailable';
+async function call(store: RedisBudgetStore, budget: string, amount: number): Promise<Outcome> {
+  const e: ReservationEntry = dayEntry(budget, LIMIT, amount);
+  const id = `sz${n++}`;
+  try {
+    if (!(await store.reserve({ id, entries: [e], now: Date.now(), leaseMs: 60_000 })).admitted) return 'refused';
+  } catch (error) {
+    if (!isBudgetStoreUnavailableError(error)) throw error;
+    return 'unavailable';
+  }
+  store.commit({ id, entries: [{ key: e.key, budget, actual: units(amount), windowEnd: e.windowEnd }], now: Date.now() });
+  return 'admitted';
+}
+
+describe('a provisional counter', () => {
+  it('admits calls far bigger than its slices, exactly up to the limit', async () => {
+    const a = new RedisBudgetStore({ client: client(), keyPrefix: 'sizes:', ...settings });
+    const b = new RedisBudgetStore({ client: client(), keyPrefix: 'sizes:', ...settings });
+    // 400,000 then 500,000 (each 100 times a provisional slice), from two processes, then 100,000
+    // fits exactly and one token more does not: refused for the limit, not store-unavailable.
+    expect(await call(a, 'big', 400_000)).toBe('admitted');
+    expect(await call(b, 'big', 500_000)).toBe('admitted');
+    expect(await call(a, 'big', 100_000)).toBe('admitted');
+    expect(await call(b, 'big', 1)).toBe('refused');
+    expect(await a.close()).toEqual({ complete: true, undelivered: [] });
+    expect(await b.close()).toEqual({ complete: true, undelivered: [] });
+    // Charged: 1,000,000 once; released: every slice.
+    expect(await budgetInRedis(server.url, 'sizes:', 'big')).toEqual({ used: LIMIT, leased: 0, counters: 1 });
+  });
+
+  it('serves a burst of 50 calls arriving at once with one script, however small its slices', async () => {
+    const a = new RedisBudgetStore({ client: client(), keyPrefix: 'burst:', ...settings });
+    // 50 calls of 2,000 (100,000: 25 provisional slices) in the same turn of the event loop.
+    const outcomes = await Promise.all(Array.from({ length: 50 }, () => call(a, 'burst', 2_000)));
+    expect(outcomes.filter((o) => o !== 'admitted')).toEqual([]);
+    const leases = a.stats().events.round_trips ?? 0;
+    expect(await a.close()).toEqual({ complete: true, undelivered: [] });
+    expect(await budgetInRedis(server.url, 'burst:', 'burst')).toEqual({ used: 100_000, leased: 0, counters: 1 });
+    // One lease for the 50 (sized by what they wanted), plus at most a few flushes (every 50 ms).
+    expect(leases).toBeLessThanOrEqual(5);
+  });
+});
