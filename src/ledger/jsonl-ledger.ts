@@ -156,7 +156,9 @@ export function jsonlLedger(options: JsonlLedgerOptions): UsageLedger {
     for (const r of batch) {
       try {
         // The id first: a line torn by a failed write still names its record.
-        lines.push(`${JSON.stringify({ id: idField(writer, ids++), ...toStored(r) })}\n`);
+        // The record's own id or tornBefore (an app's enriched record) would pass for the ledger's: the ledger's win.
+        const { id: _id, tornBefore: _mark, ...stored } = toStored(r);
+        lines.push(`${JSON.stringify({ id: idField(writer, ids++), ...stored })}\n`);
       } catch {
         state.dropped++;
       }
