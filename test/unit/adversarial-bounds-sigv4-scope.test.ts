@@ -63,14 +63,11 @@ describe('the scope of a SigV4 signature', () => {
     expect(isSignedForBedrock(new Headers(), presigned('AKID%2F20260101%2Fs3%2Faws4_request'))).toBe(false);
   });
 
-  it('is read in time linear in the header: a 512 KB forwarded header of "Credential=a" took ~23 s of blocked event loop (quadratic backtracking), now milliseconds', () => {
+  it('is read in time linear in the header: a 1 MiB forwarded header of "Credential=a" (512 KB blocked the event loop ~23 s with the old regex\'s quadratic backtracking)', () => {
     // 16 KB (Node's default limit on a request a proxy receives) took 24 ms per request; 64 KB 0.5 s; 256 KB 5.7 s.
-    const hostile = `AWS4-HMAC-SHA256 ${'Credential=a'.repeat(512 * 1024 / 12)}`;
-    const started = performance.now();
-    const route = recogniseBedrock('POST', URL_, auth(hostile), []);
-    const elapsed = performance.now() - started;
-    expect(route).toBeUndefined();
-    // A bound 1,000 times what it takes now and a fifth of what it took (no measurement of speed: a hang or not).
-    expect(elapsed).toBeLessThan(5_000);
+    const hostile = `AWS4-HMAC-SHA256 ${'Credential=a'.repeat(1024 * 1024 / 12)}`;
+    // Not timed (the project asserts no timings): read by parts, it answers at once; with the old
+    // regex this test blocked for ~2 minutes and failed on the suite's test timeout.
+    expect(recogniseBedrock('POST', URL_, auth(hostile), [])).toBeUndefined();
   });
 });
