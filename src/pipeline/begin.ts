@@ -7,7 +7,9 @@ import type { ModelResolver } from '../model/model-resolver.js';
 import type { OperationInfo } from '../model/operations.js';
 import type { RateCard } from '../pricing/rate-card.js';
 import type { Attribution } from '../record.js';
+import { detached } from '../detached.js';
 import { pick } from '../usage/json.js';
+import { MAX_MODEL_ID_LENGTH } from '../usage/served.js';
 
 /** The service tier a request asks for: Converse `serviceTier.type`, InvokeModel `serviceTier`. */
 export function requestedServiceTier(input: unknown): string | undefined {
@@ -75,8 +77,12 @@ export class CallStarter {
    * A new call for `modelId`; `args` is the SDK command (for a per-command attribution), if any;
    * `input` its input, read for the service tier and latency it asks for.
    */
-  begin(info: OperationInfo, modelId: string, args: object | undefined, input?: unknown): Call {
+  begin(info: OperationInfo, sentId: string, args: object | undefined, input?: unknown): Call {
     const now = Date.now();
+    // The caller's model id is untrusted (a gateway passes its users' on): one longer than any Bedrock accepts is
+    // recorded, resolved and counted as its first 2,048 characters (a copy: a cut is a view of the whole). The
+    // request is sent as it is (Bedrock refuses it); a megabyte never reaches records, metric series or caches.
+    const modelId = sentId.length <= MAX_MODEL_ID_LENGTH ? sentId : detached(sentId.slice(0, MAX_MODEL_ID_LENGTH));
     const model = this.resolver.resolve(modelId, now);
     if (model.ref.kind === 'unknown')
       this.reporter.warn(`unknown-model:${modelId.slice(0, 200)}`, `model id "${modelId.slice(0, 200)}" is not a Bedrock model id or ARN this library knows; metering it without a model family`);
