@@ -48,7 +48,7 @@ function versionsInRange(range) {
  */
 const FEATURE_FLOORS = [
   { since: '3.705.0', feature: 'propagateToBedrock on Converse (requestMetadata)', tests: ['Converse requestMetadata', 'keeps to 16 pairs and 256 characters'] },
-  { since: '3.706.0', feature: 'prompt routers (trace.promptRouter: priced as the routed model)', tests: ['prices a prompt-router call', 'does the same for a streamed prompt-router call'] },
+  { since: '3.706.0', feature: 'prompt routers (trace.promptRouter: priced as the routed model)', tests: ['prices a prompt-router call', 'does the same for a streamed prompt-router call', 'a prompt router naming something no model id can be'] },
   { since: '3.723.0', feature: "caller's AbortSignal seen before sending (needs @smithy/smithy-client 4, which puts it in the handler context)", tests: ['with an already-aborted signal reaches no Bedrock', 'an AbortSignal fired mid-stream settles as abandoned', 'stops waiting when the caller aborts', '429, then aborted during the backoff', 'aborted while the request is in flight', 'aborted while an async estimator is still answering', 'a call aborted while it waits for its second quota', 'when the head of the queue aborts', 'a signal whose aborted reads true once'] },
   { since: '3.755.0', feature: 'reasoning content in Converse output (reasoningContent: counted in output estimates)', tests: ['tool-use input and reasoning text returned count as output too', 'the answer mostly redacted reasoning'] },
   { since: '3.785.0', feature: 'InvokeModelWithBidirectionalStream', tests: ['InvokeModelWithBidirectionalStream'] },

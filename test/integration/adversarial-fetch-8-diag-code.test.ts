@@ -16,7 +16,7 @@ afterEach(() => {
 });
 
 describe('fetch adversarial (8): an SDK error’s code from a gateway’s body', () => {
-  it('is not logged when the estimator that met it fails (before: "Error (PLEASE SUMMARISE MY SECRET MERGE)")', async () => {
+  it('is not logged when the estimator that met it through CountTokens fails (before: "Error (PLEASE SUMMARISE MY SECRET MERGE)")', async () => {
     const logs: string[] = [];
     const log = (m: string) => logs.push(m);
     diag.setLogger({ error: log, warn: log, info: log, debug: log, verbose: log }, { logLevel: DiagLogLevel.ALL, suppressOverrideMessage: true });
