@@ -1,10 +1,10 @@
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ReservationEntry } from '../../src/budgets/index.js';
 import { RedisBudgetStore } from '../../src/budgets/redis/index.js';
 import { isBudgetStoreUnavailableError } from '../../src/errors/budget-store-unavailable-error.js';
 import { waitFor } from '../helpers/processes.js';
-import { startRedis, type RedisServer } from '../helpers/redis-server.js';
+import { useRedis } from './use-redis.js';
 import { budgetInRedis, sleep } from './fleet-fixture.js';
 import { dayEntry, units } from './day-entry.js';
 
@@ -23,21 +23,8 @@ const CALL = 1_000;
 const HOUR = 3_600_000;
 const settings = { flushIntervalMs: 50, sliceTtlMs: 2_000, idempotencyMs: 120_000, idleReturnMs: 600_000, closeTimeoutMs: 10_000 };
 
-let server: RedisServer;
-const open: Redis[] = [];
-function client(): Redis {
-  const c = new Redis(server.url, { maxRetriesPerRequest: null });
-  c.on('error', () => undefined);
-  open.push(c);
-  return c;
-}
-beforeAll(async () => {
-  server = await startRedis(['--appendonly', 'no']);
-});
-afterAll(async () => {
-  for (const c of open.splice(0)) c.disconnect();
-  await server.stop();
-});
+const redis = useRedis(['--appendonly', 'no']);
+const client = (): Redis => redis.client();
 
 let n = 0;
 type Outcome = 'admitted' | 'refused' | 'unavailable';
@@ -91,7 +78,7 @@ describe("a step back of Redis's clock", () => {
     expect(outcomes.filter((o) => o !== 'admitted')).toEqual([]);
     expect(await a.close()).toEqual({ complete: true, undelivered: [] });
     // Charged: 51 calls once each (A's 11 before the step reported again after the loss); released: every slice.
-    expect(await budgetInRedis(server.url, 'ck-rcv:', 'rcv')).toEqual({ used: 51 * CALL, leased: 0, counters: 1 });
+    expect(await budgetInRedis(redis.server.url, 'ck-rcv:', 'rcv')).toEqual({ used: 51 * CALL, leased: 0, counters: 1 });
   });
 
   it('does not keep a new counter provisional (a sixteenth of the usual slice) for the length of the step', async () => {
@@ -109,7 +96,7 @@ describe("a step back of Redis's clock", () => {
     for (let i = 0; i < 200; i++) expect(await call(a, 'pv')).toBe('admitted');
     const trips = (a.stats().events.round_trips ?? 0) - before;
     expect(await a.close()).toEqual({ complete: true, undelivered: [] });
-    expect(await budgetInRedis(server.url, 'ck-pv:', 'pv')).toEqual({ used: 202 * CALL, leased: 0, counters: 1 });
+    expect(await budgetInRedis(redis.server.url, 'ck-pv:', 'pv')).toEqual({ used: 202 * CALL, leased: 0, counters: 1 });
     // Measured: 53 before (provisional for the hour), 3 now.
     expect(trips).toBeLessThanOrEqual(20);
   });

@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ReservationEntry } from '../../src/budgets/index.js';
 import { RedisBudgetStore } from '../../src/budgets/redis/index.js';
 import { LEASE, READ } from '../../src/budgets/redis/scripts.js';
 import { isBudgetStoreUnavailableError } from '../../src/errors/budget-store-unavailable-error.js';
 import { waitFor } from '../helpers/processes.js';
-import { startRedis, type RedisServer } from '../helpers/redis-server.js';
+import { useRedis } from './use-redis.js';
 import { budgetInRedis, sleep } from './fleet-fixture.js';
 import { dayEntry, units } from './day-entry.js';
 
@@ -108,21 +108,8 @@ const LIMIT = 20_000;
 const CALL = 100;
 const settings = { flushIntervalMs: 50, sliceTtlMs: 30_000, idempotencyMs: 120_000, idleReturnMs: 600_000, closeTimeoutMs: 10_000 };
 
-let server: RedisServer;
-const open: Redis[] = [];
-function client(): Redis {
-  const c = new Redis(server.url, { maxRetriesPerRequest: null });
-  c.on('error', () => undefined);
-  open.push(c);
-  return c;
-}
-beforeAll(async () => {
-  server = await startRedis(['--appendonly', 'no']);
-});
-afterAll(async () => {
-  for (const c of open.splice(0)) c.disconnect();
-  await server.stop();
-});
+const redis = useRedis(['--appendonly', 'no']);
+const client = (): Redis => redis.client();
 
 /** The old lease answered 18 values; today's client reads 4 more (lost usage): an old process knew none, so 0. */
 const padded = (reply: unknown): unknown => (Array.isArray(reply) && reply.length === 18 ? [...(reply as unknown[]), 0, 0, 0, 0] : reply);
@@ -185,7 +172,7 @@ describe('a fleet mixing the lease script before provisional counters and this o
     expect(await next.close()).toEqual({ complete: true, undelivered: [] });
     const admitted = (1 + a + b) * CALL;
     // Charged: every admitted call once, at most the limit; released: every slice.
-    expect(await budgetInRedis(server.url, 'mixed:', 'race')).toEqual({ used: admitted, leased: 0, counters: 1 });
+    expect(await budgetInRedis(redis.server.url, 'mixed:', 'race')).toEqual({ used: admitted, leased: 0, counters: 1 });
     expect(admitted).toBeLessThanOrEqual(LIMIT);
     expect(admitted).toBeGreaterThanOrEqual(LIMIT * 0.9);
     expect(b).toBeGreaterThan(0);
@@ -199,7 +186,7 @@ describe('a fleet mixing the lease script before provisional counters and this o
     const limit = 100_000;
     for (let i = 0; i < 950; i++) expect(await call(old, 'loss', limit)).toBe('admitted');
     await flushed(old);
-    const before = await budgetInRedis(server.url, 'mixed-loss:', 'loss');
+    const before = await budgetInRedis(redis.server.url, 'mixed-loss:', 'loss');
     expect(before.used).toBe(95_000);
     await client().flushall();
     // The new process asks first: its counter is provisional (a sixteenth of the usual slice).
@@ -219,7 +206,7 @@ describe('a fleet mixing the lease script before provisional counters and this o
     expect(await next.close()).toEqual({ complete: true, undelivered: [] });
     const admitted = (950 + 1 + 1 + nAfter + oAfter) * CALL;
     // Charged: every call once (the old process's 95,000 reported again as its holder's running total); released: every slice.
-    expect(await budgetInRedis(server.url, 'mixed-loss:', 'loss')).toEqual({ used: admitted, leased: 0, counters: 1 });
+    expect(await budgetInRedis(redis.server.url, 'mixed-loss:', 'loss')).toEqual({ used: admitted, leased: 0, counters: 1 });
     // Admitted: at most the limit plus the old process's slice at the loss.
     expect(admitted).toBeLessThanOrEqual(limit + before.leased);
     expect(nAfter + oAfter).toBeGreaterThan(0);

@@ -1,9 +1,9 @@
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ReservationEntry } from '../../src/budgets/index.js';
 import { RedisBudgetStore } from '../../src/budgets/redis/index.js';
 import { isBudgetStoreUnavailableError } from '../../src/errors/budget-store-unavailable-error.js';
-import { startRedis, type RedisServer } from '../helpers/redis-server.js';
+import { useRedis } from './use-redis.js';
 import { budgetInRedis } from './fleet-fixture.js';
 import { dayEntry, units } from './day-entry.js';
 
@@ -15,21 +15,8 @@ import { dayEntry, units } from './day-entry.js';
 const LIMIT = 1_000_000;
 const settings = { flushIntervalMs: 50, sliceTtlMs: 30_000, idempotencyMs: 120_000, idleReturnMs: 600_000, closeTimeoutMs: 10_000 };
 
-let server: RedisServer;
-const open: Redis[] = [];
-function client(): Redis {
-  const c = new Redis(server.url, { maxRetriesPerRequest: null });
-  c.on('error', () => undefined);
-  open.push(c);
-  return c;
-}
-beforeAll(async () => {
-  server = await startRedis(['--appendonly', 'no']);
-});
-afterAll(async () => {
-  for (const c of open.splice(0)) c.disconnect();
-  await server.stop();
-});
+const redis = useRedis(['--appendonly', 'no']);
+const client = (): Redis => redis.client();
 
 let n = 0;
 type Outcome = 'admitted' | 'refused' | 'unavailable';
@@ -59,7 +46,7 @@ describe('a provisional counter', () => {
     expect(await a.close()).toEqual({ complete: true, undelivered: [] });
     expect(await b.close()).toEqual({ complete: true, undelivered: [] });
     // Charged: 1,000,000 once; released: every slice.
-    expect(await budgetInRedis(server.url, 'sizes:', 'big')).toEqual({ used: LIMIT, leased: 0, counters: 1 });
+    expect(await budgetInRedis(redis.server.url, 'sizes:', 'big')).toEqual({ used: LIMIT, leased: 0, counters: 1 });
   });
 
   it('serves a burst of 50 calls arriving at once with one script, however small its slices', async () => {
@@ -69,7 +56,7 @@ describe('a provisional counter', () => {
     expect(outcomes.filter((o) => o !== 'admitted')).toEqual([]);
     const leases = a.stats().events.round_trips ?? 0;
     expect(await a.close()).toEqual({ complete: true, undelivered: [] });
-    expect(await budgetInRedis(server.url, 'burst:', 'burst')).toEqual({ used: 100_000, leased: 0, counters: 1 });
+    expect(await budgetInRedis(redis.server.url, 'burst:', 'burst')).toEqual({ used: 100_000, leased: 0, counters: 1 });
     // One lease for the 50 (sized by what they wanted), plus at most a few flushes (every 50 ms).
     expect(leases).toBeLessThanOrEqual(5);
   });

@@ -1,11 +1,11 @@
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { ReservationEntry } from '../../src/budgets/index.js';
 import { RedisBudgetStore } from '../../src/budgets/redis/index.js';
 import { PROBE } from '../../src/budgets/redis/scripts.js';
 import { isBudgetStoreUnavailableError } from '../../src/errors/budget-store-unavailable-error.js';
 import { waitFor } from '../helpers/processes.js';
-import { startRedis, type RedisServer } from '../helpers/redis-server.js';
+import { useRedis } from './use-redis.js';
 import { budgetInRedis, sleep } from './fleet-fixture.js';
 import { dayEntry, units } from './day-entry.js';
 
@@ -16,22 +16,9 @@ import { dayEntry, units } from './day-entry.js';
 
 const entry = (budget: string, amount: number, limit = 10_000): ReservationEntry => dayEntry(budget, limit, amount);
 
-let server: RedisServer;
-const open: Redis[] = [];
-function client(): Redis {
-  const c = new Redis(server.url, { maxRetriesPerRequest: null });
-  c.on('error', () => undefined);
-  open.push(c);
-  return c;
-}
-beforeAll(async () => {
-  // A script running longer than 200 ms makes Redis answer every other command BUSY until it ends.
-  server = await startRedis(['--busy-reply-threshold', '200']);
-});
-afterAll(async () => {
-  for (const c of open.splice(0)) c.disconnect();
-  await server.stop();
-});
+// A script running longer than 200 ms makes Redis answer every other command BUSY until it ends.
+const redis = useRedis(['--busy-reply-threshold', '200']);
+const client = (): Redis => redis.client();
 
 let n = 0;
 /** One call on `store`: reserved, then (`commit`) committed in full. Returns whether it was admitted, or 'unavailable'. */
@@ -118,7 +105,7 @@ describe('no false "lost counter"', () => {
     expect(await a.close()).toEqual({ complete: true, undelivered: [] });
     expect(await b.close()).toEqual({ complete: true, undelivered: [] });
     expect(b.stats().events.counters_lost).toBe(0);
-    expect(await budgetInRedis(server.url, 'mixed:', 'mixed')).toEqual({ used: committed, leased: 0, counters: 1 });
+    expect(await budgetInRedis(redis.server.url, 'mixed:', 'mixed')).toEqual({ used: committed, leased: 0, counters: 1 });
   });
 });
 
@@ -172,7 +159,7 @@ describe('BUSY (a slow script of someone else) is the whole server busy, not one
     const r = await call(store, e);
     expect(r.outcome).toBe(true);
     expect(await store.close()).toEqual({ complete: true, undelivered: [] });
-    expect(await budgetInRedis(server.url, 'busy:', 'busy')).toEqual({ used: 10, leased: 0, counters: 1 });
+    expect(await budgetInRedis(redis.server.url, 'busy:', 'busy')).toEqual({ used: 10, leased: 0, counters: 1 });
   });
 
   // Calls refused while Redis answers BUSY at once: each sent a script of its own (before: a
@@ -218,6 +205,6 @@ describe('BUSY (a slow script of someone else) is the whole server busy, not one
     await waitFor('the store to report Redis reachable', async () => (store.stats().unavailable ? undefined : true), 10_000, 20);
     expect((await call(store, entry('busy2', 10, 1_000))).outcome).toBe(true);
     expect(await store.close()).toEqual({ complete: true, undelivered: [] });
-    expect(await budgetInRedis(server.url, 'busy2:', 'busy2')).toEqual({ used: 20, leased: 0, counters: 1 });
+    expect(await budgetInRedis(redis.server.url, 'busy2:', 'busy2')).toEqual({ used: 20, leased: 0, counters: 1 });
   });
 });

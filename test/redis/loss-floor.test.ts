@@ -1,10 +1,10 @@
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ReservationEntry } from '../../src/budgets/index.js';
 import { RedisBudgetStore } from '../../src/budgets/redis/index.js';
 import { isBudgetStoreUnavailableError } from '../../src/errors/budget-store-unavailable-error.js';
 import { waitFor } from '../helpers/processes.js';
-import { startRedis, type RedisServer } from '../helpers/redis-server.js';
+import { useRedis } from './use-redis.js';
 import { budgetInRedis, sleep } from './fleet-fixture.js';
 import { dayEntry, units } from './day-entry.js';
 
@@ -18,21 +18,8 @@ import { dayEntry, units } from './day-entry.js';
 const LIMIT = 10_000;
 const entry = (amount: number): ReservationEntry => dayEntry('floor', LIMIT, amount);
 
-let server: RedisServer;
-const open: Redis[] = [];
-function client(): Redis {
-  const c = new Redis(server.url, { maxRetriesPerRequest: null });
-  c.on('error', () => undefined);
-  open.push(c);
-  return c;
-}
-beforeAll(async () => {
-  server = await startRedis(['--appendonly', 'no']);
-});
-afterAll(async () => {
-  for (const c of open.splice(0)) c.disconnect();
-  await server.stop();
-});
+const redis = useRedis(['--appendonly', 'no']);
+const client = (): Redis => redis.client();
 
 let n = 0;
 /** Calls of `amount` (committed in full) until one is refused for the limit or `max` were admitted; store-unavailable refusals (recovery) are retried for at most 20 s. */
@@ -67,7 +54,7 @@ describe('a lost counter, the usage of a slice given back before the loss', () =
     // B's call is answered with A's 5,000 (what B has seen: 5,100).
     admitted += await callUntilRefused(b, 100, 100);
     await waitFor('B to flush', async () => (b.stats().pendingCommits === 0 ? true : undefined), 10_000, 20);
-    const before = await budgetInRedis(server.url, 'floor:', 'floor');
+    const before = await budgetInRedis(redis.server.url, 'floor:', 'floor');
     expect(before.used).toBe(5_100);
     await admin.flushall();
     // B renews (its call's slice is live): it finds the loss.
@@ -81,7 +68,7 @@ describe('a lost counter, the usage of a slice given back before the loss', () =
     expect(admitted).toBeLessThanOrEqual(LIMIT + before.leased);
     // Committed: what was admitted after the loss plus B's own 100 (reported again); A's 5,000
     // before the loss is gone from Redis's usage (its holder had ended), but not from the limit.
-    const after = await budgetInRedis(server.url, 'floor:', 'floor');
+    const after = await budgetInRedis(redis.server.url, 'floor:', 'floor');
     expect(after.leased).toBe(0);
     expect(after.used).toBe(admitted - 5_000);
   });

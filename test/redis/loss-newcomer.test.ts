@@ -1,10 +1,10 @@
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ReservationEntry } from '../../src/budgets/index.js';
 import { RedisBudgetStore } from '../../src/budgets/redis/index.js';
 import { isBudgetStoreUnavailableError } from '../../src/errors/budget-store-unavailable-error.js';
 import { waitFor } from '../helpers/processes.js';
-import { startRedis, type RedisServer } from '../helpers/redis-server.js';
+import { useRedis } from './use-redis.js';
 import { budgetInRedis, sleep } from './fleet-fixture.js';
 import { dayEntry, units } from './day-entry.js';
 
@@ -25,21 +25,8 @@ const entry = (budget: string): ReservationEntry => dayEntry(budget, LIMIT, CALL
 // Clean slices renew every 10 s (a third of sliceTtlMs): A writes back only when it next commits.
 const settings = { flushIntervalMs: 50, sliceTtlMs: 30_000, idempotencyMs: 120_000, idleReturnMs: 600_000, closeTimeoutMs: 10_000 };
 
-let server: RedisServer;
-const open: Redis[] = [];
-function client(): Redis {
-  const c = new Redis(server.url, { maxRetriesPerRequest: null });
-  c.on('error', () => undefined);
-  open.push(c);
-  return c;
-}
-beforeAll(async () => {
-  server = await startRedis(['--appendonly', 'no']);
-});
-afterAll(async () => {
-  for (const c of open.splice(0)) c.disconnect();
-  await server.stop();
-});
+const redis = useRedis(['--appendonly', 'no']);
+const client = (): Redis => redis.client();
 
 let n = 0;
 /** Calls of 1,000 tokens (each committed in full) until the first one not admitted (refused, or store-unavailable while the counter recovers) or `max` were admitted. Returns how many were admitted. */
@@ -75,13 +62,13 @@ describe('a process new to a counter Redis just lost, asking first', () => {
     // A: 949 calls, 950,000 committed in all and flushed; its slice stays live.
     expect(await callWhileAdmitted(a, 'nc', 949)).toBe(949);
     await flushed(a);
-    const before = await budgetInRedis(server.url, 'newcomer:', 'nc');
+    const before = await budgetInRedis(redis.server.url, 'newcomer:', 'nc');
     expect(before.used).toBe(950_000);
     await client().flushall();
     // C asks first: one call (1,000 charged), against the emptied counter.
     expect(await callWhileAdmitted(c, 'nc', 1)).toBe(1);
     await flushed(c);
-    const slice = await budgetInRedis(server.url, 'newcomer:', 'nc');
+    const slice = await budgetInRedis(redis.server.url, 'newcomer:', 'nc');
     // A commits one call from its slice: its flush finds the loss and reports its 951,000 again.
     expect(await callWhileAdmitted(a, 'nc', 1)).toBe(1);
     await waitFor('A to find the loss', async () => ((a.stats().events.counters_lost ?? 0) > 0 ? true : undefined), 10_000, 10);
@@ -91,7 +78,7 @@ describe('a process new to a counter Redis just lost, asking first', () => {
     const aAfter = await callWhileAdmitted(a, 'nc', 1_000);
     expect(await a.close()).toEqual({ complete: true, undelivered: [] });
     expect(await c.close()).toEqual({ complete: true, undelivered: [] });
-    const after = await budgetInRedis(server.url, 'newcomer:', 'nc');
+    const after = await budgetInRedis(redis.server.url, 'newcomer:', 'nc');
     const admitted = (950 + 1 + aAfter + 1 + cAfter) * CALL;
     // Charged: every admitted call once but W's 1,000 (its holder had ended: nobody reports it
     // again; A's floor counts it against the limit); released: every slice.
@@ -114,7 +101,7 @@ describe('a process new to a counter Redis just lost, asking first', () => {
     const stats = c.stats();
     expect(await c.close()).toEqual({ complete: true, undelivered: [] });
     // Charged: 200,000 once; released: the slice.
-    expect(await budgetInRedis(server.url, 'fresh:', 'fresh')).toEqual({ used: 200_000, leased: 0, counters: 1 });
+    expect(await budgetInRedis(redis.server.url, 'fresh:', 'fresh')).toEqual({ used: 200_000, leased: 0, counters: 1 });
     expect(stats.events.refused).toBe(0);
     expect(stats.events.unavailable_admissions).toBe(0);
     // A slice of 3,906 serves 3 calls: about 70 round trips for 200 calls (before: 4 slices of 1/16).

@@ -1,10 +1,10 @@
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ReservationEntry } from '../../src/budgets/index.js';
 import { RedisBudgetStore } from '../../src/budgets/redis/index.js';
 import { bedrockFinOps } from '../../src/index.js';
 import { waitFor } from '../helpers/processes.js';
-import { startRedis, type RedisServer } from '../helpers/redis-server.js';
+import { useRedis } from './use-redis.js';
 import { budgetInRedis } from './fleet-fixture.js';
 import { dayEntry, units } from './day-entry.js';
 
@@ -19,21 +19,8 @@ const BUDGET = 'seen';
 const entry = (): ReservationEntry => dayEntry(BUDGET, LIMIT, CALL);
 const settings = { keyPrefix: 'status:', flushIntervalMs: 50, sliceTtlMs: 30_000, idempotencyMs: 120_000, idleReturnMs: 600_000, closeTimeoutMs: 10_000 };
 
-let server: RedisServer;
-const open: Redis[] = [];
-function client(): Redis {
-  const c = new Redis(server.url, { maxRetriesPerRequest: null });
-  c.on('error', () => undefined);
-  open.push(c);
-  return c;
-}
-beforeAll(async () => {
-  server = await startRedis(['--appendonly', 'no']);
-});
-afterAll(async () => {
-  for (const c of open.splice(0)) c.disconnect();
-  await server.stop();
-});
+const redis = useRedis(['--appendonly', 'no']);
+const client = (): Redis => redis.client();
 
 let n = 0;
 /** `calls` calls of 100 tokens, each reserved and committed in full; all must be admitted. */
@@ -68,7 +55,7 @@ describe('status() after Redis lost a counter', () => {
     b.commit({ id: 'unreserved', entries: [{ key: e.key, budget: BUDGET, actual: units(CALL), windowEnd: e.windowEnd }], now: Date.now() });
     await waitFor('B to find the loss', async () => ((b.stats().events.counters_lost ?? 0) > 0 ? true : undefined), 10_000, 10);
     await flushed(b);
-    expect(await budgetInRedis(server.url, 'status:', BUDGET)).toMatchObject({ used: 200 });
+    expect(await budgetInRedis(redis.server.url, 'status:', BUDGET)).toMatchObject({ used: 200 });
     // B and a process new to the counter both show 6,200 (before: 200).
     expect(await usedRead(b)).toBe(6_200);
     const c = new RedisBudgetStore({ client: client(), ...settings });
@@ -87,6 +74,6 @@ describe('status() after Redis lost a counter', () => {
     // Charged: A's 6,000 (gone from Redis, counted as the floor) and B's 200, reported again; released: every slice.
     expect(await b.close()).toEqual({ complete: true, undelivered: [] });
     expect(await c.close()).toEqual({ complete: true, undelivered: [] });
-    expect(await budgetInRedis(server.url, 'status:', BUDGET)).toEqual({ used: 200, leased: 0, counters: 1 });
+    expect(await budgetInRedis(redis.server.url, 'status:', BUDGET)).toEqual({ used: 200, leased: 0, counters: 1 });
   });
 });

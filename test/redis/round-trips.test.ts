@@ -1,10 +1,10 @@
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { ReservationEntry } from '../../src/budgets/index.js';
 import { RedisBudgetStore } from '../../src/budgets/redis/index.js';
 import { PROBE } from '../../src/budgets/redis/scripts.js';
 import { waitFor } from '../helpers/processes.js';
-import { startRedis, type RedisServer } from '../helpers/redis-server.js';
+import { useRedis } from './use-redis.js';
 import { budgetInRedis, sleep } from './fleet-fixture.js';
 import { dayEntry } from './day-entry.js';
 
@@ -13,22 +13,9 @@ import { dayEntry } from './day-entry.js';
 // unreachable), pruning and the eviction-policy check reached Redis uncounted, so a process
 // probing a busy server all along reported no round trips at all for it.
 
-let server: RedisServer;
-const open: Redis[] = [];
-function client(): Redis {
-  const c = new Redis(server.url, { maxRetriesPerRequest: null });
-  c.on('error', () => undefined);
-  open.push(c);
-  return c;
-}
-beforeAll(async () => {
-  // A script running longer than 200 ms makes Redis answer every other command BUSY until it ends.
-  server = await startRedis(['--busy-reply-threshold', '200']);
-});
-afterAll(async () => {
-  for (const c of open.splice(0)) c.disconnect();
-  await server.stop();
-});
+// A script running longer than 200 ms makes Redis answer every other command BUSY until it ends.
+const redis = useRedis(['--busy-reply-threshold', '200']);
+const client = (): Redis => redis.client();
 
 const entry = (amount: number): ReservationEntry => dayEntry('trips', 10_000, amount);
 
@@ -72,7 +59,7 @@ describe('the round-trip count', () => {
     expect(probes.some((t) => t.ok)).toBe(true);
     expect(trips.filter((t) => t.operation === 'policy')).toEqual([{ operation: 'policy', ok: true }]);
     // Charged in Redis: the 10 tokens once; released: the slice.
-    expect(await budgetInRedis(server.url, 'trips:', 'trips')).toEqual({ used: 10, leased: 0, counters: 1 });
+    expect(await budgetInRedis(redis.server.url, 'trips:', 'trips')).toEqual({ used: 10, leased: 0, counters: 1 });
     evalsha.mockRestore();
   });
 });
