@@ -1,12 +1,10 @@
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import type { ReservationEntry } from '../../src/budgets/index.js';
 import { RedisBudgetStore } from '../../src/budgets/redis/index.js';
-import { isBudgetStoreUnavailableError } from '../../src/errors/budget-store-unavailable-error.js';
 import { waitFor } from '../helpers/processes.js';
 import { useRedis } from './use-redis.js';
 import { budgetInRedis, sleep } from './fleet-fixture.js';
-import { dayEntry, units } from './day-entry.js';
+import { dayCall, type DayCallOutcome } from './day-entry.js';
 
 // The lease script keeps two deadlines in a counter by Redis's clock (TIME): `pv` (until when a
 // counter it created is provisional: slices a sixteenth of the usual share) and `rcv` (until when a
@@ -26,21 +24,8 @@ const settings = { flushIntervalMs: 50, sliceTtlMs: 2_000, idempotencyMs: 120_00
 const redis = useRedis(['--appendonly', 'no']);
 const client = (): Redis => redis.client();
 
-let n = 0;
-type Outcome = 'admitted' | 'refused' | 'unavailable';
 /** One call of 1,000 tokens, committed in full when admitted. */
-async function call(store: RedisBudgetStore, budget: string): Promise<Outcome> {
-  const e: ReservationEntry = dayEntry(budget, LIMIT, CALL);
-  const id = `ck${n++}`;
-  try {
-    if (!(await store.reserve({ id, entries: [e], now: Date.now(), leaseMs: 60_000 })).admitted) return 'refused';
-  } catch (error) {
-    if (!isBudgetStoreUnavailableError(error)) throw error;
-    return 'unavailable';
-  }
-  store.commit({ id, entries: [{ key: e.key, budget, actual: units(CALL), windowEnd: e.windowEnd }], now: Date.now() });
-  return 'admitted';
-}
+const call = (store: RedisBudgetStore, budget: string): Promise<DayCallOutcome> => dayCall(store, budget, LIMIT, CALL);
 
 /** The counter hash of `budget` under `prefix` (one window). */
 async function counterKey(prefix: string, budget: string): Promise<string> {
@@ -73,7 +58,7 @@ describe("a step back of Redis's clock", () => {
     // Two recovery periods later A has long reported its usage again; calls needing room are
     // leased it. Before: 40 of 40 'unavailable' (the counter recovering for the hour).
     await sleep(2_000);
-    const outcomes: Outcome[] = [];
+    const outcomes: DayCallOutcome[] = [];
     for (let i = 0; i < 40; i++) outcomes.push(await call(a, 'rcv'));
     expect(outcomes.filter((o) => o !== 'admitted')).toEqual([]);
     expect(await a.close()).toEqual({ complete: true, undelivered: [] });

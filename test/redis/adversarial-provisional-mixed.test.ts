@@ -1,14 +1,12 @@
 import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import type { ReservationEntry } from '../../src/budgets/index.js';
 import { RedisBudgetStore } from '../../src/budgets/redis/index.js';
 import { LEASE, READ } from '../../src/budgets/redis/scripts.js';
-import { isBudgetStoreUnavailableError } from '../../src/errors/budget-store-unavailable-error.js';
 import { waitFor } from '../helpers/processes.js';
 import { useRedis } from './use-redis.js';
 import { budgetInRedis, sleep } from './fleet-fixture.js';
-import { dayEntry, units } from './day-entry.js';
+import { dayCall, dayEntry, type DayCallOutcome } from './day-entry.js';
 
 // A rolling deploy: processes of the release before provisional counters (lease script without
 // `pv`, answering no lost usage) and of this one share counters. Old processes ignore `pv` (they
@@ -129,20 +127,7 @@ function oldClient(): Redis {
   });
 }
 
-let n = 0;
-type Outcome = 'admitted' | 'refused' | 'unavailable';
-async function call(store: RedisBudgetStore, budget: string, limit = LIMIT): Promise<Outcome> {
-  const e: ReservationEntry = dayEntry(budget, limit, CALL);
-  const id = `mx${n++}`;
-  try {
-    if (!(await store.reserve({ id, entries: [e], now: Date.now(), leaseMs: 60_000 })).admitted) return 'refused';
-  } catch (error) {
-    if (!isBudgetStoreUnavailableError(error)) throw error;
-    return 'unavailable';
-  }
-  store.commit({ id, entries: [{ key: e.key, budget, actual: units(CALL), windowEnd: e.windowEnd }], now: Date.now() });
-  return 'admitted';
-}
+const call = (store: RedisBudgetStore, budget: string, limit = LIMIT): Promise<DayCallOutcome> => dayCall(store, budget, limit, CALL);
 /** Calls `concurrency` at a time until one is not admitted in each lane; returns how many were admitted. */
 async function race(store: RedisBudgetStore, budget: string, concurrency: number, limit = LIMIT): Promise<number> {
   let admitted = 0;

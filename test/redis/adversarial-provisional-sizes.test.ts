@@ -1,11 +1,9 @@
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import type { ReservationEntry } from '../../src/budgets/index.js';
 import { RedisBudgetStore } from '../../src/budgets/redis/index.js';
-import { isBudgetStoreUnavailableError } from '../../src/errors/budget-store-unavailable-error.js';
 import { useRedis } from './use-redis.js';
 import { budgetInRedis } from './fleet-fixture.js';
-import { dayEntry, units } from './day-entry.js';
+import { dayCall, type DayCallOutcome } from './day-entry.js';
 
 // A provisional counter (created by the lease script less than half a slice TTL ago) leases a
 // sixteenth of the usual share: 3,906 tokens of a fresh 1,000,000 limit. Calls bigger than that,
@@ -18,20 +16,7 @@ const settings = { flushIntervalMs: 50, sliceTtlMs: 30_000, idempotencyMs: 120_0
 const redis = useRedis(['--appendonly', 'no']);
 const client = (): Redis => redis.client();
 
-let n = 0;
-type Outcome = 'admitted' | 'refused' | 'unavailable';
-async function call(store: RedisBudgetStore, budget: string, amount: number): Promise<Outcome> {
-  const e: ReservationEntry = dayEntry(budget, LIMIT, amount);
-  const id = `sz${n++}`;
-  try {
-    if (!(await store.reserve({ id, entries: [e], now: Date.now(), leaseMs: 60_000 })).admitted) return 'refused';
-  } catch (error) {
-    if (!isBudgetStoreUnavailableError(error)) throw error;
-    return 'unavailable';
-  }
-  store.commit({ id, entries: [{ key: e.key, budget, actual: units(amount), windowEnd: e.windowEnd }], now: Date.now() });
-  return 'admitted';
-}
+const call = (store: RedisBudgetStore, budget: string, amount: number): Promise<DayCallOutcome> => dayCall(store, budget, LIMIT, amount);
 
 describe('a provisional counter', () => {
   it('admits calls far bigger than its slices, exactly up to the limit', async () => {
