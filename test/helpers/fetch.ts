@@ -1,4 +1,6 @@
 import { Buffer } from 'node:buffer';
+import { createHash, createHmac } from 'node:crypto';
+import type { SourceData } from '@smithy/types';
 import { afterEach } from 'vitest';
 import { bedrockFinOps, type BedrockFinOps, type BedrockFinOpsOptions, type UsageRecord } from '../../src/index.js';
 import { ENDPOINT } from './bedrock.js';
@@ -93,4 +95,20 @@ export function restoreGlobalFetch(): void {
   afterEach(() => {
     globalThis.fetch = saved;
   });
+}
+
+const bytes = (data: SourceData): string | Uint8Array => (typeof data === 'string' ? data : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array(data));
+
+/** A SHA-256 (HMAC when given a secret) as the SDK's signer takes one. */
+export class Sha256 {
+  private readonly hash: ReturnType<typeof createHash> | ReturnType<typeof createHmac>;
+  constructor(secret?: SourceData) {
+    this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', bytes(secret));
+  }
+  update(data: SourceData): void {
+    this.hash.update(bytes(data));
+  }
+  digest(): Promise<Uint8Array> {
+    return Promise.resolve(new Uint8Array(this.hash.digest()));
+  }
 }

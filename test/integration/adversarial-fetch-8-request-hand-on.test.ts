@@ -1,16 +1,15 @@
-import { createHash, createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAmazonBedrock } from '@ai-sdk/amazon-bedrock';
 import { SignatureV4 } from '@smithy/signature-v4';
-import type { HttpRequest, SourceData } from '@smithy/types';
+import type { HttpRequest } from '@smithy/types';
 import { generateText } from 'ai';
 import { AwsClient } from 'aws4fetch';
 import { fetch as undiciFetch, Request as UndiciRequest } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bedrockFinOps, type UsageRecord } from '../../src/index.js';
 import type { FetchFunction } from '../../src/fetch/options.js';
-import { converseRequest } from '../helpers/fetch.js';
+import { converseRequest, Sha256 } from '../helpers/fetch.js';
 
 // Guards for the hand-on of a metered fetch(request): the Request goes to the base fetch with the headers read when the
 // call began, as fetch(request, { headers }). A real server (undici on the wire, no msw) checks that what arrives is
@@ -19,21 +18,6 @@ import { converseRequest } from '../helpers/fetch.js';
 
 const NOVA = 'amazon.nova-micro-v1:0';
 const CREDENTIALS = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'example-secret' };
-const bytes = (data: SourceData): string | Uint8Array => (typeof data === 'string' ? data : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array(data));
-
-/** A SHA-256 (HMAC when given a secret) as the SDK's signer takes one. */
-class Sha256 {
-  private readonly hash: ReturnType<typeof createHash> | ReturnType<typeof createHmac>;
-  constructor(secret?: SourceData) {
-    this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', bytes(secret));
-  }
-  update(data: SourceData): void {
-    this.hash.update(bytes(data));
-  }
-  digest(): Promise<Uint8Array> {
-    return Promise.resolve(new Uint8Array(this.hash.digest()));
-  }
-}
 
 /** Whether a request's SigV4 signature verifies: signed again over the headers it names, at the time it names. */
 async function verifies(req: IncomingMessage, body: string): Promise<boolean> {

@@ -1,9 +1,9 @@
-import { createHash, createHmac } from 'node:crypto';
 import { SignatureV4 } from '@smithy/signature-v4';
-import type { HttpRequest, SourceData } from '@smithy/types';
+import type { HttpRequest } from '@smithy/types';
 import { AwsV4Signer } from 'aws4fetch';
 import { describe, expect, it } from 'vitest';
 import { isSignedForBedrock, recogniseBedrock } from '../../src/fetch/recognise.js';
+import { Sha256 } from '../helpers/fetch.js';
 
 // How a request's SigV4 / SigV4a signature scope is read. The header is the caller's: a proxy forwards its client's
 // Authorization header, so reading it must cost time linear in its length.
@@ -13,21 +13,6 @@ const URL_ = new URL(`${PROXY}/model/amazon.nova-micro-v1%3A0/converse`);
 const CREDENTIALS = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' };
 const auth = (value: string) => new Headers({ authorization: value });
 
-const bytes = (data: SourceData): string | Uint8Array => (typeof data === 'string' ? data : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array(data));
-
-/** A SHA-256 (HMAC when given a secret) as the SDK's signer takes one. */
-class Sha256 {
-  private readonly hash: ReturnType<typeof createHash> | ReturnType<typeof createHmac>;
-  constructor(secret?: SourceData) {
-    this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', bytes(secret));
-  }
-  update(data: SourceData): void {
-    this.hash.update(bytes(data));
-  }
-  digest(): Promise<Uint8Array> {
-    return Promise.resolve(new Uint8Array(this.hash.digest()));
-  }
-}
 
 describe('the scope of a SigV4 signature', () => {
   it('is read from what real signers write: the SDK’s SignatureV4 and aws4fetch (the AI SDK’s), for bedrock and not for s3 (guard)', async () => {
