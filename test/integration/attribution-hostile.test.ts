@@ -3,41 +3,19 @@ import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import type { ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { attribute, bedrockFinOps, isBudgetExceededError, withAttribution } from '../../src/index.js';
-import { converseReply, makeClient, on, recorder, say, useMockBedrock } from '../helpers/bedrock.js';
+import { bedrockFinOps, withAttribution } from '../../src/index.js';
+import { converseReply, makeClient, on, say, useMockBedrock } from '../helpers/bedrock.js';
+import { perTenant } from '../helpers/per-tenant.js';
 
 const server = useMockBedrock();
 const MODEL = 'amazon.nova-micro-v1:0';
 
-/**
- * One counter per tenant_id, 50 tokens a day. Every call reserves 20 (10 estimated input, a 10
- * output cap) and uses 20 (10 + 10): two calls per tenant are admitted, the third is refused.
- */
-function perTenant() {
-  server.use(on('converse', () => converseReply({ inputTokens: 10, outputTokens: 10 })));
-  const { records, onUsage } = recorder();
-  const finops = bedrockFinOps({ onUsage, estimator: () => 10, budgets: [{ name: 'per-tenant', per: 'tenant_id', limit: { tokens: 50 }, window: 'day' }] });
-  const client = makeClient(finops, { maxAttempts: 1 });
-  const outcomes: string[] = [];
-  const send = (attrs: Record<string, string>, how: 'scope' | 'command' = 'scope'): Promise<void> => {
-    const call = how === 'scope' ? withAttribution(attrs, () => client.send(new ConverseCommand(say('hi', MODEL, 10)))) : client.send(attribute(new ConverseCommand(say('hi', MODEL, 10)), attrs));
-    return call.then(
-      () => void outcomes.push('sent'),
-      (e: unknown) => {
-        if (!isBudgetExceededError(e)) throw e;
-        outcomes.push(`refused as ${e.key}`);
-      },
-    );
-  };
-  const used = async () => (await finops.budgets.status()).map((s) => [s.key, s.used.tokens]);
-  return { records, send, outcomes, used };
-}
 
 const untrustedTags = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`tag${i}`, 'x']));
 
 describe('rule 1: a trusted key written after many untrusted ones keeps its per budget', () => {
   it('{ ...40 untrusted tags, tenant_id } is charged to tenant_id: 2 calls admitted, 3 refused, the other tenant untouched', async () => {
-    const { records, send, outcomes, used } = perTenant();
+    const { records, send, outcomes, used } = perTenant(server);
     for (let i = 0; i < 4; i++) await send({ ...untrustedTags, tenant_id: 'acme' });
     await send({ ...untrustedTags, tenant_id: 'acme' }, 'command');
     await send({ ...untrustedTags, tenant_id: 'globex' });
@@ -56,7 +34,7 @@ describe('rule 1: a trusted key written after many untrusted ones keeps its per 
 
 describe('rule 2: { tenant_id: trusted, ...rest } is charged to the trusted tenant whatever aliases rest holds', () => {
   it('5 calls whose rest spells tenant_id another way are charged to acme (2 sent, 3 refused as acme); globex is charged nothing', async () => {
-    const { records, send, outcomes, used } = perTenant();
+    const { records, send, outcomes, used } = perTenant(server);
     const aliases = ['tenantId', 'TENANT_ID', 'tenant-id', 'Tenant Id', 'tenant\u200bid'];
     for (const alias of aliases) {
       // The app strips the exact key from the untrusted tags, then writes the trusted one first.
@@ -73,7 +51,7 @@ describe('rule 2: { tenant_id: trusted, ...rest } is charged to the trusted tena
   });
 
   it('a dotted spelling (tenant.id) in rest does not drop tenant_id either', async () => {
-    const { records, send, outcomes, used } = perTenant();
+    const { records, send, outcomes, used } = perTenant(server);
     await send({ tenant_id: 'acme', 'tenant.id': 'globex' });
     await send({ tenant_id: 'acme', 'Tenant.Id': 'globex' });
     await send({ tenant_id: 'acme', 'tenant.id': 'globex' });
