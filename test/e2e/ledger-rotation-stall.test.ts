@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readLedgers } from '../../src/ledger/index.js';
-import { waitFor } from '../helpers/processes.js';
+import { runToEnd, waitFor } from '../helpers/processes.js';
 import { usageRecord, writeJsonl } from '../helpers/usage-records.js';
 
 // Two real writer processes on one JSON Lines ledger. Process A opens the file for its batch and is
@@ -21,13 +20,7 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function run(script: string): { done: Promise<string> } {
-  const proc = spawn(tsx, [script], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  return { done: new Promise((r) => proc.once('close', (code) => r(`${out}exit ${String(code)}`))) };
-}
+const run = (script: string): { done: Promise<string> } => runToEnd(tsx, [script]);
 
 describe('a writer process held between opening the ledger and writing, while another rotates it', () => {
   it('writes its batch to the active file, not to the rotated file another process compressed and deleted meanwhile: every record is read once', async () => {

@@ -1,10 +1,10 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Report } from '../../src/report/index.js';
-import { waitFor } from '../helpers/processes.js';
+import { runToEnd, waitFor } from '../helpers/processes.js';
 import { usageRecord, writeJsonl } from '../helpers/usage-records.js';
 
 // Two real writer processes on one JSON Lines ledger, the interleaving forced (no timing): process
@@ -23,13 +23,7 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function run(script: string): { done: Promise<string> } {
-  const proc = spawn(tsx, [script], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  return { done: new Promise((r) => proc.once('close', (code) => r(`${out}exit ${String(code)}`))) };
-}
+const run = (script: string): { done: Promise<string> } => runToEnd(tsx, [script]);
 
 function cli(...args: string[]): { code: number | null; stdout: string; stderr: string } {
   const r = spawnSync(tsx, [join(root, 'src/cli.ts'), ...args], { encoding: 'utf8', timeout: 60_000 });

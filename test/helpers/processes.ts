@@ -56,3 +56,12 @@ export function startProcess(command: string, args: readonly string[], env: Node
       }),
   };
 }
+
+/** Runs `command` to its end; `done` is its stdout and stderr as they came, then `exit <code>`. */
+export function runToEnd(command: string, args: readonly string[]): { done: Promise<string> } {
+  const proc = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  return { done: new Promise((r) => proc.once('close', (code) => r(`${out}exit ${String(code)}`))) };
+}
