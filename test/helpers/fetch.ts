@@ -3,6 +3,7 @@ import { createHash, createHmac } from 'node:crypto';
 import type { SourceData } from '@smithy/types';
 import { afterEach } from 'vitest';
 import { bedrockFinOps, type BedrockFinOps, type BedrockFinOpsOptions, type UsageRecord } from '../../src/index.js';
+import { expectNothingReserved } from './adversary.js';
 import { ENDPOINT } from './bedrock.js';
 
 /** The REST URL of a Bedrock Runtime action, the model id percent-encoded as clients send it. */
@@ -88,6 +89,16 @@ export async function usedTokens(finops: BedrockFinOps): Promise<number> {
   const [status] = await finops.budgets.status();
   return status?.used.tokens ?? 0;
 }
+
+/** What the plugin recorded (operation, input, output tokens) and charged, with nothing left reserved. */
+export async function outcome(setup: ReturnType<typeof totalBudget>): Promise<{ recorded: (string | number)[][]; charged: number }> {
+  await expectNothingReserved(setup.finops);
+  return { recorded: setup.records.map((r) => [r.operation, r.inputTokens, r.outputTokens]), charged: await usedTokens(setup.finops) };
+}
+
+/** {@link outcome} of one Converse call of 5 input and 20 output tokens, metered; and of nothing metered. */
+export const METERED = { recorded: [['Converse', 5, 20]], charged: 25 };
+export const NOTHING = { recorded: [], charged: 0 };
 
 /** Puts the global fetch back after each test of the file (tests that meter it replace it). */
 export function restoreGlobalFetch(): void {

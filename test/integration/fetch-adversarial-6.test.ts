@@ -3,8 +3,8 @@ import { generateText } from 'ai';
 import { Headers as UndiciHeaders } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { SimulatorEngine } from '../../src/testing/index.js';
+import { bedrockUrl, converseRequest, post, restoreGlobalFetch, sigV4, METERED, NOTHING, outcome, totalBudget, usedTokens } from '../helpers/fetch.js';
 import { expectNothingReserved } from '../helpers/adversary.js';
-import { bedrockUrl, converseRequest, post, restoreGlobalFetch, sigV4, totalBudget, usedTokens } from '../helpers/fetch.js';
 import { simulatorFetch } from '../helpers/quota-burst.js';
 
 // A sixth adversarial pass on the fetch path, after the init copy and read-once inits: each test fails on the code
@@ -30,14 +30,6 @@ function network() {
   return { fetch, given, auth };
 }
 
-/** What the plugin recorded (operation, input, output tokens) and charged, with nothing left reserved. */
-async function outcome(setup: ReturnType<typeof totalBudget>) {
-  await expectNothingReserved(setup.finops);
-  return { recorded: setup.records.map((r) => [r.operation, r.inputTokens, r.outputTokens]), charged: await usedTokens(setup.finops) };
-}
-
-const METERED = { recorded: [['Converse', 5, 20]], charged: 25 };
-const NOTHING = { recorded: [], charged: 0 };
 const body = JSON.stringify(converseRequest());
 // An abort in flight is charged the estimate of its input (10 tokens), never 0.
 const ABORT_CHARGE = 10;

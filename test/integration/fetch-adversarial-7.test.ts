@@ -3,9 +3,8 @@ import { MemoryBudgetStore } from '../../src/budgets/memory-store.js';
 import type { BudgetStore, CommitRequest, CommitResult, CounterRef, CounterState, ReserveRequest, ReserveResult } from '../../src/budgets/store.js';
 import { BudgetExceededError, bedrockFinOps, isQuotaExceededError, type RequestSigner, type UsageRecord } from '../../src/index.js';
 import { SimulatorEngine } from '../../src/testing/index.js';
-import { expectNothingReserved } from '../helpers/adversary.js';
 import { awsError, json } from '../helpers/bedrock.js';
-import { bedrockUrl, converseRequest, fakeFetch, post, restoreGlobalFetch, sigV4a, totalBudget, until, usedTokens } from '../helpers/fetch.js';
+import { bedrockUrl, converseRequest, fakeFetch, post, restoreGlobalFetch, sigV4a, METERED, NOTHING, outcome, totalBudget, until } from '../helpers/fetch.js';
 import { GOVERNOR_NEED, MAX_TOKENS, PROMPT, quotaClient, quotaSimulator, simulatorFetch, SONNET } from '../helpers/quota-burst.js';
 
 // A seventh adversarial pass on the fetch path: each test fails on the code before its fix, except those that say they
@@ -31,14 +30,6 @@ function network() {
   return { fetch, given, requests };
 }
 
-/** What the plugin recorded (operation, input, output tokens) and charged, with nothing left reserved. */
-async function outcome(setup: ReturnType<typeof totalBudget>) {
-  await expectNothingReserved(setup.finops);
-  return { recorded: setup.records.map((r) => [r.operation, r.inputTokens, r.outputTokens]), charged: await usedTokens(setup.finops) };
-}
-
-const METERED = { recorded: [['Converse', 5, 20]], charged: 25 };
-const NOTHING = { recorded: [], charged: 0 };
 
 /** A Converse POST to the proxy, SigV4a-signed for `service` (the regions it is valid in in `X-Amz-Region-Set`). */
 const signedA = (service = 'bedrock'): RequestInit => post(converseRequest(), { authorization: sigV4a(service), 'x-amz-region-set': 'us-east-1,us-west-2', 'x-amz-date': '20260101T000000Z' });
