@@ -37,9 +37,14 @@ export function withTear(line: string, torn: number): string {
   return marked === null ? `${line.slice(0, -2)},"tornBefore":[${torn}]}\n` : `${line.slice(0, marked.index)},"tornBefore":[${marked[1] ?? ''},${torn}]}\n`;
 }
 
-const ID = /^([A-Za-z0-9_-]{12})\.([0-9a-z]{1,10})$/;
+/**
+ * An id as the writer makes it: its counter in base 36 without leading zeros, so one id string is
+ * one number (`w.01` is no id of the writer's: parsed, it would pass for `w.1` and drop a record
+ * as its duplicate; like any line without a ledger id it is counted, never de-duplicated).
+ */
+const ID = /^([A-Za-z0-9_-]{12})\.(0|[1-9a-z][0-9a-z]{0,9})$/;
 /** A torn line names its record only when the whole id, with its closing quote, made it to the file. */
-const TORN_ID = /^\{"id":"([A-Za-z0-9_-]{12})\.([0-9a-z]{1,10})"/;
+const TORN_ID = /^\{"id":"([A-Za-z0-9_-]{12})\.(0|[1-9a-z][0-9a-z]{0,9})"/;
 /**
  * A line torn before its id was whole (`{"id":"AbCdE`): it names no record. The writer marks the
  * line it writes again with the tear's length (`"tornBefore":[12]`); such a torn line is matched

@@ -1,5 +1,10 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { readLedgers } from '../../src/ledger/index.js';
 import { idField, RecordIds } from '../../src/ledger/record-ids.js';
+import { storedLine, usageRecord } from '../helpers/usage-records.js';
 
 const W = 'AbCdEfGhIjKl';
 const line = (id: string): Buffer => Buffer.from(`{"id":"${id}","operation":"Converse","modelId":"m"}`);
@@ -41,5 +46,32 @@ describe('record ids against hostile and unlucky orders', () => {
     expect(torn?.resolved).toBe(false);
     ids.first(idField(W, 2), line(idField(W, 2)), [10]);
     expect(torn?.resolved).toBe(true);
+  });
+});
+
+describe('record ids are strings: a duplicate is the same id, not the same number', () => {
+  it('ids differing only by leading zeros in the counter (w.1, w.01, w.001) are three records, not one and two duplicates', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bedrock-finops-ids-zeros-'));
+    try {
+      const path = join(dir, 'usage.jsonl');
+      const rec = (id: string, i: number): string => `{"id":"${id}",${storedLine(usageRecord({ startedAt: Date.UTC(2026, 10, 20) + i, costUsd: 0.001 })).slice(1)}`;
+      // Three records of a hand-made or foreign ledger; the writer never pads its base-36 counter, so only w.1 is its form.
+      writeFileSync(path, `${[rec(`${W}.1`, 0), rec(`${W}.01`, 1), rec(`${W}.001`, 2), rec(`${W}.1`, 3)].join('\n')}\n`);
+      const costs: number[] = [];
+      const read = await readLedgers([path], { record: (r) => costs.push(r.costUsd ?? 0) });
+      // Before: the counters parsed to one number (1): 1 record, 3 duplicates, $0.001. Now: w.1, w.01, w.001 are 3 records and the second w.1 the one duplicate: $0.003.
+      expect({ records: read.records, duplicates: read.duplicates, costs }).toEqual({ records: 3, duplicates: 1, costs: [0.001, 0.001, 0.001] });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('RecordIds: a counter with leading zeros is no ledger id (as a counter past 36^10): never taken for the record whose counter has none', () => {
+    const ids = new RecordIds();
+    const seq = [`${W}.1`, `${W}.01`, `${W}.01`, `${W}.1`, `${W}.0`, `${W}.00`, `${W}.0`];
+    // Before: true, false, false, false, true, false, false (w.01 and w.00 taken for w.1 and w.0).
+    expect(seq.map((id) => ids.first(id, line(id)))).toEqual([true, true, true, false, true, true, false]);
+    // A torn line naming w.01 is not held for w.1's whole line (it names no record the writer made): torn.
+    expect(ids.hold(Buffer.from(`{"id":"${W}.01","operation":"Conv`))).toBeUndefined();
   });
 });
