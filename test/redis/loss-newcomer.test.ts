@@ -14,8 +14,9 @@ import { dayEntry, units } from './day-entry.js';
 // fresh counter. Before: C was leased a generous slice (1/16 of the whole limit: 62,500 tokens,
 // topped up to 120,093 at its first flush) against the emptied counter, and went on admitting
 // from it after A wrote its usage back: the fleet admitted 1,075,000 against 1,000,000 (75,000
-// over; 70,107 past the limit plus A's slice at the loss). Now a counter a script creates is
-// provisional for half a slice TTL and leases a sixteenth of the usual slice (3,906 tokens here),
+// over; 70,107 past the limit plus A's slice at the loss). Now a counter created while its budget's
+// marker is missing (gone with the FLUSHALL) or younger than half a slice TTL is provisional until
+// then and leases a sixteenth of the usual slice (3,906 tokens here),
 // so what C admits against the emptied counter is bounded by that, plus the calls it makes
 // before A writes back: 961,000 admitted.
 
@@ -94,7 +95,7 @@ describe('a process new to a counter Redis just lost, asking first', () => {
     expect(admitted).toBeLessThanOrEqual(LIMIT + before.leased);
   });
 
-  it('a fleet genuinely new to a counter mid-window is refused nothing: the provisional slices cost round trips, not calls', async () => {
+  it('a fleet using a budget for the first time (no marker yet: provisional) is refused nothing: the provisional slices cost round trips, not calls', async () => {
     const c = new RedisBudgetStore({ client: client(), keyPrefix: 'fresh:', ...settings });
     // 200 calls, 200,000 tokens of 1,000,000: all admitted, none refused or store-unavailable.
     expect(await callWhileAdmitted(c, 'fresh', 200)).toBe(200);

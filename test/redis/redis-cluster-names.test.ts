@@ -61,10 +61,10 @@ describe('odd budget and quota names on a real Redis Cluster', () => {
         }
         const read = await store.read(NAMES.map((budget) => ({ key: `${budget}\u0001team=t{1}\u0001${now}`, budget, windowEnd: now + 300 })), Date.now());
         expect(read.map((s) => s.used.tokens)).toEqual(NAMES.map(() => 10));
-        // 2 counters (hash and holder set) per name and team, one window index per name.
-        expect((await keysOf(prefix)).length).toBe(NAMES.length * 5);
-        // The windows end, the slices go back, and the prune deletes every counter.
-        await waitFor('finished windows to be pruned', async () => ((await keysOf(prefix)).every((k) => k.endsWith(':w')) ? true : undefined), 20_000, 100);
+        // 2 counters (hash and holder set) per name and team, one window index and one marker per name.
+        expect((await keysOf(prefix)).length).toBe(NAMES.length * 6);
+        // The windows end, the slices go back, and the prune deletes every counter (the budget's marker stays).
+        await waitFor('finished windows to be pruned', async () => ((await keysOf(prefix)).every((k) => k.endsWith(':w') || k.endsWith(':m')) ? true : undefined), 20_000, 100);
         expect(store.stats()).toMatchObject({ unavailable: false, events: { errors: 0, timeouts: 0 } });
       } finally {
         await store.close();

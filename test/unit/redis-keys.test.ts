@@ -35,7 +35,7 @@ describe('Redis key layout (one slot per budget and per quota)', () => {
       const tags = new Map<string, string>();
       for (const budget of BUDGETS) {
         const k = keys.of(budget, `${budget}\u0001tenant-{1}\u00011700000000000`);
-        const all = [k.counter, k.holders, k.windows, keys.windows(budget), ...quotaKeys(prefix, budget)];
+        const all = [k.counter, k.holders, k.windows, k.marker, keys.windows(budget), ...quotaKeys(prefix, budget)];
         expect(new Set(all.map(hashed)), budget).toEqual(new Set([budgetTag(budget)]));
         tags.set(budgetTag(budget), budget);
       }

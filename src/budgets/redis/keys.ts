@@ -8,6 +8,12 @@ export interface CounterKeys {
   readonly holders: string;
   /** The budget's index of counters by window end (for deleting finished windows). */
   readonly windows: string;
+  /**
+   * The budget's marker: when (Redis ms) a lease script first found it missing. Present and older
+   * than half a slice TTL, it tells a counter that is new (a new window, a new `per` value) from one
+   * Redis may have lost with it (FLUSHALL, a restart without persistence).
+   */
+  readonly marker: string;
 }
 
 /**
@@ -63,6 +69,6 @@ export class KeySpace {
 
   of(budget: string, counterId: string): CounterKeys {
     const base = `${this.prefix}{${budgetTag(budget)}}:`;
-    return { counter: `${base}c:${counterId}`, holders: `${base}z:${counterId}`, windows: `${base}w` };
+    return { counter: `${base}c:${counterId}`, holders: `${base}z:${counterId}`, windows: `${base}w`, marker: `${base}m` };
   }
 }

@@ -14,6 +14,7 @@
  *   sweeper's, or the holder would find it gone and take the counter for lost).
  * - `z` a sorted set of holders: a live slice scored by when it expires, an ended one by when its
  *   record is forgotten. Every script sweeps a few due entries first.
+ * Per budget, its window index `w` and its marker `m` (a string, no TTL: see `LEASE_SCRIPT`).
  *
  * All arithmetic is on integers (`HINCRBY`): amounts are tokens and nano-USD, read capped at 2^53 − 1
  * and written as integers (`%d`): a Lua number past 1e17 would reach Redis as `1e+17` and fail the
@@ -21,64 +22,14 @@
  */
 
 import { DELETE_WINDOWS, EXPIRED_WINDOWS, POLICY, PROBE, type Script } from './housekeeping-scripts.js';
+import { COMMON } from './lua-common.js';
 
-const COMMON = `
-local U = {'u_t', 'u_i', 'u_o', 'u_c'}
-local function num(s)
-  local n = tonumber(s)
-  if n == nil or n ~= n or n < 0 then return 0 end
-  return math.floor(math.min(n, 9007199254740991))
-end
-local function incr(key, field, by)
-  return redis.call('HINCRBY', key, field, string.format('%d', by))
-end
-local L = {'l_t', 'l_i', 'l_o', 'l_c'}
-local ALL = {'u_t', 'u_i', 'u_o', 'u_c', 'l_t', 'l_i', 'l_o', 'l_c'}
-local function parse(rec)
-  local v = {}
-  for n in string.gmatch(rec, '%S+') do v[#v + 1] = tonumber(n) end
-  return v
-end
-local function pack(v)
-  local s = {}
-  for k = 1, #v do s[k] = string.format('%d', v[k]) end
-  return table.concat(s, ' ')
-end
-local function now_ms()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
-local function sweep(c, z, now, forget)
-  local due = redis.call('ZRANGEBYSCORE', z, '-inf', now, 'LIMIT', 0, 16)
-  for _, h in ipairs(due) do
-    local rec = redis.call('HGET', c, 'h:' .. h)
-    local v = rec and parse(rec)
-    if v and v[2] == 1 then
-      for k = 1, 4 do
-        if v[2 + k] ~= 0 then incr(c, L[k], -v[2 + k]) end
-        v[2 + k] = 0
-      end
-      v[2] = 0
-      redis.call('HSET', c, 'h:' .. h, pack(v))
-      redis.call('ZADD', z, now + (v[11] or forget), h)
-    else
-      redis.call('HDEL', c, 'h:' .. h)
-      redis.call('ZREM', z, h)
-    end
-  end
-end
-local function counter(c)
-  local s = redis.call('HMGET', c, unpack(ALL))
-  for k = 1, 8 do s[k] = tonumber(s[k] or '0') end
-  return s
-end
-`;
 
 /**
  * Leases, renews, flushes or returns one process's slice of one counter: idempotent by
  * (holder, seq) — a re-sent or stale script changes nothing and answers the current state.
  *
- * KEYS: counter hash, holder set, the budget's window index. ARGV: holder, seq, ttlMs,
+ * KEYS: counter hash, holder set, the budget's window index, the budget's marker. ARGV: holder, seq, ttlMs,
  * forgetMs, final ('1': end the slice if it holds nothing), fraction, windowEnd ('inf' or ms),
  * counter id, then per field (tokens, input, output, nano-USD) 5 values: limit ('' for none),
  * cumulative usage, hold (room the slice must keep: calls in flight and what the process admits
@@ -103,12 +54,18 @@ end
  * usage again), the counter is recovering and leases no room beyond `hold` (status 3).
  * The slice becomes `hold + extra`: `extra` is 0 when `need` does not fit in the room nobody
  * holds (status 2, refused), else `min(room, max(want, floor(room × fraction)))`.
- * A counter this script creates is provisional for half a slice TTL (by Redis time): it may have
- * been lost a moment ago by a fleet whose live slices have not yet reported (a new holder cannot
- * tell), so its slices are a sixteenth of the usual share (`room × fraction / 16`, or what the
- * waiting calls want): a holder new to the counter is not leased a generous slice against an
- * emptied counter before live holders write their floors back (within a renewal, a third of the
- * TTL). Nothing is refused for it: a fleet starting a window pays a few more round trips.
+ * A counter this script creates is provisional (until `pv`, Redis time) when Redis may have lost it
+ * a moment ago with live slices that have not yet reported (a new holder cannot tell): its slices
+ * are a sixteenth of the usual share (`room × fraction / 16`, or what the waiting calls want), so a
+ * holder new to the counter is not leased a generous slice against an emptied counter before live
+ * holders write their floors back (within a renewal, a third of the TTL). Which counters: KEYS[4],
+ * the budget's marker, holds when a script first found it missing (first use, or lost with the
+ * counters: FLUSHALL, a restart without persistence); a counter created within half a slice TTL of
+ * that is provisional until then. Later, a missing counter is a new window or `per` value (live
+ * slices of one lost with the marker have reported by then): full slices. A missing counter the
+ * budget's window index still lists (its window not over) was lost on its own (evicted, deleted by
+ * hand): it recovers at once, as when a live holder finds its record gone. Nothing is refused for
+ * being provisional: a fleet starting a budget pays a few more round trips.
  * Both deadlines (`pv`, `rcv`) are Redis's wall clock: one lying further ahead than half the
  * asking process's slice TTL was set before the clock stepped back, and is counted from now again
  * (before, a step back of an hour kept the counter provisional or recovering for that hour). A
@@ -132,19 +89,30 @@ local function until_time(c, f, now, span)
   end
   return t > now
 end
-local c, z, w = KEYS[1], KEYS[2], KEYS[3]
+local c, z, w, m = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local h, seq = ARGV[1], tonumber(ARGV[2])
 local ttl, forget, final, fraction = tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5] == '1', tonumber(ARGV[6])
 local now = now_ms()
 local fresh = redis.call('EXISTS', c) == 0
 sweep(c, z, now, forget)
-if fresh then redis.call('HSET', c, 'pv', string.format('%d', now + math.floor(ttl / 2))) end
+local evicted = false
+if fresh then
+  -- The budget's marker: missing (a first use, or Redis lost it with the counters) or ahead of the
+  -- clock (a step back), it is set to now. A counter created within half a TTL of it is provisional.
+  local born = tonumber(redis.call('GET', m) or '')
+  if born == nil or born > now then
+    born = now
+    redis.call('SET', m, string.format('%d', now))
+  end
+  redis.call('HSET', c, 'pv', string.format('%d', born + math.floor(ttl / 2)))
+  evicted = ARGV[7] ~= 'inf' and num(ARGV[7]) > now and redis.call('ZSCORE', w, ARGV[8]) ~= false
+end
 local provisional = until_time(c, 'pv', now, math.floor(ttl / 2))
 local rec = redis.call('HGET', c, 'h:' .. h)
 if not rec and ARGV[7] ~= 'inf' then redis.call('ZADD', w, 'NX', ARGV[7], ARGV[8]) end
 local v = rec and parse(rec) or {0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 local s = counter(c)
-local lost = not rec and ARGV[33] == '1' and (ARGV[7] == 'inf' or num(ARGV[7]) > now)
+local lost = evicted or (not rec and ARGV[33] == '1' and (ARGV[7] == 'inf' or num(ARGV[7]) > now))
 if lost then redis.call('HSET', c, 'rcv', string.format('%d', now + math.floor(ttl / 2))) end
 local recovering = until_time(c, 'rcv', now, math.floor(ttl / 2))
 local F, Q = {'f_t', 'f_i', 'f_o', 'f_c'}, {'q_t', 'q_i', 'q_o', 'q_c'}
@@ -240,7 +208,7 @@ return out
 
 export { DELETE_WINDOWS, EXPIRED_WINDOWS, POLICY, PROBE, type Script };
 
-export const LEASE: Script = { name: 'lease', source: LEASE_SCRIPT, sha: '92dfb6f50b513a349a2b41df6a442a999ea03be8' };
+export const LEASE: Script = { name: 'lease', source: LEASE_SCRIPT, sha: '4742d6c898a52d5084256c1022fc4b926200b46d' };
 export const READ: Script = { name: 'read', source: READ_SCRIPT, sha: '909da86451e139bea0bbb3c8e76980b9dd761731' };
 
 /** Every script, for the test that pins their SHA-1s. */

@@ -98,7 +98,7 @@ export class SlicePump {
       this.overdue.add(lease);
       this.release(lease, 'timeout');
     });
-    const keys = [lease.keys.counter, lease.keys.holders, lease.keys.windows];
+    const keys = [lease.keys.counter, lease.keys.holders, lease.keys.windows, lease.keys.marker];
     const p = this.run(LEASE, keys, leaseArgs(lease, op, this.settings.sliceTtlMs, this.settings.idempotencyMs))
       .then((reply): ScriptOutcome => {
         const { status, counter, lost, gone } = parseLeaseReply(reply);
