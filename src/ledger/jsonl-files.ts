@@ -1,4 +1,4 @@
-import { readdirSync, renameSync, statSync, unlinkSync } from 'node:fs';
+import { fstatSync, readdirSync, readSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -138,5 +138,23 @@ export function applyRetention(path: string, retention: JsonlRetention, now: num
     } catch {
       // Gone already.
     }
+  }
+}
+
+/** Whether the file open at `fd` (of `size` bytes) ends with a newline (a writer killed mid-line left it without). */
+export function endsWithNewline(fd: number, size: number): boolean {
+  const last = Buffer.alloc(1);
+  return readSync(fd, last, 0, 1, size - 1) === 1 && last[0] === 0x0a;
+}
+
+/** Whether the file open at `fd` is still the one at `path` (not renamed by a rotation, not deleted). */
+export function stillAt(fd: number, path: string): boolean {
+  const open = fstatSync(fd);
+  if (open.nlink === 0) return false;
+  try {
+    const now = statSync(path);
+    return now.ino === open.ino && now.dev === open.dev;
+  } catch {
+    return false;
   }
 }

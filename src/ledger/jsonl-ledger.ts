@@ -1,11 +1,11 @@
 import { diag } from '@opentelemetry/api';
-import { closeSync, fstatSync, mkdirSync, openSync, readSync, renameSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ConfigurationError } from '../errors/configuration-error.js';
 import type { UsageRecord } from '../record.js';
 import { storedHeader, type LedgerHeader } from './header.js';
 import { compressorFor } from './jsonl-compressor.js';
-import { applyRetention, rotatedName, type JsonlRetention } from './jsonl-files.js';
+import { applyRetention, endsWithNewline, rotatedName, stillAt, type JsonlRetention } from './jsonl-files.js';
 import { toStored, type UsageLedger } from './ledger.js';
 import { onProcessExit } from './process-exit.js';
 import { idField, newWriterId, wholeLines, withTear } from './record-ids.js';
@@ -36,25 +36,8 @@ function positive(value: number | undefined, field: string): void {
 }
 
 
-function endsWithNewline(fd: number, size: number): boolean {
-  const last = Buffer.alloc(1);
-  return readSync(fd, last, 0, 1, size - 1) === 1 && last[0] === 0x0a;
-}
-
 /** Reopens of the path when its file was rotated under a writer, before writing where it is (each needs another rotation meanwhile). */
 const MAX_REOPENS = 8;
-
-/** Whether the file open at `fd` is still the one at `path` (not renamed by a rotation, not deleted). */
-function stillAt(fd: number, path: string): boolean {
-  const open = fstatSync(fd);
-  if (open.nlink === 0) return false;
-  try {
-    const now = statSync(path);
-    return now.ino === open.ino && now.dev === open.dev;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * A UsageLedger writing JSON Lines, one record per line. Records are buffered and written once
@@ -78,6 +61,8 @@ export function jsonlLedger(options: JsonlLedgerOptions): UsageLedger {
   const writer = newWriterId();
   let ids = 0;
   let headerLine: string | undefined;
+  // The header as it is written next: `headerLine`, marked with the tears of its writes that failed part-way.
+  let headerNext: string | undefined;
   let headerIno: number | undefined;
   let dirMade = false;
   let seq = 0;
@@ -117,7 +102,8 @@ export function jsonlLedger(options: JsonlLedgerOptions): UsageLedger {
         // that line first, or the first line written now joins it and is lost with it.
         const torn = st.size > 0 && !endsWithNewline(fd, st.size);
         // Every file starts with the header, so each one (rotated, compressed, copied) stands alone.
-        const head = `${torn ? '\n' : ''}${headerLine !== undefined && st.ino !== headerIno ? headerLine : ''}`;
+        const header = headerNext !== undefined && st.ino !== headerIno ? headerNext : '';
+        const head = `${torn ? '\n' : ''}${header}`;
         const bytes = Buffer.from(head + text);
         // Another process may have rotated the file since this one opened it (held in between: a slow
         // disk, the scheduler): written now, the batch would land in the rotated file, which a report
@@ -130,11 +116,14 @@ export function jsonlLedger(options: JsonlLedgerOptions): UsageLedger {
         } catch (error) {
           // Lines that landed whole in a file rotated meanwhile may be lost with it: all are retried (the report de-duplicates by id).
           progress.landed = Math.max(0, off - skip);
+          // The header torn (a full disk): the one written next carries the tear's length, so the report matches the torn header to it.
+          const headerLanded = off - (torn ? 1 : 0);
+          if (headerLanded > 0 && off < skip) headerNext = withTear(header, headerLanded);
           progress.bytes = stillAt(fd, path) ? progress.landed : 0;
           throw error;
         }
         progress.bytes = Math.max(0, off - skip);
-        if (headerLine !== undefined && off >= skip) headerIno = st.ino;
+        if (header !== '') [headerIno, headerNext] = [st.ino, headerLine];
         // Checked again after the write: a rotation by another process between the check above and
         // the write (the writer held in between) put the batch in the rotated file, which a report
         // may have read already and a compression or retention may delete. Written again to the file
@@ -219,7 +208,7 @@ export function jsonlLedger(options: JsonlLedgerOptions): UsageLedger {
       }
     },
     describe(header: LedgerHeader): void {
-      headerLine = `${JSON.stringify(storedHeader(header))}\n`;
+      headerLine = headerNext = `${JSON.stringify(storedHeader(header))}\n`;
       headerIno = undefined;
     },
     flush(): Promise<void> {

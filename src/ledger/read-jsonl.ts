@@ -20,7 +20,7 @@ function visitLine(bytes: Buffer, window: TimeWindow, visitor: LedgerVisitor, co
   try {
     o = JSON.parse(line);
   } catch {
-    // A line naming its record is held: a whole copy read later makes it a retried write, not a loss.
+    // A line naming its record (or a header's start) is held: a whole copy read before or after makes it a retried write, not a loss.
     const h = ids?.hold(bytes);
     if (h === undefined) counts.torn++;
     else held.push(h);
@@ -29,6 +29,7 @@ function visitLine(bytes: Buffer, window: TimeWindow, visitor: LedgerVisitor, co
   const header = parseHeader(o);
   if (header !== undefined) {
     counts.headers++;
+    ids?.header(bytes, (o as { tornBefore?: unknown }).tornBefore);
     visitor.header?.(header);
     return;
   }

@@ -81,7 +81,7 @@ export async function readLedgers(args: readonly string[] | readonly LedgerInput
     }
     addCounts(total, counts);
   }
-  // Torn lines naming a record: a retried write when a whole copy of it was read after them, else torn (lost).
+  // Torn lines naming a record (or a header): a retried write when a whole copy of it was read, before or after them, else torn (lost).
   for (const h of ctx.ids.heldLines()) {
     if (h.resolved) {
       total.retried++;
@@ -91,6 +91,7 @@ export async function readLedgers(args: readonly string[] | readonly LedgerInput
     const p = problem(ctx, h.file ?? '');
     p.torn++;
     p.tornBytes += h.bytes;
+    if (h.header === true) p.tornHeaders = (p.tornHeaders ?? 0) + 1;
   }
   if (unread !== undefined && total.records + total.outside === 0) throw unread;
   const problems = [...ctx.problems.values()].map((p) => ({ ...p, records: p.records + (ctx.records.get(p.file) ?? 0) }));

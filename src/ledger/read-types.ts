@@ -65,6 +65,12 @@ export interface LedgerFileProblem {
   /** Lines that are not JSON (a torn write, a truncated file), and their bytes. */
   readonly torn: number;
   readonly tornBytes: number;
+  /**
+   * Of the torn lines, ledger headers never written whole (a writer killed or a disk full while
+   * writing a file's first line): the provisioned configuration they carried is missing, unless
+   * another file's header has it (a commitment's cost may be left out of the totals).
+   */
+  readonly tornHeaders?: number;
   /** Well-formed lines or rows whose fields have the wrong types or absurd values. */
   readonly mistyped: number;
   /**

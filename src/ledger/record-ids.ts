@@ -7,6 +7,9 @@
  * records, and a line torn by a failed write from a lost record: both have the same id.
  */
 import { randomBytes } from 'node:crypto';
+import { HEADER_START, TornLines, type HeldTorn } from './torn-lines.js';
+
+export type { HeldTorn } from './torn-lines.js';
 
 /** A new writer id: 12 base64url characters. */
 export const newWriterId = (): string => randomBytes(9).toString('base64url');
@@ -27,12 +30,13 @@ export function wholeLines(lines: readonly string[], bytes: number): { n: number
 }
 
 /**
- * The line to write again after its first `torn` bytes landed: as it is when those bytes name the
- * record (its id whole: the report matches the torn line by id), else with the tear's length
- * added at its end (`"tornBefore":[15]`), which the report matches the short torn line by.
+ * The line (a record's or the header's) to write again after its first `torn` bytes landed: with
+ * the tear's length added at its end (`"tornBefore":[150]`). The report matches the torn line to
+ * it by those bytes in whichever order it reads them (rotated files in one second are read by
+ * process id: the line written again can come first); a torn line that names its record is also
+ * matched by its id when it is read first (lines from earlier versions carry no mark then).
  */
 export function withTear(line: string, torn: number): string {
-  if (torn > line.indexOf('",')) return line;
   const marked = /,"tornBefore":\[([\d,]+)\]\}\n$/.exec(line);
   return marked === null ? `${line.slice(0, -2)},"tornBefore":[${torn}]}\n` : `${line.slice(0, marked.index)},"tornBefore":[${marked[1] ?? ''},${torn}]}\n`;
 }
@@ -102,20 +106,6 @@ class Ranges {
   }
 }
 
-/** A torn line held until a whole copy of its record is read (then it was a retried write, not a loss). */
-export interface HeldTorn {
-  /** Its length in bytes. */
-  readonly bytes: number;
-  /** The file it is in (set when its read is accounted). */
-  file?: string;
-  /** A whole line of the same record starting with these bytes was read after it. */
-  resolved: boolean;
-}
-
-/** Torn lines held, bounded: past these, a torn line is counted as torn at once (the conservative answer). */
-const MAX_HELD = 100_000;
-const MAX_HELD_BYTES = 64 << 20;
-
 /**
  * The ids a report has read. Memory: a few numbers per writer instance (ranges of counters), and
  * the torn lines held (bounded), not one entry per record.
@@ -127,39 +117,30 @@ export class RecordIds {
    * processes), else its {@link Ranges}.
    */
   private readonly seen = new Map<string, number | Ranges>();
-  private readonly torn = new Map<string, { readonly line: Buffer; readonly entry: HeldTorn }[]>();
-  /** Lines torn before their id was whole, by their bytes (latin1): a mark of length n takes one whose bytes start the marked line. */
-  private readonly short = new Map<string, HeldTorn[]>();
-  private readonly held: HeldTorn[] = [];
-  private heldBytes = 0;
+  private readonly tears = new TornLines();
 
   /**
    * A whole record's line and its `id` field: true the first time the id is read, false when it
    * was read before (the same record written twice: not counted again). Lines without an id (other
    * writers, earlier versions) are always new. A torn line of the same id whose bytes start this
-   * line is resolved: it was a write retried whole; so is one torn line before its id was whole for
-   * each length in `tornBefore` (the writer's mark), when this line starts with its bytes. A
-   * record's marks count once: a copy read again (written again after a rotation) carries the
-   * same marks, for the same tears.
+   * line is resolved: it was a write retried whole; so is one torn line for each length in
+   * `tornBefore` (the writer's mark) whose bytes start this line, read before this line or after
+   * it. A record's marks count once: a copy read again (written again after a rotation) carries
+   * the same marks, for the same tears.
    */
   first(id: unknown, line: Buffer, tornBefore?: unknown): boolean {
-    const isNew = this.isNew(id, line);
-    if (isNew && Array.isArray(tornBefore)) this.resolveShort(tornBefore, line);
+    const m = typeof id === 'string' ? ID.exec(id) : null;
+    const isNew = m === null || this.isNew(m);
+    this.tears.whole(line, m === null ? undefined : (id as string), false, isNew ? tornBefore : undefined);
     return isNew;
   }
 
-  private isNew(id: unknown, line: Buffer): boolean {
-    if (typeof id !== 'string') return true;
-    const m = ID.exec(id);
-    if (m === null) return true;
-    const waiting = this.torn.get(id);
-    if (waiting !== undefined) {
-      for (const t of waiting) {
-        if (line.length > t.line.length && line.subarray(0, t.line.length).equals(t.line)) t.entry.resolved = true;
-        this.heldBytes -= t.line.length;
-      }
-      this.torn.delete(id);
-    }
+  /** A whole header line: resolves its torn first attempts (its bytes start them, or its marks say so). */
+  header(line: Buffer, tornBefore?: unknown): void {
+    this.tears.whole(line, undefined, true, tornBefore);
+  }
+
+  private isNew(m: RegExpExecArray): boolean {
     const writer = m[1] ?? '';
     const n = Number.parseInt(m[2] ?? '', 36);
     const seen = this.seen.get(writer);
@@ -183,44 +164,21 @@ export class RecordIds {
     return true;
   }
 
-  private resolveShort(lengths: readonly unknown[], line: Buffer): void {
-    for (const n of lengths) {
-      if (typeof n !== 'number' || !Number.isInteger(n) || n <= 0 || n >= line.length || n >= 40) continue;
-      const key = line.toString('latin1', 0, n);
-      const waiting = this.short.get(key);
-      const t = waiting?.shift();
-      if (t === undefined) continue;
-      t.resolved = true;
-      if (waiting?.length === 0) this.short.delete(key);
-    }
-  }
-
-  /** A line that is not JSON: held when it names a record's id or was torn before its id was whole (a whole copy read later resolves it), else undefined (torn). */
+  /**
+   * A line that is not JSON: held when it names a record's id, was torn before its id was whole,
+   * or is a torn header (a whole copy read before or after resolves it), else undefined (torn).
+   */
   hold(line: Buffer): HeldTorn | undefined {
-    if (this.held.length >= MAX_HELD || this.heldBytes + line.length > MAX_HELD_BYTES) return undefined;
     const head = line.toString('latin1', 0, 40);
-    if (line.length < 40 && SHORT_TORN.test(head)) {
-      const entry: HeldTorn = { bytes: line.length, resolved: false };
-      const list = this.short.get(head) ?? [];
-      list.push(entry);
-      this.short.set(head, list);
-      this.held.push(entry);
-      return entry;
-    }
     const m = TORN_ID.exec(head);
-    if (m === null) return undefined;
-    const id = `${m[1] ?? ''}.${m[2] ?? ''}`;
-    const entry: HeldTorn = { bytes: line.length, resolved: false };
-    const list = this.torn.get(id) ?? [];
-    list.push({ line: Buffer.from(line), entry });
-    this.torn.set(id, list);
-    this.held.push(entry);
-    this.heldBytes += line.length;
-    return entry;
+    if (m !== null) return this.tears.hold(line, `${m[1] ?? ''}.${m[2] ?? ''}`, false);
+    if (line.length < 40 && SHORT_TORN.test(head)) return this.tears.hold(line, undefined, false);
+    const header = head.startsWith(HEADER_START) || (line.length >= 3 && HEADER_START.startsWith(head));
+    return header ? this.tears.hold(line, undefined, true) : undefined;
   }
 
   /** Every torn line held, resolved or not. */
   heldLines(): readonly HeldTorn[] {
-    return this.held;
+    return this.tears.heldLines();
   }
 }

@@ -56,3 +56,40 @@ describe('record ids as the report reads them', () => {
     expect(other?.resolved).toBe(false);
   });
 });
+
+describe('torn lines matched in whichever order they are read', () => {
+  it('a whole line marked with its tear, read before the torn line: the torn line (and a copy of it) resolved; bytes that differ are not', () => {
+    const ids = new RecordIds();
+    const id = idField(W, 3);
+    const whole = line(id, '"operation":"Converse","modelId":"m","costUsd":1,"tornBefore":[40]}');
+    expect(ids.first(id, whole, [40])).toBe(true);
+    const torn = ids.hold(whole.subarray(0, 40));
+    const copy = ids.hold(whole.subarray(0, 40));
+    const garbled = ids.hold(Buffer.concat([whole.subarray(0, 30), Buffer.from('#'), whole.subarray(31, 40)]));
+    // Before: the mark was only matched against torn lines already held: all three stayed torn.
+    expect([torn?.resolved, copy?.resolved, garbled?.resolved]).toEqual([true, true, false]);
+  });
+
+  it('a short tear (no whole id) marked on a line read first is matched one for one; a copy of the line does not count its marks again', () => {
+    const ids = new RecordIds();
+    const id = idField(W, 4);
+    const whole = line(id, '"operation":"Converse","tornBefore":[10]}');
+    expect(ids.first(id, whole, [10])).toBe(true);
+    expect(ids.first(id, whole, [10])).toBe(false);
+    const first = ids.hold(whole.subarray(0, 10));
+    const second = ids.hold(whole.subarray(0, 10));
+    expect([first?.resolved, second?.resolved]).toEqual([true, false]);
+  });
+
+  it('a torn header: resolved by a whole header it starts (read after it) or by a header marked with its length (read before it); another process\'s header resolves nothing', () => {
+    const ids = new RecordIds();
+    const header = (pid: number, mark = ''): Buffer => Buffer.from(`{"type":"bedrock-finops.header","writtenAt":"2026-11-20T10:00:0${pid}.000Z","pid":${pid},"provisioned":{}${mark}}`);
+    const before = ids.hold(header(1).subarray(0, 50));
+    const other = ids.hold(header(2).subarray(0, 70));
+    ids.header(header(1));
+    expect([before?.resolved, other?.resolved, before?.header, ids.hold(Buffer.from('{"ty'))?.header]).toEqual([true, false, true, true]);
+    ids.header(header(3, ',"tornBefore":[55]'), [55]);
+    const after = ids.hold(header(3).subarray(0, 55));
+    expect(after?.resolved).toBe(true);
+  });
+});

@@ -19,6 +19,8 @@ function line(p: LedgerFileProblem): string {
     parts.push(`damaged (${p.damage}): ${int(p.records)} records read from it, the rest could not be${unread}`);
   }
   if (p.torn > 0) parts.push(`${int(p.torn)} torn lines (${int(p.tornBytes)} bytes) not counted`);
+  const headers = p.tornHeaders ?? 0;
+  if (headers > 0) parts.push(`${headers === 1 ? 'one of them a ledger header' : `${int(headers)} of them ledger headers`} never written whole: the provisioned commitments ${headers === 1 ? 'it' : 'they'} carried are missing unless another file's header has them (--config can give them)`);
   if (p.mistyped > 0) parts.push(`${int(p.mistyped)} lines with wrong field types or absurd values not counted`);
   if (p.vanished === true) parts.push('deleted while the report ran (a retention): not counted, not a loss');
   if (p.truncatedWhileRead === true) parts.push('truncated while the report read it (a copytruncate rotation?): what it held counted once, what was written after it too; not a loss');
