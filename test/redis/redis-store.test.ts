@@ -152,6 +152,8 @@ describe('Redis budget store behaviour', () => {
       [{ idempotencyMs: 1_000 }, 'idempotencyMs'],
       [{ storeTimeoutMs: 0 }, 'storeTimeoutMs'],
       [{ keyPrefix: 3 }, 'keyPrefix'],
+      [{ provisionalCapFraction: 1.5 }, 'provisionalCapFraction'],
+      [{ provisionalCapFraction: Number.NaN }, 'provisionalCapFraction'],
     ];
     for (const [options, field] of cases) {
       let caught: unknown;

@@ -60,6 +60,16 @@ export interface RedisBudgetStoreOptions {
    * @defaultValue `86400000` (1 day)
    */
   readonly retainMs?: number;
+  /**
+   * The share of each limit a provisional counter (one Redis may just have lost: its budget's
+   * marker was missing or young, e.g. after a `FLUSHALL` or a restart without persistence, or on
+   * a budget's first use) may hold in all, committed plus leased, until its provisional period
+   * (half of `sliceTtlMs`) ends; past it, calls needing room follow `onStoreError`. It bounds
+   * what processes new to a lost counter admit before live ones write their usage back. Unset:
+   * no cap (a budget's first use in a fresh Redis is never refused for it).
+   * @defaultValue `undefined`
+   */
+  readonly provisionalCapFraction?: number;
 }
 
 export interface RedisStoreSettings {
@@ -72,6 +82,7 @@ export interface RedisStoreSettings {
   readonly closeTimeoutMs: number;
   readonly idempotencyMs: number;
   readonly retainMs: number;
+  readonly provisionalCapFraction: number | undefined;
 }
 
 /**
@@ -99,6 +110,8 @@ export function resolveRedisStoreOptions(o: RedisBudgetStoreOptions): RedisStore
   const sliceTtlMs = timerMs(o.sliceTtlMs, 30_000, field('sliceTtlMs'));
   const flushIntervalMs = timerMs(o.flushIntervalMs, 500, field('flushIntervalMs'));
   if (flushIntervalMs * 3 > sliceTtlMs) throw new ConfigurationError(field('flushIntervalMs'), 'must be at most a third of sliceTtlMs (slices are renewed as usage is flushed)');
+  const cap = o.provisionalCapFraction;
+  if (cap !== undefined && (typeof cap !== 'number' || !(cap >= 0 && cap <= 1))) throw new ConfigurationError(field('provisionalCapFraction'), 'must be a number in [0, 1]');
   const idempotencyMs = positiveInteger(o.idempotencyMs, 3_600_000, field('idempotencyMs'));
   if (idempotencyMs < sliceTtlMs * 2) throw new ConfigurationError(field('idempotencyMs'), 'must be at least twice sliceTtlMs');
   return {
@@ -111,5 +124,6 @@ export function resolveRedisStoreOptions(o: RedisBudgetStoreOptions): RedisStore
     closeTimeoutMs: timerMs(o.closeTimeoutMs, 5_000, field('closeTimeoutMs')),
     idempotencyMs,
     retainMs: positiveInteger(o.retainMs, 86_400_000, field('retainMs')),
+    provisionalCapFraction: cap,
   };
 }

@@ -65,7 +65,11 @@ import { COMMON } from './lua-common.js';
  * slices of one lost with the marker have reported by then): full slices. A missing counter the
  * budget's window index still lists (its window not over) was lost on its own (evicted, deleted by
  * hand): it recovers at once, as when a live holder finds its record gone. Nothing is refused for
- * being provisional: a fleet starting a budget pays a few more round trips.
+ * being provisional: a fleet starting a budget pays a few more round trips. Unless ARGV[38] (after
+ * the per-field acknowledged usage; '' for none) caps it: while provisional, the counter's usage
+ * plus all leased room stays within that share of each limit, and room beyond it is not leased
+ * (status 3, as while recovering), so what processes new to a lost counter admit before live
+ * holders write back is bounded in all, not only per slice.
  * Both deadlines (`pv`, `rcv`) are Redis's wall clock: one lying further ahead than half the
  * asking process's slice TTL was set before the clock stepped back, and is counted from now again
  * (before, a step back of an hour kept the counter provisional or recovering for that hour). A
@@ -133,7 +137,7 @@ local status = 1
 if seq <= v[1] then
   status = 0
 else
-  local room = {}
+  local room, capf, capped = {}, tonumber(ARGV[38] or ''), false
   for k = 1, 4 do
     local b = 8 + (k - 1) * 5
     local d = num(ARGV[b + 2]) - v[6 + k]
@@ -144,9 +148,14 @@ else
     if ARGV[b + 1] ~= '' then
       room[k] = num(ARGV[b + 1]) - math.max(s[k] + gone[k], num(ARGV[28 + k])) - (s[4 + k] - v[2 + k]) - num(ARGV[b + 3])
       if room[k] < num(ARGV[b + 4]) then status = 2 end
+      if provisional and capf then
+        local left = math.floor(num(ARGV[b + 1]) * capf) - s[k] - (s[4 + k] - v[2 + k]) - num(ARGV[b + 3])
+        if left < room[k] then room[k] = left end
+        if left < num(ARGV[b + 4]) then capped = true end
+      end
     end
   end
-  if recovering and status == 1 then status = 3 end
+  if (recovering or capped) and status == 1 then status = 3 end
   local holds = false
   for k = 1, 4 do
     local b = 8 + (k - 1) * 5
@@ -208,7 +217,7 @@ return out
 
 export { DELETE_WINDOWS, EXPIRED_WINDOWS, POLICY, PROBE, type Script };
 
-export const LEASE: Script = { name: 'lease', source: LEASE_SCRIPT, sha: '4742d6c898a52d5084256c1022fc4b926200b46d' };
+export const LEASE: Script = { name: 'lease', source: LEASE_SCRIPT, sha: '220b07eb5a2c60a06febe7463dbdfe8a606605ec' };
 export const READ: Script = { name: 'read', source: READ_SCRIPT, sha: '909da86451e139bea0bbb3c8e76980b9dd761731' };
 
 /** Every script, for the test that pins their SHA-1s. */

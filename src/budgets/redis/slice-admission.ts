@@ -113,7 +113,7 @@ export class SliceAdmission {
           if (field === undefined) continue;
           if (outcomes[k] === 'timeout') throw this.unavailable(`Redis did not answer within ${this.settings.storeTimeoutMs} ms (storeTimeoutMs)`);
           if (outcomes[k] === 'failed') throw this.unavailable('Redis could not be asked for budget room');
-          if (outcomes[k] === 'recovering') throw this.unavailable('Redis lost this budget counter (restart without persistence, FLUSHALL, eviction): no room is leased until live slices have reported their usage again');
+          if (outcomes[k] === 'recovering') throw this.unavailable('Redis lost this budget counter, or may have (restart without persistence, FLUSHALL, eviction): no more room is leased until live slices have reported their usage again');
           if (outcomes[k] !== 'refused') continue;
           if (!entry.enforce) exceeded.set(i, field);
           else return this.refuse(request, leases, i, flags());

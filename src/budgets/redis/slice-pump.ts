@@ -99,7 +99,7 @@ export class SlicePump {
       this.release(lease, 'timeout');
     });
     const keys = [lease.keys.counter, lease.keys.holders, lease.keys.windows, lease.keys.marker];
-    const p = this.run(LEASE, keys, leaseArgs(lease, op, this.settings.sliceTtlMs, this.settings.idempotencyMs))
+    const p = this.run(LEASE, keys, leaseArgs(lease, op, this.settings.sliceTtlMs, this.settings.idempotencyMs, this.settings.provisionalCapFraction))
       .then((reply): ScriptOutcome => {
         const { status, counter, lost, gone } = parseLeaseReply(reply);
         const now = performance.now();

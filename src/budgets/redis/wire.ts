@@ -6,7 +6,7 @@ import type { CounterReply, Lease, LeaseOp } from './lease.js';
 export type LeaseStatus = 'duplicate' | 'applied' | 'refused' | 'recovering';
 
 /** ARGV of the lease script (see `LEASE_SCRIPT`). */
-export function leaseArgs(lease: Lease, op: LeaseOp, ttlMs: number, forgetMs: number): string[] {
+export function leaseArgs(lease: Lease, op: LeaseOp, ttlMs: number, forgetMs: number, provisionalCap?: number): string[] {
   const args = [op.holder, String(op.seq), String(ttlMs), String(forgetMs), op.final ? '1' : '0', String(op.fraction), Number.isFinite(lease.windowEnd) ? String(lease.windowEnd) : 'inf', lease.id];
   for (const f of UNIT_FIELDS) {
     const limit = lease.limits[f];
@@ -16,6 +16,7 @@ export function leaseArgs(lease: Lease, op: LeaseOp, ttlMs: number, forgetMs: nu
   args.push(op.known ? '1' : '0');
   // What Redis had acknowledged of this holder's usage: if Redis lost it, that much of the lost usage is reported again.
   for (const f of UNIT_FIELDS) args.push(op.known ? wireAmount(lease.acked.r[f]) : '0');
+  args.push(provisionalCap === undefined ? '' : String(provisionalCap));
   return args;
 }
 
