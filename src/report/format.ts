@@ -1,11 +1,17 @@
 import type { Report } from './types.js';
 
-import { formatUsd, formatUsdDecimal } from './money.js';
+import { formatUsd, formatUsdDecimal, nanoDecimal, toNano } from './money.js';
 
 export { formatUsd as usd } from './money.js';
 
 /** A summed amount: from its exact decimals when the report has them (past ~$9 million a double's cents drift), else the number. */
 export const usdSum = (n: number, decimal: string | undefined): string => (decimal === undefined ? formatUsd(n) : formatUsdDecimal(decimal));
+
+/** A rate as configured, every digit it has to the nano-dollar (`$1,000,000.065` an hour, not `$1,000,000.07`: hours × the shown rate is the shown commitment). */
+export function usdRate(usd: number): string {
+  const [whole = '0', fraction = ''] = nanoDecimal(toNano(Math.abs(usd))).split('.');
+  return `${usd < 0 ? '-' : ''}$${whole.replace(/\B(?=(\d{3})+(?!\d))/g, ',')}.${fraction.replace(/0+$/, '').padEnd(2, '0')}`;
+}
 
 /** Shared number formats of the text, CSV and HTML renderings (so they show the same figures). */
 export const int = (n: number): string => Math.round(n).toLocaleString('en-US');

@@ -28,6 +28,11 @@ export class NanoSum {
     }
   }
 
+  /** Adds an exact amount (a product past 2^53 nano-USD: a commitment's hours × its hourly cost). */
+  addExact(nano: bigint): void {
+    this.big += nano;
+  }
+
   /** The exact sum. */
   get value(): bigint {
     return this.big + BigInt(this.small);

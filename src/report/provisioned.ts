@@ -1,6 +1,6 @@
 import type { UsageRecord } from '../record.js';
 import type { LedgerProvisioned } from '../ledger/header.js';
-import { formatUsd, NanoSum, toNano } from './money.js';
+import { formatUsdDecimal, NANO, nanoDecimal, NanoSum, toNano } from './money.js';
 import type { ProvisionedHour, ProvisionedReport, ProvisionedVerdict } from './types.js';
 
 const HOUR = 3_600_000;
@@ -40,6 +40,8 @@ export class ProvisionedTracker {
   private spilled = 0;
   private tokens = 0;
   private readonly onDemandNano = new NanoSum();
+  /** The commitment's cost over the period, exact nano-USD (set by {@link finish}; undefined without an hourly cost). */
+  commitmentNano: bigint | undefined;
 
   constructor(readonly arn: string) {}
 
@@ -88,10 +90,15 @@ export class ProvisionedTracker {
     const utilization = capacity === undefined ? undefined : tokensPerMinute / capacity;
     const onDemandEquivalentUsd = this.onDemandNano.usd;
     const hourlyCostUsd = config?.hourlyCostUsd;
-    const commitmentCostUsd = hourlyCostUsd === undefined ? undefined : hourlyCostUsd * hours;
+    // Money in integer nano-USD, as the totals and the FOCUS export count it: a double product
+    // ($1,000,000.065 × 4,321 h = 4321000280.8649998) put the totals a cent below the export.
+    const commitment = hourlyCostUsd === undefined ? undefined : BigInt(toNano(hourlyCostUsd)) * BigInt(hours);
+    this.commitmentNano = commitment;
+    const commitmentCostUsd = commitment === undefined ? undefined : Number(commitment) / NANO;
     const perToken = this.tokens === 0 ? 0 : onDemandEquivalentUsd / this.tokens;
     const breakEvenUtilization = capacity !== undefined && hourlyCostUsd !== undefined && perToken > 0 ? hourlyCostUsd / (perToken * capacity * 60) : undefined;
     const coverage = commitmentCostUsd === undefined || commitmentCostUsd === 0 ? undefined : onDemandEquivalentUsd / commitmentCostUsd;
+    const money = { onDemand: this.onDemandNano.value, commitment };
     return {
       arn: this.arn,
       model: config?.model,
@@ -107,21 +114,25 @@ export class ProvisionedTracker {
       peakHours,
       hourly,
       onDemandEquivalentUsd,
+      onDemandEquivalentUsdDecimal: this.onDemandNano.decimal,
       hours,
       hourlyCostUsd,
       commitmentCostUsd,
+      ...(commitment === undefined ? {} : { commitmentCostUsdDecimal: nanoDecimal(commitment) }),
       breakEvenUtilization,
       coverage,
-      verdict: verdict(coverage, utilization, breakEvenUtilization, onDemandEquivalentUsd, commitmentCostUsd, this.spilled),
+      verdict: verdict(coverage, utilization, breakEvenUtilization, money, this.spilled),
     };
   }
 }
 
-function verdict(coverage: number | undefined, utilization: number | undefined, breakEven: number | undefined, onDemandUsd: number, commitmentUsd: number | undefined, spilled: number): ProvisionedVerdict {
-  if (coverage === undefined || commitmentUsd === undefined)
+/** `money`: the traffic's on-demand value and the commitment's cost, exact nano-USD (compared and printed exactly). */
+function verdict(coverage: number | undefined, utilization: number | undefined, breakEven: number | undefined, money: { onDemand: bigint; commitment: bigint | undefined }, spilled: number): ProvisionedVerdict {
+  const { onDemand, commitment } = money;
+  if (coverage === undefined || commitment === undefined)
     return { decision: 'unknown', text: 'no verdict: the hourly cost is unknown (set hourlyCostUsd in the plugin’s provisioned configuration)' };
-  const use = utilization !== undefined && breakEven !== undefined ? `${pct(utilization)} average use, break-even ${pct(breakEven)}` : `its traffic is worth ${formatUsd(onDemandUsd)} on demand against ${formatUsd(commitmentUsd)} committed (${pct(coverage)})`;
-  if (coverage >= 1) return { decision: 'keep', text: `keep: ${use}` };
+  const use = utilization !== undefined && breakEven !== undefined ? `${pct(utilization)} average use, break-even ${pct(breakEven)}` : `its traffic is worth ${formatUsdDecimal(nanoDecimal(onDemand))} on demand against ${formatUsdDecimal(nanoDecimal(commitment))} committed (${pct(coverage)})`;
+  if (onDemand >= commitment) return { decision: 'keep', text: `keep: ${use}` };
   const peaks = spilled > 0 ? `; it was full in peaks (${spilled} calls spilled): fewer model units with on-demand spill, or on-demand only` : '';
   return { decision: 'drop-or-shrink', text: `drop or shrink: ${use}${peaks}` };
 }

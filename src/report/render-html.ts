@@ -1,5 +1,5 @@
 import { shortModel } from './dimensions.js';
-import { growth, int, pct, periodLine, skippedNote, usd, usdSum } from './format.js';
+import { growth, int, pct, periodLine, skippedNote, usd, usdRate, usdSum } from './format.js';
 import { barChart, escapeHtml as esc, PALETTE } from './html-chart.js';
 import type { ProvisionedReport, Report } from './types.js';
 
@@ -40,8 +40,8 @@ function provisioned(p: ProvisionedReport): string {
     ['peak hour', pct(p.peakUtilization)],
     ['break-even use', pct(p.breakEvenUtilization)],
     ['capacity (tokens/min)', p.capacityTokensPerMinute === undefined ? '-' : `${int(p.capacityTokensPerMinute)}${p.capacitySource === 'estimated-from-spills' ? ' (estimated from spills)' : ''}`],
-    ['on-demand equivalent', usd(p.onDemandEquivalentUsd)],
-    ['commitment over the period', p.commitmentCostUsd === undefined ? '-' : `${usd(p.commitmentCostUsd)} (${int(p.hours)} h × ${usd(p.hourlyCostUsd ?? 0)})`],
+    ['on-demand equivalent', usdSum(p.onDemandEquivalentUsd, p.onDemandEquivalentUsdDecimal)],
+    ['commitment over the period', p.commitmentCostUsd === undefined ? '-' : `${usdSum(p.commitmentCostUsd, p.commitmentCostUsdDecimal)} (${int(p.hours)} h × ${usdRate(p.hourlyCostUsd ?? 0)})`],
   ];
   const hourly = p.hourly;
   const chart =

@@ -33,7 +33,7 @@ export function renderText(report: Report): string {
     out.push(
       textTable(
         ['model', 'units', 'calls', 'spilled', 'avg use', 'peak hour', 'break-even', 'on-demand equiv.', 'commitment'],
-        report.provisioned.map((p) => [shortModel(p.arn), p.modelUnits === undefined ? '-' : int(p.modelUnits), int(p.calls), int(p.spilled), pct(p.utilization), pct(p.peakUtilization), pct(p.breakEvenUtilization), usd(p.onDemandEquivalentUsd), p.commitmentCostUsd === undefined ? '-' : usd(p.commitmentCostUsd)]),
+        report.provisioned.map((p) => [shortModel(p.arn), p.modelUnits === undefined ? '-' : int(p.modelUnits), int(p.calls), int(p.spilled), pct(p.utilization), pct(p.peakUtilization), pct(p.breakEvenUtilization), exact(p.onDemandEquivalentUsd, p.onDemandEquivalentUsdDecimal), p.commitmentCostUsd === undefined ? '-' : exact(p.commitmentCostUsd, p.commitmentCostUsdDecimal)]),
       ),
     );
     for (const p of report.provisioned) {

@@ -183,7 +183,7 @@ export class ReportBuilder implements LedgerVisitor {
     for (const arn of Object.keys(config)) get(this.provisioned, arn, () => new ProvisionedTracker(arn));
     const provisioned = [...this.provisioned.values()].map((t) => t.finish(config[t.arn], start, end)).sort((a, b) => a.arn.localeCompare(b.arn));
     const commitment = new NanoSum();
-    for (const p of provisioned) commitment.add(toNano(p.commitmentCostUsd));
+    for (const t of this.provisioned.values()) commitment.addExact(t.commitmentNano ?? 0n);
     const toRow = (key: string, row: Row): BreakdownRow => ({ key, keys: row.keys, calls: row.calls, inputTokens: row.inputTokens, outputTokens: row.outputTokens, cacheReadTokens: row.cacheReadTokens, cacheWriteTokens: row.cacheWriteTokens, costUsd: row.costNano.usd, costUsdDecimal: row.costNano.decimal });
     const t = this.totals;
     const total = t.costNano.value + commitment.value;

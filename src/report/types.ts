@@ -70,11 +70,15 @@ export interface ProvisionedReport {
   /** Every hour with traffic or spills, in time order. */
   readonly hourly: readonly ProvisionedHour[];
   readonly onDemandEquivalentUsd: number;
+  /** `onDemandEquivalentUsd` exactly, 9 decimals (summed in integer nano-USD). */
+  readonly onDemandEquivalentUsdDecimal?: string;
   /** Hours of the period (whole hours, as the commitment is billed). */
   readonly hours: number;
   readonly hourlyCostUsd: number | undefined;
   /** `hourlyCostUsd × hours`: what the commitment cost over the period. */
   readonly commitmentCostUsd: number | undefined;
+  /** `commitmentCostUsd` exactly, 9 decimals (the hourly cost in nano-USD × hours, as the FOCUS export bills it). */
+  readonly commitmentCostUsdDecimal?: string;
   /** Utilization at which the on-demand price of the traffic equals the commitment's cost. */
   readonly breakEvenUtilization: number | undefined;
   /** On-demand equivalent ÷ commitment cost: above 1 the commitment pays off. */
