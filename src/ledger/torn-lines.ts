@@ -46,6 +46,7 @@ export class TornLines {
    * else held (undefined past the bounds: torn). `id`: the record it names; `header`: a header's.
    */
   hold(line: Buffer, id: string | undefined, header: boolean): HeldTorn | undefined {
+    if (this.held.length >= MAX_HELD) return undefined;
     const key = line.toString('latin1');
     const entry: HeldTorn = { bytes: line.length, resolved: false, ...(header ? { header: true as const } : {}) };
     const marked = this.marks.get(key);

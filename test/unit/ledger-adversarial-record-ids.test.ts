@@ -75,3 +75,18 @@ describe('record ids are strings: a duplicate is the same id, not the same numbe
     expect(ids.hold(Buffer.from(`{"id":"${W}.01","operation":"Conv`))).toBeUndefined();
   });
 });
+
+describe('torn lines matched to a mark read before them stay bounded', () => {
+  it('a marked line then 100,001 copies of its torn line (a hostile file): 100,000 held as retried, the rest torn, nothing unbounded', () => {
+    const ids = new RecordIds();
+    const id = idField(W, 5);
+    const whole = Buffer.from(`{"id":"${id}","operation":"Converse","modelId":"m","tornBefore":[30]}`);
+    ids.first(id, whole, [30]);
+    const torn = whole.subarray(0, 30);
+    let held = 0;
+    for (let i = 0; i < 100_001; i++) if (ids.hold(torn) !== undefined) held++;
+    // Before the bound: every copy was kept as an entry (memory growing with the file).
+    expect(held).toBe(100_000);
+    expect(ids.heldLines().every((h) => h.resolved)).toBe(true);
+  });
+});
