@@ -171,6 +171,6 @@ describe('a torn ledger header', () => {
     expect(r.code).toBe(3);
     // Before: only "1 torn lines (80 bytes) not counted": nothing said that it was the header, with the provisioned configuration.
     expect(r.stderr).toContain('1 torn lines (80 bytes) not counted; one of them a ledger header never written whole: the provisioned commitments it carried are missing');
-    expect(JSON.parse(r.stdout) as Report).toMatchObject({ totals: { calls: 2, commitmentCostUsd: 0 }, input: { records: 2, torn: 1, retried: 0, partial: true } });
+    expect(JSON.parse(r.stdout) as Report).toMatchObject({ totals: { calls: 2, commitmentCostUsd: 0 }, input: { records: 2, torn: 1, retried: 0, partial: true, problems: [{ file: path, torn: 1, tornBytes: 80, tornHeaders: 1 }] } });
   });
 });
