@@ -29,7 +29,8 @@ import { COMMON } from './lua-common.js';
  * Leases, renews, flushes or returns one process's slice of one counter: idempotent by
  * (holder, seq) — a re-sent or stale script changes nothing and answers the current state.
  *
- * KEYS: counter hash, holder set, the budget's window index, the budget's marker. ARGV: holder, seq, ttlMs,
+ * KEYS: counter hash, holder set, the budget's window index (counter ids by window end, +inf for
+ * `total`), the budget's marker. ARGV: holder, seq, ttlMs,
  * forgetMs, final ('1': end the slice if it holds nothing), fraction, windowEnd ('inf' or ms),
  * counter id, then per field (tokens, input, output, nano-USD) 5 values: limit ('' for none),
  * cumulative usage, hold (room the slice must keep: calls in flight and what the process admits
@@ -63,8 +64,9 @@ import { COMMON } from './lua-common.js';
  * counters: FLUSHALL, a restart without persistence); a counter created within half a slice TTL of
  * that is provisional until then. Later, a missing counter is a new window or `per` value (live
  * slices of one lost with the marker have reported by then): full slices. A missing counter the
- * budget's window index still lists (its window not over) was lost on its own (evicted, deleted by
- * hand): it recovers at once, as when a live holder finds its record gone. Nothing is refused for
+ * budget's window index still lists (its window not over; a `total` counter is listed at +inf)
+ * was lost on its own (evicted, deleted by hand): it recovers at once, as when a live holder finds
+ * its record gone. Nothing is refused for
  * being provisional: a fleet starting a budget pays a few more round trips. Unless ARGV[38] (after
  * the per-field acknowledged usage; '' for none) caps it: while provisional, the counter's usage
  * plus all leased room stays within that share of each limit, and room beyond it is not leased
@@ -109,11 +111,12 @@ if fresh then
     redis.call('SET', m, string.format('%d', now))
   end
   redis.call('HSET', c, 'pv', string.format('%d', born + math.floor(ttl / 2)))
-  evicted = ARGV[7] ~= 'inf' and num(ARGV[7]) > now and redis.call('ZSCORE', w, ARGV[8]) ~= false
+  evicted = (ARGV[7] == 'inf' or num(ARGV[7]) > now) and redis.call('ZSCORE', w, ARGV[8]) ~= false
 end
 local provisional = until_time(c, 'pv', now, math.floor(ttl / 2))
 local rec = redis.call('HGET', c, 'h:' .. h)
-if not rec and ARGV[7] ~= 'inf' then redis.call('ZADD', w, 'NX', ARGV[7], ARGV[8]) end
+-- A \`total\` counter is listed at +inf: never pruned, but known, so one lost on its own is found.
+if not rec then redis.call('ZADD', w, 'NX', ARGV[7] == 'inf' and '+inf' or ARGV[7], ARGV[8]) end
 local v = rec and parse(rec) or {0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 local s = counter(c)
 local lost = evicted or (not rec and ARGV[33] == '1' and (ARGV[7] == 'inf' or num(ARGV[7]) > now))
@@ -217,7 +220,7 @@ return out
 
 export { DELETE_WINDOWS, EXPIRED_WINDOWS, POLICY, PROBE, type Script };
 
-export const LEASE: Script = { name: 'lease', source: LEASE_SCRIPT, sha: '220b07eb5a2c60a06febe7463dbdfe8a606605ec' };
+export const LEASE: Script = { name: 'lease', source: LEASE_SCRIPT, sha: 'd5d509b5e11cc29d13cfbf2c4d79473eb559ded1' };
 export const READ: Script = { name: 'read', source: READ_SCRIPT, sha: '909da86451e139bea0bbb3c8e76980b9dd761731' };
 
 /** Every script, for the test that pins their SHA-1s. */
