@@ -131,13 +131,13 @@ export class RecordIds {
   first(id: unknown, line: Buffer, tornBefore?: unknown): boolean {
     const m = typeof id === 'string' ? ID.exec(id) : null;
     const isNew = m === null || this.isNew(m);
-    this.tears.whole(line, m === null ? undefined : (id as string), false, isNew ? tornBefore : undefined);
+    this.tears.whole(line, m === null ? undefined : (id as string), isNew ? tornBefore : undefined);
     return isNew;
   }
 
-  /** A whole header line: resolves its torn first attempts (its bytes start them, or its marks say so). */
+  /** A whole header line: resolves its torn first attempts its marks name (a header names no writer: its bytes alone start other processes' headers). */
   header(line: Buffer, tornBefore?: unknown): void {
-    this.tears.whole(line, undefined, true, tornBefore);
+    this.tears.whole(line, undefined, tornBefore);
   }
 
   private isNew(m: RegExpExecArray): boolean {

@@ -27,14 +27,16 @@ const MAX_MARKS = 64;
 
 /** How every ledger header line starts (the type first: a torn header still says what it was). */
 export const HEADER_START = '{"type":"bedrock-finops.header"';
+/** A header's start through its writer's time (to the millisecond) and pid: one process's header, not a prefix every header of a minute shares. */
+const HEADER_NAMED = /^\{"type":"bedrock-finops\.header","writtenAt":"[^"]*","pid":\d+,/;
 
 export class TornLines {
   /** Torn lines waiting for their whole line, by their bytes (latin1). */
   private readonly waiting = new Map<string, HeldTorn[]>();
   /** Keys of waiting lines that name a record id, by the id: a whole line of that id resolves those it starts with. */
   private readonly byId = new Map<string, string[]>();
-  /** Keys of waiting lines that hold a header's type: any whole header they start resolves them. */
-  private readonly headers = new Set<string>();
+  /** How many waiting keys have each length: a mark of a length no torn line has is not turned into a string to look up. */
+  private readonly lengths = new Map<number, number>();
   /** Tears marked on whole lines read with no torn line yet to match: their bytes (latin1), and how many. */
   private readonly marks = new Map<string, number>();
   private readonly held: HeldTorn[] = [];
@@ -62,8 +64,13 @@ export class TornLines {
     if (list === undefined) {
       this.waiting.set(key, [entry]);
       this.bytes += key.length;
-      if (id !== undefined) this.byId.set(id, [...(this.byId.get(id) ?? []), key]);
-      if (header && key.startsWith(HEADER_START)) this.headers.add(key);
+      this.lengths.set(key.length, (this.lengths.get(key.length) ?? 0) + 1);
+      // Pushed, not copied: many torn lines naming one id (a hostile file) cost linear time, not quadratic.
+      if (id !== undefined) {
+        const keys = this.byId.get(id);
+        if (keys === undefined) this.byId.set(id, [key]);
+        else keys.push(key);
+      }
     } else list.push(entry);
     this.entries++;
     this.held.push(entry);
@@ -71,24 +78,28 @@ export class TornLines {
   }
 
   /**
-   * A whole line: resolves the torn lines of its record `id` (or, for a header, of any header) that
-   * it starts with, and one for each of its `marks` (tear lengths) whose bytes start it; a mark no
-   * torn line matches yet is kept for one read later. `marks` only on a record's first copy: its
-   * marks count once.
+   * A whole line: resolves the torn lines of its record `id` that it starts with, and one for each
+   * of its `marks` (tear lengths) whose bytes start it; a mark no torn line matches yet is kept for
+   * one read later. `marks` only on a record's first copy: its marks count once. A header resolves
+   * torn headers only by its marks: it names no writer, and any header starts with another's first
+   * bytes (`{"type":"bedrock-finops.header","writtenAt":"2026-11-20T10:0`, any header of those ten
+   * minutes): a torn header of a process killed before it wrote again is its lost first batch.
    */
-  whole(line: Buffer, id: string | undefined, header: boolean, marks?: unknown): void {
+  whole(line: Buffer, id: string | undefined, marks?: unknown): void {
     const keys = id === undefined ? undefined : this.byId.get(id);
     if (id !== undefined && keys !== undefined) {
       for (const key of keys) if (startsWith(line, key)) this.resolve(key, true);
       this.byId.delete(id);
     }
-    if (header) for (const key of this.headers) if (startsWith(line, key)) this.resolve(key, true);
     if (!Array.isArray(marks)) return;
     for (const n of marks.slice(0, MAX_MARKS)) {
       if (typeof n !== 'number' || !Number.isInteger(n) || n <= 0 || n >= line.length) continue;
+      const room = this.entries < MAX_HELD && this.bytes + n <= MAX_HELD_BYTES;
+      // Neither a torn line of this length waiting nor room to keep the mark: nothing to do (no n-byte string made).
+      if (!room && !this.lengths.has(n)) continue;
       const key = line.toString('latin1', 0, n);
       if (this.waiting.has(key)) this.resolve(key, this.unique(key, undefined));
-      else if (this.entries < MAX_HELD && this.bytes + n <= MAX_HELD_BYTES) {
+      else if (room) {
         const had = this.marks.get(key);
         this.marks.set(key, (had ?? 0) + 1);
         this.entries++;
@@ -102,22 +113,29 @@ export class TornLines {
     return this.held;
   }
 
-  /** A tear that names its record (its id whole) or holds a header's type: one line's, not a short prefix many lines share. */
+  /**
+   * A tear that names its record (its id whole) or its header's writer (its time and pid whole):
+   * one line's, not a prefix many lines share. A header torn sooner is matched one for one: two
+   * processes' headers of the same minute tear to the same bytes.
+   */
   private unique(key: string, id: string | undefined): boolean {
-    return id !== undefined || key.startsWith(HEADER_START) || /^\{"id":"[\w-]{12}\.[0-9a-z]+"/.test(key);
+    return id !== undefined || HEADER_NAMED.test(key) || /^\{"id":"[\w-]{12}\.[0-9a-z]+"/.test(key);
   }
 
   /** Resolves the torn lines of `key`: all of them (copies of one tear), or the first (one for one). */
   private resolve(key: string, all: boolean): void {
     const list = this.waiting.get(key);
     if (list === undefined) return;
-    const done = all ? list.splice(0) : list.splice(0, 1);
+    // One for one from the end: identical torn lines are interchangeable, and a pop is O(1) (splice(0, 1) moved them all: 100,000 tears and marks took ~10 s).
+    const done = all ? list.splice(0) : list.splice(-1);
     for (const t of done) t.resolved = true;
     this.entries -= done.length;
     if (list.length > 0) return;
     this.waiting.delete(key);
-    this.headers.delete(key);
     this.bytes -= key.length;
+    const same = this.lengths.get(key.length) ?? 0;
+    if (same > 1) this.lengths.set(key.length, same - 1);
+    else this.lengths.delete(key.length);
   }
 
   private unmark(key: string, count: number): void {

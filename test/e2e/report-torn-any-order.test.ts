@@ -162,6 +162,37 @@ describe('a torn ledger header', () => {
     expect(JSON.parse(r.stdout) as Report).toMatchObject({ input: { records: 2, torn: 0, retried: 1 } });
   });
 
+  // Two processes of a fleet start in the same ten minutes: A (pid 4242, a 20 USD/h commitment) tears its first write 60 bytes into
+  // its header (a full disk) and is killed before it writes again, its header and the batch written with it lost; B (pid 4243, 30 USD/h)
+  // writes its header whole. A header names no writer: A's 60 bytes ({"type":"bedrock-finops.header","writtenAt":"2026-11-20T10:0) start B's.
+  const fleetHeader = (pid: number, arn: string, hourlyCostUsd: number, at: string, marks?: number[]): string =>
+    JSON.stringify({ type: 'bedrock-finops.header', writtenAt: at, pid, provisioned: { [arn]: { model: 'amazon.nova-micro-v1:0', modelUnits: 1, hourlyCostUsd } }, ...(marks === undefined ? {} : { tornBefore: marks }) });
+  const fleetRecord = (i: number): string => `{"id":"BbBbBbBbBbBb.${i}",${JSON.stringify({ ...usageRecord({ startedAt: T0 + i, costUsd: 0.001 }), startedAt: new Date(T0 + i).toISOString() }).slice(1)}`;
+  const ARN_B = ARN.replace('abc123def456', 'bbbbbbbbbbbb');
+
+  it("torn in one process that never wrote it again, beside another process's whole header starting with its bytes: lost, exit 3", () => {
+    const path = join(dir, 'usage.jsonl');
+    const a = fleetHeader(4242, ARN, 20, '2026-11-20T10:00:01.234Z');
+    fs.writeFileSync(path, `${a.slice(0, 60)}\n${fleetHeader(4243, ARN_B, 30, '2026-11-20T10:03:07.890Z')}\n${fleetRecord(0)}\n${fleetRecord(1)}\n`);
+    const r = cli('report', path, '--format', 'json');
+    // Before: exit 0, "1 torn line left by a write that failed part-way ... nothing lost" (retried 1), commitments 30 USD: A's 20 USD/h and its batch missing, silently.
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('1 torn lines (60 bytes) not counted; one of them a ledger header never written whole');
+    expect(JSON.parse(r.stdout) as Report).toMatchObject({ totals: { calls: 2, commitmentCostUsdDecimal: '30.000000000' }, input: { records: 2, torn: 1, retried: 0, partial: true, problems: [{ file: path, torn: 1, tornBytes: 60, tornHeaders: 1 }] } });
+  });
+
+  it('two processes torn to the same 60 bytes, one of them written again with its mark: that one retried, the other lost, exit 3', () => {
+    const path = join(dir, 'usage.jsonl');
+    const a = fleetHeader(4242, ARN, 20, '2026-11-20T10:00:01.234Z');
+    const b = fleetHeader(4243, ARN_B, 30, '2026-11-20T10:03:07.890Z');
+    expect(a.slice(0, 60)).toBe(b.slice(0, 60));
+    fs.writeFileSync(path, `${a.slice(0, 60)}\n${b.slice(0, 60)}\n${fleetHeader(4243, ARN_B, 30, '2026-11-20T10:03:07.890Z', [60])}\n${fleetRecord(0)}\n`);
+    const r = cli('report', path, '--format', 'json');
+    // Before: exit 0, retried 2 (a tear of a header's first 60 bytes was taken as naming its header: B's one mark resolved both).
+    expect(r.code).toBe(3);
+    expect(JSON.parse(r.stdout) as Report).toMatchObject({ totals: { calls: 1 }, input: { records: 1, torn: 1, retried: 1, partial: true, problems: [{ file: path, torn: 1, tornBytes: 60, tornHeaders: 1 }] } });
+  });
+
   it('never written whole (its writer killed mid-header): said as a lost header, exit 3; the commitment it carried is not in the totals', () => {
     const path = join(dir, 'usage.jsonl');
     const header = JSON.stringify({ type: 'bedrock-finops.header', writtenAt: '2026-11-20T10:00:00.000Z', pid: 4242, provisioned: { [ARN]: { hourlyCostUsd: 20 } } });
