@@ -1,14 +1,20 @@
 /**
  * One side of the instruction count (`bench/instructions.ts`), run under cachegrind: a warm-up,
  * then `calls` more calls; the section subtracts a run of 0 calls from a run of `calls`.
- * Usage: instructions-child.ts <bare|entries|plugin> <warm-up> <calls>
+ * Usage: instructions-child.ts <bare|entries|plugin|nobudget|minimal> <warm-up> <calls>
  */
 import { FINOPS_ATTEMPT_MIDDLEWARE, FINOPS_MIDDLEWARE } from '../src/index.js';
 import { client, CONVERSE_OP, timed } from './clients.js';
 import { meteredPlugin } from './plugin-config.js';
 
 const [side = 'bare', warmArg = '0', callsArg = '0'] = process.argv.slice(2);
-const c = side === 'plugin' ? client(CONVERSE_OP.canned, meteredPlugin('producer').finops) : client(CONVERSE_OP.canned);
+const plugins = {
+  plugin: () => meteredPlugin('producer'),
+  nobudget: () => meteredPlugin('producer', { budget: false }),
+  minimal: () => meteredPlugin('off', { budget: false }),
+} as const;
+const make = side in plugins ? plugins[side as keyof typeof plugins] : undefined;
+const c = make === undefined ? client(CONVERSE_OP.canned) : client(CONVERSE_OP.canned, make().finops);
 if (side === 'entries') {
   // Two no-op middlewares where the plugin puts its two, with the plugin's own options.
   c.middlewareStack.add((next) => (args) => next(args), { ...FINOPS_MIDDLEWARE, name: 'noopMetering' });
