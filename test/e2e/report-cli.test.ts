@@ -78,6 +78,24 @@ describe('bedrock-finops report: errors are errors', () => {
     expect(r.stderr).toMatch(message);
     expect(r.stdout).toBe('');
   });
+
+  it.each([
+    // Before: exit 1, "The number Infinity cannot be converted to a BigInt" (hourly cost × 1e9 overflowed).
+    ['report', '1e300'],
+    // Before: exit 0, "+ $99,999,999,999,999,991,433.15 provisioned commitments" (a double past 2^53 nano-USD, not 1e20 USD).
+    ['report', '1e20'],
+    // Before: exit 0, the commitment 0 nano-USD: left out of the totals, "no verdict: the hourly cost is unknown".
+    ['report', '1e-12'],
+    // Before: exit 0, the FOCUS commitment rows billed 99999999999999991433.150857216 each hour.
+    ['export', '1e20'],
+  ])('%s --config with an hourly cost of %s USD (money it cannot count in nano-USD): exit 2 naming the field', (command, cost) => {
+    const config = join(dir, `config-${cost}.json`);
+    writeFileSync(config, `{"provisioned":{"arn:aws:bedrock:us-east-1:1:provisioned-model/p":{"modelUnits":1,"hourlyCostUsd":${cost}}}}`);
+    const r = cli(command, join(dir, 'ledgers/search.jsonl'), '--config', config, ...(command === 'export' ? ['--format', 'focus'] : []));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('.hourlyCostUsd must be between 0.000000001 and 9007199 USD an hour');
+    expect(r.stdout).toBe('');
+  });
 });
 
 describe('bedrock-finops report: a fleet', () => {

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { LedgerProvisioned } from '../../ledger/header.js';
+import { fitsNanoUsd } from '../../money.js';
 import { UsageError } from './usage-error.js';
 
 const NUMBERS = ['modelUnits', 'hourlyCostUsd', 'tokensPerMinutePerUnit'] as const;
@@ -32,6 +33,9 @@ export async function readConfigFile(path: string | undefined): Promise<Record<s
     for (const [k, v] of Object.entries(c as Record<string, unknown>)) {
       if ((NUMBERS as readonly string[]).includes(k)) {
         if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) fail(`${field}.${k}`, 'must be a positive number');
+        // Money is counted in integer nano-USD, as a ledger header's is: past ~$9 million an hour the product lost digits (1e20 printed
+        // $99,999,999,999,999,991,433.15 committed) or was no number (1e300 threw out of the report, exit 1); below half a nano-dollar it was 0.
+        else if (k === 'hourlyCostUsd' && (!fitsNanoUsd(v) || Math.round(v * 1e9) === 0)) fail(`${field}.${k}`, 'must be between 0.000000001 and 9007199 USD an hour (money is counted in nano-USD)');
       } else if ((STRINGS as readonly string[]).includes(k)) {
         if (typeof v !== 'string' || v.length === 0) fail(`${field}.${k}`, 'must be a model id');
       } else fail(`${field}.${k}`, 'is not a known key');
