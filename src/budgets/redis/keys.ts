@@ -9,9 +9,10 @@ export interface CounterKeys {
   /** The budget's index of counters by window end (for deleting finished windows). */
   readonly windows: string;
   /**
-   * The budget's marker: when (Redis ms) a lease script first found it missing. Present and older
-   * than half a slice TTL, it tells a counter that is new (a new window, a new `per` value) from one
-   * Redis may have lost with it (FLUSHALL, a restart without persistence).
+   * The budget's marker: when (Redis ms) a lease script first found it missing, and the server run
+   * (`run_id`) it found it in. Present, set by this run and older than half a slice TTL, it tells a
+   * counter that is new (a new window, a new `per` value) from one Redis may have lost with it
+   * (FLUSHALL, a restart, a failover).
    */
   readonly marker: string;
 }

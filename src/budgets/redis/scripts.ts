@@ -61,8 +61,10 @@ import { COMMON } from './lua-common.js';
  * holder new to the counter is not leased a generous slice against an emptied counter before live
  * holders write their floors back (within a renewal, a third of the TTL). Which counters: KEYS[4],
  * the budget's marker, holds when a script first found it missing (first use, or lost with the
- * counters: FLUSHALL, a restart without persistence); a counter created within half a slice TTL of
- * that is provisional until then. Later, a missing counter is a new window or `per` value (live
+ * counters: FLUSHALL, a restart without persistence) and the server run (`run_id`) that set it; set
+ * by another run (a restart from a snapshot, a failover: counters created after the snapshot are
+ * lost, the marker kept) or found without the window index (lost, with what it listed), it is set
+ * again. A counter created within half a slice TTL of it is provisional until then. Later, a missing counter is a new window or `per` value (live
  * slices of one lost with the marker have reported by then): full slices. A missing counter the
  * budget's window index still lists (its window not over; a `total` counter is listed at +inf)
  * was lost on its own (evicted, deleted by hand): it recovers at once, as when a live holder finds
@@ -103,12 +105,17 @@ local fresh = redis.call('EXISTS', c) == 0
 sweep(c, z, now, forget)
 local evicted = false
 if fresh then
-  -- The budget's marker: missing (a first use, or Redis lost it with the counters) or ahead of the
-  -- clock (a step back), it is set to now. A counter created within half a TTL of it is provisional.
-  local born = tonumber(redis.call('GET', m) or '')
-  if born == nil or born > now then
+  -- The budget's marker, '<ms> <run_id>': missing (a first use, or Redis lost it with the counters),
+  -- ahead of the clock (a step back), set by another server run (a restart or failover may have
+  -- lost counters created after its snapshot, the marker kept) or without the window index (lost
+  -- with what it listed), it is set to now. A counter created within half a TTL of it is provisional.
+  local info = redis.pcall('INFO', 'server')
+  local run = type(info) == 'string' and string.match(info, 'run_id:(%x+)') or ''
+  local at, by = string.match(redis.call('GET', m) or '', '^(%d+) ?(%S*)$')
+  local born = tonumber(at or '')
+  if born == nil or born > now or by ~= run or redis.call('EXISTS', w) == 0 then
     born = now
-    redis.call('SET', m, string.format('%d', now))
+    redis.call('SET', m, string.format('%d', now) .. ' ' .. run)
   end
   redis.call('HSET', c, 'pv', string.format('%d', born + math.floor(ttl / 2)))
   evicted = (ARGV[7] == 'inf' or num(ARGV[7]) > now) and redis.call('ZSCORE', w, ARGV[8]) ~= false
@@ -116,7 +123,8 @@ end
 local provisional = until_time(c, 'pv', now, math.floor(ttl / 2))
 local rec = redis.call('HGET', c, 'h:' .. h)
 -- A \`total\` counter is listed at +inf: never pruned, but known, so one lost on its own is found.
-if not rec then redis.call('ZADD', w, 'NX', ARGV[7] == 'inf' and '+inf' or ARGV[7], ARGV[8]) end
+-- Listed by every script (NX: a no-op once listed), so an index Redis lost is rebuilt within a renewal.
+redis.call('ZADD', w, 'NX', ARGV[7] == 'inf' and '+inf' or ARGV[7], ARGV[8])
 local v = rec and parse(rec) or {0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 local s = counter(c)
 local lost = evicted or (not rec and ARGV[33] == '1' and (ARGV[7] == 'inf' or num(ARGV[7]) > now))
@@ -220,7 +228,7 @@ return out
 
 export { DELETE_WINDOWS, EXPIRED_WINDOWS, POLICY, PROBE, type Script };
 
-export const LEASE: Script = { name: 'lease', source: LEASE_SCRIPT, sha: 'd5d509b5e11cc29d13cfbf2c4d79473eb559ded1' };
+export const LEASE: Script = { name: 'lease', source: LEASE_SCRIPT, sha: '90eafeec1d1aa3d61605ed0246be4efc21c3546f' };
 export const READ: Script = { name: 'read', source: READ_SCRIPT, sha: '909da86451e139bea0bbb3c8e76980b9dd761731' };
 
 /** Every script, for the test that pins their SHA-1s. */
