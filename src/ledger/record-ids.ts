@@ -6,7 +6,7 @@
  * another process rotated meanwhile). So the report can tell a record written twice from two
  * records, and a line torn by a failed write from a lost record: both have the same id.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { HEADER_START, TornLines, type HeldTorn } from './torn-lines.js';
 
 export type { HeldTorn } from './torn-lines.js';
@@ -55,6 +55,9 @@ const TORN_ID = /^\{"id":"([A-Za-z0-9_-]{12})\.(0|[1-9a-z][0-9a-z]{0,9})"/;
  * to one marked line it is a byte prefix of, one for one.
  */
 const SHORT_TORN = /^\{(?:"(?:i(?:d(?:"(?::(?:"[A-Za-z0-9_-]{0,12}(?:\.[0-9a-z]{0,10})?)?)?)?)?)?)?$/;
+
+/** Marked headers remembered (a writer marks a header once per tear of it: a handful in a real ledger). */
+const MAX_MARKED_HEADERS = 100_000;
 
 /** Ranges inserted in the middle by splicing, past which an isolated counter is kept in a set (a splice moves every range after it). */
 const MAX_SPLICED = 1024;
@@ -118,6 +121,8 @@ export class RecordIds {
    */
   private readonly seen = new Map<string, number | Ranges>();
   private readonly tears = new TornLines();
+  /** Marked header lines read (a hash of each, bounded): a header's marks count once, as a record's do, however many copies of its file are read. */
+  private readonly markedHeaders = new Set<string>();
 
   /**
    * A whole record's line and its `id` field: true the first time the id is read, false when it
@@ -137,7 +142,16 @@ export class RecordIds {
 
   /** A whole header line: resolves its torn first attempts its marks name (a header names no writer: its bytes alone start other processes' headers). */
   header(line: Buffer, tornBefore?: unknown): void {
-    this.tears.whole(line, undefined, tornBefore);
+    this.tears.whole(line, undefined, Array.isArray(tornBefore) && this.firstMarked(line) ? tornBefore : undefined);
+  }
+
+  /** Whether this marked header is read for the first time (past the bound its marks are not used: its tears stay torn, the conservative answer). */
+  private firstMarked(line: Buffer): boolean {
+    if (this.markedHeaders.size >= MAX_MARKED_HEADERS) return false;
+    const hash = createHash('sha256').update(line).digest('base64');
+    if (this.markedHeaders.has(hash)) return false;
+    this.markedHeaders.add(hash);
+    return true;
   }
 
   private isNew(m: RegExpExecArray): boolean {

@@ -193,6 +193,21 @@ describe('a torn ledger header', () => {
     expect(JSON.parse(r.stdout) as Report).toMatchObject({ totals: { calls: 1 }, input: { records: 1, torn: 1, retried: 1, partial: true, problems: [{ file: path, torn: 1, tornBytes: 60, tornHeaders: 1 }] } });
   });
 
+  it("a marked header read twice (its file given under two names): its mark counts once, the other process's tear of the same bytes stays lost, exit 3", () => {
+    const path = join(dir, 'usage.jsonl');
+    const a = fleetHeader(4242, ARN, 20, '2026-11-20T10:00:01.234Z');
+    const b = fleetHeader(4243, ARN_B, 30, '2026-11-20T10:03:07.890Z');
+    fs.writeFileSync(path, `${a.slice(0, 60)}\n${b.slice(0, 60)}\n${fleetRecord(1)}\n`);
+    const retried = `${fleetHeader(4243, ARN_B, 30, '2026-11-20T10:03:07.890Z', [60])}\n${fleetRecord(0)}\n`;
+    fs.mkdirSync(join(dir, 'backup'));
+    fs.writeFileSync(join(dir, 'b.jsonl'), retried);
+    fs.writeFileSync(join(dir, 'backup', 'b.jsonl'), retried);
+    const r = cli('report', path, join(dir, 'b.jsonl'), join(dir, 'backup', 'b.jsonl'), '--format', 'json');
+    // Before: exit 0, retried 2 (B's one mark, read in both copies, resolved A's lost header too); the record, read twice, was counted once then as now.
+    expect(r.code).toBe(3);
+    expect(JSON.parse(r.stdout) as Report).toMatchObject({ totals: { calls: 2 }, input: { records: 2, duplicates: 1, torn: 1, retried: 1, partial: true, problems: [{ file: path, torn: 1, tornBytes: 60, tornHeaders: 1 }] } });
+  });
+
   it('never written whole (its writer killed mid-header): said as a lost header, exit 3; the commitment it carried is not in the totals', () => {
     const path = join(dir, 'usage.jsonl');
     const header = JSON.stringify({ type: 'bedrock-finops.header', writtenAt: '2026-11-20T10:00:00.000Z', pid: 4242, provisioned: { [ARN]: { hourlyCostUsd: 20 } } });
