@@ -13,7 +13,8 @@
  *   the holder's own `idempotencyMs`: a record another process sweeps is kept that long, not the
  *   sweeper's, or the holder would find it gone and take the counter for lost).
  * - `z` a sorted set of holders: a live slice scored by when it expires, an ended one by when its
- *   record is forgotten. Every script sweeps a few due entries first.
+ *   record is forgotten. Every script sweeps a few due entries first (the lease script rebuilds the
+ *   set from the `h:` records when Redis lost it alone).
  * Per budget, its window index `w` and its marker `m` (a string, no TTL: see `LEASE_SCRIPT`).
  *
  * All arithmetic is on integers (`HINCRBY`): amounts are tokens and nano-USD, read capped at 2^53 − 1
@@ -102,6 +103,13 @@ local h, seq = ARGV[1], tonumber(ARGV[2])
 local ttl, forget, final, fraction = tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5] == '1', tonumber(ARGV[6])
 local now = now_ms()
 local fresh = redis.call('EXISTS', c) == 0
+-- The holder set lost alone (evicted): rebuilt from the slice records, or a dead process's slice never went back.
+if not fresh and redis.call('EXISTS', z) == 0 then
+  for _, f in ipairs(redis.call('HKEYS', c)) do
+    local v = string.sub(f, 1, 2) == 'h:' and parse(redis.call('HGET', c, f))
+    if v then redis.call('ZADD', z, now + (v[2] == 1 and ttl or (v[11] or forget)), string.sub(f, 3)) end
+  end
+end
 sweep(c, z, now, forget)
 local evicted = false
 if fresh then
@@ -228,7 +236,7 @@ return out
 
 export { DELETE_WINDOWS, EXPIRED_WINDOWS, POLICY, PROBE, type Script };
 
-export const LEASE: Script = { name: 'lease', source: LEASE_SCRIPT, sha: '90eafeec1d1aa3d61605ed0246be4efc21c3546f' };
+export const LEASE: Script = { name: 'lease', source: LEASE_SCRIPT, sha: 'f5b9a8f272a395090bf29b4c64affc1d068c96ed' };
 export const READ: Script = { name: 'read', source: READ_SCRIPT, sha: '909da86451e139bea0bbb3c8e76980b9dd761731' };
 
 /** Every script, for the test that pins their SHA-1s. */
