@@ -15,24 +15,7 @@ import { usageRecord } from '../helpers/usage-records.js';
 // rotated files oldest first (time, then pid), reads the whole line written again BEFORE its torn
 // first attempt. Then the CLI reads the ledger.
 const hook = vi.hoisted(() => ({ armed: false, landed: 0, path: '', rotated: '' }));
-vi.mock('node:fs', async (importOriginal) => {
-  const real = await importOriginal<typeof fs>();
-  let failNext = false;
-  const writeSync = ((fd: number, buffer: Uint8Array, offset?: number) => {
-    if (failNext) {
-      failNext = false;
-      throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
-    }
-    if (hook.armed) {
-      hook.armed = false;
-      real.renameSync(hook.path, hook.rotated);
-      failNext = true;
-      return real.writeSync(fd, buffer, offset ?? 0, hook.landed);
-    }
-    return real.writeSync(fd, buffer, offset ?? 0, buffer.length - (offset ?? 0));
-  }) as typeof fs.writeSync;
-  return { ...real, writeSync, default: { ...real, writeSync } };
-});
+vi.mock('node:fs', async (importOriginal) => (await import('../helpers/tearing-fs.js')).tearingFs(await importOriginal<typeof fs>(), hook));
 
 const root = resolve(import.meta.dirname, '../..');
 const tsx = join(root, 'node_modules/.bin/tsx');

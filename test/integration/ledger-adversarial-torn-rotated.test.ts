@@ -9,24 +9,7 @@ import { usageRecord } from '../helpers/usage-records.js';
 // The ledger's writes go through this hook: once armed, the first write renames the file (another
 // process rotating it under the writer), lands `landed` bytes and the next one fails (a full disk).
 const hook = vi.hoisted(() => ({ armed: false, landed: 0, path: '', rotated: '' }));
-vi.mock('node:fs', async (importOriginal) => {
-  const real = await importOriginal<typeof fs>();
-  let failNext = false;
-  const writeSync = ((fd: number, buffer: Uint8Array, offset?: number) => {
-    if (failNext) {
-      failNext = false;
-      throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
-    }
-    if (hook.armed) {
-      hook.armed = false;
-      real.renameSync(hook.path, hook.rotated);
-      failNext = true;
-      return real.writeSync(fd, buffer, offset ?? 0, hook.landed);
-    }
-    return real.writeSync(fd, buffer, offset ?? 0, buffer.length - (offset ?? 0));
-  }) as typeof fs.writeSync;
-  return { ...real, writeSync, default: { ...real, writeSync } };
-});
+vi.mock('node:fs', async (importOriginal) => (await import('../helpers/tearing-fs.js')).tearingFs(await importOriginal<typeof fs>(), hook));
 
 const T0 = Date.UTC(2026, 10, 20, 10);
 let dir = '';

@@ -16,20 +16,40 @@ export function dayEntry(budget: string, limit: number, amount: number, now = Da
 /** How a {@link dayCall} ended. */
 export type DayCallOutcome = 'admitted' | 'refused' | 'unavailable';
 
+/** `entry` for one `per` value (`tenant`) of its budget: the same window and amounts, the tenant's counter. */
+export function tenantEntry(entry: ReservationEntry, tenant: string): ReservationEntry {
+  return { ...entry, key: entry.key.replace('\u0001\u0001', `\u0001${tenant}\u0001`) };
+}
+
 let calls = 0;
 /**
- * One call of `amount` tokens on `budget`'s day counter under `limit`: reserved, then committed in
- * full when admitted; `unavailable` when the store could not decide (Redis unreachable or recovering).
+ * One call reserving `entry`, then committed in full (`entry.amounts`) when admitted; `unavailable`
+ * when the store could not decide (Redis unreachable or recovering).
  */
-export async function dayCall(store: Pick<BudgetStore, 'reserve' | 'commit'>, budget: string, limit: number, amount: number): Promise<DayCallOutcome> {
-  const e = dayEntry(budget, limit, amount);
+export async function entryCall(store: Pick<BudgetStore, 'reserve' | 'commit'>, entry: ReservationEntry): Promise<DayCallOutcome> {
   const id = `day-call-${calls++}`;
   try {
-    if (!(await store.reserve({ id, entries: [e], now: Date.now(), leaseMs: 60_000 })).admitted) return 'refused';
+    if (!(await store.reserve({ id, entries: [entry], now: Date.now(), leaseMs: 60_000 })).admitted) return 'refused';
   } catch (error) {
     if (!isBudgetStoreUnavailableError(error)) throw error;
     return 'unavailable';
   }
-  void store.commit({ id, entries: [{ key: e.key, budget, actual: units(amount), windowEnd: e.windowEnd }], now: Date.now() });
+  void store.commit({ id, entries: [{ key: entry.key, budget: entry.budget, actual: entry.amounts, windowEnd: entry.windowEnd }], now: Date.now() });
   return 'admitted';
+}
+
+/** One call of `amount` tokens on `budget`'s day counter under `limit` (see {@link entryCall}). */
+export function dayCall(store: Pick<BudgetStore, 'reserve' | 'commit'>, budget: string, limit: number, amount: number): Promise<DayCallOutcome> {
+  return entryCall(store, dayEntry(budget, limit, amount));
+}
+
+/** `lanes` lanes each making `call()` after call until `stop()` or until one is not admitted; how many were admitted. */
+export async function busyLanes(lanes: number, stop: () => boolean, call: () => Promise<DayCallOutcome>): Promise<number> {
+  let admitted = 0;
+  await Promise.all(
+    Array.from({ length: lanes }, async () => {
+      while (!stop() && (await call()) === 'admitted') admitted++;
+    }),
+  );
+  return admitted;
 }

@@ -1,12 +1,10 @@
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import type { ReservationEntry } from '../../src/budgets/index.js';
 import { RedisBudgetStore } from '../../src/budgets/redis/index.js';
-import { isBudgetStoreUnavailableError } from '../../src/errors/budget-store-unavailable-error.js';
 import { waitFor } from '../helpers/processes.js';
 import { useRedis } from './use-redis.js';
 import { budgetInRedis, sleep } from './fleet-fixture.js';
-import { dayEntry, units, type DayCallOutcome } from './day-entry.js';
+import { busyLanes, dayEntry, entryCall, tenantEntry, type DayCallOutcome } from './day-entry.js';
 
 // A budget's marker (`…{budget}:m`) tells a new counter (full slices) from one Redis may have lost
 // (provisional slices, and the opt-in provisionalCapFraction). The marker can outlive a counter
@@ -23,37 +21,11 @@ const settings = { flushIntervalMs: 50, sliceTtlMs: 3_000, idempotencyMs: 120_00
 const redis = useRedis(['--appendonly', 'no']);
 const client = (): Redis => redis.client();
 
-/** The day counter of `budget` for one `per` value. */
-function tenantEntry(budget: string, tenant: string): ReservationEntry {
-  const e = dayEntry(budget, LIMIT, CALL);
-  return { ...e, key: e.key.replace('\u0001\u0001', `\u0001${tenant}\u0001`) };
-}
-
-let n = 0;
 /** One call of 1,000 tokens on `tenant`'s counter of `budget`, committed in full when admitted. */
-async function call(store: RedisBudgetStore, budget: string, tenant: string): Promise<DayCallOutcome> {
-  const e = tenantEntry(budget, tenant);
-  const id = `st${n++}`;
-  try {
-    if (!(await store.reserve({ id, entries: [e], now: Date.now(), leaseMs: 60_000 })).admitted) return 'refused';
-  } catch (error) {
-    if (!isBudgetStoreUnavailableError(error)) throw error;
-    return 'unavailable';
-  }
-  store.commit({ id, entries: [{ key: e.key, budget, actual: units(CALL), windowEnd: e.windowEnd }], now: Date.now() });
-  return 'admitted';
-}
+const call = (store: RedisBudgetStore, budget: string, tenant: string): Promise<DayCallOutcome> => entryCall(store, tenantEntry(dayEntry(budget, LIMIT, CALL), tenant));
 
 /** `lanes` calls in flight until `stop()` or until a lane's call is not admitted; returns how many were admitted. */
-async function busy(store: RedisBudgetStore, budget: string, tenant: string, lanes: number, stop: () => boolean): Promise<number> {
-  let admitted = 0;
-  await Promise.all(
-    Array.from({ length: lanes }, async () => {
-      while (!stop() && (await call(store, budget, tenant)) === 'admitted') admitted++;
-    }),
-  );
-  return admitted;
-}
+const busy = (store: RedisBudgetStore, budget: string, tenant: string, lanes: number, stop: () => boolean): Promise<number> => busyLanes(lanes, stop, () => call(store, budget, tenant));
 
 const flushed = (store: RedisBudgetStore) => waitFor('the store to flush', async () => (store.stats().pendingCommits === 0 ? true : undefined), 10_000, 10);
 const lostSeen = (store: RedisBudgetStore): boolean => (store.stats().events.counters_lost ?? 0) > 0;

@@ -2,11 +2,10 @@ import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import type { ReservationEntry } from '../../src/budgets/index.js';
 import { RedisBudgetStore } from '../../src/budgets/redis/index.js';
-import { isBudgetStoreUnavailableError } from '../../src/errors/budget-store-unavailable-error.js';
 import { waitFor } from '../helpers/processes.js';
 import { useRedis } from './use-redis.js';
 import { budgetInRedis, sleep } from './fleet-fixture.js';
-import { dayEntry, units, type DayCallOutcome } from './day-entry.js';
+import { busyLanes, dayEntry, entryCall, tenantEntry, type DayCallOutcome } from './day-entry.js';
 
 // Each budget has a marker key (`…{budget}:m`): when a lease script first found it missing. A
 // counter created within half a slice TTL of that may have been lost with it (FLUSHALL, a restart
@@ -23,42 +22,17 @@ const settings = { flushIntervalMs: 50, sliceTtlMs: 30_000, idempotencyMs: 120_0
 const redis = useRedis(['--appendonly', 'no']);
 const client = (): Redis => redis.client();
 
-/** The day counter of `budget` for one `per` value (`tenant`). */
-function tenantEntry(budget: string, tenant: string): ReservationEntry {
-  const e = dayEntry(budget, LIMIT, CALL);
-  return { ...e, key: e.key.replace('\u0001\u0001', `\u0001${tenant}\u0001`) };
-}
-
-let n = 0;
 /** The `total` counter of `budget` (no window: never pruned). */
 function totalEntry(budget: string): ReservationEntry {
   return { ...dayEntry(budget, LIMIT, CALL), key: `${budget}\u0001\u0001total`, windowEnd: Number.POSITIVE_INFINITY };
 }
 
 /** One call of 1,000 tokens on `tenant`'s counter of `budget` (its `total` counter for `'total'`), committed in full when admitted. */
-async function call(store: RedisBudgetStore, budget: string, tenant = ''): Promise<DayCallOutcome> {
-  const e = tenant === 'total' ? totalEntry(budget) : tenantEntry(budget, tenant);
-  const id = `mk${n++}`;
-  try {
-    if (!(await store.reserve({ id, entries: [e], now: Date.now(), leaseMs: 60_000 })).admitted) return 'refused';
-  } catch (error) {
-    if (!isBudgetStoreUnavailableError(error)) throw error;
-    return 'unavailable';
-  }
-  store.commit({ id, entries: [{ key: e.key, budget, actual: units(CALL), windowEnd: e.windowEnd }], now: Date.now() });
-  return 'admitted';
-}
+const call = (store: RedisBudgetStore, budget: string, tenant = ''): Promise<DayCallOutcome> =>
+  entryCall(store, tenant === 'total' ? totalEntry(budget) : tenantEntry(dayEntry(budget, LIMIT, CALL), tenant));
 
 /** `lanes` calls in flight until `stop()` or until a lane's call is not admitted; returns how many were admitted. */
-async function busy(store: RedisBudgetStore, budget: string, lanes: number, stop: () => boolean, tenant = ''): Promise<number> {
-  let admitted = 0;
-  await Promise.all(
-    Array.from({ length: lanes }, async () => {
-      while (!stop() && (await call(store, budget, tenant)) === 'admitted') admitted++;
-    }),
-  );
-  return admitted;
-}
+const busy = (store: RedisBudgetStore, budget: string, lanes: number, stop: () => boolean, tenant = ''): Promise<number> => busyLanes(lanes, stop, () => call(store, budget, tenant));
 
 const flushed = (store: RedisBudgetStore) => waitFor('the store to flush', async () => (store.stats().pendingCommits === 0 ? true : undefined), 10_000, 10);
 const trips = (store: RedisBudgetStore): number => store.stats().events.round_trips ?? 0;
