@@ -62,8 +62,8 @@ import { COMMON } from './lua-common.js';
  * holder new to the counter is not leased a generous slice against an emptied counter before live
  * holders write their floors back (within a renewal, a third of the TTL). Which counters: KEYS[4],
  * the budget's marker, holds when a script first found it missing (first use, or lost with the
- * counters: FLUSHALL, a restart without persistence) and the server run (`run_id`) that set it; set
- * by another run (a restart from a snapshot, a failover: counters created after the snapshot are
+ * counters: FLUSHALL, a restart without persistence) and the server run (`run_id`, by INFO; none
+ * where the ACL denies INFO, and such a script keeps another run's marker) that set it; set by another run (a restart from a snapshot, a failover: counters created after the snapshot are
  * lost, the marker kept) or found without the window index (lost, with what it listed), it is set
  * again. A counter created within half a slice TTL of it is provisional until then. Later, a missing counter is a new window or `per` value (live
  * slices of one lost with the marker have reported by then): full slices. A missing counter the
@@ -117,11 +117,13 @@ if fresh then
   -- ahead of the clock (a step back), set by another server run (a restart or failover may have
   -- lost counters created after its snapshot, the marker kept) or without the window index (lost
   -- with what it listed), it is set to now. A counter created within half a TTL of it is provisional.
-  local info = redis.pcall('INFO', 'server')
+  -- A user the ACL denies INFO (-@dangerous) reads no run, keeps another run's marker, and is not refused INFO (ACL LOG).
+  local ok, may = pcall(redis.acl_check_cmd, 'info', 'server')
+  local info = (not ok or may) and redis.pcall('INFO', 'server')
   local run = type(info) == 'string' and string.match(info, 'run_id:(%x+)') or ''
   local at, by = string.match(redis.call('GET', m) or '', '^(%d+) ?(%S*)$')
   local born = tonumber(at or '')
-  if born == nil or born > now or by ~= run or redis.call('EXISTS', w) == 0 then
+  if born == nil or born > now or (run ~= '' and by ~= run) or redis.call('EXISTS', w) == 0 then
     born = now
     redis.call('SET', m, string.format('%d', now) .. ' ' .. run)
   end
@@ -236,7 +238,7 @@ return out
 
 export { DELETE_WINDOWS, EXPIRED_WINDOWS, POLICY, PROBE, type Script };
 
-export const LEASE: Script = { name: 'lease', source: LEASE_SCRIPT, sha: 'f5b9a8f272a395090bf29b4c64affc1d068c96ed' };
+export const LEASE: Script = { name: 'lease', source: LEASE_SCRIPT, sha: 'eed89749f864ad0d5de270693e979967c55116e2' };
 export const READ: Script = { name: 'read', source: READ_SCRIPT, sha: '909da86451e139bea0bbb3c8e76980b9dd761731' };
 
 /** Every script, for the test that pins their SHA-1s. */
