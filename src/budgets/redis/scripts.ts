@@ -8,10 +8,10 @@
  *   `l_t l_i l_o l_c` room currently leased to processes; `pv` (until when the counter is
  *   provisional: see `LEASE_SCRIPT`); after Redis lost the counter, `rcv` (until
  *   when it recovers), `f_t f_i f_o f_c` and `q_t q_i q_o q_c` (see `LEASE_SCRIPT`); plus one field `h:<holder>` per process
- *   slice: `seq live g_t g_i g_o g_c r_t r_i r_o r_c forget` (last applied sequence number, whether the
- *   slice is live, the room it holds beyond its reported usage, its cumulative reported usage, and
+ *   slice: `seq live g_t g_i g_o g_c r_t r_i r_o r_c forget ttl` (last applied sequence number, whether the
+ *   slice is live, the room it holds beyond its reported usage, its cumulative reported usage,
  *   the holder's own `idempotencyMs`: a record another process sweeps is kept that long, not the
- *   sweeper's, or the holder would find it gone and take the counter for lost).
+ *   sweeper's, or the holder would find it gone and take the counter for lost; and its `sliceTtlMs`).
  * - `z` a sorted set of holders: a live slice scored by when it expires, an ended one by when its
  *   record is forgotten. Every script sweeps a few due entries first (the lease script rebuilds the
  *   set from the `h:` records when Redis lost it alone).
@@ -103,11 +103,13 @@ local h, seq = ARGV[1], tonumber(ARGV[2])
 local ttl, forget, final, fraction = tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5] == '1', tonumber(ARGV[6])
 local now = now_ms()
 local fresh = redis.call('EXISTS', c) == 0
--- The holder set lost alone (evicted): rebuilt from the slice records, or a dead process's slice never went back.
+-- The holder set lost alone (evicted): rebuilt from the slice records, or a dead process's slice never went
+-- back; a live one due its holder's own TTL later (its record's; older records: half its idempotencyMs, at least that).
 if not fresh and redis.call('EXISTS', z) == 0 then
   for _, f in ipairs(redis.call('HKEYS', c)) do
     local v = string.sub(f, 1, 2) == 'h:' and parse(redis.call('HGET', c, f))
-    if v then redis.call('ZADD', z, now + (v[2] == 1 and ttl or (v[11] or forget)), string.sub(f, 3)) end
+    local due = v and (v[2] == 1 and (v[12] or math.floor((v[11] or forget) / 2)) or (v[11] or forget))
+    if v then redis.call('ZADD', z, now + due, string.sub(f, 3)) end
   end
 end
 sweep(c, z, now, forget)
@@ -194,7 +196,7 @@ else
     if g ~= 0 then holds = true end
   end
   v[1] = seq
-  v[11] = forget
+  v[11], v[12] = forget, ttl
   if final and not holds then
     v[2] = 0
     redis.call('ZADD', z, now + forget, h)
@@ -238,7 +240,7 @@ return out
 
 export { DELETE_WINDOWS, EXPIRED_WINDOWS, POLICY, PROBE, type Script };
 
-export const LEASE: Script = { name: 'lease', source: LEASE_SCRIPT, sha: 'eed89749f864ad0d5de270693e979967c55116e2' };
+export const LEASE: Script = { name: 'lease', source: LEASE_SCRIPT, sha: 'd9965022011a49e9a957024a59b347dfd83ae344' };
 export const READ: Script = { name: 'read', source: READ_SCRIPT, sha: '909da86451e139bea0bbb3c8e76980b9dd761731' };
 
 /** Every script, for the test that pins their SHA-1s. */
