@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import type { Cluster, Redis } from 'ioredis';
 import { freePort, waitFor } from './processes.js';
 import { redisReady } from './redis-server.js';
 
@@ -54,4 +55,21 @@ export async function startRedisCluster(): Promise<RedisCluster> {
     throw error;
   }
   return { nodes: ports.map((port) => ({ host: '127.0.0.1', port })), stop };
+}
+
+/**
+ * The master connection serving `{tag}`'s slot and its redis-server process id, as the cluster
+ * itself says (CLUSTER SLOTS), not from the client's slot cache, which may not be loaded yet when
+ * a test starts.
+ */
+export async function clusterMasterOf(client: Cluster, tag: string): Promise<{ node: Redis; pid: number }> {
+  const first = client.nodes('master')[0];
+  if (first === undefined) throw new Error('the cluster client has no master connection');
+  const slot = await first.cluster('KEYSLOT', `{${tag}}`);
+  const ranges = (await first.call('CLUSTER', 'SLOTS')) as [number, number, [string, number, ...unknown[]], ...unknown[]][];
+  const range = ranges.find(([start, end]) => slot >= start && slot <= end);
+  const [host, port] = range?.[2] ?? [];
+  const node = client.nodes('master').find((n) => n.options.port === port && (n.options.host ?? '') === host);
+  if (node === undefined) throw new Error(`no master for slot ${slot}`);
+  return { node, pid: Number(/process_id:(\d+)/.exec(await node.info('server'))?.[1]) };
 }

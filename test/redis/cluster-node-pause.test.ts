@@ -6,7 +6,7 @@ import { RedisBudgetStore } from '../../src/budgets/redis/index.js';
 import type { RedisClientLike } from '../../src/budgets/redis/redis-client.js';
 import { isBudgetStoreUnavailableError } from '../../src/errors/budget-store-unavailable-error.js';
 import { waitFor } from '../helpers/processes.js';
-import { startRedisCluster, type RedisCluster } from '../helpers/redis-cluster.js';
+import { clusterMasterOf, startRedisCluster, type RedisCluster } from '../helpers/redis-cluster.js';
 import { dayEntry, units } from './day-entry.js';
 
 // One node of a real 3-node Redis Cluster frozen (SIGSTOP), shorter than cluster-node-timeout.
@@ -32,13 +32,8 @@ afterAll(async () => {
 });
 
 /** The master serving `tag`'s slot: its connection and its redis-server process id. */
-async function owner(tag: string): Promise<{ node: Redis; pid: number }> {
-  const first = admin.nodes('master')[0] as Redis;
-  const slot = await first.cluster('KEYSLOT', `{${tag}}`);
-  const key = admin.slots[slot]?.[0];
-  const node = admin.nodes('master').find((n) => `${n.options.host ?? ''}:${String(n.options.port)}` === key);
-  if (node === undefined) throw new Error(`no master for slot ${slot}`);
-  return { node, pid: Number(/process_id:(\d+)/.exec(await node.info('server'))?.[1]) };
+function owner(tag: string): Promise<{ node: Redis; pid: number }> {
+  return clusterMasterOf(admin, tag);
 }
 
 /** `count` budget names served by one master (the one to pause) and two served by others. */

@@ -5,7 +5,7 @@ import { RedisBudgetStore } from '../../src/budgets/redis/index.js';
 import { RedisQuotaStore } from '../../src/quotas/index.js';
 import type { QuotaSpec } from '../../src/quotas/store.js';
 import { waitFor } from '../helpers/processes.js';
-import { startRedisCluster, type RedisCluster } from '../helpers/redis-cluster.js';
+import { clusterMasterOf, startRedisCluster, type RedisCluster } from '../helpers/redis-cluster.js';
 import { simulated } from '../helpers/simulated-finops.js';
 import { PER_CALL } from './fleet-fixture.js';
 
@@ -26,14 +26,8 @@ afterAll(async () => {
 });
 
 /** The master serving `tag`'s slot (its connection and its redis-server process id). */
-async function owner(tag: string): Promise<{ node: Redis; pid: number }> {
-  const first = client.nodes('master')[0] as Redis;
-  const slot = await first.cluster('KEYSLOT', `{${tag}}`);
-  const key = client.slots[slot]?.[0];
-  const node = client.nodes('master').find((n) => `${n.options.host ?? ''}:${String(n.options.port)}` === key);
-  if (node === undefined) throw new Error(`no master for slot ${slot}`);
-  const pid = Number(/process_id:(\d+)/.exec(await node.info('server'))?.[1]);
-  return { node, pid };
+function owner(tag: string): Promise<{ node: Redis; pid: number }> {
+  return clusterMasterOf(client, tag);
 }
 
 /** Two budget names whose slots live on different masters. */
