@@ -43,13 +43,21 @@ export function dayCall(store: Pick<BudgetStore, 'reserve' | 'commit'>, budget: 
   return entryCall(store, dayEntry(budget, limit, amount));
 }
 
-/** `lanes` lanes each making `call()` after call until `stop()` or until one is not admitted; how many were admitted. */
-export async function busyLanes(lanes: number, stop: () => boolean, call: () => Promise<DayCallOutcome>): Promise<number> {
+/**
+ * `lanes` lanes each making `call()` after call until `stop()` or until one is not admitted: how
+ * many were admitted, and how each lane that stopped on a call ended.
+ */
+export async function busyLanes(lanes: number, stop: () => boolean, call: () => Promise<DayCallOutcome>): Promise<{ admitted: number; ends: DayCallOutcome[] }> {
   let admitted = 0;
+  const ends: DayCallOutcome[] = [];
   await Promise.all(
     Array.from({ length: lanes }, async () => {
-      while (!stop() && (await call()) === 'admitted') admitted++;
+      while (!stop()) {
+        const o = await call();
+        if (o !== 'admitted') return void ends.push(o);
+        admitted++;
+      }
     }),
   );
-  return admitted;
+  return { admitted, ends };
 }

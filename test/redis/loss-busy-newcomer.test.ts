@@ -4,7 +4,7 @@ import { RedisBudgetStore } from '../../src/budgets/redis/index.js';
 import { waitFor } from '../helpers/processes.js';
 import { useRedis } from './use-redis.js';
 import { budgetInRedis, sleep } from './fleet-fixture.js';
-import { dayCall, type DayCallOutcome } from './day-entry.js';
+import { busyLanes, dayCall, type DayCallOutcome } from './day-entry.js';
 
 // A FLUSHALL takes the budget's marker with the counters, so a process new to the budget cannot
 // tell the emptied counter from a first use: the counter is provisional (slices a sixteenth of the
@@ -24,21 +24,8 @@ const client = (): Redis => redis.client();
 const call = (store: RedisBudgetStore, budget: string): Promise<DayCallOutcome> => dayCall(store, budget, LIMIT, CALL);
 
 /** `lanes` calls in flight until `stop()` or until a lane's call is not admitted; returns how many were admitted and how each lane ended. */
-async function busy(store: RedisBudgetStore, budget: string, lanes: number, stop: () => boolean): Promise<{ admitted: number; ends: DayCallOutcome[] }> {
-  let admitted = 0;
-  const ends: DayCallOutcome[] = [];
-  await Promise.all(
-    Array.from({ length: lanes }, async () => {
-      for (;;) {
-        if (stop()) return;
-        const o = await call(store, budget);
-        if (o !== 'admitted') return void ends.push(o);
-        admitted++;
-      }
-    }),
-  );
-  return { admitted, ends };
-}
+const busy = (store: RedisBudgetStore, budget: string, lanes: number, stop: () => boolean): Promise<{ admitted: number; ends: DayCallOutcome[] }> =>
+  busyLanes(lanes, stop, () => call(store, budget));
 
 const flushed = (store: RedisBudgetStore) => waitFor('the store to flush', async () => (store.stats().pendingCommits === 0 ? true : undefined), 10_000, 10);
 

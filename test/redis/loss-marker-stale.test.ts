@@ -25,7 +25,8 @@ const client = (): Redis => redis.client();
 const call = (store: RedisBudgetStore, budget: string, tenant: string): Promise<DayCallOutcome> => entryCall(store, tenantEntry(dayEntry(budget, LIMIT, CALL), tenant));
 
 /** `lanes` calls in flight until `stop()` or until a lane's call is not admitted; returns how many were admitted. */
-const busy = (store: RedisBudgetStore, budget: string, tenant: string, lanes: number, stop: () => boolean): Promise<number> => busyLanes(lanes, stop, () => call(store, budget, tenant));
+const busy = (store: RedisBudgetStore, budget: string, tenant: string, lanes: number, stop: () => boolean): Promise<number> =>
+  busyLanes(lanes, stop, () => call(store, budget, tenant)).then((r) => r.admitted);
 
 const flushed = (store: RedisBudgetStore) => waitFor('the store to flush', async () => (store.stats().pendingCommits === 0 ? true : undefined), 10_000, 10);
 const lostSeen = (store: RedisBudgetStore): boolean => (store.stats().events.counters_lost ?? 0) > 0;

@@ -32,7 +32,8 @@ const call = (store: RedisBudgetStore, budget: string, tenant = ''): Promise<Day
   entryCall(store, tenant === 'total' ? totalEntry(budget) : tenantEntry(dayEntry(budget, LIMIT, CALL), tenant));
 
 /** `lanes` calls in flight until `stop()` or until a lane's call is not admitted; returns how many were admitted. */
-const busy = (store: RedisBudgetStore, budget: string, lanes: number, stop: () => boolean, tenant = ''): Promise<number> => busyLanes(lanes, stop, () => call(store, budget, tenant));
+const busy = (store: RedisBudgetStore, budget: string, lanes: number, stop: () => boolean, tenant = ''): Promise<number> =>
+  busyLanes(lanes, stop, () => call(store, budget, tenant)).then((r) => r.admitted);
 
 const flushed = (store: RedisBudgetStore) => waitFor('the store to flush', async () => (store.stats().pendingCommits === 0 ? true : undefined), 10_000, 10);
 const trips = (store: RedisBudgetStore): number => store.stats().events.round_trips ?? 0;
