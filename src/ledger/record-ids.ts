@@ -7,7 +7,7 @@
  * records, and a line torn by a failed write from a lost record: both have the same id.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { HEADER_START, TornLines, type HeldTorn } from './torn-lines.js';
+import { HEADER_START, TORN_ID, TornLines, type HeldTorn } from './torn-lines.js';
 
 export type { HeldTorn } from './torn-lines.js';
 
@@ -47,8 +47,6 @@ export function withTear(line: string, torn: number): string {
  * as its duplicate; like any line without a ledger id it is counted, never de-duplicated).
  */
 const ID = /^([A-Za-z0-9_-]{12})\.(0|[1-9a-z][0-9a-z]{0,9})$/;
-/** A torn line names its record only when the whole id, with its closing quote, made it to the file. */
-const TORN_ID = /^\{"id":"([A-Za-z0-9_-]{12})\.(0|[1-9a-z][0-9a-z]{0,9})"/;
 /**
  * A line torn before its id was whole (`{"id":"AbCdE`): it names no record. The writer marks the
  * line it writes again with the tear's length (`"tornBefore":[12]`); such a torn line is matched

@@ -25,6 +25,12 @@ const MAX_HELD_BYTES = 64 << 20;
 /** Marks read per line: the writer adds one per failed write of the line. */
 const MAX_MARKS = 64;
 
+/**
+ * A torn line names its record only when the whole id, with its closing quote, made it to the file
+ * (an id as the writer makes it: its counter in base 36 without leading zeros).
+ */
+export const TORN_ID = /^\{"id":"([A-Za-z0-9_-]{12})\.(0|[1-9a-z][0-9a-z]{0,9})"/;
+
 /** How every ledger header line starts (the type first: a torn header still says what it was). */
 export const HEADER_START = '{"type":"bedrock-finops.header"';
 /** A header's start through its writer's time (to the millisecond) and pid: one process's header, not a prefix every header of a minute shares. */
@@ -119,7 +125,7 @@ export class TornLines {
    * processes' headers of the same minute tear to the same bytes.
    */
   private unique(key: string, id: string | undefined): boolean {
-    return id !== undefined || HEADER_NAMED.test(key) || /^\{"id":"[\w-]{12}\.[0-9a-z]+"/.test(key);
+    return id !== undefined || HEADER_NAMED.test(key) || TORN_ID.test(key);
   }
 
   /** Resolves the torn lines of `key`: all of them (copies of one tear), or the first (one for one). */
