@@ -1,6 +1,6 @@
 import type { Report } from './types.js';
 
-import { formatUsd, formatUsdDecimal, nanoDecimal, toNano } from './money.js';
+import { formatUsd, formatUsdDecimal, groupThousands, nanoDecimal, toNano } from './money.js';
 
 export { formatUsd as usd } from './money.js';
 
@@ -10,7 +10,7 @@ export const usdSum = (n: number, decimal: string | undefined): string => (decim
 /** A rate as configured, every digit it has to the nano-dollar (`$1,000,000.065` an hour, not `$1,000,000.07`: hours × the shown rate is the shown commitment). */
 export function usdRate(usd: number): string {
   const [whole = '0', fraction = ''] = nanoDecimal(toNano(Math.abs(usd))).split('.');
-  return `${usd < 0 ? '-' : ''}$${whole.replace(/\B(?=(\d{3})+(?!\d))/g, ',')}.${fraction.replace(/0+$/, '').padEnd(2, '0')}`;
+  return `${usd < 0 ? '-' : ''}$${groupThousands(whole)}.${fraction.replace(/0+$/, '').padEnd(2, '0')}`;
 }
 
 /** Shared number formats of the text, CSV and HTML renderings (so they show the same figures). */

@@ -63,6 +63,9 @@ export function formatUsd(usd: number): string {
  * from $1 up, cents rounded half up from the exact digits (a double's `toLocaleString` drifts
  * past ~$9 million); below, where a double is exact to the nano-dollar, as formatUsd does.
  */
+/** A whole number's digits grouped by thousands (`1234567` → `1,234,567`), for amounts past a double's exact range. */
+export const groupThousands = (digits: string): string => digits.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+
 export function formatUsdDecimal(decimal: string): string {
   const m = /^(-?)(\d+)\.(\d{9})$/.exec(decimal);
   if (m === null) return formatUsd(Number(decimal));
@@ -70,7 +73,7 @@ export function formatUsdDecimal(decimal: string): string {
   const nano = BigInt(whole) * 1_000_000_000n + BigInt(fraction);
   if (nano < 1_000_000_000n) return formatUsd(Number(decimal));
   const cents = (nano + 5_000_000n) / 10_000_000n;
-  const dollars = (cents / 100n).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  const dollars = groupThousands((cents / 100n).toString());
   return `${sign}$${dollars}.${(cents % 100n).toString().padStart(2, '0')}`;
 }
 
