@@ -63,18 +63,19 @@ import { COMMON } from './lua-common.js';
  * holders write their floors back (within a renewal, a third of the TTL). Which counters: KEYS[4],
  * the budget's marker, holds when a script first found it missing (first use, or lost with the
  * counters: FLUSHALL, a restart without persistence) and the server run (`run_id`, by INFO; none
- * where the ACL denies INFO, and such a script keeps another run's marker) that set it; set by another run (a restart from a snapshot, a failover: counters created after the snapshot are
- * lost, the marker kept) or found without the window index (lost, with what it listed), it is set
- * again. A counter created within half a slice TTL of it is provisional until then. Later, a missing counter is a new window or `per` value (live
- * slices of one lost with the marker have reported by then): full slices. A missing counter the
- * budget's window index still lists (its window not over; a `total` counter is listed at +inf)
- * was lost on its own (evicted, deleted by hand): it recovers at once, as when a live holder finds
- * its record gone. Nothing is refused for
- * being provisional: a fleet starting a budget pays a few more round trips. Unless ARGV[38] (after
- * the per-field acknowledged usage; '' for none) caps it: while provisional, the counter's usage
- * plus all leased room stays within that share of each limit, and room beyond it is not leased
- * (status 3, as while recovering), so what processes new to a lost counter admit before live
- * holders write back is bounded in all, not only per slice.
+ * where the ACL denies INFO, and such a script keeps another run's marker) that set it; set by
+ * another run (a restart from a snapshot, a failover: counters created after the snapshot are lost,
+ * the marker kept) or found without the window index (lost, with what it listed), it is set again.
+ * A counter created within half a slice TTL of it is provisional until then. Later, a missing
+ * counter is a new window or `per` value (live slices of one lost with the marker have reported by
+ * then): full slices. A missing counter the budget's window index still lists (its window not over;
+ * a `total` counter is listed at +inf) was lost on its own (evicted, deleted by hand): it recovers
+ * at once, as when a live holder finds its record gone. Nothing is refused for being provisional (a
+ * fleet starting a budget pays a few more round trips) unless ARGV[38] (after the per-field
+ * acknowledged usage; '' for none) caps it: while provisional, the counter's usage plus all leased
+ * room stays within that share of each limit, and room beyond it is not leased (status 3, as while
+ * recovering), so what processes new to a lost counter admit before live holders write back is
+ * bounded in all, not only per slice.
  * Both deadlines (`pv`, `rcv`) are Redis's wall clock: one lying further ahead than half the
  * asking process's slice TTL was set before the clock stepped back, and is counted from now again
  * (before, a step back of an hour kept the counter provisional or recovering for that hour). A
