@@ -30,6 +30,23 @@ const INPUT_SIDE = ['inputTokens', 'cacheReadInputTokens', 'cacheWriteInputToken
  */
 export function withoutImplausible(observed: ObservedUsage, modelId: string, reporter: OnceReporter, maxOutput?: number): ObservedUsage | undefined {
   const original = observed.usage;
+  // Every call comes here: named reads for the common all-plausible answer (a loop over field
+  // names reads each through V8's shared lookup cache, cold between calls).
+  const input = original.inputTokens ?? 0;
+  const reads = original.cacheReadInputTokens ?? 0;
+  const writes = original.cacheWriteInputTokens ?? 0;
+  const out = original.outputTokens ?? 0;
+  // Each part at most the sum only while none is negative: each is checked (an answer is untrusted).
+  if (
+    input + reads + writes <= MAX_PLAUSIBLE_TOKENS &&
+    input <= MAX_PLAUSIBLE_TOKENS &&
+    reads <= MAX_PLAUSIBLE_TOKENS &&
+    writes <= MAX_PLAUSIBLE_TOKENS &&
+    out <= MAX_PLAUSIBLE_TOKENS &&
+    (original.cacheWrite1hInputTokens ?? 0) <= MAX_PLAUSIBLE_TOKENS &&
+    (maxOutput === undefined || out <= maxOutput + Math.max(64, Math.ceil(maxOutput * 0.1)))
+  )
+    return undefined;
   // A copy only once something is dropped: a call whose counts are all plausible allocates nothing.
   let usage: PartialUsage | undefined;
   for (const f of FIELDS) {

@@ -1,6 +1,6 @@
 import type { Call, CallModel, Outcome } from '../call.js';
 import type { OnceReporter } from '../diagnostics.js';
-import { pick } from '../usage/json.js';
+import { asObject } from '../usage/json.js';
 import { BidiUsageTracker } from '../usage/bidi-usage.js';
 import { ChunkUsageTracker } from '../usage/chunk-usage.js';
 import { usageFromConverse } from '../usage/converse.js';
@@ -60,13 +60,13 @@ const END_OUTCOME: Readonly<Record<StreamEnd, Outcome>> = { completed: 'success'
  * says nothing, or names a tier no tier can be (see {@link believedTier}).
  */
 function noteServed(call: Call, serviceTier: unknown, latency: unknown): void {
-  const tier = believedTier(typeof serviceTier === 'string' ? serviceTier : pick(serviceTier, 'type'));
+  const tier = believedTier(typeof serviceTier === 'string' ? serviceTier : asObject(serviceTier)?.type);
   if (tier !== undefined) call.serviceTier = tier;
   if (latency === 'optimized' || (latency === 'standard' && call.performanceLatency !== undefined)) call.performanceLatency = latency;
 }
 
 function requestIdOf(output: Record<string, unknown> | undefined): string | undefined {
-  const id = pick(output?.$metadata, 'requestId');
+  const id = asObject(output?.$metadata)?.requestId;
   return typeof id === 'string' ? id : undefined;
 }
 
@@ -149,16 +149,16 @@ export class UsageObserver {
   observe(call: Call, result: { readonly output: unknown; readonly response?: unknown }, endCall: EndCall, signal?: AbortSignal): void {
     const output = result.output as Record<string, unknown> | undefined;
     call.requestId = requestIdOf(output);
-    noteServed(call, output?.serviceTier, pick(output?.performanceConfig, 'latency') ?? output?.performanceConfigLatency);
+    noteServed(call, output?.serviceTier, asObject(output?.performanceConfig)?.latency ?? output?.performanceConfigLatency);
     const delivery = call.info.delivery;
     if (delivery === 'converse') {
-      this.routed(call, pick(output?.trace, 'promptRouter', 'invokedModelId'));
+      this.routed(call, asObject(asObject(output?.trace)?.promptRouter)?.invokedModelId);
       const usage = usageFromConverse(output?.usage);
       endCall('success', usage === undefined ? undefined : { usage, source: 'usage' }, undefined, 0, output);
       return;
     }
     if (delivery === 'invoke') {
-      const headers = pick(result.response, 'headers') as Record<string, string> | undefined;
+      const headers = asObject(result.response)?.headers as Record<string, string> | undefined;
       const body = output?.body instanceof Uint8Array ? output.body : undefined;
       endCall('success', usageFromInvokeModel(headers, body, call.model.provider), undefined, 0, output);
       return;

@@ -1,4 +1,4 @@
-import { pick } from './json.js';
+import { asObject, pick } from './json.js';
 import { usageFromConverse } from './converse.js';
 import { tokensForChars } from './heuristic.js';
 import type { ObservedUsage } from './token-usage.js';
@@ -27,7 +27,13 @@ export class ConverseStreamUsageTracker {
     const e = event as { contentBlockDelta?: { delta?: unknown }; metadata?: { usage?: unknown; serviceTier?: { type?: unknown }; trace?: unknown; performanceConfig?: unknown } };
     const delta = e.contentBlockDelta?.delta;
     if (delta !== undefined) {
-      this.outputChars += textLength(pick(delta, 'text')) + textLength(pick(delta, 'toolUse', 'input')) + textLength(pick(delta, 'reasoningContent', 'text'));
+      // Per event: named reads, and the rarer parts only when present.
+      const d = asObject(delta);
+      if (d === undefined) return;
+      this.outputChars += textLength(d.text);
+      const { toolUse, reasoningContent } = d;
+      if (toolUse !== undefined) this.outputChars += textLength(asObject(toolUse)?.input);
+      if (reasoningContent !== undefined) this.outputChars += textLength(asObject(reasoningContent)?.text);
       return;
     }
     const metadata = e.metadata;

@@ -9,24 +9,45 @@ export const TOKEN_HEADERS = {
   cacheWrite: 'x-amzn-bedrock-cache-write-input-token-count',
 } as const;
 
-function header(headers: Readonly<Record<string, string | undefined>>, name: string): string | undefined {
-  // Node lower-cases header names; other handlers may not.
-  const v = headers[name];
-  if (v !== undefined) return v;
-  for (const key in headers) if (key.toLowerCase() === name) return headers[key];
-  return undefined;
+type Headers = Readonly<Record<string, string | undefined>>;
+
+/** The token headers found by a case-insensitive pass over `headers` (one pass for all four). */
+function scanned(headers: Headers): Partial<Record<string, string>> {
+  const found: Partial<Record<string, string>> = {};
+  for (const key in headers) {
+    const lower = key.toLowerCase();
+    if (lower.startsWith('x-amzn-bedrock-') && found[lower] === undefined) found[lower] = headers[key];
+  }
+  return found;
 }
 
-/** Usage from the `x-amzn-bedrock-*-token-count` headers; `undefined` unless input or output is present. */
-export function usageFromHeaders(headers: Readonly<Record<string, string | undefined>> | undefined): PartialUsage | undefined {
+/**
+ * Usage from the `x-amzn-bedrock-*-token-count` headers; `undefined` unless input or output is
+ * present. Node (and fetch) lower-case header names, so names are looked up as such; a handler
+ * that keeps other spellings is read in one case-insensitive pass, made only when the input or
+ * the output count is not under its lower-case name (Bedrock sends both on every response; the
+ * cache counts are absent from most: looking them up must not walk every header, twice, per call).
+ */
+export function usageFromHeaders(headers: Headers | undefined): PartialUsage | undefined {
   if (headers === undefined) return undefined;
-  const inputTokens = asCount(header(headers, TOKEN_HEADERS.input));
-  const outputTokens = asCount(header(headers, TOKEN_HEADERS.output));
+  let input = headers[TOKEN_HEADERS.input];
+  let output = headers[TOKEN_HEADERS.output];
+  let cacheRead = headers[TOKEN_HEADERS.cacheRead];
+  let cacheWrite = headers[TOKEN_HEADERS.cacheWrite];
+  if (input === undefined || output === undefined) {
+    const found = scanned(headers);
+    input ??= found[TOKEN_HEADERS.input];
+    output ??= found[TOKEN_HEADERS.output];
+    cacheRead ??= found[TOKEN_HEADERS.cacheRead];
+    cacheWrite ??= found[TOKEN_HEADERS.cacheWrite];
+  }
+  const inputTokens = asCount(input);
+  const outputTokens = asCount(output);
   if (inputTokens === undefined && outputTokens === undefined) return undefined;
   return {
     inputTokens,
     outputTokens,
-    cacheReadInputTokens: asCount(header(headers, TOKEN_HEADERS.cacheRead)),
-    cacheWriteInputTokens: asCount(header(headers, TOKEN_HEADERS.cacheWrite)),
+    cacheReadInputTokens: asCount(cacheRead),
+    cacheWriteInputTokens: asCount(cacheWrite),
   };
 }

@@ -7,6 +7,8 @@ import { heuristicInputTokens, readInput, requestCacheWrites, type CacheWrites }
 import { OnceReporter } from '../../src/diagnostics.js';
 import { MAX_PLAUSIBLE_TOKENS, withoutImplausible } from '../../src/pipeline/estimate.js';
 import { pick } from '../../src/usage/json.js';
+import { ConverseStreamUsageTracker } from '../../src/usage/converse-stream-usage.js';
+import { tokensForChars } from '../../src/usage/heuristic.js';
 import type { ObservedUsage, PartialUsage } from '../../src/usage/token-usage.js';
 
 /** A deterministic PRNG (mulberry32), so failures reproduce. */
@@ -328,5 +330,25 @@ describe('CommittedIds: two generations', () => {
     expect(ids.has('again')).toBe(true);
     expect(ids.has('')).toBe(false);
     expect(ids.has('__proto__')).toBe(false);
+  });
+});
+
+describe('ConverseStream deltas: named reads count what the path reader counted', () => {
+  /** The count before (#18, this round): three path reads per delta. */
+  const before = (delta: unknown): number => {
+    const len = (v: unknown): number => (typeof v === 'string' ? v.length : 0);
+    return len(pick(delta, 'text')) + len(pick(delta, 'toolUse', 'input')) + len(pick(delta, 'reasoningContent', 'text'));
+  };
+  const parts: unknown[] = [undefined, null, 'abc', '', 7, [], ['x'], {}, { input: 'xy' }, { text: 'xyz' }, { input: ['no'] }, { text: { no: 1 } }];
+
+  it('on 5,000 random deltas, junk and arrays included: the same characters, so the same output estimate', () => {
+    const r = rng(21);
+    for (let i = 0; i < 5_000; i++) {
+      const delta: unknown = r() < 0.1 ? choose(r, parts) : { text: choose(r, parts), toolUse: choose(r, parts), reasoningContent: choose(r, parts) };
+      const tracker = new ConverseStreamUsageTracker();
+      tracker.add({ contentBlockDelta: { delta } });
+      tracker.add({ contentBlockDelta: { delta } });
+      expect([delta, tracker.outputSeen()]).toEqual([delta, tokensForChars(2 * before(delta))]);
+    }
   });
 });

@@ -51,3 +51,49 @@ describe('InvokeModel token headers are read as decimal integers only', () => {
     });
   });
 });
+
+describe('InvokeModel token headers: names in any case, walked at most once', () => {
+  const lower = { 'x-amzn-bedrock-input-token-count': '12', 'x-amzn-bedrock-output-token-count': '3', 'content-type': 'application/json' };
+
+  /** `headers` behind a proxy that counts how often its names are listed (a case-insensitive lookup lists them). */
+  function counted(headers: Record<string, string>): { headers: Record<string, string>; walks: () => number } {
+    let walks = 0;
+    const proxy = new Proxy(headers, {
+      ownKeys(target) {
+        walks++;
+        return Reflect.ownKeys(target);
+      },
+    });
+    return { headers: proxy, walks: () => walks };
+  }
+
+  it('reads lower-cased names (Node, fetch) without walking the headers, though the cache counts are absent', () => {
+    const h = counted(lower);
+    expect(usageFromHeaders(h.headers)).toEqual({ inputTokens: 12, outputTokens: 3, cacheReadInputTokens: undefined, cacheWriteInputTokens: undefined });
+    // Before: one case-insensitive walk per absent cache header, two per call.
+    expect(h.walks()).toBe(0);
+  });
+
+  it("reads a handler's own spellings in one walk for all four counts", () => {
+    const h = counted({
+      'Content-Type': 'application/json',
+      'X-Amzn-Bedrock-Input-Token-Count': '120',
+      'X-Amzn-Bedrock-Output-Token-Count': '30',
+      'X-AMZN-BEDROCK-CACHE-READ-INPUT-TOKEN-COUNT': '7',
+      'x-Amzn-bedrock-cache-write-input-token-count': '5',
+    });
+    expect(usageFromHeaders(h.headers)).toEqual({ inputTokens: 120, outputTokens: 30, cacheReadInputTokens: 7, cacheWriteInputTokens: 5 });
+    expect(h.walks()).toBe(1);
+  });
+
+  it('reads a count under its lower-case name before another spelling of it, and the first spelling of the rest', () => {
+    expect(
+      usageFromHeaders({
+        'x-amzn-bedrock-input-token-count': '12',
+        'X-Amzn-Bedrock-Input-Token-Count': '999',
+        'X-Amzn-Bedrock-Output-Token-Count': '3',
+        'X-AMZN-BEDROCK-OUTPUT-TOKEN-COUNT': '4',
+      }),
+    ).toEqual({ inputTokens: 12, outputTokens: 3, cacheReadInputTokens: undefined, cacheWriteInputTokens: undefined });
+  });
+});
