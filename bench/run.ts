@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: what the plugin costs per call, next to the bare client and to OpenTelemetry's
  * aws-sdk instrumentation, in one process; in fresh processes; alone; profiled; on other Node
- * majors; instructions per call under cachegrind; inline-cache misses per call; the budget stores; memory under tenant churn. A full run rewrites the generated part of
+ * majors; instructions per call under cachegrind; inline-cache misses per call; the size of its optimized code; the budget stores; memory under tenant churn. A full run rewrites the generated part of
  * bench/RESULTS.md (between its markers; the rest of the file is kept).
  * `npm run bench -- --smoke` runs every section briefly (no other Node, no file written; CI keeps
  * it from rotting, no timing is asserted). `--only=overhead,alone` runs some sections;
@@ -29,6 +29,7 @@ const { memory } = await import('./memory.js');
 const { nodes } = await import('./nodes.js');
 const { instructions } = await import('./instructions.js');
 const { icMisses } = await import('./ic-misses.js');
+const { codeSize } = await import('./code-size.js');
 type RunSummary = import('./nodes.js').RunSummary;
 type OverheadRun = import('./overhead.js').OverheadRun;
 type DecomposeRun = import('./decompose.js').DecomposeRun;
@@ -113,6 +114,7 @@ if (section('decompose')) {
 // Only in the parent run: each side runs in its own processes under cachegrind.
 if (section('instructions') && !json) log('## Instructions per call (cachegrind)', '', ...(await instructions(smoke)), '');
 if (section('ic') && !json) log('## Inline-cache misses per call (where a stack entry costs)', '', ...(await icMisses(smoke)), '');
+if (section('code') && !json) log("## The plugin's optimized code, by part", '', ...(await codeSize(smoke)), '');
 if (section('fresh')) log('## Fresh processes', '', ...(await fresh(smoke)), '');
 if (section('profile')) log("## Profile: the plugin's own work, top self time", '', ...(await profiling(smoke)));
 if (section('nodes') && !smoke && !json) log('## Other Node versions', '', ...(await nodes(summary, [22, 24])), '');
