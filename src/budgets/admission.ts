@@ -1,10 +1,12 @@
-import { randomBytes } from 'node:crypto';
-import type { Call } from '../call.js';
+import type { Call, CallModel } from '../call.js';
 import { BudgetExceededError } from '../errors/budget-exceeded-error.js';
 import { ModelNotAllowedError } from '../errors/model-not-allowed-error.js';
 import { UnpricedModelError } from '../errors/unpriced-model-error.js';
 import { addUnits, FIELD_OF, LIMIT_OF, publicValue, units, type UnitField, type Units } from './amounts.js';
 import type { BudgetContext } from './context.js';
+import { nextReservationId } from './call-reservation-id.js';
+import { withDeadline } from './deadline.js';
+import { directStore, type MemoryBudgetStore } from './memory-store.js';
 import type { InsuranceAllowance } from './insurance.js';
 import { matchingKeys, type CounterKey } from './counter-key.js';
 import { callMaxOutputTokens, heuristicInputTokens, readInput, requestCacheWrites, type CacheWrites } from './estimate.js';
@@ -18,7 +20,7 @@ import { isPromise } from '../promise-like.js';
 export interface Reservation {
   /** A per-process random 128-bit prefix and a counter: collision-free across processes, so a re-sent store request is recognised. */
   readonly id: string;
-  /** The counters it holds, and what it reserved on each (`entries[i]` on `keys[i]`). */
+  /** The counters it holds, and what it reserved on each (`entries[i]` on `keys[i]`; none on the built-in store's direct path, where each holds `estimate`). */
   readonly keys: readonly CounterKey[];
   readonly entries: readonly ReservationEntry[];
   /** What was reserved (the call's estimate), in store units. */
@@ -29,28 +31,7 @@ export interface Reservation {
   readonly handle?: unknown;
 }
 
-/** `promise`, or a rejection once `ms` have passed (the timer never keeps the process alive). */
-function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      reject(Object.assign(new Error(`the estimator did not answer within ${ms} ms`), { name: 'EstimatorTimeout' }));
-    }, ms);
-    timer.unref();
-  });
-  return Promise.race([promise, deadline]).finally(() => {
-    clearTimeout(timer);
-  });
-}
-
-// A random 128-bit prefix per process and a counter: collision-free across processes (as a UUID
-// per call would be) without drawing randomness per call.
-const ID_PREFIX = randomBytes(16).toString('base64url');
-let idCounter = 0;
-
-function nextReservationId(): string {
-  return `${ID_PREFIX}:${(++idCounter).toString(36)}`;
-}
+const NO_RESERVED_ENTRIES: readonly ReservationEntry[] = Object.freeze([]);
 
 /** Operations whose model produces no output tokens (embeddings and rerank through InvokeModel). */
 function producesNoOutput(call: Call): boolean {
@@ -75,11 +56,17 @@ function validEstimate(n: unknown, call: Call, input: unknown): number {
  * asynchronous.
  */
 export class BudgetAdmission {
+  /** The built-in in-memory store when the known counters read it live: its direct path then reserves. */
+  private readonly direct: MemoryBudgetStore | undefined;
+
   constructor(
     private readonly c: BudgetContext,
     /** What `onStoreError: 'allow'` admits against while the store fails. */
     private readonly insurance: InsuranceAllowance,
-  ) {}
+  ) {
+    const store = directStore(c.store);
+    this.direct = store !== undefined && c.known.live === store ? store : undefined;
+  }
 
   admit(call: Call, input: unknown): Reservation | undefined | Promise<Reservation | undefined> {
     const c = this.c;
@@ -93,14 +80,14 @@ export class BudgetAdmission {
     // Only calls some rule matches pay for an estimate.
     const keys = matchingKeys(c.rules, subject, call.startedAt);
     if (keys.length === 0) return undefined;
-    this.checkPriced(call, keys);
+    const model = this.checkPriced(call, keys);
     // Embeddings produce no output tokens: reserving an output cap for them would refuse calls that fit.
     const output = producesNoOutput(call) ? 0 : (callMaxOutputTokens(call, input) ?? c.defaultMaxOutputTokens);
     const estimator = c.estimator;
     if (estimator === undefined) {
       // The heuristic and the cache writes read from one pass over the input.
       const read = readInput(call.info.operation, input);
-      return this.reserve(call, keys, read.tokens, output, read.cache);
+      return this.reserve(call, model, keys, read.tokens, output, read.cache);
     }
     const cache = requestCacheWrites(call.info.operation, input);
     let estimated: number | Promise<number>;
@@ -110,25 +97,26 @@ export class BudgetAdmission {
       c.reporter.error('estimator', 'the input estimator threw; using the heuristic', error);
       estimated = heuristicInputTokens(call.info.operation, input);
     }
-    if (!isPromise(estimated)) return this.reserve(call, keys, validEstimate(estimated, call, input), output, cache);
+    if (!isPromise(estimated)) return this.reserve(call, model, keys, validEstimate(estimated, call, input), output, cache);
     return withDeadline(estimated, c.estimatorTimeoutMs).then(
-      (n) => this.reserve(call, keys, validEstimate(n, call, input), output, cache),
+      (n) => this.reserve(call, model, keys, validEstimate(n, call, input), output, cache),
       (error: unknown) => {
         c.reporter.error('estimator', 'the input estimator failed or did not answer in time; using the heuristic', error);
-        return this.reserve(call, keys, heuristicInputTokens(call.info.operation, input), output, cache);
+        return this.reserve(call, model, keys, heuristicInputTokens(call.info.operation, input), output, cache);
       },
     );
   }
 
   /** A cost budget must not be passed by a model without a price: refuse (`'deny'`) or report (`'warn'`). */
-  private checkPriced(call: Call, keys: readonly CounterKey[]): void {
+  private checkPriced(call: Call, keys: readonly CounterKey[]): CallModel {
     const model = this.c.costModelFor(call);
-    if (model.price !== undefined || model.ref.kind === 'provisioned-model') return;
+    if (model.price !== undefined || model.ref.kind === 'provisioned-model') return model;
     for (const key of keys) {
       if (!key.rule.limitsCost) continue;
       if (this.c.unpricedModels === 'deny') throw new UnpricedModelError(call.requestedModelId, model.pricedAs, key.rule.name);
       this.c.events.emit('unpriced', key, 'costUsd', { used: 0 }, { modelId: call.requestedModelId, attribution: call.attribution });
     }
+    return model;
   }
 
   /**
@@ -136,8 +124,7 @@ export class BudgetAdmission {
    * and latency; a request that writes the prompt cache has its input priced at the cache-write
    * rate (an upper bound: the part that hits the cache costs less).
    */
-  private estimateCost(call: Call, inputTokens: number, outputTokens: number, cache: CacheWrites): number {
-    const model = this.c.costModelFor(call);
+  private estimateCost(call: Call, model: CallModel, inputTokens: number, outputTokens: number, cache: CacheWrites): number {
     try {
       const writes = cache === 'none' ? 0 : inputTokens;
       const usage = { inputTokens: inputTokens - writes, outputTokens, cacheReadInputTokens: 0, cacheWriteInputTokens: writes, cacheWrite1hInputTokens: cache === '1h' ? writes : 0 };
@@ -147,9 +134,25 @@ export class BudgetAdmission {
     }
   }
 
-  private reserve(call: Call, keys: readonly CounterKey[], inputTokens: number, outputTokens: number, cache: CacheWrites): Reservation | Promise<Reservation> {
+  private reserve(call: Call, model: CallModel, keys: readonly CounterKey[], inputTokens: number, outputTokens: number, cache: CacheWrites): Reservation | Promise<Reservation> {
     const c = this.c;
-    const estimate = units({ inputTokens, outputTokens }, this.estimateCost(call, inputTokens, outputTokens, cache));
+    const estimate = units({ inputTokens, outputTokens }, this.estimateCost(call, model, inputTokens, outputTokens, cache));
+    const direct = this.direct;
+    if (direct !== undefined) {
+      // Every counter has room (the common case): reserved with no request or result objects; the known counters read the store live.
+      const id = nextReservationId();
+      const handle = direct.reserveFitting(id, keys, estimate, call.startedAt, c.leaseMs);
+      if (handle !== undefined) {
+        for (let i = 0; i < keys.length; i++) c.known.touch(keys[i] as CounterKey);
+        return { id, keys, entries: NO_RESERVED_ENTRIES, estimate, reserved: true, handle };
+      }
+    }
+    return this.reserveInStore(call, keys, estimate);
+  }
+
+  /** The general path (any store; on the built-in one, a call that does not fit): a reserve request, its result decided. Apart, so the direct path compiles small. */
+  private reserveInStore(call: Call, keys: readonly CounterKey[], estimate: Units): Reservation | Promise<Reservation> {
+    const c = this.c;
     const entries = new Array<ReservationEntry>(keys.length);
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i] as CounterKey;
@@ -202,7 +205,8 @@ export class BudgetAdmission {
     const { keys, estimate } = reservation;
     for (let i = 0; i < keys.length; i++) {
       const state = result.states[i];
-      if (state !== undefined) c.known.remember(keys[i] as CounterKey, result.admitted ? { used: state.used, reserved: addUnits(state.reserved, estimate) } : state);
+      if (this.direct !== undefined) c.known.touch(keys[i] as CounterKey);
+      else if (state !== undefined) c.known.remember(keys[i] as CounterKey, result.admitted ? { used: state.used, reserved: addUnits(state.reserved, estimate) } : state);
     }
     for (let i = 0; i < result.exceeded.length; i++) {
       const { index, field } = result.exceeded[i] as ReserveResult['exceeded'][number];

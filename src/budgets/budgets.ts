@@ -10,7 +10,7 @@ import { countTokensEstimator } from './count-tokens-estimator.js';
 import { BudgetEvents } from './events.js';
 import { InsuranceAllowance } from './insurance.js';
 import { BudgetCounters, KnownCounters } from './known-counters.js';
-import { MemoryBudgetStore } from './memory-store.js';
+import { directStore, MemoryBudgetStore } from './memory-store.js';
 import { BudgetSettlement } from './settlement.js';
 import type { BudgetStore } from './store.js';
 import { BudgetViews, type BudgetCheck, type BudgetStatus } from './views.js';
@@ -54,7 +54,8 @@ export class Budgets {
       unpricedModels: config.unpricedModels,
       events: new BudgetEvents(config.onBudgetEvent, deps.reporter),
       counters: this.counters,
-      known: new KnownCounters(deps.maxKeysPerRule),
+      // The built-in store is read live: calls then keep no copy of their counters' states.
+      known: new KnownCounters(deps.maxKeysPerRule, directStore(this.store)),
       pricer: deps.pricer,
       reporter: deps.reporter,
       costModelFor: deps.costModelFor,

@@ -19,7 +19,14 @@ export class KnownCounters {
   // also points at its slot (`key.known`), so a call's keys reach their states without a lookup.
   private readonly byRule = new Map<CompiledRule, Map<string, KnownSlot>>();
 
-  constructor(private readonly maxPerRule: number) {}
+  constructor(
+    private readonly maxPerRule: number,
+    /**
+     * A store this process's counters can be read from at once (the built-in in-memory store):
+     * states are then read from it live, and calls only {@link touch} their keys.
+     */
+    readonly live?: { peek(key: string): CounterState },
+  ) {}
 
   /** Keeps `state` for `key` unless a newer window is already known. */
   remember(key: CounterKey, state: CounterState): void {
@@ -29,6 +36,13 @@ export class KnownCounters {
       slot.key = key;
       slot.state = state;
     }
+  }
+
+  /** Notes that `key`'s counter was touched (its state is read live): no allocation once the key has its slot. */
+  touch(key: CounterKey): void {
+    if (key.known?.owner === this) return;
+    const slot = this.slotOf(key);
+    if (slot !== undefined && slot.key.start <= key.start) slot.key = key;
   }
 
   /** The slot of `key`'s counter, made on first sight (none past `maxPerRule` values), and linked from `key`. */
@@ -52,11 +66,15 @@ export class KnownCounters {
   /** The known state of `key`'s counter in `key`'s window, if any. */
   get(key: CounterKey): CounterState | undefined {
     const slot = key.known?.owner === this ? key.known : this.byRule.get(key.rule)?.get(key.perValue ?? '');
-    return slot !== undefined && slot.key.start === key.start ? slot.state : undefined;
+    if (slot === undefined || slot.key.start !== key.start) return undefined;
+    return this.live === undefined ? slot.state : this.live.peek(slot.key.id);
   }
 
   *values(): IterableIterator<KnownCounter> {
-    for (const values of this.byRule.values()) yield* values.values();
+    const live = this.live;
+    for (const values of this.byRule.values())
+      if (live === undefined) yield* values.values();
+      else for (const slot of values.values()) yield { key: slot.key, state: live.peek(slot.key.id) };
   }
 }
 

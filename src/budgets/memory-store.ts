@@ -1,9 +1,22 @@
-import { addUnits, exceededField, isZeroUnits, subUnits, ZERO_UNITS, type UnitField, type Units } from './amounts.js';
+import { addUnits, exceededField, isZeroUnits, subUnits, ZERO_UNITS, type UnitField, type UnitLimits, type Units } from './amounts.js';
 import { COMMITTED, EXPIRED, HELD, NO_COUNTERS, NO_ENTRIES, Reservation, ReservationIds, type Counter } from './reservation-ids.js';
 import type { BudgetStore, CommitRequest, CommitResult, CounterRef, CounterState, ReservationEntry, ReserveRequest, ReserveResult } from './store.js';
 
 const SWEEP_EVERY_MS = 1_000;
 const NONE: readonly { index: number; field: UnitField }[] = Object.freeze([]);
+const EMPTY: CounterState = Object.freeze({ used: ZERO_UNITS, reserved: ZERO_UNITS });
+
+/** What the direct paths need of a counter key (admission's `CounterKey`). */
+export interface DirectKey {
+  readonly id: string;
+  readonly end: number;
+  readonly rule: { readonly unitLimits: UnitLimits };
+}
+
+/** `store` when it is the built-in in-memory store itself (not a subclass, which may change its methods): admission and settlement may then take its direct paths. */
+export function directStore(store: BudgetStore): MemoryBudgetStore | undefined {
+  return store instanceof MemoryBudgetStore && Object.getPrototypeOf(store) === MemoryBudgetStore.prototype ? store : undefined;
+}
 
 /**
  * The default budget store and the reference for every other: counters in this process's
@@ -29,12 +42,14 @@ export class MemoryBudgetStore implements BudgetStore {
 
   /** Gives back what `r` holds; it keeps its id and state only. */
   private release(r: Reservation): void {
+    const same = r.amounts;
     for (let i = 0; i < r.counters.length; i++) {
       const c = r.counters[i] as Counter;
-      c.reserved = subUnits(c.reserved, (r.entries[i] as ReservationEntry).amounts);
+      c.reserved = subUnits(c.reserved, same ?? (r.entries[i] as ReservationEntry).amounts);
     }
     r.entries = NO_ENTRIES;
     r.counters = NO_COUNTERS;
+    r.amounts = undefined;
   }
 
   private sweep(now: number): void {
@@ -127,6 +142,58 @@ export class MemoryBudgetStore implements BudgetStore {
       after[i] = c.used;
     }
     return { applied: true, before, after };
+  }
+
+  /**
+   * Admission's direct path (no request or result objects): reserves `amounts` on every key's
+   * counter and answers the handle, when each fits under its limits and no two keys share a
+   * counter. Otherwise it changes nothing and answers `undefined`: `reserve()` then decides
+   * (refusals and warnings). `id` must be fresh.
+   */
+  reserveFitting(id: string, keys: readonly DirectKey[], amounts: Units, now: number, leaseMs: number): Reservation | undefined {
+    this.sweep(now);
+    const counters = new Array<Counter>(keys.length);
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i] as DirectKey;
+      const c = this.counter(key.id, key.end);
+      for (let j = 0; j < i; j++) if (counters[j] === c) return undefined;
+      if (exceededField(key.rule.unitLimits, c.used, c.reserved, amounts) !== undefined) return undefined;
+      counters[i] = c;
+    }
+    for (let i = 0; i < counters.length; i++) {
+      const c = counters[i] as Counter;
+      c.reserved = addUnits(c.reserved, amounts);
+    }
+    const r = new Reservation(this, id, NO_ENTRIES, counters, now + leaseMs, HELD, amounts);
+    this.ids.add(r);
+    return r;
+  }
+
+  /**
+   * Settlement's direct path: commits `actual` on every counter of `handle` (this store's, for
+   * `id`, still held and trusted; `keys` the ones it was reserved on, in order) and releases it,
+   * as `commit()` would. Answers `false`, changing nothing, for any other handle: `commit()` then does.
+   */
+  commitHeld(id: string, handle: unknown, keys: readonly DirectKey[], actual: Units): boolean {
+    if (!(handle instanceof Reservation) || handle.store !== this || handle.id !== id || handle.state !== HELD || !this.ids.trusts(handle)) return false;
+    const counters = handle.counters;
+    if (counters.length !== keys.length) return false;
+    this.release(handle);
+    handle.state = COMMITTED;
+    this.ids.settled(handle, true);
+    for (let i = 0; i < counters.length; i++) {
+      const mine = counters[i] as Counter;
+      const key = keys[i] as DirectKey;
+      const c = mine.deleted ? this.counter(key.id, key.end) : mine;
+      c.used = addUnits(c.used, actual);
+    }
+    return true;
+  }
+
+  /** The live state of counter `key`, without sweeping (zero when there is none). */
+  peek(key: string): CounterState {
+    const c = this.counters.get(key);
+    return c === undefined ? EMPTY : { used: c.used, reserved: c.reserved };
   }
 
   read(counters: readonly CounterRef[], now: number): readonly CounterState[] {

@@ -38,6 +38,8 @@ export class Reservation {
     public counters: readonly Counter[],
     readonly expiresAt: number,
     public state: ReservationState,
+    /** What it holds on every counter, when it holds the same on each (the store's direct path keeps no entries). */
+    public amounts?: Units,
   ) {}
 }
 

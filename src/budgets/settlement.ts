@@ -3,8 +3,15 @@ import { LIMIT_TYPES, FIELD_OF, subUnits, units, type Units } from './amounts.js
 import type { Reservation } from './admission.js';
 import type { CounterKey } from './counter-key.js';
 import type { BudgetContext } from './context.js';
+import { directStore, type MemoryBudgetStore } from './memory-store.js';
 import type { CommitEntry, CommitResult } from './store.js';
 import { isPromise } from '../promise-like.js';
+
+/** Whether any of `keys`' rules has `alertAt` thresholds (a commit must then report what it crossed). */
+function alerts(keys: readonly CounterKey[]): boolean {
+  for (let i = 0; i < keys.length; i++) if ((keys[i] as CounterKey).rule.alertAt.length > 0) return true;
+  return false;
+}
 
 /**
  * Settlement: when a call settles, its actual usage is committed to every counter it reserved on
@@ -15,7 +22,13 @@ export class BudgetSettlement {
   /** Commits still being written (an asynchronous store), awaited by {@link drain}. */
   private readonly pending = new Set<Promise<void>>();
 
-  constructor(private readonly c: BudgetContext) {}
+  /** The built-in in-memory store when the known counters read it live: its direct path then commits. */
+  private readonly direct: MemoryBudgetStore | undefined;
+
+  constructor(private readonly c: BudgetContext) {
+    const store = directStore(c.store);
+    this.direct = store !== undefined && c.known.live === store ? store : undefined;
+  }
 
   /** What the settled call is charged, in store units: its billed tokens (cache included in input) and cost. */
   static actual(settlement: Settlement): Units {
@@ -24,8 +37,16 @@ export class BudgetSettlement {
   }
 
   settle(reservation: Reservation, settlement: Settlement): void {
-    const c = this.c;
     const actual = BudgetSettlement.actual(settlement);
+    const { keys } = reservation;
+    // No alertAt to check and the reservation held on the built-in store (the common case): committed with no request or result objects.
+    if (this.direct !== undefined && !alerts(keys) && this.direct.commitHeld(reservation.id, reservation.handle, keys, actual)) return;
+    this.commitInStore(reservation, actual, settlement);
+  }
+
+  /** The general path (any store, or alertAt to check): a commit request, then the thresholds it crossed. Apart, so the direct path compiles small. */
+  private commitInStore(reservation: Reservation, actual: Units, settlement: Settlement): void {
+    const c = this.c;
     const { keys } = reservation;
     const entries = new Array<CommitEntry>(keys.length);
     for (let i = 0; i < keys.length; i++) {
@@ -66,7 +87,7 @@ export class BudgetSettlement {
 
   private crossed(key: CounterKey, reservation: Reservation, before: Units, after: Units, settlement: Settlement): void {
     const c = this.c;
-    const known = c.known.get(key);
+    const known = c.known.live === undefined ? c.known.get(key) : undefined;
     if (known !== undefined) c.known.remember(key, { used: after, reserved: reservation.reserved ? subUnits(known.reserved, reservation.estimate) : known.reserved });
     for (const fraction of key.rule.alertAt) {
       for (const limitType of LIMIT_TYPES) {
