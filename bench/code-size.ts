@@ -47,7 +47,7 @@ async function optimized(file: string): Promise<Map<string, { file: string; byte
 }
 
 export async function codeSize(smoke: boolean): Promise<string[]> {
-  const calls = smoke ? 50 : 3_000;
+  const calls = smoke ? 1_000 : 3_000;
   const dir = mkdtempSync(join(tmpdir(), 'finops-code-'));
   try {
     const log = join(dir, 'code.log');

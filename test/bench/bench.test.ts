@@ -30,6 +30,7 @@ describe('npm run bench -- --smoke', () => {
       'In-memory:',
       'Redis (',
       '## Memory under tenant churn',
+      "## The plugin's optimized code, by part",
       'Load average at the end',
     ])
       expect(out).toContain(section);
@@ -40,5 +41,7 @@ describe('npm run bench -- --smoke', () => {
     expect(out).toMatch(/\| Converse \| [\d,]+ \| [\d,]+ \| \+[1-9]/);
     // The profile summary found the plugin's own functions among the top self-time items.
     expect(out).toMatch(/\| \d+ ms \| [\d.]+% \| `[^`]+` \| `src\//);
+    // V8's code log was read: some of the plugin's functions were optimized and sized.
+    expect(out).toMatch(/Smoke run \(1000 calls; the sizes mean nothing\): [\d.]+ KiB of optimized code in [1-9]\d* functions/);
   }, 480_000);
 });
