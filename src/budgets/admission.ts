@@ -6,7 +6,7 @@ import { addUnits, FIELD_OF, LIMIT_OF, publicValue, units, type UnitField, type 
 import type { BudgetContext } from './context.js';
 import { nextReservationId } from './call-reservation-id.js';
 import { withDeadline } from './deadline.js';
-import { directStore, type MemoryBudgetStore } from './memory-store.js';
+import { directStore, RESERVE_FITTING, unchanged, type MemoryBudgetStore } from './memory-store.js';
 import type { InsuranceAllowance } from './insurance.js';
 import { matchingKeys, type CounterKey } from './counter-key.js';
 import { callMaxOutputTokens, heuristicInputTokens, readInput, requestCacheWrites, type CacheWrites } from './estimate.js';
@@ -138,10 +138,10 @@ export class BudgetAdmission {
     const c = this.c;
     const estimate = units({ inputTokens, outputTokens }, this.estimateCost(call, model, inputTokens, outputTokens, cache));
     const direct = this.direct;
-    if (direct !== undefined) {
+    if (direct !== undefined && unchanged(direct)) {
       // Every counter has room (the common case): reserved with no request or result objects; the known counters read the store live.
       const id = nextReservationId();
-      const handle = direct.reserveFitting(id, keys, estimate, call.startedAt, c.leaseMs);
+      const handle = direct[RESERVE_FITTING](id, keys, estimate, call.startedAt, c.leaseMs);
       if (handle !== undefined) {
         for (let i = 0; i < keys.length; i++) c.known.touch(keys[i] as CounterKey);
         return { id, keys, entries: NO_RESERVED_ENTRIES, estimate, reserved: true, handle };

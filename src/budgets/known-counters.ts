@@ -2,6 +2,7 @@ import { ZERO_UNITS } from './amounts.js';
 import type { CompiledRule } from './budget-rule.js';
 import type { CounterKey, KnownSlot } from './counter-key.js';
 import type { CounterState } from './store.js';
+import { PEEK, type MemoryBudgetStore } from './memory-store.js';
 
 /** The last state this process saw of one counter. */
 export interface KnownCounter {
@@ -25,7 +26,7 @@ export class KnownCounters {
      * A store this process's counters can be read from at once (the built-in in-memory store):
      * states are then read from it live, and calls only {@link touch} their keys.
      */
-    readonly live?: { peek(key: string): CounterState },
+    readonly live?: MemoryBudgetStore,
   ) {}
 
   /** Keeps `state` for `key` unless a newer window is already known. */
@@ -67,14 +68,14 @@ export class KnownCounters {
   get(key: CounterKey): CounterState | undefined {
     const slot = key.known?.owner === this ? key.known : this.byRule.get(key.rule)?.get(key.perValue ?? '');
     if (slot === undefined || slot.key.start !== key.start) return undefined;
-    return this.live === undefined ? slot.state : this.live.peek(slot.key.id);
+    return this.live === undefined ? slot.state : this.live[PEEK](slot.key.id, Date.now());
   }
 
   *values(): IterableIterator<KnownCounter> {
     const live = this.live;
     for (const values of this.byRule.values())
       if (live === undefined) yield* values.values();
-      else for (const slot of values.values()) yield { key: slot.key, state: live.peek(slot.key.id) };
+      else for (const slot of values.values()) yield { key: slot.key, state: live[PEEK](slot.key.id, Date.now()) };
   }
 }
 

@@ -1,5 +1,6 @@
 import { addUnits, exceededField, isZeroUnits, subUnits, ZERO_UNITS, type UnitField, type UnitLimits, type Units } from './amounts.js';
 import { COMMITTED, EXPIRED, HELD, NO_COUNTERS, NO_ENTRIES, Reservation, ReservationIds, type Counter } from './reservation-ids.js';
+import { types } from 'node:util';
 import type { BudgetStore, CommitRequest, CommitResult, CounterRef, CounterState, ReservationEntry, ReserveRequest, ReserveResult } from './store.js';
 
 const SWEEP_EVERY_MS = 1_000;
@@ -13,10 +14,14 @@ export interface DirectKey {
   readonly rule: { readonly unitLimits: UnitLimits };
 }
 
-/** `store` when it is the built-in in-memory store itself (not a subclass, which may change its methods): admission and settlement may then take its direct paths. */
-export function directStore(store: BudgetStore): MemoryBudgetStore | undefined {
-  return store instanceof MemoryBudgetStore && Object.getPrototypeOf(store) === MemoryBudgetStore.prototype ? store : undefined;
-}
+/**
+ * The in-memory store's direct paths, under symbols the package does not export: they are not part
+ * of the store's API (they trust admission's fresh ids and its handles; `reserve()` and `commit()`
+ * are what a caller of the store uses).
+ */
+export const RESERVE_FITTING: unique symbol = Symbol('reserveFitting');
+export const COMMIT_HELD: unique symbol = Symbol('commitHeld');
+export const PEEK: unique symbol = Symbol('peek');
 
 /**
  * The default budget store and the reference for every other: counters in this process's
@@ -150,7 +155,7 @@ export class MemoryBudgetStore implements BudgetStore {
    * counter. Otherwise it changes nothing and answers `undefined`: `reserve()` then decides
    * (refusals and warnings). `id` must be fresh.
    */
-  reserveFitting(id: string, keys: readonly DirectKey[], amounts: Units, now: number, leaseMs: number): Reservation | undefined {
+  [RESERVE_FITTING](id: string, keys: readonly DirectKey[], amounts: Units, now: number, leaseMs: number): Reservation | undefined {
     this.sweep(now);
     const counters = new Array<Counter>(keys.length);
     for (let i = 0; i < keys.length; i++) {
@@ -174,7 +179,7 @@ export class MemoryBudgetStore implements BudgetStore {
    * `id`, still held and trusted; `keys` the ones it was reserved on, in order) and releases it,
    * as `commit()` would. Answers `false`, changing nothing, for any other handle: `commit()` then does.
    */
-  commitHeld(id: string, handle: unknown, keys: readonly DirectKey[], actual: Units): boolean {
+  [COMMIT_HELD](id: string, handle: unknown, keys: readonly DirectKey[], actual: Units): boolean {
     if (!(handle instanceof Reservation) || handle.store !== this || handle.id !== id || handle.state !== HELD || !this.ids.trusts(handle)) return false;
     const counters = handle.counters;
     if (counters.length !== keys.length) return false;
@@ -190,8 +195,9 @@ export class MemoryBudgetStore implements BudgetStore {
     return true;
   }
 
-  /** The live state of counter `key`, without sweeping (zero when there is none). */
-  peek(key: string): CounterState {
+  /** The live state of counter `key` (expired leases swept first, as `read()` does). */
+  [PEEK](key: string, now: number): CounterState {
+    this.sweep(now);
     const c = this.counters.get(key);
     return c === undefined ? EMPTY : { used: c.used, reserved: c.reserved };
   }
@@ -203,4 +209,24 @@ export class MemoryBudgetStore implements BudgetStore {
       return c === undefined ? { used: ZERO_UNITS, reserved: ZERO_UNITS } : { used: c.used, reserved: c.reserved };
     });
   }
+}
+
+const PROTO = MemoryBudgetStore.prototype;
+
+/**
+ * Whether `store` still has the built-in store's own methods: a caller may replace one on the
+ * instance (to audit its commits, to fail it in a test of `onStoreError`); then every call goes
+ * through them. Checked per call (two reads).
+ */
+export function unchanged(store: MemoryBudgetStore): boolean {
+  return store.reserve === PROTO.reserve && store.commit === PROTO.commit && store.read === PROTO.read;
+}
+
+/**
+ * `store` when it is the built-in in-memory store itself (not a subclass, which may change its
+ * methods, nor a Proxy, which may watch them): admission and settlement may then take its direct
+ * paths while {@link unchanged}.
+ */
+export function directStore(store: BudgetStore): MemoryBudgetStore | undefined {
+  return store instanceof MemoryBudgetStore && !types.isProxy(store) && Object.getPrototypeOf(store) === PROTO && unchanged(store) ? store : undefined;
 }

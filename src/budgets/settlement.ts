@@ -3,7 +3,7 @@ import { LIMIT_TYPES, FIELD_OF, subUnits, units, type Units } from './amounts.js
 import type { Reservation } from './admission.js';
 import type { CounterKey } from './counter-key.js';
 import type { BudgetContext } from './context.js';
-import { directStore, type MemoryBudgetStore } from './memory-store.js';
+import { COMMIT_HELD, directStore, unchanged, type MemoryBudgetStore } from './memory-store.js';
 import type { CommitEntry, CommitResult } from './store.js';
 import { isPromise } from '../promise-like.js';
 
@@ -40,7 +40,7 @@ export class BudgetSettlement {
     const actual = BudgetSettlement.actual(settlement);
     const { keys } = reservation;
     // No alertAt to check and the reservation held on the built-in store (the common case): committed with no request or result objects.
-    if (this.direct !== undefined && !alerts(keys) && this.direct.commitHeld(reservation.id, reservation.handle, keys, actual)) return;
+    if (this.direct !== undefined && !alerts(keys) && unchanged(this.direct) && this.direct[COMMIT_HELD](reservation.id, reservation.handle, keys, actual)) return;
     this.commitInStore(reservation, actual, settlement);
   }
 
