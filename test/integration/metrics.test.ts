@@ -3,22 +3,11 @@ import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, Periodic
 import { describe, expect, it } from 'vitest';
 import { bedrockFinOps, withAttribution } from '../../src/index.js';
 import { converseStreamEvent } from '../../src/testing/index.js';
+import { metricsHarness } from '../helpers/metrics-harness.js';
 import { awsError, eventStream, json, jsonBody, makeClient, useMockBedrock, on, drain } from '../helpers/bedrock.js';
 
 const server = useMockBedrock();
 
-function metricsHarness() {
-  const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
-  const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000 });
-  const meterProvider = new MeterProvider({ readers: [reader] });
-  return {
-    meterProvider,
-    async collect(): Promise<MetricData[]> {
-      const { resourceMetrics } = (await reader.collect()) as { resourceMetrics: ResourceMetrics };
-      return resourceMetrics.scopeMetrics.flatMap((s) => s.metrics);
-    },
-  };
-}
 
 function metric(all: MetricData[], name: string): MetricData {
   const m = all.find((x) => x.descriptor.name === name);
