@@ -12,6 +12,7 @@ import { join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { scriptOf } from './ic-misses.js';
 
 const run = promisify(execFile);
 const CHILD = fileURLToPath(new URL('./instructions-child.ts', import.meta.url));
@@ -37,9 +38,7 @@ async function optimized(file: string): Promise<Map<string, { file: string; byte
     // code-creation,JS,<kind>,<time>,<address>,<size>,<name file:line:col>,<sfi>,*
     const p = line.split(',');
     const name = p.slice(6, -2).join(',');
-    const m = /(?:^|\s)(file:\/\/\S+?)(?::\d+){0,2}$/.exec(name);
-    if (m === null) continue;
-    const path = fileURLToPath(m[1] ?? '');
+    const path = scriptOf(name);
     if (!path.startsWith(SRC)) continue;
     out.set(name, { file: relative(SRC, path), bytes: Number(p[5] ?? 0) });
   }

@@ -40,7 +40,7 @@ interface CodeRange {
 }
 
 /** The script a code object's log name points at (`name file:line:col`), or ''. */
-function scriptOf(name: string): string {
+export function scriptOf(name: string): string {
   const m = /\s(\/[^\s:]+|file:\/\/[^\s:]+)(?::\d+){0,2}/.exec(name);
   if (m === null) return '';
   const path = m[1] ?? '';

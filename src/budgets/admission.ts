@@ -6,7 +6,8 @@ import { addUnits, FIELD_OF, LIMIT_OF, publicValue, units, type UnitField, type 
 import type { BudgetContext } from './context.js';
 import { nextReservationId } from './call-reservation-id.js';
 import { withDeadline } from './deadline.js';
-import { directStore, RESERVE_FITTING, unchanged, type MemoryBudgetStore } from './memory-store.js';
+import { RESERVE_FITTING, unchanged, type MemoryBudgetStore } from './memory-store.js';
+import { NO_ENTRIES } from './reservation-ids.js';
 import type { InsuranceAllowance } from './insurance.js';
 import { matchingKeys, type CounterKey } from './counter-key.js';
 import { callMaxOutputTokens, heuristicInputTokens, readInput, requestCacheWrites, type CacheWrites } from './estimate.js';
@@ -30,8 +31,6 @@ export interface Reservation {
   /** The store's hold on it ({@link ReserveResult.handle}), given back with the commit. */
   readonly handle?: unknown;
 }
-
-const NO_RESERVED_ENTRIES: readonly ReservationEntry[] = Object.freeze([]);
 
 /** Operations whose model produces no output tokens (embeddings and rerank through InvokeModel). */
 function producesNoOutput(call: Call): boolean {
@@ -64,8 +63,7 @@ export class BudgetAdmission {
     /** What `onStoreError: 'allow'` admits against while the store fails. */
     private readonly insurance: InsuranceAllowance,
   ) {
-    const store = directStore(c.store);
-    this.direct = store !== undefined && c.known.live === store ? store : undefined;
+    this.direct = c.known.liveStore(c.store);
   }
 
   admit(call: Call, input: unknown): Reservation | undefined | Promise<Reservation | undefined> {
@@ -144,7 +142,7 @@ export class BudgetAdmission {
       const handle = direct[RESERVE_FITTING](id, keys, estimate, call.startedAt, c.leaseMs);
       if (handle !== undefined) {
         for (let i = 0; i < keys.length; i++) c.known.touch(keys[i] as CounterKey);
-        return { id, keys, entries: NO_RESERVED_ENTRIES, estimate, reserved: true, handle };
+        return { id, keys, entries: NO_ENTRIES, estimate, reserved: true, handle };
       }
     }
     return this.reserveInStore(call, keys, estimate);

@@ -3,6 +3,7 @@ import type { CompiledRule } from './budget-rule.js';
 import type { CounterKey, KnownSlot } from './counter-key.js';
 import type { CounterState } from './store.js';
 import { PEEK, type MemoryBudgetStore } from './memory-store.js';
+import type { BudgetStore } from './store.js';
 
 /** The last state this process saw of one counter. */
 export interface KnownCounter {
@@ -39,6 +40,11 @@ export class KnownCounters {
     }
   }
 
+  /** The store read live when it is `store` (the budgets' own): admission and settlement then take its direct paths. */
+  liveStore(store: BudgetStore): MemoryBudgetStore | undefined {
+    return this.live === store ? this.live : undefined;
+  }
+
   /** Notes that `key`'s counter was touched (its state is read live): no allocation once the key has its slot. */
   touch(key: CounterKey): void {
     if (key.known?.owner === this) return;
@@ -73,9 +79,10 @@ export class KnownCounters {
 
   *values(): IterableIterator<KnownCounter> {
     const live = this.live;
+    const now = Date.now();
     for (const values of this.byRule.values())
       if (live === undefined) yield* values.values();
-      else for (const slot of values.values()) yield { key: slot.key, state: live[PEEK](slot.key.id, Date.now()) };
+      else for (const slot of values.values()) yield { key: slot.key, state: live[PEEK](slot.key.id, now) };
   }
 }
 

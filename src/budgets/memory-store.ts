@@ -5,7 +5,12 @@ import type { BudgetStore, CommitRequest, CommitResult, CounterRef, CounterState
 
 const SWEEP_EVERY_MS = 1_000;
 const NONE: readonly { index: number; field: UnitField }[] = Object.freeze([]);
-const EMPTY: CounterState = Object.freeze({ used: ZERO_UNITS, reserved: ZERO_UNITS });
+
+/** Counter `key`'s state in `counters` (zero when there is none). */
+function stateOf(counters: ReadonlyMap<string, Counter>, key: string): CounterState {
+  const c = counters.get(key);
+  return c === undefined ? { used: ZERO_UNITS, reserved: ZERO_UNITS } : { used: c.used, reserved: c.reserved };
+}
 
 /** What the direct paths need of a counter key (admission's `CounterKey`). */
 export interface DirectKey {
@@ -198,16 +203,12 @@ export class MemoryBudgetStore implements BudgetStore {
   /** The live state of counter `key` (expired leases swept first, as `read()` does). */
   [PEEK](key: string, now: number): CounterState {
     this.sweep(now);
-    const c = this.counters.get(key);
-    return c === undefined ? EMPTY : { used: c.used, reserved: c.reserved };
+    return stateOf(this.counters, key);
   }
 
   read(counters: readonly CounterRef[], now: number): readonly CounterState[] {
     this.sweep(now);
-    return counters.map(({ key }) => {
-      const c = this.counters.get(key);
-      return c === undefined ? { used: ZERO_UNITS, reserved: ZERO_UNITS } : { used: c.used, reserved: c.reserved };
-    });
+    return counters.map(({ key }) => stateOf(this.counters, key));
   }
 }
 
@@ -216,7 +217,7 @@ const PROTO = MemoryBudgetStore.prototype;
 /**
  * Whether `store` still has the built-in store's own methods: a caller may replace one on the
  * instance (to audit its commits, to fail it in a test of `onStoreError`); then every call goes
- * through them. Checked per call (two reads).
+ * through them. Checked per call (three reads).
  */
 export function unchanged(store: MemoryBudgetStore): boolean {
   return store.reserve === PROTO.reserve && store.commit === PROTO.commit && store.read === PROTO.read;

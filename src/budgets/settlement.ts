@@ -3,7 +3,7 @@ import { LIMIT_TYPES, FIELD_OF, subUnits, units, type Units } from './amounts.js
 import type { Reservation } from './admission.js';
 import type { CounterKey } from './counter-key.js';
 import type { BudgetContext } from './context.js';
-import { COMMIT_HELD, directStore, unchanged, type MemoryBudgetStore } from './memory-store.js';
+import { COMMIT_HELD, unchanged, type MemoryBudgetStore } from './memory-store.js';
 import type { CommitEntry, CommitResult } from './store.js';
 import { isPromise } from '../promise-like.js';
 
@@ -26,8 +26,7 @@ export class BudgetSettlement {
   private readonly direct: MemoryBudgetStore | undefined;
 
   constructor(private readonly c: BudgetContext) {
-    const store = directStore(c.store);
-    this.direct = store !== undefined && c.known.live === store ? store : undefined;
+    this.direct = c.known.liveStore(c.store);
   }
 
   /** What the settled call is charged, in store units: its billed tokens (cache included in input) and cost. */
