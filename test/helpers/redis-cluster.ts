@@ -63,6 +63,12 @@ export async function startRedisCluster(): Promise<RedisCluster> {
  * a test starts.
  */
 export async function clusterMasterOf(client: Cluster, tag: string): Promise<{ node: Redis; pid: number }> {
+  // The client may be between connections (it refreshes its node list after a node was paused,
+  // slower on a loaded machine): its master connections are waited for, up to 20 s.
+  return waitFor(`a master of the cluster serving {${tag}}`, () => masterOf(client, tag), 20_000, 100);
+}
+
+async function masterOf(client: Cluster, tag: string): Promise<{ node: Redis; pid: number }> {
   const first = client.nodes('master')[0];
   if (first === undefined) throw new Error('the cluster client has no master connection');
   const slot = await first.cluster('KEYSLOT', `{${tag}}`);
