@@ -26,6 +26,16 @@ function withNoOps(c: BedrockRuntimeClient): BedrockRuntimeClient {
   return c;
 }
 
+/** The yardstick side's memory: read a line at a time after each bare call, as a plugin's data (or code) is brought back after the SDK's call evicted it. */
+const FOOTPRINT_KIB = 64;
+const footprint = new Int32Array((FOOTPRINT_KIB * 1024) / 4).map((_, i) => i);
+/** The lines' sum, returned so the loads cannot be dropped. */
+function readFootprint(): number {
+  let sum = 0;
+  for (let i = 0; i < footprint.length; i += 16) sum += footprint[i] as number;
+  return sum;
+}
+
 /** One process's measurement: each side's median CPU µs per call, and the handler-chain build cost. */
 export interface DecomposeRun {
   readonly sides: readonly { readonly label: string; readonly cpu: number }[];
@@ -67,6 +77,13 @@ export async function decompose(smoke: boolean): Promise<DecomposeRun> {
         await CONVERSE_OP.send(bare);
         await handler({ input: ALONE_INPUT });
         await handler({ input: ALONE_INPUT });
+      },
+    },
+    {
+      label: `a bare call, then reading ${FOOTPRINT_KIB} KiB of memory, one load per 64-byte line (a yardstick: what bringing back that much costs here)`,
+      call: async () => {
+        await CONVERSE_OP.send(bare);
+        return readFootprint();
       },
     },
   ];
@@ -116,13 +133,15 @@ export function decomposeTable(runs: readonly DecomposeRun[]): string[] {
  */
 function coldAndWarm(runs: readonly DecomposeRun[], added: (i: number) => number[]): string[] {
   const labels = runs[0]?.sides.map((s) => s.label) ?? [];
-  const once = labels.findIndex((l) => l.startsWith('a bare call, then'));
+  const once = labels.findIndex((l) => l.startsWith("a bare call, then the full configuration's middleware"));
   const twice = labels.findIndex((l) => l.startsWith('… and the middleware alone a second time'));
   if (once < 0 || twice < 0) return [];
   const cold = median(added(once));
   const warm = median(runs.map((r) => (r.sides[twice]?.cpu ?? Number.NaN) - (r.sides[once]?.cpu ?? Number.NaN)));
+  const read = labels.findIndex((l) => l.startsWith('a bare call, then reading'));
+  const yardstick = read < 0 ? [] : [` For scale: reading ${FOOTPRINT_KIB} KiB of memory after a bare call (1,024 loads) adds ${signed(median(added(read)))} µs here, i.e. every 64-byte line of code or data a call touches costs about ${fmt((median(added(read)) * 1000) / ((FOOTPRINT_KIB * 1024) / 64), 0)} ns when the SDK's call has evicted it.`];
   return [
-    `The middleware alone adds ${signed(cold)} µs right after the SDK's call, and ${signed(warm)} µs more when run again at once, its code and data still in the CPU's caches (medians of the processes; the difference is what bringing them back costs, where the SDK's call evicted them).`,
+    `The middleware alone adds ${signed(cold)} µs right after the SDK's call, and ${signed(warm)} µs more when run again at once, its code and data still in the CPU's caches (medians of the processes; the difference is what bringing them back costs, where the SDK's call evicted them).${yardstick.join('')}`,
     '',
     ...promiseLines(runs[0]?.promises ?? []),
     '',

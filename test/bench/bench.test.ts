@@ -20,6 +20,7 @@ describe('npm run bench -- --smoke', () => {
       "## The plugin's own work per call",
       '## Where the added cost goes',
       '| … and one budget on the in-memory store |',
+      'For scale: reading 64 KiB of memory after a bare call',
       'Promises created per call',
       '## Instructions per call (cachegrind)',
       'Smoke run (5 calls after 5',
@@ -44,4 +45,17 @@ describe('npm run bench -- --smoke', () => {
     // V8's code log was read: some of the plugin's functions were optimized and sized.
     expect(out).toMatch(/Smoke run \(1000 calls; the sizes mean nothing\): [\d.]+ KiB of optimized code in [1-9]\d* functions/);
   }, 480_000);
+});
+
+describe('bench/ab.ts --smoke', () => {
+  it('runs two builds of the plugin in one process (here this checkout twice) beside the bare client and a control side (it asserts no timings)', () => {
+    const out = execFileSync(join(root, 'node_modules/.bin/tsx'), [join(root, 'bench/ab.ts'), root, '--smoke'], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 120_000,
+      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    });
+    expect(out).toMatch(/Converse, scope per call, 1 rounds of 2 × 5-call blocks per side/);
+    for (const side of ['bare client', 'this checkout', 'the other (', 'this checkout again (the control)']) expect(out).toMatch(new RegExp(`${side.replace(/[()]/g, '\\$&')}.* [\\d.]+×`));
+  }, 150_000);
 });
