@@ -2,7 +2,8 @@
  * Where the added cost per Converse call goes, in process: the plugin built up a part at a time
  * (no per-call scope, whose cost the other sections show), next to two no-op middlewares at the
  * plugin's places in the stack, and next to the plugin's middleware called alone right after a
- * bare call (its work with the caches the SDK left, but none of the SDK's stack around it).
+ * bare call (its work with the caches the SDK left, but none of the SDK's stack around it), and
+ * next to a yardstick: a bare call, then 64 KiB of memory read a line at a time.
  * Blocks rotate through the sides; CPU time, medians.
  */
 import type { BedrockRuntimeClient, ServiceInputTypes as In, ServiceOutputTypes as Out } from '@aws-sdk/client-bedrock-runtime';
@@ -139,7 +140,8 @@ function coldAndWarm(runs: readonly DecomposeRun[], added: (i: number) => number
   const cold = median(added(once));
   const warm = median(runs.map((r) => (r.sides[twice]?.cpu ?? Number.NaN) - (r.sides[once]?.cpu ?? Number.NaN)));
   const read = labels.findIndex((l) => l.startsWith('a bare call, then reading'));
-  const yardstick = read < 0 ? [] : [` For scale: reading ${FOOTPRINT_KIB} KiB of memory after a bare call (1,024 loads) adds ${signed(median(added(read)))} µs here, i.e. every 64-byte line of code or data a call touches costs about ${fmt((median(added(read)) * 1000) / ((FOOTPRINT_KIB * 1024) / 64), 0)} ns when the SDK's call has evicted it.`];
+  const lines = (FOOTPRINT_KIB * 1024) / 64;
+  const yardstick = read < 0 ? [] : [` For scale: reading ${FOOTPRINT_KIB} KiB of memory after a bare call (${lines.toLocaleString('en-US')} loads) adds ${signed(median(added(read)))} µs here, i.e. every 64-byte line of code or data a call touches costs about ${fmt((median(added(read)) * 1000) / lines, 0)} ns when the SDK's call has evicted it.`];
   return [
     `The middleware alone adds ${signed(cold)} µs right after the SDK's call, and ${signed(warm)} µs more when run again at once, its code and data still in the CPU's caches (medians of the processes; the difference is what bringing them back costs, where the SDK's call evicted them).${yardstick.join('')}`,
     '',
