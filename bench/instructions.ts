@@ -1,8 +1,10 @@
 /**
  * Instructions per call, counted by cachegrind: what wall-clock ratios on a shared machine cannot
- * resolve (they move by several percent). Each side runs in its own process under
+ * resolve (they move by several percent). Each side is counted in its own process under
  * `valgrind --tool=cachegrind` with `node --predictable` (single-threaded V8), twice: a warm-up
- * then 0 calls, and the same warm-up then N calls; per call is the difference over N. V8's
+ * then 0 calls, and the same warm-up then N calls; per call is the difference over N. Every
+ * process loads and warms every side alike (see instructions-child.ts), so the SDK's code has
+ * tiered up the same way whichever side is counted. V8's
  * optimizing compiler and its garbage collector are left out (when they run shifts from process to
  * process); the rest is the interpreter, the optimized JavaScript, builtins and V8's runtime.
  */
@@ -123,7 +125,7 @@ export async function instructions(smoke: boolean): Promise<string[]> {
     if (smoke) return [`Smoke run (${fmt(calls)} calls after ${fmt(warm)}, the plugin's side only; the counts mean nothing): ${fmt((per[0] as (typeof per)[number]).counted)} instructions per call.`];
     const bare = per[0] as (typeof per)[number];
     return [
-      `Converse, a \`withAttribution\` scope per call on every side, ${fmt(warm)} calls of warm-up, then ${fmt(calls)} counted (the difference between a run of ${fmt(calls)} and one of 0); instructions per call, V8's optimizing compiler and garbage collector left out:`,
+      `Converse, a \`withAttribution\` scope per call on every side; every process builds every side's client and warms each with ${fmt(warm)} calls (interleaved blocks), then counts ${fmt(calls)} calls of one side (the difference between a run of ${fmt(calls)} and one of 0); instructions per call, V8's optimizing compiler and garbage collector left out:`,
       '',
       '| Side | instructions per call | added to the bare client | of which generated code (JS, inline caches) | of which runtime property lookups | second-level cache misses per call: code lines | data lines |',
       '|---|---|---|---|---|---|---|',
