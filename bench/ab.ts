@@ -1,8 +1,9 @@
 /**
  * Two builds of the plugin in one process: this checkout and another (a git worktree of a
- * change), each in its full configuration, next to the bare client and to this checkout once
- * more (the control: what the two copies of one build differ by is the noise). Blocks rotate
- * through the sides; CPU time, medians over rounds.
+ * change), each in its full configuration, next to the bare client and to a control: a copy of
+ * this checkout's `src/` and `bench/` in a directory of its own, so that it runs code of its own
+ * as the other two do (what the two copies of one build differ by is the noise). Blocks rotate
+ * through the sides; medians over rounds.
  *
  * One process, because the SDK's code is then one and the same for every side: a change is
  * judged by what it does to the call, not by where V8's tiering of the SDK happened to land in
@@ -10,48 +11,266 @@
  * 43,000 instructions per call, spread over SDK code and V8's slow paths; this comparison put
  * the two builds between its two copies of one).
  *
- * Usage: `node --import tsx bench/ab.ts <other checkout> [--op=invoke] [--rounds=15]`. The other
- * checkout must resolve the same packages (`ln -s "$PWD/node_modules" <other>/node_modules`).
+ * Three measures:
+ * - default: whole calls through the client with the plugin, CPU time against the bare client.
+ *   Its noise is a few percent of a call (~15–35 µs here), more than most changes.
+ * - `--cold`: the plugin's metering middleware with a whole bare call as its `next()`, its own
+ *   time only (before sending, after the answer): what its work costs in place, where the SDK's
+ *   work has evicted its code and data from the CPU's caches, without the SDK's per-entry cost
+ *   or the plugin's second (per-attempt) entry; and warm, right after itself. In µs: copies of
+ *   one build agree to ~1 µs in a run here.
+ * - `--curve`: this checkout only, from a fresh start: the `--cold` measure and the bare call
+ *   inside it, per 500 calls, for 20,000 calls (how long the warm-up must be).
+ * - `--split`: this checkout only: whole calls through a client with the plugin, its metering
+ *   middleware wrapped by a timer, beside the bare client: what the plugin adds per call, how
+ *   much of it is its metering middleware's own work, and the rest (the SDK's work for the
+ *   plugin's two entries, the per-attempt hook, the timer's two async functions, and the SDK's
+ *   code slowed by what the plugin's evicted from the caches).
+ *
+ * Usage: `node --import tsx bench/ab.ts <other checkout> [--cold] [--op=invoke] [--rounds=N]
+ * [--warmup=N]`, or `node --import tsx bench/ab.ts --curve | --split`. The other checkout must resolve the
+ * same packages (`ln -s "$PWD/node_modules" <other>/node_modules`).
  * `--smoke` runs a few calls per side (the test keeps it from rotting; no timing is asserted).
  */
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
+import { FINOPS_MIDDLEWARE, type BedrockFinOps } from '../src/index.js';
 import { client, CONVERSE_OP, INVOKE_OP, timed } from './clients.js';
-import { meteredPlugin } from './plugin-config.js';
-import { fmt, median } from './stats.js';
+import { fmt, median, signed } from './stats.js';
+
+type PluginConfig = typeof import('./plugin-config.js');
+type Alone = typeof import('./middleware-alone.js');
 
 const args = process.argv.slice(2);
-const other = args.find((a) => !a.startsWith('--'));
+// `--curve` and `--split` time this checkout alone: the other checkout may be left out.
+const other = args.find((a) => !a.startsWith('--')) ?? (args.includes('--curve') || args.includes('--split') ? '.' : undefined);
 const flag = (name: string): string | undefined => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
-const config = other === undefined ? undefined : resolve(other, 'bench/plugin-config.ts');
-if (config === undefined || !existsSync(config)) {
-  console.error('usage: node --import tsx bench/ab.ts <other checkout> [--op=invoke] [--rounds=15]');
+const usage = 'usage: node --import tsx bench/ab.ts <other checkout> [--cold] [--op=invoke] [--rounds=N] [--warmup=N] | --curve | --split';
+if (other === undefined || !existsSync(resolve(other, 'bench/plugin-config.ts'))) {
+  console.error(usage);
   process.exit(2);
 }
-const op = flag('op') === 'invoke' ? INVOKE_OP : CONVERSE_OP;
 const smoke = args.includes('--smoke');
-const rounds = smoke ? 1 : Number(flag('rounds') ?? 15);
-const [warmUp, blocks, calls] = smoke ? [5, 2, 5] : [1_500, 16, 50];
-const theirs = (await import(pathToFileURL(config).href)) as typeof import('./plugin-config.js');
-
-const sides = [
-  { label: 'bare client', client: client(op.canned) },
-  { label: 'this checkout', client: client(op.canned, meteredPlugin('producer').finops) },
-  { label: `the other (${other})`, client: client(op.canned, theirs.meteredPlugin('producer').finops) },
-  { label: 'this checkout again (the control)', client: client(op.canned, meteredPlugin('producer').finops) },
-];
-for (const side of sides) await timed(side.client, op, warmUp, true);
-const ratios = sides.map((): number[] => []);
-for (let r = 0; r < rounds; r++) {
-  const cpu = sides.map((): number[] => []);
-  for (let b = 0; b < blocks; b++)
-    for (let k = 0; k < sides.length; k++) {
-      const i = (b + k + r) % sides.length;
-      cpu[i]!.push((await timed(sides[i]!.client, op, calls, true)).cpu);
-    }
-  const bare = median(cpu[0]!);
-  sides.forEach((_, i) => ratios[i]!.push(median(cpu[i]!) / bare));
+const cold = args.includes('--cold');
+/** A positive integer flag, or its default; anything else ends the run with the usage. */
+function count(name: string, fallback: number): number {
+  const n = Number(flag(name) ?? fallback);
+  if (Number.isInteger(n) && n >= 1) return n;
+  console.error(`--${name} must be a positive integer\n${usage}`);
+  return process.exit(2);
 }
-console.log(`${op.name}, scope per call, ${rounds} rounds of ${blocks} × ${calls}-call blocks per side; CPU time per call against the bare client (median round):`);
-for (const [i, side] of sides.entries()) console.log(`  ${side.label.padEnd(40)} ${fmt(median(ratios[i]!), 3)}×`);
+const rounds = smoke ? 1 : count('rounds', cold ? 90 : 15);
+// Calls per side before timing: the SDK's code and the plugin's keep getting faster for ~10,000
+// calls here (V8 re-optimizing, counters outgrowing small integers), so a shorter warm-up
+// measures a process still getting faster.
+const warmUp = smoke ? 5 : count('warmup', 10_000);
+const op = flag('op') === 'invoke' ? INVOKE_OP : CONVERSE_OP;
+
+/** A build's benchmark modules, loaded from its checkout. */
+async function load(dir: string): Promise<{ config: PluginConfig; alone: Alone }> {
+  const from = (file: string): string => pathToFileURL(resolve(dir, 'bench', file)).href;
+  return { config: (await import(from('plugin-config.ts'))) as PluginConfig, alone: (await import(from('middleware-alone.ts'))) as Alone };
+}
+
+// The control: this checkout's src/ and bench/ copied into a directory inside it (so its packages
+// resolve), loaded as a build of its own and removed when the process ends.
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const controlDir = mkdtempSync(join(root, '.ab-control-'));
+process.on('exit', () => rmSync(controlDir, { recursive: true, force: true }));
+for (const part of ['src', 'bench']) cpSync(join(root, part), join(controlDir, part), { recursive: true });
+const builds = [
+  { label: 'this checkout', ...(await load(root)) },
+  { label: `the other (${other})`, ...(await load(other)) },
+  { label: 'this checkout, a copy (the control)', ...(await load(controlDir)) },
+];
+rmSync(controlDir, { recursive: true, force: true });
+
+if (args.includes('--curve')) await curve();
+else if (args.includes('--split')) await split();
+else if (cold) await coldRun();
+else await inPlace();
+
+/** Whole calls through each build's client, CPU time against the bare client's. */
+async function inPlace(): Promise<void> {
+  const [blocks, calls] = smoke ? [2, 5] : [16, 50];
+  const sides = [{ label: 'bare client', client: client(op.canned) }, ...builds.map((b) => ({ label: b.label, client: client(op.canned, b.config.meteredPlugin('producer').finops) }))];
+  for (const side of sides) await timed(side.client, op, warmUp, true);
+  const ratios = sides.map((): number[] => []);
+  for (let r = 0; r < rounds; r++) {
+    const cpu = sides.map((): number[] => []);
+    for (let b = 0; b < blocks; b++)
+      for (let k = 0; k < sides.length; k++) {
+        const i = (b + k + r) % sides.length;
+        cpu[i]!.push((await timed(sides[i]!.client, op, calls, true)).cpu);
+      }
+    const bare = median(cpu[0]!);
+    sides.forEach((_, i) => ratios[i]!.push(median(cpu[i]!) / bare));
+  }
+  console.log(`${op.name}, scope per call, ${rounds} rounds of ${blocks} × ${calls}-call blocks per side; CPU time per call against the bare client (median round):`);
+  for (const [i, side] of sides.entries()) console.log(`  ${side.label.padEnd(40)} ${fmt(median(ratios[i]!), 3)}×`);
+}
+
+/**
+ * Each build's metering middleware in place of the SDK's stack: its `next()` makes a whole bare
+ * call, so what the middleware does before sending and after the answer runs, as in place, after
+ * the SDK's work has evicted its code and data from the CPU's caches. Timed call by call (wall
+ * clock): from the call to its `next()` (before sending), and from the end of its `next()` to
+ * the call's end (after the answer). Warm: the same middleware with a `next()` that answers at
+ * once, timed right after another run of itself. A block is 20 calls.
+ */
+async function coldRun(): Promise<void> {
+  const calls = smoke ? 3 : 20;
+  const bare = client(CONVERSE_OP.canned);
+  let sent = 0;
+  let answered = 0;
+  const sdkCall = async (): Promise<void> => {
+    sent = performance.now();
+    await CONVERSE_OP.send(bare);
+    answered = performance.now();
+  };
+  const sides = builds.map((b) => {
+    const { finops } = b.config.meteredPlugin('producer');
+    return { label: b.label, cold: b.alone.pluginHandler(finops, sdkCall), warm: b.alone.pluginHandler(finops), input: b.alone.ALONE_INPUT };
+  });
+  /** µs per call of the block: before sending, after the answer. */
+  const inPlace = async (side: (typeof sides)[number]): Promise<[number, number]> => {
+    let before = 0;
+    let after = 0;
+    for (let j = 0; j < calls; j++) {
+      sent = Number.NaN;
+      const t0 = performance.now();
+      await side.cold({ input: side.input });
+      const t1 = performance.now();
+      // An older checkout's handler ignores the `next()` it is given: it would time no SDK call.
+      if (Number.isNaN(sent)) throw new Error(`${side.label}: its bench/middleware-alone.ts takes no next() (older than --cold)`);
+      before += sent - t0;
+      after += t1 - answered;
+    }
+    return [(before * 1000) / calls, (after * 1000) / calls];
+  };
+  const warmBlock = async (side: (typeof sides)[number]): Promise<number> => {
+    let total = 0;
+    for (let j = 0; j < calls; j++) {
+      await side.warm({ input: side.input });
+      const t0 = performance.now();
+      await side.warm({ input: side.input });
+      total += performance.now() - t0;
+    }
+    return (total * 1000) / calls;
+  };
+  for (let i = 0; i < warmUp / calls; i++) for (const side of sides) await inPlace(side);
+  const before = sides.map((): number[] => []);
+  const after = sides.map((): number[] => []);
+  const warm = sides.map((): number[] => []);
+  for (let r = 0; r < rounds; r++)
+    for (let k = 0; k < sides.length; k++) {
+      const i = (r + k) % sides.length;
+      const [b, a] = await inPlace(sides[i]!);
+      before[i]!.push(b);
+      after[i]!.push(a);
+      if (r % 3 === 0 || smoke) warm[i]!.push(await warmBlock(sides[i]!));
+    }
+  const total = (i: number): number => median(before[i]!) + median(after[i]!);
+  console.log(`The plugin's metering middleware (Converse-shaped, full configuration, no per-call scope) around a bare call, ${rounds} rounds of ${calls}-call blocks per side after ${warmUp.toLocaleString('en-US')} calls each; µs per call of its own work (median block): in place (before sending + after the answer) and alone, right after itself (warm):`);
+  for (const [i, side] of sides.entries())
+    console.log(`  ${side.label.padEnd(40)} in place ${fmt(total(i), 2)} µs${i === 0 ? '' : ` (${signed(total(i) - total(0), 2)})`} = ${fmt(median(before[i]!), 2)} + ${fmt(median(after[i]!), 2)}   warm ${fmt(median(warm[i]!), 2)} µs`);
+}
+
+/** This checkout's metering middleware around a bare call from the process's first call on: its own work and the bare call, per window of calls. */
+async function curve(): Promise<void> {
+  const [windows, size] = smoke ? [2, 5] : [40, 500];
+  const bare = client(CONVERSE_OP.canned);
+  let sent = 0;
+  let answered = 0;
+  const handler = builds[0]!.alone.pluginHandler(builds[0]!.config.meteredPlugin('producer').finops, async () => {
+    sent = performance.now();
+    await CONVERSE_OP.send(bare);
+    answered = performance.now();
+  });
+  const input = builds[0]!.alone.ALONE_INPUT;
+  console.log(`The plugin's metering middleware around a bare call from this process's first call (Converse-shaped, full configuration), per ${size} calls: µs per call of its own work in place / of the bare call:`);
+  const cells: string[] = [];
+  for (let w = 1; w <= windows; w++) {
+    let own = 0;
+    let sdk = 0;
+    for (let j = 0; j < size; j++) {
+      const t0 = performance.now();
+      await handler({ input });
+      own += sent - t0 + (performance.now() - answered);
+      sdk += answered - sent;
+    }
+    cells.push(`${(w * size).toLocaleString('en-US')}: ${fmt((own * 1000) / size, 1)} / ${fmt((sdk * 1000) / size, 0)}`);
+  }
+  for (let i = 0; i < cells.length; i += 5) console.log(`  ${cells.slice(i, i + 5).join('   ')}`);
+}
+
+type Handler = (args: unknown) => Promise<unknown>;
+type Middleware = (next: Handler, context: unknown) => Handler;
+
+/** A client with `finops` applied, its metering middleware timed: `own()` answers the µs of its own work since the last call of `own()`. */
+function timedMetering(finops: BedrockFinOps): { client: BedrockRuntimeClient; own: () => number } {
+  const c = client(op.canned);
+  let ms = 0;
+  const stack = c.middlewareStack;
+  const add = (mw: Middleware, options: { name: string }): void => {
+    if (options.name !== FINOPS_MIDDLEWARE.name) {
+      stack.add(mw as never, options as never);
+      return;
+    }
+    const timedMw: Middleware = (next, context) => {
+      let sent = 0;
+      let answered = 0;
+      const inner = mw(async (a) => {
+        sent = performance.now();
+        try {
+          return await next(a);
+        } finally {
+          answered = performance.now();
+        }
+      }, context);
+      return async (a) => {
+        const t0 = performance.now();
+        try {
+          return await inner(a);
+        } finally {
+          ms += sent - t0 + (performance.now() - answered);
+        }
+      };
+    };
+    stack.add(timedMw as never, options as never);
+  };
+  finops.applyToStack({ add, identify: () => stack.identify(), remove: (name: string) => stack.remove(name) } as never);
+  return {
+    client: c,
+    own: () => {
+      const us = ms * 1000;
+      ms = 0;
+      return us;
+    },
+  };
+}
+
+/** Whole calls with the plugin (its metering middleware timed) beside the bare client: what it adds, its middleware's own part, the rest. */
+async function split(): Promise<void> {
+  const calls = smoke ? 3 : 20;
+  const bare = client(op.canned);
+  const metered = timedMetering(builds[0]!.config.meteredPlugin('producer').finops);
+  for (const c of [bare, metered.client]) await timed(c, op, warmUp, true);
+  const bareUs: number[] = [];
+  const pluginUs: number[] = [];
+  const ownUs: number[] = [];
+  for (let r = 0; r < (smoke ? 1 : rounds * 10); r++)
+    for (const i of r % 2 === 0 ? [0, 1] : [1, 0]) {
+      if (i === 0) bareUs.push((await timed(bare, op, calls, true)).wall);
+      else {
+        metered.own();
+        pluginUs.push((await timed(metered.client, op, calls, true)).wall);
+        ownUs.push(metered.own() / calls);
+      }
+    }
+  const [b, p, o] = [median(bareUs), median(pluginUs), median(ownUs)];
+  console.log(`${op.name}, scope per call, ${calls}-call blocks in turn after ${warmUp.toLocaleString('en-US')} calls each; wall-clock µs per call (median block):`);
+  console.log(`  bare client ${fmt(b)}   with the plugin ${fmt(p)} (${signed(p - b)}, ${fmt(p / b, 3)}×)   its metering middleware's own work ${fmt(o)}   the rest ${signed(p - b - o)}`);
+}

@@ -13,8 +13,8 @@ const CONTEXT = { commandName: 'ConverseCommand', endpointV2: { url: new URL('ht
 const messages = [{ role: 'user' as const, content: [{ text: 'Summarize the quarterly report in three bullet points.' }] }];
 export const ALONE_INPUT = { modelId: 'us.anthropic.claude-3-5-haiku-20241022-v1:0', messages, inferenceConfig: { maxTokens: 256 } };
 
-/** The plugin's metering middleware around an in-process `next()`. */
-export function pluginHandler(finops: BedrockFinOps): Handler {
+/** The plugin's metering middleware around an in-process `next()` (by default one that answers at once; `next` replaces it and is answered `OUTPUT`). */
+export function pluginHandler(finops: BedrockFinOps, next?: () => Promise<void>): Handler {
   let mw: ((next: Handler, ctx: HandlerExecutionContext) => Handler) | undefined;
   finops.applyToStack({
     add: (m: typeof mw, o: { name: string }) => {
@@ -23,7 +23,7 @@ export function pluginHandler(finops: BedrockFinOps): Handler {
     identify: () => [],
   } as never);
   if (mw === undefined) throw new Error('the plugin added no metering middleware');
-  return mw(() => Promise.resolve(OUTPUT), CONTEXT);
+  return mw(next === undefined ? () => Promise.resolve(OUTPUT) : () => next().then(() => OUTPUT), CONTEXT);
 }
 
 /** µs per call over `calls` calls of `handler`; `scoped` runs each in its own attribution scope (one of 100 tenants). */

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
@@ -48,14 +49,50 @@ describe('npm run bench -- --smoke', () => {
 });
 
 describe('bench/ab.ts --smoke', () => {
-  it('runs two builds of the plugin in one process (here this checkout twice) beside the bare client and a control side (it asserts no timings)', () => {
-    const out = execFileSync(join(root, 'node_modules/.bin/tsx'), [join(root, 'bench/ab.ts'), root, '--smoke'], {
+  const ab = (...flags: string[]): string =>
+    execFileSync(join(root, 'node_modules/.bin/tsx'), [join(root, 'bench/ab.ts'), root, '--smoke', ...flags], {
       cwd: root,
       encoding: 'utf8',
       timeout: 120_000,
       env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     });
+  const sides = ['this checkout', 'the other (', 'this checkout, a copy (the control)'];
+  const escape = (s: string): string => s.replace(/[()]/g, '\\$&');
+
+  it('runs two builds of the plugin in one process (here this checkout twice) beside the bare client and a control copy (it asserts no timings)', () => {
+    const out = ab();
     expect(out).toMatch(/Converse, scope per call, 1 rounds of 2 × 5-call blocks per side/);
-    for (const side of ['bare client', 'this checkout', 'the other (', 'this checkout again (the control)']) expect(out).toMatch(new RegExp(`${side.replace(/[()]/g, '\\$&')}.* [\\d.]+×`));
+    for (const side of ['bare client', ...sides]) expect(out).toMatch(new RegExp(`${escape(side)}.* [\\d.]+×`));
+    // The control ran from a copy of its own, removed when the process ended.
+    expect(readdirSync(root).filter((f) => f.startsWith('.ab-control-'))).toEqual([]);
+  }, 150_000);
+
+  it('--cold times each build\'s metering middleware around a bare call (its own time only) and alone, warm', () => {
+    const out = ab('--cold');
+    expect(out).toMatch(/The plugin's metering middleware .* around a bare call, 1 rounds of 3-call blocks per side after 5 calls each/);
+    for (const side of sides) expect(out).toMatch(new RegExp(`${escape(side)}.*in place [\\d.]+ µs.* = [\\d.]+ \\+ [\\d.]+ .*warm [\\d.]+ µs`));
+    expect(readdirSync(root).filter((f) => f.startsWith('.ab-control-'))).toEqual([]);
+  }, 150_000);
+
+  it('--split times whole calls with the plugin beside the bare client, its metering middleware timed inside them', () => {
+    const out = execFileSync(join(root, 'node_modules/.bin/tsx'), [join(root, 'bench/ab.ts'), '--split', '--smoke'], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 120_000,
+      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    });
+    expect(out).toMatch(/bare client [\d.]+ {3}with the plugin [\d.]+ \([+-][\d.]+, [\d.]+×\) {3}its metering middleware's own work [\d.]+ {3}the rest [+-][\d.]+/);
+    // The timer saw the middleware run: its own work is more than nothing.
+    expect(Number(/own work ([\d.]+)/.exec(out)?.[1])).toBeGreaterThan(0);
+  }, 150_000);
+
+  it('--curve times this checkout alone from its first call, window by window (no other checkout needed)', () => {
+    const out = execFileSync(join(root, 'node_modules/.bin/tsx'), [join(root, 'bench/ab.ts'), '--curve', '--smoke'], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 120_000,
+      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    });
+    expect(out).toMatch(/per 5 calls: µs per call of its own work in place \/ of the bare call:\n {2}5: [\d.]+ \/ \d+ {3}10: [\d.]+ \/ \d+\n/);
   }, 150_000);
 });
