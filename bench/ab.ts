@@ -21,11 +21,10 @@
  *   one build agree to ~1 µs in a run here.
  * - `--curve`: this checkout only, from a fresh start: the `--cold` measure and the bare call
  *   inside it, per 500 calls, for 20,000 calls (how long the warm-up must be).
- * - `--split`: this checkout only: whole calls through a client with the plugin, its metering
- *   middleware wrapped by a timer, beside the bare client: what the plugin adds per call, how
- *   much of it is its metering middleware's own work, and the rest (the SDK's work for the
- *   plugin's two entries, the per-attempt hook, the timer's two async functions, and the SDK's
- *   code slowed by what the plugin's evicted from the caches).
+ * - `--split`: this checkout only: whole calls through a client with the plugin, each of its two
+ *   stack entries wrapped by a timer, beside the bare client and two no-op entries in the same
+ *   places timed the same way: what the plugin adds per call, each entry's own work, what the
+ *   entries and timers alone add, and the rest (the SDK's code slowed by what the plugin did).
  *
  * Usage: `node --import tsx bench/ab.ts <other checkout> [--cold] [--op=invoke] [--rounds=N]
  * [--warmup=N]`, or `node --import tsx bench/ab.ts --curve | --split`. The other checkout must resolve the
@@ -36,8 +35,9 @@ import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
-import { FINOPS_MIDDLEWARE, type BedrockFinOps } from '../src/index.js';
+import { FINOPS_MIDDLEWARE } from '../src/index.js';
 import { client, CONVERSE_OP, INVOKE_OP, timed } from './clients.js';
+import { addNoOps } from './decompose.js';
 import { fmt, median, signed } from './stats.js';
 
 type PluginConfig = typeof import('./plugin-config.js');
@@ -209,16 +209,17 @@ async function curve(): Promise<void> {
 type Handler = (args: unknown) => Promise<unknown>;
 type Middleware = (next: Handler, context: unknown) => Handler;
 
-/** A client with `finops` applied, its metering middleware timed: `own()` answers the µs of its own work since the last call of `own()`. */
-function timedMetering(finops: BedrockFinOps): { client: BedrockRuntimeClient; own: () => number } {
+/**
+ * A client with two stack entries (`apply` adds them: the plugin's, or two no-ops in their
+ * places), each wrapped by a timer: `own()` answers the µs of each entry's own work (its time
+ * less its `next()`'s) since the last call.
+ */
+function timedEntries(apply: (stack: Pick<BedrockRuntimeClient['middlewareStack'], 'add' | 'identify' | 'remove'>) => void): { client: BedrockRuntimeClient; own: () => { metering: number; attempt: number } } {
   const c = client(op.canned);
-  let ms = 0;
+  const ms = { metering: 0, attempt: 0 };
   const stack = c.middlewareStack;
-  const add = (mw: Middleware, options: { name: string }): void => {
-    if (options.name !== FINOPS_MIDDLEWARE.name) {
-      stack.add(mw as never, options as never);
-      return;
-    }
+  const add = (mw: Middleware, options: { step?: string }): void => {
+    const part = options.step === FINOPS_MIDDLEWARE.step ? 'metering' : 'attempt';
     const timedMw: Middleware = (next, context) => {
       let sent = 0;
       let answered = 0;
@@ -235,42 +236,50 @@ function timedMetering(finops: BedrockFinOps): { client: BedrockRuntimeClient; o
         try {
           return await inner(a);
         } finally {
-          ms += sent - t0 + (performance.now() - answered);
+          ms[part] += sent - t0 + (performance.now() - answered);
         }
       };
     };
     stack.add(timedMw as never, options as never);
   };
-  finops.applyToStack({ add, identify: () => stack.identify(), remove: (name: string) => stack.remove(name) } as never);
+  apply({ add, identify: () => stack.identify(), remove: (name: string) => stack.remove(name) } as never);
   return {
     client: c,
     own: () => {
-      const us = ms * 1000;
-      ms = 0;
+      const us = { metering: ms.metering * 1000, attempt: ms.attempt * 1000 };
+      ms.metering = 0;
+      ms.attempt = 0;
       return us;
     },
   };
 }
 
-/** Whole calls with the plugin (its metering middleware timed) beside the bare client: what it adds, its middleware's own part, the rest. */
+/**
+ * Whole calls with the plugin (its two entries timed) beside the bare client and two no-op
+ * entries in the plugin's places (timed the same way): what the plugin adds, each entry's own
+ * part, what the no-op entries add (the SDK's work per entry and the timers'), and the rest.
+ */
 async function split(): Promise<void> {
   const calls = smoke ? 3 : 20;
-  const bare = client(op.canned);
-  const metered = timedMetering(builds[0]!.config.meteredPlugin('producer').finops);
-  for (const c of [bare, metered.client]) await timed(c, op, warmUp, true);
-  const bareUs: number[] = [];
-  const pluginUs: number[] = [];
-  const ownUs: number[] = [];
+  const { finops } = builds[0]!.config.meteredPlugin('producer');
+  const sides = [{ client: client(op.canned), own: () => ({ metering: 0, attempt: 0 }) }, timedEntries(addNoOps), timedEntries((stack) => finops.applyToStack(stack as never))];
+  for (const side of sides) await timed(side.client, op, warmUp, true);
+  const wall = sides.map((): number[] => []);
+  const metering = sides.map((): number[] => []);
+  const attempt = sides.map((): number[] => []);
   for (let r = 0; r < (smoke ? 1 : rounds * 10); r++)
-    for (const i of r % 2 === 0 ? [0, 1] : [1, 0]) {
-      if (i === 0) bareUs.push((await timed(bare, op, calls, true)).wall);
-      else {
-        metered.own();
-        pluginUs.push((await timed(metered.client, op, calls, true)).wall);
-        ownUs.push(metered.own() / calls);
-      }
+    for (let k = 0; k < sides.length; k++) {
+      const i = (r + k) % sides.length;
+      const side = sides[i]!;
+      side.own();
+      wall[i]!.push((await timed(side.client, op, calls, true)).wall);
+      const own = side.own();
+      metering[i]!.push(own.metering / calls);
+      attempt[i]!.push(own.attempt / calls);
     }
-  const [b, p, o] = [median(bareUs), median(pluginUs), median(ownUs)];
+  const [bare, noOps, plugin] = wall.map(median) as [number, number, number];
+  const [m, a] = [median(metering[2]!), median(attempt[2]!)];
   console.log(`${op.name}, scope per call, ${calls}-call blocks in turn after ${warmUp.toLocaleString('en-US')} calls each; wall-clock µs per call (median block):`);
-  console.log(`  bare client ${fmt(b)}   with the plugin ${fmt(p)} (${signed(p - b)}, ${fmt(p / b, 3)}×)   its metering middleware's own work ${fmt(o)}   the rest ${signed(p - b - o)}`);
+  console.log(`  bare client ${fmt(bare)}   two timed no-op entries ${fmt(noOps)} (${signed(noOps - bare)})   the plugin, timed ${fmt(plugin)} (${signed(plugin - bare)}, ${fmt(plugin / bare, 3)}×)`);
+  console.log(`  the plugin's own work: metering middleware ${fmt(m)}, per-attempt hook ${fmt(a)}   the rest beyond the no-op entries ${signed(plugin - noOps - m - a)}`);
 }

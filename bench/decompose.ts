@@ -14,16 +14,20 @@ import { meteredPlugin } from './plugin-config.js';
 import { promiseCounts, promiseLines, type PromiseCount } from './promises.js';
 import { fmt, median, signed } from './stats.js';
 
-function withNoOps(c: BedrockRuntimeClient): BedrockRuntimeClient {
-  // Shaped like the plugin's two: an async initialize middleware outermost, a finalizeRequest one inside the retries.
-  c.middlewareStack.add((next: InitializeHandler<In, Out>) => (args: InitializeHandlerArguments<In>) => next(args).then((r) => r), { name: 'benchNoOpInitialize', step: 'initialize', priority: 'high', override: true });
-  c.middlewareStack.add(
+/** Two no-op middlewares where the plugin puts its two, shaped like them: an async initialize middleware outermost, a finalizeRequest one inside the retries. */
+export function addNoOps(stack: Pick<BedrockRuntimeClient['middlewareStack'], 'add'>): void {
+  stack.add((next: InitializeHandler<In, Out>) => (args: InitializeHandlerArguments<In>) => next(args).then((r) => r), { name: 'benchNoOpInitialize', step: 'initialize', priority: 'high', override: true });
+  stack.add(
     (next: FinalizeHandler<In, Out>) => (args: FinalizeHandlerArguments<In>) =>
       next(args).then(undefined, (error: unknown) => {
         throw error;
       }),
     { name: 'benchNoOpFinalize', step: 'finalizeRequest', priority: 'low', override: true },
   );
+}
+
+function withNoOps(c: BedrockRuntimeClient): BedrockRuntimeClient {
+  addNoOps(c.middlewareStack);
   return c;
 }
 

@@ -74,16 +74,17 @@ describe('bench/ab.ts --smoke', () => {
     expect(readdirSync(root).filter((f) => f.startsWith('.ab-control-'))).toEqual([]);
   }, 150_000);
 
-  it('--split times whole calls with the plugin beside the bare client, its metering middleware timed inside them', () => {
+  it('--split times whole calls with the plugin beside the bare client and two no-op entries, each entry timed inside them', () => {
     const out = execFileSync(join(root, 'node_modules/.bin/tsx'), [join(root, 'bench/ab.ts'), '--split', '--smoke'], {
       cwd: root,
       encoding: 'utf8',
       timeout: 120_000,
       env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     });
-    expect(out).toMatch(/bare client [\d.]+ {3}with the plugin [\d.]+ \([+-][\d.]+, [\d.]+×\) {3}its metering middleware's own work [\d.]+ {3}the rest [+-][\d.]+/);
-    // The timer saw the middleware run: its own work is more than nothing.
-    expect(Number(/own work ([\d.]+)/.exec(out)?.[1])).toBeGreaterThan(0);
+    expect(out).toMatch(/bare client [\d.]+ {3}two timed no-op entries [\d.]+ \([+-][\d.]+\) {3}the plugin, timed [\d.]+ \([+-][\d.]+, [\d.]+×\)\n {2}the plugin's own work: metering middleware [\d.]+, per-attempt hook [\d.]+ {3}the rest beyond the no-op entries [+-][\d.]+/);
+    // The timers saw both of the plugin's entries run: each one's own work is more than nothing.
+    expect(Number(/metering middleware ([\d.]+)/.exec(out)?.[1])).toBeGreaterThan(0);
+    expect(Number(/per-attempt hook ([\d.]+)/.exec(out)?.[1])).toBeGreaterThan(0);
   }, 150_000);
 
   it('--curve times this checkout alone from its first call, window by window (no other checkout needed)', () => {
