@@ -49,13 +49,14 @@ describe('npm run bench -- --smoke', () => {
 });
 
 describe('bench/ab.ts --smoke', () => {
-  const ab = (...flags: string[]): string =>
-    execFileSync(join(root, 'node_modules/.bin/tsx'), [join(root, 'bench/ab.ts'), root, '--smoke', ...flags], {
+  const run = (...args: string[]): string =>
+    execFileSync(join(root, 'node_modules/.bin/tsx'), [join(root, 'bench/ab.ts'), '--smoke', ...args], {
       cwd: root,
       encoding: 'utf8',
       timeout: 120_000,
       env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     });
+  const ab = (...flags: string[]): string => run(root, ...flags);
   const sides = ['this checkout', 'the other (', 'this checkout, a copy (the control)'];
   const escape = (s: string): string => s.replace(/[()]/g, '\\$&');
 
@@ -75,12 +76,7 @@ describe('bench/ab.ts --smoke', () => {
   }, 150_000);
 
   it('--split times whole calls with the plugin beside the bare client and two no-op entries, each entry timed inside them', () => {
-    const out = execFileSync(join(root, 'node_modules/.bin/tsx'), [join(root, 'bench/ab.ts'), '--split', '--smoke'], {
-      cwd: root,
-      encoding: 'utf8',
-      timeout: 120_000,
-      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
-    });
+    const out = run('--split');
     expect(out).toMatch(/bare client [\d.]+ {3}two timed no-op entries [\d.]+ \([+-][\d.]+\) {3}the plugin, timed [\d.]+ \([+-][\d.]+, [\d.]+×\)\n {2}the plugin's own work: metering middleware [\d.]+, per-attempt hook [\d.]+ {3}the rest beyond the no-op entries [+-][\d.]+/);
     // The timers saw both of the plugin's entries run: each one's own work is more than nothing.
     expect(Number(/metering middleware ([\d.]+)/.exec(out)?.[1])).toBeGreaterThan(0);
@@ -88,12 +84,7 @@ describe('bench/ab.ts --smoke', () => {
   }, 150_000);
 
   it('--curve times this checkout alone from its first call, window by window (no other checkout needed)', () => {
-    const out = execFileSync(join(root, 'node_modules/.bin/tsx'), [join(root, 'bench/ab.ts'), '--curve', '--smoke'], {
-      cwd: root,
-      encoding: 'utf8',
-      timeout: 120_000,
-      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
-    });
+    const out = run('--curve');
     expect(out).toMatch(/per 5 calls: µs per call of its own work in place \/ of the bare call:\n {2}5: [\d.]+ \/ \d+ {3}10: [\d.]+ \/ \d+\n/);
   }, 150_000);
 });
