@@ -44,8 +44,9 @@ type PluginConfig = typeof import('./plugin-config.js');
 type Alone = typeof import('./middleware-alone.js');
 
 const args = process.argv.slice(2);
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 // `--curve` and `--split` time this checkout alone: the other checkout may be left out.
-const other = args.find((a) => !a.startsWith('--')) ?? (args.includes('--curve') || args.includes('--split') ? '.' : undefined);
+const other = args.find((a) => !a.startsWith('--')) ?? (args.includes('--curve') || args.includes('--split') ? root : undefined);
 const flag = (name: string): string | undefined => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const usage = 'usage: node --import tsx bench/ab.ts <other checkout> [--cold] [--op=invoke] [--rounds=N] [--warmup=N] | --curve | --split';
 if (other === undefined || !existsSync(resolve(other, 'bench/plugin-config.ts'))) {
@@ -76,7 +77,6 @@ async function load(dir: string): Promise<{ config: PluginConfig; alone: Alone }
 
 // The control: this checkout's src/ and bench/ copied into a directory inside it (so its packages
 // resolve), loaded as a build of its own and removed when the process ends.
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const controlDir = mkdtempSync(join(root, '.ab-control-'));
 process.on('exit', () => rmSync(controlDir, { recursive: true, force: true }));
 for (const part of ['src', 'bench']) cpSync(join(root, part), join(controlDir, part), { recursive: true });
