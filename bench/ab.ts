@@ -75,17 +75,27 @@ async function load(dir: string): Promise<{ config: PluginConfig; alone: Alone }
   return { config: (await import(from('plugin-config.ts'))) as PluginConfig, alone: (await import(from('middleware-alone.ts'))) as Alone };
 }
 
-// The control: this checkout's src/ and bench/ copied into a directory inside it (so its packages
-// resolve), loaded as a build of its own and removed when the process ends.
-const controlDir = mkdtempSync(join(root, '.ab-control-'));
-process.on('exit', () => rmSync(controlDir, { recursive: true, force: true }));
-for (const part of ['src', 'bench']) cpSync(join(root, part), join(controlDir, part), { recursive: true });
-const builds = [
-  { label: 'this checkout', ...(await load(root)) },
-  { label: `the other (${other})`, ...(await load(other)) },
-  { label: 'this checkout, a copy (the control)', ...(await load(controlDir)) },
-];
-rmSync(controlDir, { recursive: true, force: true });
+/**
+ * This checkout, the other, and the control: this checkout's src/ and bench/ copied into a
+ * directory inside it (so its packages resolve), loaded as a build of its own and removed once
+ * loaded (and when the process ends).
+ */
+async function loadBuilds(): Promise<{ label: string; config: PluginConfig; alone: Alone }[]> {
+  const controlDir = mkdtempSync(join(root, '.ab-control-'));
+  process.on('exit', () => rmSync(controlDir, { recursive: true, force: true }));
+  for (const part of ['src', 'bench']) cpSync(join(root, part), join(controlDir, part), { recursive: true });
+  const loaded = [
+    { label: 'this checkout', ...(await load(root)) },
+    { label: `the other (${other})`, ...(await load(other as string)) },
+    { label: 'this checkout, a copy (the control)', ...(await load(controlDir)) },
+  ];
+  rmSync(controlDir, { recursive: true, force: true });
+  return loaded;
+}
+
+// `--curve` and `--split` time this checkout alone.
+const alone = args.includes('--curve') || args.includes('--split');
+const builds = alone ? [{ label: 'this checkout', ...(await load(root)) }] : await loadBuilds();
 
 if (args.includes('--curve')) await curve();
 else if (args.includes('--split')) await split();
