@@ -122,6 +122,42 @@ async function inPlace(): Promise<void> {
   for (const [i, side] of sides.entries()) console.log(`  ${side.label.padEnd(40)} ${fmt(median(ratios[i]!), 3)}×`);
 }
 
+type Build = Awaited<ReturnType<typeof loadBuilds>>[number];
+
+/**
+ * `build`'s metering middleware (full configuration) with a whole bare Converse call as its
+ * `next()`: `time(n)` makes `n` calls and answers µs per call of its own work before sending and
+ * after the answer (wall-clock), and of the bare call between.
+ */
+function aroundBareCall(build: Build): (n: number) => Promise<{ before: number; after: number; sdk: number }> {
+  const bare = client(CONVERSE_OP.canned);
+  let sent = 0;
+  let answered = 0;
+  const handler = build.alone.pluginHandler(build.config.meteredPlugin('producer').finops, async () => {
+    sent = performance.now();
+    await CONVERSE_OP.send(bare);
+    answered = performance.now();
+  });
+  const input = build.alone.ALONE_INPUT;
+  return async (n) => {
+    let before = 0;
+    let after = 0;
+    let sdk = 0;
+    for (let j = 0; j < n; j++) {
+      sent = Number.NaN;
+      const t0 = performance.now();
+      await handler({ input });
+      const t1 = performance.now();
+      // An older checkout's handler ignores the `next()` it is given: it would time no SDK call.
+      if (Number.isNaN(sent)) throw new Error(`${build.label}: its bench/middleware-alone.ts takes no next() (older than --cold)`);
+      before += sent - t0;
+      after += t1 - answered;
+      sdk += answered - sent;
+    }
+    return { before: (before * 1000) / n, after: (after * 1000) / n, sdk: (sdk * 1000) / n };
+  };
+}
+
 /**
  * Each build's metering middleware in place of the SDK's stack: its `next()` makes a whole bare
  * call, so what the middleware does before sending and after the answer runs, as in place, after
@@ -132,34 +168,11 @@ async function inPlace(): Promise<void> {
  */
 async function coldRun(): Promise<void> {
   const calls = smoke ? 3 : 20;
-  const bare = client(CONVERSE_OP.canned);
-  let sent = 0;
-  let answered = 0;
-  const sdkCall = async (): Promise<void> => {
-    sent = performance.now();
-    await CONVERSE_OP.send(bare);
-    answered = performance.now();
-  };
   const sides = builds.map((b) => {
+    // A configuration of its own for the warm side: the cold side's counters and caches are not shared.
     const { finops } = b.config.meteredPlugin('producer');
-    return { label: b.label, cold: b.alone.pluginHandler(finops, sdkCall), warm: b.alone.pluginHandler(finops), input: b.alone.ALONE_INPUT };
+    return { label: b.label, cold: aroundBareCall(b), warm: b.alone.pluginHandler(finops), input: b.alone.ALONE_INPUT };
   });
-  /** µs per call of the block: before sending, after the answer. */
-  const inPlace = async (side: (typeof sides)[number]): Promise<[number, number]> => {
-    let before = 0;
-    let after = 0;
-    for (let j = 0; j < calls; j++) {
-      sent = Number.NaN;
-      const t0 = performance.now();
-      await side.cold({ input: side.input });
-      const t1 = performance.now();
-      // An older checkout's handler ignores the `next()` it is given: it would time no SDK call.
-      if (Number.isNaN(sent)) throw new Error(`${side.label}: its bench/middleware-alone.ts takes no next() (older than --cold)`);
-      before += sent - t0;
-      after += t1 - answered;
-    }
-    return [(before * 1000) / calls, (after * 1000) / calls];
-  };
   const warmBlock = async (side: (typeof sides)[number]): Promise<number> => {
     let total = 0;
     for (let j = 0; j < calls; j++) {
@@ -170,16 +183,16 @@ async function coldRun(): Promise<void> {
     }
     return (total * 1000) / calls;
   };
-  for (let i = 0; i < warmUp / calls; i++) for (const side of sides) await inPlace(side);
+  for (let i = 0; i < warmUp / calls; i++) for (const side of sides) await side.cold(calls);
   const before = sides.map((): number[] => []);
   const after = sides.map((): number[] => []);
   const warm = sides.map((): number[] => []);
   for (let r = 0; r < rounds; r++)
     for (let k = 0; k < sides.length; k++) {
       const i = (r + k) % sides.length;
-      const [b, a] = await inPlace(sides[i]!);
-      before[i]!.push(b);
-      after[i]!.push(a);
+      const us = await sides[i]!.cold(calls);
+      before[i]!.push(us.before);
+      after[i]!.push(us.after);
       if (r % 3 === 0 || smoke) warm[i]!.push(await warmBlock(sides[i]!));
     }
   const total = (i: number): number => median(before[i]!) + median(after[i]!);
@@ -191,27 +204,12 @@ async function coldRun(): Promise<void> {
 /** This checkout's metering middleware around a bare call from the process's first call on: its own work and the bare call, per window of calls. */
 async function curve(): Promise<void> {
   const [windows, size] = smoke ? [2, 5] : [40, 500];
-  const bare = client(CONVERSE_OP.canned);
-  let sent = 0;
-  let answered = 0;
-  const handler = builds[0]!.alone.pluginHandler(builds[0]!.config.meteredPlugin('producer').finops, async () => {
-    sent = performance.now();
-    await CONVERSE_OP.send(bare);
-    answered = performance.now();
-  });
-  const input = builds[0]!.alone.ALONE_INPUT;
+  const time = aroundBareCall(builds[0]!);
   console.log(`The plugin's metering middleware around a bare call from this process's first call (Converse-shaped, full configuration), per ${size} calls: µs per call of its own work in place / of the bare call:`);
   const cells: string[] = [];
   for (let w = 1; w <= windows; w++) {
-    let own = 0;
-    let sdk = 0;
-    for (let j = 0; j < size; j++) {
-      const t0 = performance.now();
-      await handler({ input });
-      own += sent - t0 + (performance.now() - answered);
-      sdk += answered - sent;
-    }
-    cells.push(`${(w * size).toLocaleString('en-US')}: ${fmt((own * 1000) / size, 1)} / ${fmt((sdk * 1000) / size, 0)}`);
+    const { before, after, sdk } = await time(size);
+    cells.push(`${(w * size).toLocaleString('en-US')}: ${fmt(before + after, 1)} / ${fmt(sdk, 0)}`);
   }
   for (let i = 0; i < cells.length; i += 5) console.log(`  ${cells.slice(i, i + 5).join('   ')}`);
 }
