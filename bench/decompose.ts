@@ -6,6 +6,7 @@
  * next to a yardstick: a bare call, then 64 KiB of memory read a line at a time.
  * Blocks rotate through the sides; CPU time, medians.
  */
+import { stackEntryOptions } from '../src/middleware.js';
 import type { BedrockRuntimeClient, ServiceInputTypes as In, ServiceOutputTypes as Out } from '@aws-sdk/client-bedrock-runtime';
 import type { FinalizeHandler, FinalizeHandlerArguments, InitializeHandler, InitializeHandlerArguments, InitializeMiddleware } from '@smithy/types';
 import { client, CONVERSE_OP } from './clients.js';
@@ -14,15 +15,18 @@ import { meteredPlugin } from './plugin-config.js';
 import { promiseCounts, promiseLines, type PromiseCount } from './promises.js';
 import { fmt, median, signed } from './stats.js';
 
-/** Two no-op middlewares where the plugin puts its two, shaped like them: an async initialize middleware outermost, a finalizeRequest one inside the retries. */
+/** Two no-op middlewares where the plugin puts its two, shaped like them: an async initialize middleware outermost, a finalizeRequest one inside the retries, added as the plugin adds its own. */
 export function addNoOps(stack: Pick<BedrockRuntimeClient['middlewareStack'], 'add'>): void {
-  stack.add((next: InitializeHandler<In, Out>) => (args: InitializeHandlerArguments<In>) => next(args).then((r) => r), { name: 'benchNoOpInitialize', step: 'initialize', priority: 'high', override: true });
+  stack.add(
+    (next: InitializeHandler<In, Out>) => (args: InitializeHandlerArguments<In>) => next(args).then((r) => r),
+    stackEntryOptions({ name: 'benchNoOpInitialize', step: 'initialize', priority: 'high', override: true } as const),
+  );
   stack.add(
     (next: FinalizeHandler<In, Out>) => (args: FinalizeHandlerArguments<In>) =>
       next(args).then(undefined, (error: unknown) => {
         throw error;
       }),
-    { name: 'benchNoOpFinalize', step: 'finalizeRequest', priority: 'low', override: true },
+    stackEntryOptions({ name: 'benchNoOpFinalize', step: 'finalizeRequest', priority: 'low', override: true } as const),
   );
 }
 

@@ -20,7 +20,7 @@ const CHILD = fileURLToPath(new URL('./instructions-child.ts', import.meta.url))
 
 const SIDES = [
   { side: 'bare', label: 'bare client' },
-  { side: 'entries', label: "two no-op middlewares with the plugin's options (what the SDK spends on two stack entries)" },
+  { side: 'entries', label: "two no-op middlewares with the plugin's options, added as the plugin adds its own (what the SDK spends on two stack entries)" },
   { side: 'plugin', label: "bedrock-finops, full configuration, `'producer'`" },
   { side: 'nobudget', label: '… without the budget' },
   { side: 'minimal', label: '… without the budget and the GenAI histograms (`genAiHistograms: false`)' },

@@ -35,6 +35,20 @@ export const FINOPS_MIDDLEWARE = {
   override: true,
 } as const satisfies InitializeHandlerOptions & AbsoluteLocation & { name: string; override: boolean };
 
+/**
+ * The options a plugin entry goes on the stack with: its own, plus an empty `before` and `after`.
+ * The SDK rebuilds its handler chain on every call, copying each entry with a spread and then
+ * adding fresh `before` and `after` arrays to the copy. V8 gives a spread's copy a map (hidden
+ * class) outside its transition tree, so adding a property to it makes a new map every time: two
+ * maps per entry per call (old-space garbage, runtime work, and inline caches that miss). An entry
+ * that already carries both properties is copied with them: the SDK's arrays replace these in
+ * its copies (a plain store, no new map). The SDK reads and fills only its copies' arrays, never
+ * an entry's own.
+ */
+export function stackEntryOptions<O extends object>(options: O): O & { readonly before: readonly never[]; readonly after: readonly never[] } {
+  return { ...options, before: [], after: [] };
+}
+
 export interface MiddlewareDeps {
   /** This instance's id (see {@link markInstance}). */
   readonly instance: number;

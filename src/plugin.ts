@@ -27,7 +27,7 @@ import { registerRoutingMetrics } from './metrics/routing-metrics.js';
 import { fetchMetering } from './fetch/metered-fetch.js';
 import { SendingScope } from './fetch/sending.js';
 import type { FetchFunction, FetchMeteringOptions } from './fetch/options.js';
-import { FINOPS_MIDDLEWARE, finOpsMiddleware } from './middleware.js';
+import { FINOPS_MIDDLEWARE, finOpsMiddleware, stackEntryOptions } from './middleware.js';
 import { ModelResolver } from './model/model-resolver.js';
 import { Admission } from './pipeline/admission.js';
 import { CallStarter } from './pipeline/begin.js';
@@ -39,6 +39,7 @@ import { Drains } from './usage/drains.js';
 import { Pricer } from './pricing/pricer.js';
 import { Quotas, type QuotaStatus } from './quotas/quotas.js';
 import { VERSION } from './version.js';
+
 
 /** Budget handles of a plugin instance. */
 export interface BudgetHandles {
@@ -214,10 +215,9 @@ export function bedrockFinOps(options?: BedrockFinOpsOptions): BedrockFinOps {
       // Another instance's per-attempt hook left behind (its metering removed by name) would mark
       // the stack as carrying two instances: it goes.
       for (const name of entries) if (name.startsWith(FINOPS_ATTEMPT_MIDDLEWARE.name) && name !== attemptOptions.name) stack.remove(name);
-      // Two entries per call: the metering middleware, and the per-attempt hook (which also marks
-      // which instance the stack carries: each stack entry costs the SDK a few µs per call).
-      stack.add(middleware, FINOPS_MIDDLEWARE);
-      stack.add(attemptMiddleware, attemptOptions);
+      // Metering, and the per-attempt hook (it also marks the instance); shaped: see stackEntryOptions.
+      stack.add(middleware, stackEntryOptions(FINOPS_MIDDLEWARE));
+      stack.add(attemptMiddleware, stackEntryOptions(attemptOptions));
     },
     metricProducer: inProcess === undefined ? undefined : histogramProducer(inProcess, VERSION),
     get fetch() {

@@ -90,4 +90,36 @@ describe('the plugin on clients', () => {
     expect(client.middlewareStack.removeByTag('BEDROCK_FINOPS')).toBe(true);
     expect(client.middlewareStack.identify().filter((e) => e.startsWith('bedrockFinOps'))).toHaveLength(0);
   });
+
+  it("adds its entries with an empty before/after (so the SDK's per-call copies make no new hidden class), and middlewares placed relative to them still run in order", async () => {
+    const { records, onUsage } = recorder();
+    server.use(on('converse', converseOk));
+    const client = makeClient(bedrockFinOps({ onUsage }));
+    // The stack's own entries, as it clones them (the SDK's concat does this on every call).
+    const entries: { name?: string; before?: unknown; after?: unknown }[] = [];
+    const capture = { add: (_: unknown, o: (typeof entries)[number]) => entries.push(o), addRelativeTo: () => undefined, identifyOnResolve: () => false };
+    const order: string[] = [];
+    const mark = (label: string) => (next: (a: unknown) => Promise<unknown>) => (a: unknown) => {
+      order.push(label);
+      return next(a);
+    };
+    client.middlewareStack.addRelativeTo(mark('before') as never, { name: 'userBefore', relation: 'before', toMiddleware: FINOPS_MIDDLEWARE.name });
+    client.middlewareStack.addRelativeTo(mark('after') as never, { name: 'userAfter', relation: 'after', toMiddleware: FINOPS_MIDDLEWARE.name });
+    client.middlewareStack.add(mark('serialize') as never, { name: 'userSerialize', step: 'serialize' });
+    const send = () => client.send(new ConverseCommand({ modelId: 'amazon.nova-lite-v1:0', messages: [{ role: 'user', content: [{ text: 'hi' }] }] }));
+    await send();
+    await send();
+    expect(order).toEqual(['before', 'after', 'serialize', 'before', 'after', 'serialize']);
+    expect(records).toHaveLength(2);
+    (client.middlewareStack as unknown as { applyToStack(s: unknown): void }).applyToStack(capture);
+    const ours = entries.filter((e) => e.name?.startsWith('bedrockFinOps') === true);
+    expect(ours).toHaveLength(2);
+    // The SDK filled its copies' arrays (the relative entries above), never the entries' own.
+    for (const e of ours) expect([e.before, e.after]).toEqual([[], []]);
+    expect(client.middlewareStack.identify().filter((e) => /^(userBefore|bedrockFinOpsMiddleware|userAfter)/.test(e))).toEqual([
+      'userBefore - before bedrockFinOpsMiddleware',
+      `${FINOPS_MIDDLEWARE.name} - initialize`,
+      'userAfter - after bedrockFinOpsMiddleware',
+    ]);
+  });
 });
