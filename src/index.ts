@@ -9,6 +9,7 @@ export type { Attribution, BedrockOperation, FallbackInfo, UsageRecord, UsageSou
 export { withAttribution, attribute } from './attribution/scope.js';
 export { FINOPS_MIDDLEWARE } from './middleware.js';
 export { FINOPS_ATTEMPT_MIDDLEWARE } from './fallback/fallback-signal.js';
+export { reshapeMiddlewareStack } from './reshape-stack.js';
 export { FinOpsError } from './errors/finops-error.js';
 export { BudgetExceededError, isBudgetExceededError } from './errors/budget-exceeded-error.js';
 export type { BudgetExceededDetails } from './errors/budget-exceeded-error.js';

@@ -79,7 +79,7 @@ describe('the published package', () => {
   });
 
   const SUBPATHS = {
-    'bedrock-finops': ['bedrockFinOps', 'withAttribution', 'attribute', 'BudgetExceededError', 'isBudgetExceededError', 'FINOPS_MIDDLEWARE'],
+    'bedrock-finops': ['bedrockFinOps', 'withAttribution', 'attribute', 'BudgetExceededError', 'isBudgetExceededError', 'FINOPS_MIDDLEWARE', 'reshapeMiddlewareStack'],
     'bedrock-finops/budgets': ['MemoryBudgetStore', 'heuristicInputTokens'],
     'bedrock-finops/redis': ['RedisBudgetStore'],
     'bedrock-finops/quotas': ['RedisQuotaStore', 'MemoryQuotaStore', 'outputBurndown'],
@@ -101,11 +101,11 @@ describe('the published package', () => {
     expect(run('subpaths.cjs')).toBe('ok');
   });
 
-  it('keeps the root entry small: at most 35 exported names', () => {
+  it('keeps the root entry small: at most 36 exported names', () => {
     const dts = execFileSync('cat', [join(project, 'node_modules/bedrock-finops/dist/index.d.ts')], { encoding: 'utf8' });
     const names = [...dts.matchAll(/export (?:type )?\{([^}]*)\}/g)].flatMap((m) => m[1]!.split(',').map((n) => n.trim()).filter((n) => n.length > 0));
     expect(names.length).toBeGreaterThan(10);
-    expect(names.length).toBeLessThanOrEqual(35);
+    expect(names.length).toBeLessThanOrEqual(36);
   });
 
   it.each([
