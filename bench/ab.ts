@@ -21,13 +21,18 @@
  *   one build agree to ~1 µs in a run here.
  * - `--curve`: this checkout only, from a fresh start: the `--cold` measure and the bare call
  *   inside it, per 500 calls, for 20,000 calls (how long the warm-up must be).
+ * - `--floor`: this checkout only: whole calls, CPU time against the bare client, for what any
+ *   plugin shaped like this one pays before doing any work: a per-call attribution scope, two
+ *   no-op stack entries (added as any entry is, and as the plugin adds its own), and the same with
+ *   the outer one waiting for the answer (one promise), beside the plugin; and the bare client
+ *   and the plugin on a stack put through `reshapeMiddlewareStack` (every entry reshaped).
  * - `--split`: this checkout only: whole calls through a client with the plugin, each of its two
  *   stack entries wrapped by a timer, beside the bare client and two no-op entries in the same
  *   places timed the same way: what the plugin adds per call, each entry's own work, what the
  *   entries and timers alone add, and the rest (the SDK's code slowed by what the plugin did).
  *
  * Usage: `node --import tsx bench/ab.ts <other checkout> [--cold] [--op=invoke] [--rounds=N]
- * [--warmup=N]`, or `node --import tsx bench/ab.ts --curve | --split`. The other checkout must resolve the
+ * [--warmup=N]`, or `node --import tsx bench/ab.ts --curve | --split | --floor`. The other checkout must resolve the
  * same packages (`ln -s "$PWD/node_modules" <other>/node_modules`).
  * `--smoke` runs a few calls per side (the test keeps it from rotting; no timing is asserted).
  */
@@ -35,7 +40,8 @@ import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
-import { FINOPS_MIDDLEWARE } from '../src/index.js';
+import { FINOPS_ATTEMPT_MIDDLEWARE, FINOPS_MIDDLEWARE, reshapeMiddlewareStack } from '../src/index.js';
+import { stackEntryOptions } from '../src/middleware.js';
 import { client, CONVERSE_OP, INVOKE_OP, timed } from './clients.js';
 import { addNoOps } from './decompose.js';
 import { fmt, median, signed } from './stats.js';
@@ -45,10 +51,11 @@ type Alone = typeof import('./middleware-alone.js');
 
 const args = process.argv.slice(2);
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-// `--curve` and `--split` time this checkout alone: the other checkout may be left out.
-const other = args.find((a) => !a.startsWith('--')) ?? (args.includes('--curve') || args.includes('--split') ? root : undefined);
+// `--curve`, `--split` and `--floor` time this checkout alone: the other checkout may be left out.
+const alone = args.includes('--curve') || args.includes('--split') || args.includes('--floor');
+const other = args.find((a) => !a.startsWith('--')) ?? (alone ? root : undefined);
 const flag = (name: string): string | undefined => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
-const usage = 'usage: node --import tsx bench/ab.ts <other checkout> [--cold] [--op=invoke] [--rounds=N] [--warmup=N] | --curve | --split';
+const usage = 'usage: node --import tsx bench/ab.ts <other checkout> [--cold] [--op=invoke] [--rounds=N] [--warmup=N] | --curve | --split | --floor';
 if (other === undefined || !existsSync(resolve(other, 'bench/plugin-config.ts'))) {
   console.error(usage);
   process.exit(2);
@@ -93,33 +100,83 @@ async function loadBuilds(): Promise<{ label: string; config: PluginConfig; alon
   return loaded;
 }
 
-// `--curve` and `--split` time this checkout alone.
-const alone = args.includes('--curve') || args.includes('--split');
 const builds = alone ? [{ label: 'this checkout', ...(await load(root)) }] : await loadBuilds();
 
 if (args.includes('--curve')) await curve();
 else if (args.includes('--split')) await split();
+else if (args.includes('--floor')) await floor();
 else if (cold) await coldRun();
 else await inPlace();
 
-/** Whole calls through each build's client, CPU time against the bare client's. */
-async function inPlace(): Promise<void> {
+interface Side {
+  readonly label: string;
+  readonly client: BedrockRuntimeClient;
+  /** Each call in its own attribution scope. */
+  readonly scoped: boolean;
+}
+
+/**
+ * Whole calls through each side's client, after `warmUp` calls each (in blocks, sides in turn);
+ * a round's ratio is a side's median block over the first side's, in CPU time: the median round's
+ * ratio per side.
+ */
+async function ratios(sides: readonly Side[]): Promise<number[]> {
   const [blocks, calls] = smoke ? [2, 5] : [16, 50];
-  const sides = [{ label: 'bare client', client: client(op.canned) }, ...builds.map((b) => ({ label: b.label, client: client(op.canned, b.config.meteredPlugin('producer').finops) }))];
-  for (const side of sides) await timed(side.client, op, warmUp, true);
-  const ratios = sides.map((): number[] => []);
+  for (let done = 0; done < warmUp; done += calls) for (const side of sides) await timed(side.client, op, Math.min(calls, warmUp - done), side.scoped);
+  const per = sides.map((): number[] => []);
   for (let r = 0; r < rounds; r++) {
     const cpu = sides.map((): number[] => []);
     for (let b = 0; b < blocks; b++)
       for (let k = 0; k < sides.length; k++) {
         const i = (b + k + r) % sides.length;
-        cpu[i]!.push((await timed(sides[i]!.client, op, calls, true)).cpu);
+        cpu[i]!.push((await timed(sides[i]!.client, op, calls, sides[i]!.scoped)).cpu);
       }
-    const bare = median(cpu[0]!);
-    sides.forEach((_, i) => ratios[i]!.push(median(cpu[i]!) / bare));
+    const first = median(cpu[0]!);
+    sides.forEach((_, i) => per[i]!.push(median(cpu[i]!) / first));
   }
-  console.log(`${op.name}, scope per call, ${rounds} rounds of ${blocks} × ${calls}-call blocks per side; CPU time per call against the bare client (median round):`);
-  for (const [i, side] of sides.entries()) console.log(`  ${side.label.padEnd(40)} ${fmt(median(ratios[i]!), 3)}×`);
+  console.log(`${op.name}, ${rounds} rounds of ${blocks} × ${calls}-call blocks per side after ${warmUp.toLocaleString('en-US')} calls each; CPU time per call against the bare client (median round):`);
+  return per.map(median);
+}
+
+/** Whole calls through each build's client, CPU time against the bare client's. */
+async function inPlace(): Promise<void> {
+  const sides = [{ label: 'bare client', client: client(op.canned), scoped: true }, ...builds.map((b) => ({ label: b.label, client: client(op.canned, b.config.meteredPlugin('producer').finops), scoped: true }))];
+  const r = await ratios(sides);
+  console.log('  (every side: a scope per call)');
+  for (const [i, side] of sides.entries()) console.log(`  ${side.label.padEnd(40)} ${fmt(r[i]!, 3)}×`);
+}
+
+/**
+ * What a plugin with this one's shape pays before any work of its own: a scope per call, two
+ * no-op entries where the plugin puts its two (added plainly, and with an empty before/after as
+ * the plugin adds its own), and the same with the outer entry waiting for the answer; beside
+ * this checkout's plugin.
+ */
+async function floor(): Promise<void> {
+  const reshaped = (c: BedrockRuntimeClient): BedrockRuntimeClient => {
+    if (reshapeMiddlewareStack(c.middlewareStack) === 0) throw new Error('reshapeMiddlewareStack re-added no entry');
+    return c;
+  };
+  const entries = (shaped: boolean, waiting: boolean): BedrockRuntimeClient => {
+    const c = client(op.canned);
+    const options = <O extends object>(o: O): O => (shaped ? stackEntryOptions(o) : o);
+    const outer: Middleware = waiting ? (next) => (a) => next(a).then((out) => out) : (next) => next;
+    c.middlewareStack.add(outer as never, options({ ...FINOPS_MIDDLEWARE, name: 'floorMetering' }));
+    c.middlewareStack.add(((next: Handler) => next) as never, options({ ...FINOPS_ATTEMPT_MIDDLEWARE, name: 'floorAttempt' }));
+    return c;
+  };
+  const sides: Side[] = [
+    { label: 'bare client', client: client(op.canned), scoped: false },
+    { label: 'bare client, a scope per call', client: client(op.canned), scoped: true },
+    { label: '+ two no-op entries, added as any entry is', client: entries(false, false), scoped: true },
+    { label: "+ two no-op entries, added as the plugin's", client: entries(true, false), scoped: true },
+    { label: '  … the outer one waiting for the answer', client: entries(true, true), scoped: true },
+    { label: 'the plugin (full configuration, a scope per call)', client: client(op.canned, builds[0]!.config.meteredPlugin('producer').finops), scoped: true },
+    { label: 'bare client, reshapeMiddlewareStack', client: reshaped(client(op.canned)), scoped: false },
+    { label: 'the plugin, reshapeMiddlewareStack', client: reshaped(client(op.canned, builds[0]!.config.meteredPlugin('producer').finops)), scoped: true },
+  ];
+  const r = await ratios(sides);
+  for (const [i, side] of sides.entries()) console.log(`  ${side.label.padEnd(52)} ${fmt(r[i]!, 3)}×`);
 }
 
 type Build = Awaited<ReturnType<typeof loadBuilds>>[number];

@@ -62,7 +62,7 @@ describe('bench/ab.ts --smoke', () => {
 
   it('runs two builds of the plugin in one process (here this checkout twice) beside the bare client and a control copy (it asserts no timings)', () => {
     const out = ab();
-    expect(out).toMatch(/Converse, scope per call, 1 rounds of 2 × 5-call blocks per side/);
+    expect(out).toMatch(/Converse, 1 rounds of 2 × 5-call blocks per side after 5 calls each; CPU time per call against the bare client \(median round\):\n {2}\(every side: a scope per call\)/);
     for (const side of ['bare client', ...sides]) expect(out).toMatch(new RegExp(`${escape(side)}.* [\\d.]+×`));
     // The control ran from a copy of its own, removed when the process ended.
     expect(readdirSync(root).filter((f) => f.startsWith('.ab-control-'))).toEqual([]);
@@ -81,6 +81,14 @@ describe('bench/ab.ts --smoke', () => {
     // The timers saw both of the plugin's entries run: each one's own work is more than nothing.
     expect(Number(/metering middleware ([\d.]+)/.exec(out)?.[1])).toBeGreaterThan(0);
     expect(Number(/per-attempt hook ([\d.]+)/.exec(out)?.[1])).toBeGreaterThan(0);
+  }, 150_000);
+
+  it('--floor times what a plugin of this shape pays before any work (a scope, two no-op entries, a promise) beside the plugin, against the bare client', () => {
+    const out = run('--floor');
+    const labels = ['bare client', 'bare client, a scope per call', '+ two no-op entries, added as any entry is', "+ two no-op entries, added as the plugin's", '… the outer one waiting for the answer', 'the plugin (full configuration, a scope per call)', 'bare client, reshapeMiddlewareStack', 'the plugin, reshapeMiddlewareStack'];
+    for (const label of labels) expect(out).toMatch(new RegExp(`\\n {2,4}${escape(label).replace('+', '\\+')} +[\\d.]+×`));
+    // The first side is the yardstick: its own ratio is 1.
+    expect(out).toMatch(/\n {2}bare client +1\.000×/);
   }, 150_000);
 
   it('--curve times this checkout alone from its first call, window by window (no other checkout needed)', () => {
