@@ -40,7 +40,6 @@ import { Pricer } from './pricing/pricer.js';
 import { Quotas, type QuotaStatus } from './quotas/quotas.js';
 import { VERSION } from './version.js';
 
-
 /** Budget handles of a plugin instance. */
 export interface BudgetHandles {
   /**
