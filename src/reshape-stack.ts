@@ -1,4 +1,5 @@
 import type { MiddlewareStack } from '@smithy/types';
+import { stackEntryOptions } from './middleware.js';
 
 type Options = Readonly<Record<string, unknown>>;
 /** An entry as the stack hands it out when cloned: its middleware and its options. */
@@ -95,8 +96,8 @@ export function reshapeMiddlewareStack<Input extends object, Output extends obje
   if (all.every(([, o]) => Array.isArray(o.before) && Array.isArray(o.after)) || !uniqueNames(original)) return 0;
   try {
     for (const [m] of all) stack.remove(m);
-    for (const [m, o] of original.absolute) stack.add(m, { ...o, before: [], after: [] });
-    for (const [m, o] of original.relative) stack.addRelativeTo(m, { ...o, before: [], after: [] });
+    for (const [m, o] of original.absolute) stack.add(m, stackEntryOptions(o));
+    for (const [m, o] of original.relative) stack.addRelativeTo(m, stackEntryOptions(o));
     const now = read(stack);
     if (sameList(now.absolute, original.absolute) && sameList(now.relative, original.relative) && stack.identify().join('\n') === identified) return all.length;
   } catch {

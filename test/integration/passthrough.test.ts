@@ -8,6 +8,7 @@ import { http } from 'msw';
 import { describe, expect, it } from 'vitest';
 import { bedrockFinOps, FINOPS_MIDDLEWARE } from '../../src/index.js';
 import { ENDPOINT, json, makeClient, useMockBedrock, on, recorder, converseReply } from '../helpers/bedrock.js';
+import { stackEntries } from '../helpers/stack.js';
 
 const server = useMockBedrock();
 
@@ -95,9 +96,6 @@ describe('the plugin on clients', () => {
     const { records, onUsage } = recorder();
     server.use(on('converse', converseOk));
     const client = makeClient(bedrockFinOps({ onUsage }));
-    // The stack's own entries, as it clones them (the SDK's concat does this on every call).
-    const entries: { name?: string; before?: unknown; after?: unknown }[] = [];
-    const capture = { add: (_: unknown, o: (typeof entries)[number]) => entries.push(o), addRelativeTo: () => undefined, identifyOnResolve: () => false };
     const order: string[] = [];
     const mark = (label: string) => (next: (a: unknown) => Promise<unknown>) => (a: unknown) => {
       order.push(label);
@@ -111,11 +109,11 @@ describe('the plugin on clients', () => {
     await send();
     expect(order).toEqual(['before', 'after', 'serialize', 'before', 'after', 'serialize']);
     expect(records).toHaveLength(2);
-    (client.middlewareStack as unknown as { applyToStack(s: unknown): void }).applyToStack(capture);
-    const ours = entries.filter((e) => e.name?.startsWith('bedrockFinOps') === true);
+    // The stack's own entries, as it clones them (the SDK's concat does this on every call).
+    const ours = stackEntries(client.middlewareStack).filter(([, o]) => String(o.name).startsWith('bedrockFinOps'));
     expect(ours).toHaveLength(2);
     // The SDK filled its copies' arrays (the relative entries above), never the entries' own.
-    for (const e of ours) expect([e.before, e.after]).toEqual([[], []]);
+    for (const [, o] of ours) expect([o.before, o.after]).toEqual([[], []]);
     expect(client.middlewareStack.identify().filter((e) => /^(userBefore|bedrockFinOpsMiddleware|userAfter)/.test(e))).toEqual([
       'userBefore - before bedrockFinOpsMiddleware',
       `${FINOPS_MIDDLEWARE.name} - initialize`,

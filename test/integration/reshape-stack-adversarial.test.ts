@@ -4,6 +4,7 @@ import type { MiddlewareStack } from '@smithy/types';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { bedrockFinOps, BudgetExceededError, FINOPS_MIDDLEWARE, reshapeMiddlewareStack, type UsageRecord } from '../../src/index.js';
 import { converseReply, makeClient, on, recorder, REGION, useMockBedrock } from '../helpers/bedrock.js';
+import { shapedCount, stackEntries } from '../helpers/stack.js';
 
 // Adversarial checks of reshapeMiddlewareStack (re-adds every entry of a smithy middleware stack
 // with an empty before/after) and of the plugin's own entries carrying an empty before/after.
@@ -33,14 +34,6 @@ interface LooseStack {
 const loose = (stack: unknown): LooseStack => stack as LooseStack;
 const asStack = (stack: unknown): MiddlewareStack<object, object> => stack as MiddlewareStack<object, object>;
 
-/** The stack's entries as it clones them: [middleware, options], absolute then relative. */
-function entriesOf(stack: unknown): [unknown, Options][] {
-  const out: [unknown, Options][] = [];
-  const reader = { add: (m: unknown, o: Options) => out.push([m, o]), addRelativeTo: (m: unknown, o: Options) => out.push([m, o]), identifyOnResolve: () => false };
-  loose(stack).applyToStack(reader);
-  return out;
-}
-
 /** A stable id per function, so snapshots compare middlewares by identity. */
 const ids = new WeakMap<object, string>();
 let lastId = 0;
@@ -53,13 +46,11 @@ const idOf = (f: unknown): unknown => {
 
 /** Every entry as {middleware, options} without before/after (what reshaping may change): same functions (by identity), options, order. */
 function snapshot(stack: unknown): { middleware: unknown; options: Options }[] {
-  return entriesOf(stack).map(([middleware, o]) => {
+  return stackEntries(stack).map(([middleware, o]) => {
     const { before: _b, after: _a, ...options } = o;
     return { middleware: idOf(middleware), options: { ...options, middleware: idOf(options.middleware) } };
   });
 }
-
-const shapedCount = (stack: unknown): number => entriesOf(stack).filter(([, o]) => Array.isArray(o.before) && Array.isArray(o.after)).length;
 
 /** What a middleware saw of its arguments: keys, the request's method and path, and the call's text (tells concurrent calls apart). */
 function describeArgs(args: unknown): string {
@@ -186,7 +177,7 @@ describe('reshapeMiddlewareStack: the client behaves exactly as before', () => {
     const shaped = makeClient(finops);
     const { shared: sharedPlain } = addEverything(plain.middlewareStack, logs.plain);
     const { shared: sharedShaped } = addEverything(shaped.middlewareStack, logs.shaped);
-    const total = entriesOf(shaped.middlewareStack).length;
+    const total = stackEntries(shaped.middlewareStack).length;
 
     expect(reshapeMiddlewareStack(shaped.middlewareStack)).toBe(total);
     expect(shapedCount(shaped.middlewareStack)).toBe(total);
@@ -324,7 +315,7 @@ describe('reshapeMiddlewareStack: the client behaves exactly as before', () => {
     const m = marker(log);
     const client = makeClient(bedrockFinOps({ onUsage }));
     addEverything(client.middlewareStack, log);
-    const total = entriesOf(client.middlewareStack).length;
+    const total = stackEntries(client.middlewareStack).length;
     const original = snapshot(client.middlewareStack);
     expect(reshapeMiddlewareStack(client.middlewareStack)).toBe(total);
     // Same functions (by identity), same options, same order.
@@ -369,7 +360,7 @@ describe('reshapeMiddlewareStack: the client behaves exactly as before', () => {
     const ran = [...log];
     expect(ran.map((l) => l.split(' ')[0])).toEqual(['before-frozen', 'frozen', 'after-frozen', 'after-afz', 'before-odd1', 'odd-1', 'odd-2']);
     const identified = client.middlewareStack.identify();
-    const total = entriesOf(client.middlewareStack).length;
+    const total = stackEntries(client.middlewareStack).length;
     expect(reshapeMiddlewareStack(client.middlewareStack)).toBe(total);
     expect(client.middlewareStack.identify()).toEqual(identified);
     log.length = 0;
@@ -383,7 +374,7 @@ describe('reshapeMiddlewareStack: the client behaves exactly as before', () => {
     const client = makeClient(bedrockFinOps({}));
     for (const e of client.middlewareStack.identify()) if (!e.startsWith('bedrockFinOps')) client.middlewareStack.remove(e.split(' ')[0]!);
     // The SDK's relative httpAuthSchemeMiddleware (before the command's endpointV2Middleware) dangles on the client stack: identify() hides it.
-    expect(entriesOf(client.middlewareStack)).toHaveLength(3);
+    expect(stackEntries(client.middlewareStack)).toHaveLength(3);
     expect(client.middlewareStack.remove('httpAuthSchemeMiddleware')).toBe(true);
     expect(client.middlewareStack.identify()).toHaveLength(2);
     const before = snapshot(client.middlewareStack);
@@ -403,7 +394,7 @@ describe("the plugin's own shaped entries with the SDK's ordering", () => {
     await Promise.all(texts.map((t) => send(client, t)));
     for (const t of texts) expect(perCall(log, t)).toEqual(expected);
     // The plugin's entries still carry their own empty arrays, untouched.
-    const ours = entriesOf(client.middlewareStack).filter(([, o]) => String(o.name).startsWith('bedrockFinOps'));
+    const ours = stackEntries(client.middlewareStack).filter(([, o]) => String(o.name).startsWith('bedrockFinOps'));
     expect(ours.map(([, o]) => [o.before, o.after])).toEqual([
       [[], []],
       [[], []],

@@ -2,21 +2,12 @@ import { ConverseCommand, type BedrockRuntimeClient } from '@aws-sdk/client-bedr
 import { describe, expect, it } from 'vitest';
 import { bedrockFinOps, FINOPS_MIDDLEWARE, reshapeMiddlewareStack } from '../../src/index.js';
 import { converseReply, makeClient, on, recorder, useMockBedrock } from '../helpers/bedrock.js';
+import { shapedCount, stackEntries } from '../helpers/stack.js';
 
 const server = useMockBedrock();
 
 type Handler = (args: unknown) => Promise<unknown>;
 type Options = Record<string, unknown>;
-
-/** The stack's own entries, as it clones them: [middleware, options], absolute then relative. */
-function entriesOf(client: BedrockRuntimeClient): [unknown, Options][] {
-  const out: [unknown, Options][] = [];
-  const reader = { add: (m: unknown, o: Options) => out.push([m, o]), addRelativeTo: (m: unknown, o: Options) => out.push([m, o]), identifyOnResolve: () => false };
-  (client.middlewareStack as unknown as { applyToStack(s: unknown): void }).applyToStack(reader);
-  return out;
-}
-
-const shapedCount = (client: BedrockRuntimeClient): number => entriesOf(client).filter(([, o]) => Array.isArray(o.before) && Array.isArray(o.after)).length;
 
 /** A client with the plugin and user middlewares of every kind (absolute and relative, named and not, tagged), logging the order they run in. */
 function setUp(): { client: BedrockRuntimeClient; order: string[]; records: ReturnType<typeof recorder>['records'] } {
@@ -44,12 +35,12 @@ describe('reshapeMiddlewareStack', () => {
     await send(client);
     const ran = [...order];
     const identified = client.middlewareStack.identify();
-    const total = entriesOf(client).length;
+    const total = stackEntries(client.middlewareStack).length;
     // The SDK's entries have no before/after; the plugin's two have.
-    expect(shapedCount(client)).toBe(2);
+    expect(shapedCount(client.middlewareStack)).toBe(2);
 
     expect(reshapeMiddlewareStack(client.middlewareStack)).toBe(total);
-    expect(shapedCount(client)).toBe(total);
+    expect(shapedCount(client.middlewareStack)).toBe(total);
     expect(client.middlewareStack.identify()).toEqual(identified);
     order.length = 0;
     await send(client);
@@ -84,7 +75,7 @@ describe('reshapeMiddlewareStack', () => {
     });
     expect(reshapeMiddlewareStack(odd)).toBe(0);
     expect(client.middlewareStack.identify()).toEqual(identified);
-    expect(shapedCount(client)).toBe(2);
+    expect(shapedCount(client.middlewareStack)).toBe(2);
   });
 
   it('puts the original entries back when re-adding fails halfway (an add that throws), and the calls still run as before', async () => {
@@ -107,7 +98,7 @@ describe('reshapeMiddlewareStack', () => {
     });
     expect(reshapeMiddlewareStack(failing)).toBe(0);
     expect(client.middlewareStack.identify()).toEqual(identified);
-    expect(shapedCount(client)).toBe(2);
+    expect(shapedCount(client.middlewareStack)).toBe(2);
     order.length = 0;
     await send(client);
     expect(order).toEqual(ran);
